@@ -1,0 +1,109 @@
+"""Context variables for the run and step being executed in this thread or task."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tarry import futures, journal, task_runners
+    from tarry.definitions import Flow
+    from tarry.host import Host
+    from tarry.storage import base
+
+__all__ = ["RunContext", "Scope", "current_run", "current_scope", "run_scope", "step_scope"]
+
+
+class Scope:
+    """Hands out journal keys in call order: `1, 2, ...` in a flow, `3.1, 3.2` in step 3."""
+
+    def __init__(self, prefix: str = "", step_key: str | None = None, label: str = "") -> None:
+        self.prefix = prefix
+        self.step_key = step_key
+        self.label = label
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def next_key(self) -> str:
+        """The key of the next call made in this scope."""
+        with self._lock:
+            return f"{self.prefix}{next(self._counter)}"
+
+
+@dataclasses.dataclass(eq=False)
+class RunContext:
+    """Everything a flow run's steps need, shared by its threads."""
+
+    run: base.RunRecord
+    """The run as last stored."""
+    flow: Flow[Any, Any]
+    """The flow being run."""
+    host: Host
+    """The process's host (store, lease)."""
+    journal: journal.Journal
+    """Replay decisions for this run."""
+    task_runner: task_runners.TaskRunner
+    """Where submitted tasks run."""
+    futures: list[futures.TarryFuture[Any]] = dataclasses.field(default_factory=list)
+    """Futures submitted in this run, awaited when it ends."""
+    aborted: str | None = None
+    """Why this run was taken away from its thread (timeout), if it was."""
+
+    @property
+    def label(self) -> str:
+        """How logs name this run."""
+        return f"Flow run {self.run.name!r}"
+
+
+_run: ContextVar[RunContext | None] = ContextVar("tarry_run", default=None)
+_scope: ContextVar[Scope | None] = ContextVar("tarry_scope", default=None)
+_log_prints: ContextVar[bool] = ContextVar("tarry_log_prints", default=False)
+
+
+def current_run() -> RunContext | None:
+    """The run being executed here, or `None` outside flows."""
+    return _run.get()
+
+
+def current_scope() -> Scope:
+    """The key scope of the code running here (a fresh top-level one outside runs)."""
+    scope = _scope.get()
+    if scope is None:
+        scope = Scope()
+        _scope.set(scope)
+    return scope
+
+
+def log_prints_enabled() -> bool:
+    """Whether `print` here goes to the run's log."""
+    return _log_prints.get()
+
+
+@contextmanager
+def run_scope(ctx: RunContext, log_prints: bool) -> Iterator[RunContext]:
+    """Make `ctx` the current run, with a fresh top-level key scope."""
+    tokens = (_run.set(ctx), _scope.set(Scope(label=ctx.label)), _log_prints.set(log_prints))
+    try:
+        yield ctx
+    finally:
+        _log_prints.reset(tokens[2])
+        _scope.reset(tokens[1])
+        _run.reset(tokens[0])
+
+
+@contextmanager
+def step_scope(key: str, label: str, log_prints: bool | None) -> Iterator[Scope]:
+    """Enter step `key`: calls made inside it get keys `key.1`, `key.2`, ..."""
+    scope = Scope(prefix=f"{key}.", step_key=key, label=label)
+    token = _scope.set(scope)
+    prints = _log_prints.set(_log_prints.get() if log_prints is None else log_prints)
+    try:
+        yield scope
+    finally:
+        _log_prints.reset(prints)
+        _scope.reset(token)

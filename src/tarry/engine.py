@@ -1,0 +1,494 @@
+"""Flow runs: start, execute attempt by attempt, retry, finish; child runs.
+
+`execute_run` (sync) and `execute_run_async` drive a run to its final state. Both
+use the same pure helpers to decide what to store; they differ only in how they
+call the function, sleep and write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import contextvars
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tarry import context, errors, futures, host, journal, names, run_logs, serialization, steps
+from tarry.states import RunState, StepKind, StepStatus
+from tarry.storage import base
+
+if TYPE_CHECKING:
+    from tarry.definitions import Flow
+
+__all__ = [
+    "call_flow",
+    "call_flow_async",
+    "child_run_id",
+    "execute_run",
+    "execute_run_async",
+    "new_run",
+]
+
+_CHILD_NAMESPACE = uuid.UUID("6f0c52a2-31a4-4c36-9d7e-8d0d8a4e1c55")
+_ACTIVE = (RunState.RUNNING,)
+
+
+def new_run(
+    flow: Flow[Any, Any],
+    parameters: dict[str, Any],
+    owner: str | None,
+    lease_expires_at: float | None,
+    *,
+    run_id: str | None = None,
+    parent: tuple[str, str] | None = None,
+    state: RunState = RunState.RUNNING,
+) -> base.RunRecord:
+    """A new run record for `flow`, leased to `owner` when it starts Running here.
+
+    Raises:
+        errors.SerializationError: A parameter cannot be stored as JSON.
+    """
+    now = time.time()
+    return base.RunRecord(
+        id=run_id or str(uuid.uuid4()),
+        name=names.run_name(),
+        flow_name=flow.name,
+        entrypoint=flow.entrypoint,
+        parameters=serialization.dumps(parameters),
+        state=state,
+        created_at=now,
+        parent_id=parent[0] if parent else None,
+        parent_step_key=parent[1] if parent else None,
+        lease_owner=owner if state is RunState.RUNNING else None,
+        lease_expires_at=lease_expires_at if state is RunState.RUNNING else None,
+        started_at=now if state is RunState.RUNNING else None,
+        tags=flow.tags,
+    )
+
+
+def child_run_id(parent_id: str, step_key: str, attempt: int) -> str:
+    """The id of the child run started at `step_key`: the same on every replay."""
+    return str(uuid.uuid5(_CHILD_NAMESPACE, f"{parent_id}/{step_key}/{attempt}"))
+
+
+# -- pure decisions ------------------------------------------------------------------------
+
+
+def _context(hst: host.Host, flow: Flow[Any, Any], run: base.RunRecord,
+             jrnl: journal.Journal) -> context.RunContext:
+    return context.RunContext(run, flow, hst, jrnl, flow.task_runner.duplicate())
+
+
+def _completed(ctx: context.RunContext, value: Any) -> base.StateChange:
+    return base.StateChange(
+        RunState.COMPLETED, at=time.time(), result=serialization.dumps(value),
+        require_owner=ctx.host.owner,
+    )
+
+
+def _failed(ctx: context.RunContext, exc: BaseException, state: RunState) -> base.StateChange:
+    error = serialization.dumps(serialization.error_to_json(exc))
+    reason = f"{type(exc).__name__}: {exc}"
+    return base.StateChange(
+        state, at=time.time(), reason=reason, error=error, require_owner=ctx.host.owner
+    )
+
+
+def _retrying(ctx: context.RunContext, exc: Exception, delay: float) -> base.StateChange:
+    attempt = ctx.run.attempt + 1
+    reason = (
+        f"retry {attempt - 1} of {ctx.flow.retries} in {delay:g}s after "
+        f"{type(exc).__name__}: {exc}"
+    )
+    return base.StateChange(
+        RunState.RUNNING, at=time.time(), reason=reason, attempt=attempt,
+        require_owner=ctx.host.owner,
+    )
+
+
+def _retry_delay(ctx: context.RunContext, exc: Exception) -> float | None:
+    if isinstance(exc, errors.NondeterminismError):
+        return None
+    return journal.retry_delay(ctx.flow.retries, ctx.flow.retry_delay_seconds, ctx.run.attempt)
+
+
+def _outcome_change(ctx: context.RunContext, value: Any) -> base.StateChange:
+    try:
+        return _completed(ctx, value)
+    except errors.SerializationError as exc:
+        return _failed(ctx, exc, RunState.FAILED)
+
+
+def _apply(ctx: context.RunContext, change: base.StateChange) -> base.RunRecord:
+    updated = ctx.host.store.transition(ctx.run.id, _ACTIVE, change)
+    if updated is None:
+        raise errors.RunAborted(ctx.run.id, "another process took this run over")
+    ctx.run = updated
+    return updated
+
+
+def _finish_log(ctx: context.RunContext) -> None:
+    run = ctx.run
+    if not run.state.is_final:
+        return
+    with context.run_scope(ctx, False):
+        logger = run_logs.get_run_logger()
+        if run.state is RunState.COMPLETED:
+            logger.info("Finished in state Completed()")
+        else:
+            logger.error("Finished in state %s(%r)", run.state.value, run.state_reason)
+
+
+def _start_log(ctx: context.RunContext) -> None:
+    run_logs.setup_console(ctx.host.settings.logging_level)
+    if ctx.flow.log_prints:
+        run_logs.install_print_capture()
+    with context.run_scope(ctx, False):
+        verb = "Resuming" if len(ctx.journal) else "Beginning"
+        run_logs.get_run_logger().info(
+            "%s flow run %r for flow %r", verb, ctx.run.name, ctx.flow.name
+        )
+
+
+def _settle_futures(ctx: context.RunContext) -> None:
+    # Futures the flow never resolved still run to their end, so their steps are
+    # recorded; their errors are logged, not raised (the flow did not ask).
+    pending = list(ctx.futures)
+    futures.wait(pending)
+    for future in pending:
+        error = future.exception(0)
+        if error is not None and not isinstance(error, errors.ControlSignal):
+            with context.run_scope(ctx, False):
+                run_logs.get_run_logger().error(
+                    "Unresolved task %s-%s failed: %s", future.task_name, future.step_key, error
+                )
+    ctx.task_runner.shutdown()
+
+
+# -- sync driver ---------------------------------------------------------------------------
+
+
+def call_flow(flow: Flow[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Run a sync flow: a new top-level run here, or a child run inside a flow."""
+    parameters = flow.bind(args, kwargs)
+    parent = context.current_run()
+    if parent is not None:
+        return _call_child(parent, flow, parameters)
+    hst = host.get_host()
+    run = new_run(flow, parameters, hst.owner, hst.lease_until())
+    hst.store.insert_run(run, reason="started by a flow call")
+    return execute_run(hst, flow, run, parameters)
+
+
+def execute_run(
+    hst: host.Host, flow: Flow[Any, Any], run: base.RunRecord,
+    parameters: dict[str, Any] | None = None,
+) -> Any:
+    """Drive a Running run leased to this process to a final state.
+
+    Steps already in its journal are replayed, not run again.
+
+    Returns:
+        The flow's result.
+
+    Raises:
+        Exception: The flow's own error once its retries are used up.
+    """
+    params = parameters if parameters is not None else serialization.loads(run.parameters)
+    steps_so_far = hst.store.get_steps(run.id) if parameters is None else []
+    jrnl = journal.Journal(run.id, run.attempt, steps_so_far)
+    ctx = _context(hst, flow, run, jrnl)
+    hst.track(run.id)
+    try:
+        _start_log(ctx)
+        return _attempts(ctx, params)
+    finally:
+        hst.untrack(run.id)
+        _finish_log(ctx)
+
+
+def _attempts(ctx: context.RunContext, params: dict[str, Any]) -> Any:
+    while True:
+        ctx.journal.start_attempt(ctx.run.attempt)
+        attempt_ctx = _context(ctx.host, ctx.flow, ctx.run, ctx.journal)
+        try:
+            value = _attempt(attempt_ctx, params)
+        except errors.ControlSignal:
+            raise
+        except Exception as exc:
+            delay = _retry_delay(ctx, exc)
+            if delay is None:
+                _apply(ctx, _failed(ctx, exc, RunState.FAILED))
+                raise
+            _apply(ctx, _retrying(ctx, exc, delay))
+            time.sleep(delay)
+            continue
+        except BaseException as exc:
+            _apply(ctx, _failed(ctx, exc, RunState.CRASHED))
+            raise
+        change = _outcome_change(ctx, value)
+        _apply(ctx, change)
+        if ctx.run.state is RunState.FAILED:
+            raise errors.RunFailed(ctx.run.id, ctx.run.state.value, ctx.run.state_reason)
+        return value
+
+
+def _attempt(ctx: context.RunContext, params: dict[str, Any]) -> Any:
+    args, kwargs = ctx.flow.call_arguments(params)
+    with context.run_scope(ctx, ctx.flow.log_prints):
+        try:
+            if ctx.flow.timeout_seconds is None:
+                value = ctx.flow.fn(*args, **kwargs)
+            else:
+                value = _with_flow_timeout(ctx, lambda: ctx.flow.fn(*args, **kwargs))
+            value = futures.resolve_futures(value)
+        finally:
+            _settle_futures(ctx)
+        ctx.journal.check_complete()
+    return value
+
+
+def _with_flow_timeout(ctx: context.RunContext, body: Callable[[], Any]) -> Any:
+    # The body runs in a helper thread so the caller can give up on it; the
+    # abandoned thread is stopped at its next step by `ctx.aborted`.
+    seconds = ctx.flow.timeout_seconds
+    assert seconds is not None
+    done: cf.Future[Any] = cf.Future()
+    runner = contextvars.copy_context()
+
+    def work() -> None:
+        try:
+            done.set_result(runner.run(body))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+            done.set_exception(exc)
+
+    threading.Thread(target=work, name=f"tarry-flow-{ctx.run.name}", daemon=True).start()
+    try:
+        return done.result(timeout=seconds)
+    except cf.TimeoutError:
+        ctx.aborted = f"flow timed out after {seconds:g}s"
+        raise errors.FlowTimeout(
+            f"flow {ctx.flow.name!r} exceeded its timeout of {seconds:g}s"
+        ) from None
+
+
+def _call_child(parent: context.RunContext, flow: Flow[Any, Any], params: dict[str, Any]) -> Any:
+    prepared = _prepare_child(parent, flow, params)
+    if isinstance(prepared, base.StepRecord):
+        return steps.replay(prepared)
+    key, digest, child_id, started = prepared
+    try:
+        value = _run_child(parent.host, flow, parent, key, child_id, params)
+    except Exception as exc:
+        _save_child_step(parent, flow, key, digest, child_id, started, exc, failed=True)
+        raise
+    _save_child_step(parent, flow, key, digest, child_id, started, value, failed=False)
+    return value
+
+
+def _run_child(
+    hst: host.Host, flow: Flow[Any, Any], parent: context.RunContext, key: str, child_id: str,
+    params: dict[str, Any],
+) -> Any:
+    existing = hst.store.get_run(child_id)
+    plan = _child_plan(hst, flow, parent, key, child_id, params, existing)
+    if not isinstance(plan, base.RunRecord):
+        return plan()
+    if existing is None:
+        hst.store.insert_run(plan, reason=f"started by run {parent.run.id} at step {key}")
+        return execute_run(hst, flow, plan, params)
+    reentered = hst.store.transition(child_id, (RunState.RUNNING, RunState.PENDING), _reenter(hst))
+    if reentered is None:
+        raise errors.RunAborted(child_id, "the child run changed state while re-entering it")
+    return execute_run(hst, flow, reentered)
+
+
+# -- shared child-run helpers --------------------------------------------------------------
+
+
+def _prepare_child(
+    parent: context.RunContext, flow: Flow[Any, Any], params: dict[str, Any]
+) -> base.StepRecord | tuple[str, str, str, float]:
+    steps.check_aborted(parent)
+    key = context.current_scope().next_key()
+    digest = serialization.inputs_digest((), params)
+    recorded = parent.journal.decide(key, flow.name, StepKind.SUBFLOW, digest)
+    if recorded is not None:
+        return recorded
+    return key, digest, child_run_id(parent.run.id, key, parent.journal.attempt), time.time()
+
+
+def _child_plan(
+    hst: host.Host, flow: Flow[Any, Any], parent: context.RunContext, key: str, child_id: str,
+    params: dict[str, Any], existing: base.RunRecord | None,
+) -> base.RunRecord | Callable[[], Any]:
+    """What to do for a child run: a record to execute, or a callable giving its outcome."""
+    if existing is None:
+        return new_run(
+            flow, params, hst.owner, hst.lease_until(), run_id=child_id, parent=(parent.run.id, key)
+        )
+    if existing.state is RunState.COMPLETED:
+        return lambda: serialization.loads(existing.result)
+    if existing.state.is_final:
+        return lambda: _raise_child_error(existing)
+    return existing
+
+
+def _raise_child_error(run: base.RunRecord) -> Any:
+    if run.error is None:
+        raise errors.RunFailed(run.id, run.state.value, run.state_reason)
+    raise serialization.error_from_json(serialization.loads(run.error))
+
+
+def _reenter(hst: host.Host) -> base.StateChange:
+    return base.StateChange(
+        RunState.RUNNING, at=time.time(), reason="re-entered by its parent's replay",
+        lease_owner=hst.owner, lease_expires_at=hst.lease_until(),
+    )
+
+
+def _save_child_step(
+    parent: context.RunContext, flow: Flow[Any, Any], key: str, digest: str, child_id: str,
+    started: float, outcome: Any, *, failed: bool,
+) -> None:
+    step = _child_step(parent, flow, key, digest, child_id, started, outcome, failed=failed)
+    parent.host.store.put_step(step)
+    parent.journal.record(step)
+
+
+def _child_step(
+    parent: context.RunContext, flow: Flow[Any, Any], key: str, digest: str, child_id: str,
+    started: float, outcome: Any, *, failed: bool,
+) -> base.StepRecord:
+    if failed:
+        status, result = StepStatus.FAILED, None
+        error = serialization.dumps(serialization.error_to_json(outcome))
+    else:
+        status, result, error = StepStatus.COMPLETED, serialization.dumps(outcome), None
+    return base.StepRecord(
+        run_id=parent.run.id, key=key, name=flow.name, kind=StepKind.SUBFLOW,
+        inputs_digest=digest, status=status, started_at=started, ended_at=time.time(),
+        result=result, error=error, flow_attempt=parent.journal.attempt, child_run_id=child_id,
+    )
+
+
+# -- async driver --------------------------------------------------------------------------
+
+
+async def call_flow_async(
+    flow: Flow[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """Async version of `call_flow`."""
+    parameters = flow.bind(args, kwargs)
+    parent = context.current_run()
+    if parent is not None:
+        return await _call_child_async(parent, flow, parameters)
+    hst = host.get_host()
+    run = new_run(flow, parameters, hst.owner, hst.lease_until())
+    await steps.offload(hst.store.insert_run, run, "started by a flow call")
+    return await execute_run_async(hst, flow, run, parameters)
+
+
+async def execute_run_async(
+    hst: host.Host, flow: Flow[Any, Any], run: base.RunRecord,
+    parameters: dict[str, Any] | None = None,
+) -> Any:
+    """Async version of `execute_run`."""
+    params = parameters if parameters is not None else serialization.loads(run.parameters)
+    steps_so_far = await steps.offload(hst.store.get_steps, run.id) if parameters is None else []
+    jrnl = journal.Journal(run.id, run.attempt, steps_so_far)
+    ctx = _context(hst, flow, run, jrnl)
+    hst.track(run.id)
+    try:
+        _start_log(ctx)
+        return await _attempts_async(ctx, params)
+    finally:
+        hst.untrack(run.id)
+        _finish_log(ctx)
+
+
+async def _attempts_async(ctx: context.RunContext, params: dict[str, Any]) -> Any:
+    while True:
+        ctx.journal.start_attempt(ctx.run.attempt)
+        attempt_ctx = _context(ctx.host, ctx.flow, ctx.run, ctx.journal)
+        try:
+            value = await _attempt_async(attempt_ctx, params)
+        except errors.ControlSignal:
+            raise
+        except Exception as exc:
+            delay = _retry_delay(ctx, exc)
+            if delay is None:
+                await steps.offload(_apply, ctx, _failed(ctx, exc, RunState.FAILED))
+                raise
+            await steps.offload(_apply, ctx, _retrying(ctx, exc, delay))
+            await asyncio.sleep(delay)
+            continue
+        except BaseException as exc:
+            _apply(ctx, _failed(ctx, exc, RunState.CRASHED))
+            raise
+        await steps.offload(_apply, ctx, _outcome_change(ctx, value))
+        if ctx.run.state is RunState.FAILED:
+            raise errors.RunFailed(ctx.run.id, ctx.run.state.value, ctx.run.state_reason)
+        return value
+
+
+async def _attempt_async(ctx: context.RunContext, params: dict[str, Any]) -> Any:
+    args, kwargs = ctx.flow.call_arguments(params)
+    with context.run_scope(ctx, ctx.flow.log_prints):
+        try:
+            body = ctx.flow.fn(*args, **kwargs)
+            seconds = ctx.flow.timeout_seconds
+            value = await (body if seconds is None else asyncio.wait_for(body, seconds))
+            value = futures.resolve_futures(value)
+        except TimeoutError:
+            ctx.aborted = f"flow timed out after {seconds:g}s"
+            raise errors.FlowTimeout(
+                f"flow {ctx.flow.name!r} exceeded its timeout of {seconds:g}s"
+            ) from None
+        finally:
+            await steps.offload(_settle_futures, ctx)
+        ctx.journal.check_complete()
+    return value
+
+
+async def _call_child_async(
+    parent: context.RunContext, flow: Flow[Any, Any], params: dict[str, Any]
+) -> Any:
+    prepared = _prepare_child(parent, flow, params)
+    if isinstance(prepared, base.StepRecord):
+        return steps.replay(prepared)
+    key, digest, child_id, started = prepared
+    try:
+        value = await _run_child_async(parent.host, flow, parent, key, child_id, params)
+    except Exception as exc:
+        await steps.offload(
+            _save_child_step, parent, flow, key, digest, child_id, started, exc, failed=True
+        )
+        raise
+    await steps.offload(
+        _save_child_step, parent, flow, key, digest, child_id, started, value, failed=False
+    )
+    return value
+
+
+async def _run_child_async(
+    hst: host.Host, flow: Flow[Any, Any], parent: context.RunContext, key: str, child_id: str,
+    params: dict[str, Any],
+) -> Any:
+    existing = await steps.offload(hst.store.get_run, child_id)
+    plan = _child_plan(hst, flow, parent, key, child_id, params, existing)
+    if not isinstance(plan, base.RunRecord):
+        return plan()
+    if existing is None:
+        reason = f"started by run {parent.run.id} at step {key}"
+        await steps.offload(hst.store.insert_run, plan, reason)
+        return await execute_run_async(hst, flow, plan, params)
+    reentered = await steps.offload(
+        hst.store.transition, child_id, (RunState.RUNNING, RunState.PENDING), _reenter(hst)
+    )
+    if reentered is None:
+        raise errors.RunAborted(child_id, "the child run changed state while re-entering it")
+    return await execute_run_async(hst, flow, reentered)

@@ -1,0 +1,163 @@
+"""The whole tarry exception tree.
+
+Every error tarry raises on purpose derives from :class:`TarryError`, except the
+control-flow signals, which derive from :class:`BaseException` so that user code's
+``except Exception:`` cannot swallow them by accident::
+
+    TarryError
+    ├── ConfigurationError          a setting or database URL is invalid
+    ├── StoreError                  the store failed or holds unexpected data
+    │   └── MigrationError          the schema cannot be brought up to date
+    ├── SerializationError          a value cannot be stored as JSON
+    ├── FlowLoadError               an entrypoint cannot be imported
+    ├── ParameterError              flow parameters do not fit the signature
+    ├── RunNotFound                 no run has this id
+    ├── InvalidTransition           a run state change that is not allowed
+    ├── NondeterminismError         replay diverged from the recorded journal
+    ├── StepFailed                  a recorded step error whose type cannot be rebuilt
+    ├── TaskTimeout (TimeoutError)  a task ran past its ``timeout_seconds``
+    ├── FlowTimeout (TimeoutError)  a flow ran past its ``timeout_seconds``
+    └── RunFailed                   a run ended Failed/Crashed/Cancelled
+
+    BaseException
+    └── ControlSignal               unwinds a flow's stack; never catch it
+        └── RunAborted              the run was taken away from this thread
+
+Each leaf's docstring is its default message.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "ControlSignal",
+    "FlowLoadError",
+    "FlowTimeout",
+    "InvalidTransition",
+    "MigrationError",
+    "NondeterminismError",
+    "ParameterError",
+    "RunAborted",
+    "RunFailed",
+    "RunNotFound",
+    "SerializationError",
+    "StepFailed",
+    "StoreError",
+    "TarryError",
+    "TaskTimeout",
+]
+
+
+class TarryError(Exception):
+    """A tarry operation failed."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+
+class ConfigurationError(TarryError):
+    """A tarry setting is invalid; check the TARRY_* environment variables."""
+
+
+class StoreError(TarryError):
+    """The store failed or holds data this version of tarry cannot read."""
+
+
+class MigrationError(StoreError):
+    """The database schema cannot be brought up to date; run `tarry db upgrade`."""
+
+
+class SerializationError(TarryError):
+    """A value cannot be stored as JSON.
+
+    Return and pass JSON-compatible values, pydantic models, dataclasses, enums,
+    datetimes, UUIDs, decimals, bytes, tuples or sets from tasks and flows.
+    """
+
+
+class FlowLoadError(TarryError):
+    """A flow entrypoint cannot be imported; use `module:flow` or `path/to/file.py:flow`."""
+
+
+class ParameterError(TarryError):
+    """The parameters do not fit the flow's signature."""
+
+    def __init__(self, message: str | None = None, *, flow_name: str = "") -> None:
+        super().__init__(message)
+        self.flow_name = flow_name
+
+
+class RunNotFound(TarryError):
+    """No run has this id."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"no run with id {run_id!r}; list runs with `tarry runs ls`")
+        self.run_id = run_id
+
+
+class InvalidTransition(TarryError):
+    """A run cannot move between these two states."""
+
+    def __init__(self, run_id: str, from_state: str, to_state: str) -> None:
+        super().__init__(f"run {run_id} cannot go from {from_state} to {to_state}")
+        self.run_id = run_id
+        self.from_state = from_state
+        self.to_state = to_state
+
+
+class NondeterminismError(TarryError):
+    """The flow's code no longer matches the journal of the run it replays.
+
+    Code between steps must make the same calls in the same order on every
+    execution. Read clocks and random numbers through `tarry.now()`,
+    `tarry.uuid4()` and `tarry.random()`, or inside tasks, and deploy code changes
+    to new runs only.
+    """
+
+    def __init__(self, run_id: str, step_key: str, detail: str) -> None:
+        advice = (self.__doc__ or "").split("\n\n", 1)[1].strip()
+        super().__init__(f"run {run_id}, step {step_key}: {detail}. {' '.join(advice.split())}")
+        self.run_id = run_id
+        self.step_key = step_key
+
+
+class StepFailed(TarryError):
+    """A step failed earlier and its exception type could not be rebuilt on replay."""
+
+    def __init__(self, type_name: str, message: str) -> None:
+        super().__init__(f"{type_name}: {message}")
+        self.type_name = type_name
+        self.error_message = message
+
+
+class TaskTimeout(TarryError, TimeoutError):
+    """A task ran longer than its `timeout_seconds`."""
+
+
+class FlowTimeout(TarryError, TimeoutError):
+    """A flow ran longer than its `timeout_seconds`."""
+
+
+class RunFailed(TarryError):
+    """A run did not complete."""
+
+    def __init__(self, run_id: str, state: str, reason: str) -> None:
+        super().__init__(f"run {run_id} ended {state}: {reason}")
+        self.run_id = run_id
+        self.state = state
+        self.reason = reason
+
+
+# Control signals derive from BaseException: a user's `except Exception:` around a
+# step must not stop tarry from unwinding the flow's stack.
+class ControlSignal(BaseException):  # noqa: N818 - a signal, not an error
+    """Internal signal that unwinds a flow's stack; never catch it."""
+
+
+class RunAborted(ControlSignal):
+    """This run was taken away from the thread executing it (timeout or cancellation)."""
+
+    def __init__(self, run_id: str, reason: str) -> None:
+        super().__init__(f"run {run_id} aborted: {reason}")
+        self.run_id = run_id
+        self.reason = reason

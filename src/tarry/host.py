@@ -1,0 +1,151 @@
+"""The process's tarry host: settings, store, lease identity and heartbeats.
+
+One `Host` per process (tests swap it). Every run this process executes is
+leased to `Host.owner`, `host:pid:start`, and a heartbeat thread keeps those
+leases fresh. A process that finds a lease held by a dead process on its own
+host takes the run over at once instead of waiting for the lease to expire.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterable
+
+from tarry import config, storage
+
+__all__ = ["Host", "get_host", "owner_is_alive", "set_host"]
+
+
+def _process_start(pid: int) -> str:
+    # The start time (in clock ticks since boot) tells a live process from a
+    # new one that reuses a dead one's pid.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "0"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def owner_is_alive(owner: str, hostname: str | None = None) -> bool:
+    """Whether the process a lease names still runs; unknown for other hosts (`True`).
+
+    Args:
+        owner: `host:pid:start` as made by `Host.owner`.
+        hostname: This host's name; `socket.gethostname()` when omitted.
+    """
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return True
+    host, pid, start = parts[0], int(parts[1]), parts[2]
+    if host != (hostname or socket.gethostname()):
+        return True
+    return _pid_alive(pid) and _process_start(pid) == start
+
+
+class Host:
+    """What this process needs to execute runs.
+
+    Args:
+        settings: The settings; read from the environment when omitted.
+        store: The store; opened from `settings` on first use when omitted.
+    """
+
+    def __init__(
+        self, settings: config.Settings | None = None, store: storage.Store | None = None
+    ) -> None:
+        self.settings = settings or config.Settings.from_env()
+        self._store = store
+        pid = os.getpid()
+        self.owner = f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
+        self._lock = threading.Lock()
+        self._active: dict[str, int] = {}
+        self._heartbeat: threading.Thread | None = None
+        self._stopped = threading.Event()
+
+    @property
+    def store(self) -> storage.Store:
+        """The store, opened (and migrated) on first use."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = storage.open_store(
+                        self.settings.resolved_database_url,
+                        sqlite_synchronous=self.settings.sqlite_synchronous,
+                    )
+        return self._store
+
+    def lease_until(self) -> float:
+        """Expiry of a lease taken or renewed now."""
+        return time.time() + self.settings.lease_seconds
+
+    def dead_owners(self, owners: Iterable[str]) -> list[str]:
+        """The lease holders among `owners` known to be gone (same host, process ended)."""
+        return [o for o in owners if o != self.owner and not owner_is_alive(o)]
+
+    def track(self, run_id: str) -> None:
+        """Count `run_id` as executing here, so its lease is renewed."""
+        with self._lock:
+            self._active[run_id] = self._active.get(run_id, 0) + 1
+            if self._heartbeat is None:
+                self._heartbeat = threading.Thread(
+                    target=self._beat, name="tarry-heartbeat", daemon=True
+                )
+                self._heartbeat.start()
+
+    def untrack(self, run_id: str) -> None:
+        """Stop counting `run_id` as executing here."""
+        with self._lock:
+            left = self._active.get(run_id, 0) - 1
+            if left > 0:
+                self._active[run_id] = left
+            else:
+                self._active.pop(run_id, None)
+
+    def _beat(self) -> None:
+        interval = self.settings.lease_seconds / 3
+        while not self._stopped.wait(interval):
+            if self._active:
+                self.store.renew_leases(self.owner, self.lease_until())
+
+    def close(self) -> None:
+        """Stop heart-beating and close the store."""
+        self._stopped.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
+        if self._store is not None:
+            self._store.close()
+
+
+_host_lock = threading.Lock()
+_host: Host | None = None
+
+
+def get_host() -> Host:
+    """This process's host, created from the environment on first use."""
+    global _host  # noqa: PLW0603 - the one process-wide host
+    if _host is None:
+        with _host_lock:
+            if _host is None:
+                _host = Host()
+    return _host
+
+
+def set_host(host: Host | None) -> Host | None:
+    """Make `host` this process's host (or forget it with `None`); returns the previous one."""
+    global _host  # noqa: PLW0603 - the one process-wide host
+    with _host_lock:
+        previous, _host = _host, host
+    return previous

@@ -1,0 +1,115 @@
+"""Run logs: `get_run_logger()`, their storage per run, the console and `log_prints`."""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import sys
+import threading
+from collections.abc import MutableMapping
+from typing import Any
+
+from tarry import context, errors
+from tarry.storage import base
+
+__all__ = ["get_run_logger", "install_print_capture", "setup_console"]
+
+RUN_LOGGER = "tarry.runs"
+_CONSOLE_FORMAT = "%(asctime)s.%(msecs)03d | %(levelname)-7s | %(tarry_label)s - %(message)s"
+
+
+class _RunLogAdapter(logging.LoggerAdapter[logging.Logger]):
+    """Adds the current run and step to every record logged through it."""
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+        kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
+        return msg, kwargs
+
+
+class _StoreHandler(logging.Handler):
+    """Hands run log records to the run's store, which batches them with its writes."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        store: base.Store | None = getattr(record, "tarry_store", None)
+        run_id: str | None = getattr(record, "tarry_run_id", None)
+        if store is None or run_id is None:
+            return
+        line = base.LogRecord(
+            run_id=run_id,
+            at=record.created,
+            level=record.levelno,
+            message=record.getMessage(),
+            step_key=getattr(record, "tarry_step_key", None),
+            logger=record.name,
+        )
+        try:
+            store.add_logs([line])
+        except errors.StoreError:
+            self.handleError(record)
+
+
+_setup_lock = threading.Lock()
+_console_ready = False
+
+
+def _run_logger() -> logging.Logger:
+    logger = logging.getLogger(RUN_LOGGER)
+    if not any(isinstance(h, _StoreHandler) for h in logger.handlers):
+        with _setup_lock:
+            if not any(isinstance(h, _StoreHandler) for h in logger.handlers):
+                logger.addHandler(_StoreHandler())
+                logger.setLevel(logging.DEBUG)
+    return logger
+
+
+def setup_console(level: str) -> None:
+    """Show run logs on stderr at `level`, once per process."""
+    global _console_ready  # noqa: PLW0603 - set up once per process
+    with _setup_lock:
+        if _console_ready:
+            return
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(_CONSOLE_FORMAT, datefmt="%H:%M:%S"))
+        handler.setLevel(level)
+        logging.getLogger(RUN_LOGGER).addHandler(handler)
+        logging.getLogger(RUN_LOGGER).propagate = False
+        _console_ready = True
+
+
+def get_run_logger() -> logging.LoggerAdapter[logging.Logger]:
+    """A logger whose lines are stored with the current run and step.
+
+    Outside a run it logs to the console only.
+    """
+    ctx = context.current_run()
+    scope = context.current_scope()
+    if ctx is None:
+        return _RunLogAdapter(_run_logger(), {"tarry_label": scope.label or "tarry"})
+    extra = {
+        "tarry_store": ctx.host.store,
+        "tarry_run_id": ctx.run.id,
+        "tarry_step_key": scope.step_key,
+        "tarry_label": scope.label or ctx.label,
+    }
+    return _RunLogAdapter(_run_logger(), extra)
+
+
+_original_print = builtins.print
+_print_installed = False
+
+
+def _print(*args: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None,
+           flush: bool = False) -> None:
+    if context.log_prints_enabled() and file in (None, sys.stdout):
+        get_run_logger().info((sep if sep is not None else " ").join(map(str, args)))
+        return
+    _original_print(*args, sep=sep, end=end, file=file, flush=flush)
+
+
+def install_print_capture() -> None:
+    """Route `print` to the run log wherever `log_prints` is on (installed once)."""
+    global _print_installed  # noqa: PLW0603 - installed once per process
+    with _setup_lock:
+        if not _print_installed:
+            builtins.print = _print
+            _print_installed = True

@@ -1,0 +1,200 @@
+"""JSON encoding of parameters, results and errors; no pickle in the store.
+
+JSON-native values (str, int, float, bool, None, lists, dicts with str keys) are
+stored as they are. Other supported values are stored as a tagged object
+``{"__tarry__": tag, ...}`` so replay returns an equal value of the same type.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import hashlib
+import importlib
+import json
+import traceback
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pydantic
+
+from tarry import errors
+
+__all__ = ["decode", "dumps", "encode", "error_to_json", "error_from_json", "inputs_digest", "loads"]
+
+_TAG = "__tarry__"
+_NATIVE = (str, int, float, bool, type(None))
+
+
+def encode(value: Any) -> Any:
+    """Turn `value` into JSON-compatible data that `decode` turns back.
+
+    Raises:
+        errors.SerializationError: The value's type is not supported.
+    """
+    if isinstance(value, _NATIVE) and not isinstance(value, enum.Enum):
+        return value
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return _encode_dict(value)
+    return _encode_other(value)
+
+
+def _encode_dict(value: dict[Any, Any]) -> Any:
+    if all(isinstance(k, str) for k in value) and _TAG not in value:
+        return {k: encode(v) for k, v in value.items()}
+    return {_TAG: "dict", "items": [[encode(k), encode(v)] for k, v in value.items()]}
+
+
+def _encode_other(value: Any) -> Any:
+    for kind, tag, to_json in _ENCODERS:
+        if isinstance(value, kind):
+            return {_TAG: tag, **to_json(value)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {_TAG: "dataclass", "type": _qualname(type(value)), "fields": fields}
+    raise errors.SerializationError(
+        f"cannot store a value of type {_qualname(type(value))}. "
+        + " ".join((errors.SerializationError.__doc__ or "").split("\n\n")[1].split())
+    )
+
+
+def _qualname(kind: type) -> str:
+    return f"{kind.__module__}:{kind.__qualname__}"
+
+
+def _import(qualname: str) -> Any:
+    module_name, _, attr_path = qualname.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr_path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+_ENCODERS: list[tuple[type, str, Callable[[Any], dict[str, Any]]]] = [
+    (
+        pydantic.BaseModel,
+        "model",
+        lambda v: {"type": _qualname(type(v)), "data": v.model_dump(mode="json")},
+    ),
+    (enum.Enum, "enum", lambda v: {"type": _qualname(type(v)), "value": encode(v.value)}),
+    (tuple, "tuple", lambda v: {"items": [encode(x) for x in v]}),
+    (frozenset, "frozenset", lambda v: {"items": [encode(x) for x in v]}),
+    (set, "set", lambda v: {"items": [encode(x) for x in v]}),
+    (dt.datetime, "datetime", lambda v: {"iso": v.isoformat()}),
+    (dt.date, "date", lambda v: {"iso": v.isoformat()}),
+    (dt.time, "time", lambda v: {"iso": v.isoformat()}),
+    (dt.timedelta, "timedelta", lambda v: {"seconds": v.total_seconds()}),
+    (uuid.UUID, "uuid", lambda v: {"hex": str(v)}),
+    (decimal.Decimal, "decimal", lambda v: {"str": str(v)}),
+    (bytes, "bytes", lambda v: {"b64": base64.b64encode(v).decode()}),
+]
+
+_DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "dict": lambda o: {decode(k): decode(v) for k, v in o["items"]},
+    "model": lambda o: _import(o["type"]).model_validate(o["data"]),
+    "enum": lambda o: _import(o["type"])(decode(o["value"])),
+    "dataclass": lambda o: _import(o["type"])(**{k: decode(v) for k, v in o["fields"].items()}),
+    "tuple": lambda o: tuple(decode(x) for x in o["items"]),
+    "frozenset": lambda o: frozenset(decode(x) for x in o["items"]),
+    "set": lambda o: {decode(x) for x in o["items"]},
+    "datetime": lambda o: dt.datetime.fromisoformat(o["iso"]),
+    "date": lambda o: dt.date.fromisoformat(o["iso"]),
+    "time": lambda o: dt.time.fromisoformat(o["iso"]),
+    "timedelta": lambda o: dt.timedelta(seconds=o["seconds"]),
+    "uuid": lambda o: uuid.UUID(o["hex"]),
+    "decimal": lambda o: decimal.Decimal(o["str"]),
+    "bytes": lambda o: base64.b64decode(o["b64"]),
+}
+
+
+def decode(data: Any) -> Any:
+    """Turn data made by `encode` back into the value.
+
+    Raises:
+        errors.SerializationError: A tagged type cannot be imported or rebuilt.
+    """
+    if isinstance(data, list):
+        return [decode(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    tag = data.get(_TAG)
+    if tag is None:
+        return {k: decode(v) for k, v in data.items()}
+    try:
+        return _DECODERS[tag](data)
+    except (ImportError, AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise errors.SerializationError(f"cannot rebuild a stored {tag}: {exc}") from exc
+
+
+def dumps(value: Any) -> str:
+    """Encode `value` and render it as compact JSON text."""
+    return json.dumps(encode(value), separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(text: str | None) -> Any:
+    """Parse JSON text made by `dumps` back into the value (`None` stays `None`)."""
+    return None if text is None else decode(json.loads(text))
+
+
+def inputs_digest(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """A short, stable digest of a step's inputs.
+
+    Values that cannot be encoded count by their type only, so an object whose
+    `repr` holds a memory address still digests the same on every replay.
+    """
+    payload = json.dumps(
+        [_digestible(list(args)), _digestible(kwargs)],
+        separators=(",", ":"),
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.blake2b(payload.encode(), digest_size=8).hexdigest()
+
+
+def _digestible(value: Any) -> Any:
+    try:
+        return encode(value)
+    except errors.SerializationError:
+        if isinstance(value, list | tuple):
+            return [_digestible(v) for v in value]
+        if isinstance(value, dict):
+            return {str(k): _digestible(v) for k, v in value.items()}
+        return {_TAG: "opaque", "type": _qualname(type(value))}
+
+
+def error_to_json(exc: BaseException) -> dict[str, Any]:
+    """Describe an exception as JSON data: type, message, arguments and traceback."""
+    try:
+        args = encode(list(exc.args))
+    except errors.SerializationError:
+        args = None
+    return {
+        "type": _qualname(type(exc)),
+        "message": str(exc),
+        "args": args,
+        "traceback": "".join(traceback.format_exception(exc)),
+    }
+
+
+def error_from_json(data: dict[str, Any]) -> BaseException:
+    """Rebuild an exception described by `error_to_json`.
+
+    The original type is rebuilt from its arguments when it can be imported and
+    constructed that way; otherwise the result is `errors.StepFailed`, which keeps
+    the type name and message.
+    """
+    try:
+        kind = _import(data["type"])
+        if isinstance(kind, type) and issubclass(kind, Exception) and data["args"] is not None:
+            exc = kind(*decode(data["args"]))
+            if str(exc) == data["message"]:
+                return exc
+    except Exception:  # noqa: BLE001 - any failure to rebuild falls back to StepFailed
+        pass
+    return errors.StepFailed(data["type"].replace(":", "."), data["message"])

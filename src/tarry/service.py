@@ -1,0 +1,61 @@
+"""The one entry point every interface (CLI, and later API, UI and client) uses."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection
+
+from tarry import errors, host
+from tarry.states import RunState
+from tarry.storage import base
+
+__all__ = ["RunDetail", "get_run_detail", "list_runs"]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunDetail:
+    """A run with its journal, logs, state changes and child runs."""
+
+    run: base.RunRecord
+    """The run."""
+    steps: list[base.StepRecord]
+    """Its journal, in key order."""
+    logs: list[base.LogRecord]
+    """Its log lines, oldest first."""
+    transitions: list[base.TransitionRecord]
+    """Its state changes, oldest first."""
+    children: list[base.RunRecord]
+    """Runs it started as child flows."""
+
+
+def list_runs(
+    *,
+    states: Collection[RunState] = (),
+    flow_name: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    hst: host.Host | None = None,
+) -> list[base.RunRecord]:
+    """Runs, newest first, filtered by state and flow name."""
+    store = (hst or host.get_host()).store
+    where = base.RunFilter(states=states, flow_name=flow_name, limit=limit, offset=offset)
+    return store.list_runs(where)
+
+
+def get_run_detail(run_id: str, *, hst: host.Host | None = None) -> RunDetail:
+    """Everything stored about one run.
+
+    Raises:
+        errors.RunNotFound: No run has this id.
+    """
+    store = (hst or host.get_host()).store
+    run = store.get_run(run_id)
+    if run is None:
+        raise errors.RunNotFound(run_id)
+    return RunDetail(
+        run=run,
+        steps=store.get_steps(run_id),
+        logs=store.get_logs(run_id),
+        transitions=store.get_transitions(run_id),
+        children=store.list_runs(base.RunFilter(parent_id=run_id, limit=1000)),
+    )

@@ -1,0 +1,99 @@
+"""Run and step states, and the one table of allowed run transitions."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from tarry import errors
+
+__all__ = ["FINAL_STATES", "TRANSITIONS", "RunState", "StepKind", "StepStatus", "check_transition"]
+
+
+class RunState(str, Enum):
+    """Where a run is in its life."""
+
+    #: Created to start later (a schedule or a retry delay).
+    SCHEDULED = "Scheduled"
+    #: Ready to be executed by any worker.
+    PENDING = "Pending"
+    #: A process holds its lease and executes it.
+    RUNNING = "Running"
+    #: Paused or suspended on a wait (input, message or timer).
+    WAITING = "Waiting"
+    #: Returned a result.
+    COMPLETED = "Completed"
+    #: Raised an error, after its retries.
+    FAILED = "Failed"
+    #: Stopped on request.
+    CANCELLED = "Cancelled"
+    #: Its code could not be run to an outcome (entrypoint gone, process interrupted).
+    CRASHED = "Crashed"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_final(self) -> bool:
+        """Whether no transition leaves this state."""
+        return self in FINAL_STATES
+
+
+class StepStatus(str, Enum):
+    """Outcome of a journaled step."""
+
+    #: The step returned; its result is recorded.
+    COMPLETED = "Completed"
+    #: The step raised after its retries; its error is recorded.
+    FAILED = "Failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class StepKind(str, Enum):
+    """What a journal entry records."""
+
+    #: A `@task` call.
+    TASK = "task"
+    #: A child flow run.
+    SUBFLOW = "subflow"
+    #: A recorded value (`tarry.now()`, `tarry.uuid4()`, `tarry.random()`).
+    VALUE = "value"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_S = RunState
+
+FINAL_STATES = frozenset({_S.COMPLETED, _S.FAILED, _S.CANCELLED, _S.CRASHED})
+
+#: Allowed run transitions. Running -> Running is a lease takeover after a crash.
+TRANSITIONS: dict[RunState, frozenset[RunState]] = {
+    _S.SCHEDULED: frozenset({_S.PENDING, _S.RUNNING, _S.CANCELLED}),
+    _S.PENDING: frozenset({_S.RUNNING, _S.SCHEDULED, _S.CANCELLED}),
+    _S.RUNNING: frozenset(
+        {_S.RUNNING, _S.PENDING, _S.SCHEDULED, _S.WAITING}
+        | {_S.COMPLETED, _S.FAILED, _S.CANCELLED, _S.CRASHED}
+    ),
+    _S.WAITING: frozenset({_S.PENDING, _S.RUNNING, _S.FAILED, _S.CANCELLED, _S.CRASHED}),
+    _S.COMPLETED: frozenset(),
+    _S.FAILED: frozenset(),
+    _S.CANCELLED: frozenset(),
+    _S.CRASHED: frozenset(),
+}
+
+
+def check_transition(run_id: str, from_state: RunState, to_state: RunState) -> None:
+    """Raise unless a run may move from `from_state` to `to_state`.
+
+    Args:
+        run_id: The run, for the error message.
+        from_state: Its current state.
+        to_state: The state asked for.
+
+    Raises:
+        errors.InvalidTransition: The table above does not allow it.
+    """
+    if to_state not in TRANSITIONS[from_state]:
+        raise errors.InvalidTransition(run_id, from_state.value, to_state.value)

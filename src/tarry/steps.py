@@ -1,0 +1,338 @@
+"""Task calls and recorded values as journal steps.
+
+The decisions (key, digest, replay or execute, what to record) are shared pure
+helpers; `call_task` and `call_task_async` are the thin sync and async drivers
+that run the function, sleep between retries and write the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import contextvars
+import dataclasses
+import functools
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tarry import context, errors, futures, journal, run_logs, serialization
+from tarry.states import StepKind, StepStatus
+from tarry.storage import base
+
+if TYPE_CHECKING:
+    from tarry.definitions import Task
+
+__all__ = [
+    "call_task",
+    "call_task_async",
+    "check_aborted",
+    "offload",
+    "record_value",
+    "replay",
+    "run_coroutine_sync",
+    "submit_task",
+]
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass
+class _Call:
+    """One step call being executed: what is needed to record its outcome."""
+
+    ctx: context.RunContext | None
+    task: Task[Any, Any]
+    key: str
+    digest: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    started: float = dataclasses.field(default_factory=time.time)
+    tries: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"Task run '{self.task.name}-{self.key}'"
+
+    def record(self, status: StepStatus, result: str | None, error: str | None) -> base.StepRecord:
+        assert self.ctx is not None, "only steps inside a run are recorded"
+        return base.StepRecord(
+            run_id=self.ctx.run.id,
+            key=self.key,
+            name=self.task.name,
+            kind=StepKind.TASK,
+            inputs_digest=self.digest,
+            status=status,
+            started_at=self.started,
+            ended_at=time.time(),
+            result=result,
+            error=error,
+            attempts=self.tries,
+            flow_attempt=self.ctx.journal.attempt,
+        )
+
+    def completed(self, value: Any) -> base.StepRecord:
+        return self.record(StepStatus.COMPLETED, serialization.dumps(value), None)
+
+    def failed(self, exc: BaseException) -> base.StepRecord:
+        error = serialization.dumps(serialization.error_to_json(exc))
+        return self.record(StepStatus.FAILED, None, error)
+
+    def next_delay(self, exc: Exception) -> float | None:
+        delay = journal.retry_delay(self.task.retries, self.task.retry_delay_seconds, self.tries)
+        if delay is not None:
+            run_logs.get_run_logger().warning(
+                "Attempt %d of %d failed with %s: %s; retrying in %.3gs",
+                self.tries, self.task.retries + 1, type(exc).__name__, exc, delay,
+            )
+        return delay
+
+
+def check_aborted(ctx: context.RunContext) -> None:
+    """Stop a thread that still runs steps of a run taken away from it.
+
+    Raises:
+        errors.RunAborted: The run timed out or was cancelled.
+    """
+    if ctx.aborted is not None:
+        raise errors.RunAborted(ctx.run.id, ctx.aborted)
+
+
+def replay(step: base.StepRecord) -> Any:
+    """Return a recorded step's result, or raise its recorded error."""
+    if step.status is StepStatus.COMPLETED:
+        return serialization.loads(step.result)
+    raise serialization.error_from_json(serialization.loads(step.error))
+
+
+def _prepare(
+    ctx: context.RunContext, task: Task[Any, Any], key: str, args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> _Call | base.StepRecord:
+    check_aborted(ctx)
+    args = futures.resolve_futures(args)
+    kwargs = futures.resolve_futures(kwargs)
+    digest = serialization.inputs_digest(args, kwargs)
+    recorded = ctx.journal.decide(key, task.name, StepKind.TASK, digest)
+    return recorded if recorded is not None else _Call(ctx, task, key, digest, args, kwargs)
+
+
+def _save(ctx: context.RunContext, step: base.StepRecord) -> None:
+    ctx.host.store.put_step(step)
+    ctx.journal.record(step)
+
+
+def _outcome(call: _Call, value: Any) -> base.StepRecord:
+    try:
+        return call.completed(value)
+    except errors.SerializationError as exc:
+        return call.failed(exc)
+
+
+# -- sync driver ---------------------------------------------------------------------------
+
+
+def call_task(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Call a sync task: a journaled step inside a flow, a plain call outside.
+
+    Raises:
+        errors.NondeterminismError: The journal holds a different call here.
+    """
+    ctx = context.current_run()
+    if ctx is None:
+        return _invoke_with_retries(_Call(None, task, "", "", args, kwargs))
+    return _run_step(ctx, task, context.current_scope().next_key(), args, kwargs)
+
+
+def _run_step(
+    ctx: context.RunContext, task: Task[Any, Any], key: str, args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    call = _prepare(ctx, task, key, args, kwargs)
+    if isinstance(call, base.StepRecord):
+        return replay(call)
+    with context.step_scope(key, call.label, task.log_prints):
+        try:
+            value = _invoke_with_retries(call)
+        except Exception as exc:
+            _save(ctx, call.failed(exc))
+            raise
+    step = _outcome(call, value)
+    _save(ctx, step)
+    return replay(step) if step.status is StepStatus.FAILED else value
+
+
+def _invoke_with_retries(call: _Call) -> Any:
+    while True:
+        call.tries += 1
+        try:
+            return _invoke(call.task, call.args, call.kwargs)
+        except Exception as exc:
+            delay = call.next_delay(exc)
+            if delay is None:
+                raise
+            time.sleep(delay)
+
+
+def _invoke(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def target() -> Any:
+        if task.is_async:
+            return run_coroutine_sync(task.fn(*args, **kwargs))
+        return task.fn(*args, **kwargs)
+
+    if task.timeout_seconds is None:
+        return target()
+    return _with_timeout(target, task.timeout_seconds, task.name)
+
+
+def _with_timeout(target: Callable[[], T], seconds: float, name: str) -> T:
+    # A thread cannot be killed: on timeout it is left to finish in the background
+    # and its outcome is ignored; the step fails with TaskTimeout at once.
+    future: cf.Future[T] = cf.Future()
+    runner = contextvars.copy_context()
+
+    def work() -> None:
+        try:
+            future.set_result(runner.run(target))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name=f"tarry-timeout-{name}", daemon=True).start()
+    try:
+        return future.result(timeout=seconds)
+    except cf.TimeoutError:
+        raise errors.TaskTimeout(f"task {name!r} exceeded its timeout of {seconds:g}s") from None
+
+
+def submit_task(
+    task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> futures.TarryFuture[Any]:
+    """Start a task on the current flow's task runner; its journal key is taken now."""
+    ctx = context.current_run()
+    if ctx is None:
+        return _submit_outside_flow(task, args, kwargs)
+    check_aborted(ctx)
+    key = context.current_scope().next_key()
+    if task.is_async:
+        inner = ctx.task_runner.submit(
+            lambda: run_coroutine_sync(_run_step_async(ctx, task, key, args, kwargs))
+        )
+    else:
+        inner = ctx.task_runner.submit(lambda: _run_step(ctx, task, key, args, kwargs))
+    future: futures.TarryFuture[Any] = futures.TarryFuture(inner, key, task.name)
+    ctx.futures.append(future)
+    return future
+
+
+_outside_pool: cf.ThreadPoolExecutor | None = None
+_outside_lock = threading.Lock()
+
+
+def _submit_outside_flow(
+    task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> futures.TarryFuture[Any]:
+    global _outside_pool  # noqa: PLW0603 - one shared pool for tasks submitted outside flows
+    with _outside_lock:
+        if _outside_pool is None:
+            _outside_pool = cf.ThreadPoolExecutor(thread_name_prefix="tarry-task")
+    inner = _outside_pool.submit(call_task, task, futures.resolve_futures(args), kwargs)
+    return futures.TarryFuture(inner, "", task.name)
+
+
+def record_value(name: str, compute: Callable[[], T]) -> T:
+    """Compute a value once per run and return the recorded one on replay.
+
+    Outside a flow the value is simply computed.
+    """
+    ctx = context.current_run()
+    if ctx is None:
+        return compute()
+    check_aborted(ctx)
+    key = context.current_scope().next_key()
+    recorded = ctx.journal.decide(key, name, StepKind.VALUE, "")
+    if recorded is not None:
+        return replay(recorded)  # type: ignore[no-any-return]
+    started = time.time()
+    value = compute()
+    step = base.StepRecord(
+        run_id=ctx.run.id, key=key, name=name, kind=StepKind.VALUE, inputs_digest="",
+        status=StepStatus.COMPLETED, started_at=started, ended_at=time.time(),
+        result=serialization.dumps(value), flow_attempt=ctx.journal.attempt,
+    )
+    _save(ctx, step)
+    return value
+
+
+# -- async driver --------------------------------------------------------------------------
+
+
+async def offload(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking call (a store write) off the event loop, so writes of many
+    coroutines can share one group commit."""
+    call = functools.partial(fn, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(None, call)
+
+
+async def call_task_async(
+    task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """Async version of `call_task`."""
+    ctx = context.current_run()
+    if ctx is None:
+        return await _invoke_with_retries_async(_Call(None, task, "", "", args, kwargs))
+    return await _run_step_async(ctx, task, context.current_scope().next_key(), args, kwargs)
+
+
+async def _run_step_async(
+    ctx: context.RunContext, task: Task[Any, Any], key: str, args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    call = _prepare(ctx, task, key, args, kwargs)
+    if isinstance(call, base.StepRecord):
+        return replay(call)
+    with context.step_scope(key, call.label, task.log_prints):
+        try:
+            value = await _invoke_with_retries_async(call)
+        except Exception as exc:
+            await offload(_save, ctx, call.failed(exc))
+            raise
+    step = _outcome(call, value)
+    await offload(_save, ctx, step)
+    return replay(step) if step.status is StepStatus.FAILED else value
+
+
+async def _invoke_with_retries_async(call: _Call) -> Any:
+    while True:
+        call.tries += 1
+        try:
+            return await _invoke_async(call.task, call.args, call.kwargs)
+        except Exception as exc:
+            delay = call.next_delay(exc)
+            if delay is None:
+                raise
+            await asyncio.sleep(delay)
+
+
+async def _invoke_async(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if not task.is_async:
+        return _invoke(task, args, kwargs)
+    if task.timeout_seconds is None:
+        return await task.fn(*args, **kwargs)
+    try:
+        return await asyncio.wait_for(task.fn(*args, **kwargs), task.timeout_seconds)
+    except TimeoutError:
+        raise errors.TaskTimeout(
+            f"task {task.name!r} exceeded its timeout of {task.timeout_seconds:g}s"
+        ) from None
+
+
+def run_coroutine_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end from sync code, on a new loop in a helper thread
+    when this thread already runs one."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with cf.ThreadPoolExecutor(1, "tarry-coroutine") as pool:
+        return pool.submit(contextvars.copy_context().run, asyncio.run, coro).result()

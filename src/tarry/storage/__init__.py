@@ -1,0 +1,66 @@
+"""Where runs live: the `Store` port and its adapters.
+
+`open_store(url)` picks the adapter from the URL's scheme.
+"""
+
+from __future__ import annotations
+
+from tarry import errors
+from tarry.storage.base import (
+    UNSET,
+    LogRecord,
+    RunFilter,
+    RunRecord,
+    StateChange,
+    StepRecord,
+    Store,
+    TransitionRecord,
+)
+
+__all__ = [
+    "UNSET",
+    "LogRecord",
+    "RunFilter",
+    "RunRecord",
+    "StateChange",
+    "StepRecord",
+    "Store",
+    "TransitionRecord",
+    "open_store",
+]
+
+
+def open_store(url: str, *, sqlite_synchronous: str = "FULL", migrate: bool = True) -> Store:
+    """Open the store a database URL names.
+
+    Args:
+        url: `sqlite:///relative/or/absolute.db`, `sqlite:////abs/path.db` or `memory://`.
+        sqlite_synchronous: SQLite `PRAGMA synchronous` level.
+        migrate: Bring the schema up to date before returning.
+
+    Returns:
+        The open store.
+
+    Raises:
+        errors.ConfigurationError: The URL's scheme is not supported.
+    """
+    store: Store
+    if url.startswith("sqlite:///"):
+        from tarry.storage.sqlite import SqliteStore
+
+        store = SqliteStore(url.removeprefix("sqlite:///"), synchronous=sqlite_synchronous)
+    elif url.startswith("memory://"):
+        from tarry.storage.memory import MemoryStore
+
+        store = MemoryStore()
+    elif url.startswith(("postgresql://", "postgres://")):
+        raise errors.ConfigurationError(
+            "PostgreSQL support is not in this version of tarry yet; use sqlite:///path.db"
+        )
+    else:
+        raise errors.ConfigurationError(
+            f"unsupported database URL {url!r}: use sqlite:///path/to/file.db"
+        )
+    if migrate:
+        store.migrate()
+    return store

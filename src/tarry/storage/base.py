@@ -1,0 +1,306 @@
+"""The storage port: records and the `Store` protocol every adapter implements.
+
+A store keeps runs, their state transitions, their journal of steps and their
+logs. Payloads (parameters, results, errors) travel as JSON text made by
+`tarry.serialization`; the store never looks inside them. Timestamps are Unix
+seconds as floats.
+
+Writes that return are durable to the degree the adapter promises (SQLite with
+`synchronous=FULL`: they survive power loss), except `add_logs`, which may be
+batched with the next write.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Sequence
+from typing import Protocol
+
+from tarry import states
+from tarry.states import RunState, StepKind, StepStatus
+
+__all__ = [
+    "UNSET",
+    "LogRecord",
+    "RunFilter",
+    "RunRecord",
+    "StateChange",
+    "StepRecord",
+    "Store",
+    "TransitionRecord",
+    "Unset",
+    "apply_change",
+    "change_allowed",
+    "step_order",
+]
+
+
+class Unset:
+    """Type of `UNSET`: "leave as it is", where `None` would mean "clear it"."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = Unset()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One flow run as stored."""
+
+    id: str
+    """Unique id (a UUID for top-level runs, derived from the parent for children)."""
+    name: str
+    """Human-friendly name such as `brave-otter`."""
+    flow_name: str
+    """Name of the flow it runs."""
+    entrypoint: str
+    """`module:function` or `path/to/file.py:function`, so any worker can load it."""
+    parameters: str
+    """JSON of the call's parameters by name."""
+    state: RunState
+    """Current state."""
+    created_at: float
+    """When the run was created."""
+    state_reason: str = ""
+    """Why it entered its current state, in words."""
+    parent_id: str | None = None
+    """The run that started it as a child flow."""
+    parent_step_key: str | None = None
+    """The parent's journal key for this child run."""
+    attempt: int = 1
+    """Flow attempt number, raised by flow retries."""
+    result: str | None = None
+    """JSON of the return value once Completed."""
+    error: str | None = None
+    """JSON description of the error once Failed or Crashed."""
+    lease_owner: str | None = None
+    """`host:pid:start` of the process executing it."""
+    lease_expires_at: float | None = None
+    """When another process may take it over if the owner stops heart-beating."""
+    started_at: float | None = None
+    """First time it entered Running."""
+    ended_at: float | None = None
+    """When it entered a final state."""
+    tags: tuple[str, ...] = ()
+    """Tags given to the flow."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StepRecord:
+    """One journal entry: a task call, child run or recorded value."""
+
+    run_id: str
+    """The run whose journal holds it."""
+    key: str
+    """Position in the journal: `"3"`, or `"3.1"` for a call nested in step 3."""
+    name: str
+    """Task or flow name, checked on replay."""
+    kind: StepKind
+    """What it records."""
+    inputs_digest: str
+    """Digest of its arguments, checked on replay."""
+    status: StepStatus
+    """How it ended."""
+    started_at: float
+    """When its first attempt began."""
+    ended_at: float
+    """When it ended."""
+    result: str | None = None
+    """JSON of the return value when Completed."""
+    error: str | None = None
+    """JSON description of the error when Failed."""
+    attempts: int = 1
+    """How many times it was tried."""
+    flow_attempt: int = 1
+    """The flow attempt that recorded it; a failed step re-runs on a later flow attempt."""
+    child_run_id: str | None = None
+    """The child run, for subflow steps."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One log line of a run."""
+
+    run_id: str
+    """The run that logged it."""
+    at: float
+    """When."""
+    level: int
+    """`logging` level number."""
+    message: str
+    """The formatted message."""
+    step_key: str | None = None
+    """The step that logged it, if any."""
+    logger: str = ""
+    """Logger name."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TransitionRecord:
+    """One state change of a run."""
+
+    run_id: str
+    """The run."""
+    from_state: RunState | None
+    """The state it left (`None` on creation)."""
+    to_state: RunState
+    """The state it entered."""
+    at: float
+    """When."""
+    reason: str = ""
+    """Why, in words."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StateChange:
+    """A state change to apply to a run, with what goes with it."""
+
+    to_state: RunState
+    """The new state."""
+    at: float
+    """When it happens."""
+    reason: str = ""
+    """Why, in words; stored with the transition."""
+    result: str | None | Unset = UNSET
+    """New result JSON, or leave."""
+    error: str | None | Unset = UNSET
+    """New error JSON, or leave."""
+    lease_owner: str | None | Unset = UNSET
+    """New lease holder (`None` releases the lease), or leave."""
+    lease_expires_at: float | None | Unset = UNSET
+    """New lease expiry, or leave."""
+    attempt: int | Unset = UNSET
+    """New flow attempt number, or leave."""
+    require_owner: str | None = None
+    """Apply only while this process holds the run's lease (`None`: whoever holds it)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunFilter:
+    """Which runs `Store.list_runs` returns, newest first."""
+
+    states: Collection[RunState] = ()
+    """Only these states (all when empty)."""
+    flow_name: str | None = None
+    """Only this flow."""
+    parent_id: str | None | Unset = UNSET
+    """Only children of this run; `None` for top-level runs only."""
+    limit: int = 50
+    """At most this many."""
+    offset: int = 0
+    """Skip this many."""
+
+
+class Store(Protocol):
+    """Durable home of runs, journals and logs. One adapter per database."""
+
+    def migrate(self) -> None:
+        """Bring the schema up to date, applying numbered migrations in order.
+
+        Safe to call from several processes at once.
+
+        Raises:
+            errors.MigrationError: The database is newer than this tarry or broken.
+        """
+
+    def close(self) -> None:
+        """Flush pending writes and close connections. Later calls fail."""
+
+    def insert_run(self, run: RunRecord, reason: str = "") -> bool:
+        """Store a new run and its first transition, atomically.
+
+        Returns:
+            `False`, and changes nothing, when a run with this id exists.
+        """
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """The run with this id, or `None`."""
+
+    def transition(
+        self, run_id: str, expected: Collection[RunState], change: StateChange
+    ) -> RunRecord | None:
+        """Apply `change` if the run is in one of the `expected` states (and, when
+        `change.require_owner` is set, leased to that owner).
+
+        The state, the fields of `change` and a transition row are written in one
+        transaction. `ended_at` is set on entering a final state, `started_at` on
+        first entering Running.
+
+        Returns:
+            The updated run, or `None` (nothing written) when the run is missing or
+            in another state.
+        """
+
+    def claim_runs(
+        self, owner: str, lease_expires_at: float, now: float, dead_owners: Collection[str],
+        limit: int,
+    ) -> list[RunRecord]:
+        """Take up to `limit` top-level runs that need a process, atomically.
+
+        Claimable: Pending runs, and Running runs whose lease expired before `now`
+        or whose holder is in `dead_owners`. Each claimed run becomes Running with
+        `owner`'s lease, and a transition row says why. Child runs are never
+        claimed: their parent's replay re-enters them.
+
+        Returns:
+            The claimed runs as updated.
+        """
+
+    def lease_owners(self) -> list[str]:
+        """Distinct lease holders of Running runs."""
+
+    def renew_leases(self, owner: str, lease_expires_at: float) -> int:
+        """Extend every lease `owner` holds on a Running run. Returns how many."""
+
+    def put_step(self, step: StepRecord) -> None:
+        """Record a step, replacing an entry with the same run and key."""
+
+    def get_steps(self, run_id: str) -> list[StepRecord]:
+        """The run's journal in key order (empty when none)."""
+
+    def add_logs(self, logs: Sequence[LogRecord]) -> None:
+        """Append log lines. They may be written with the next write, not at once."""
+
+    def get_logs(self, run_id: str, limit: int = 1000) -> list[LogRecord]:
+        """The run's first `limit` log lines in the order they were logged."""
+
+    def get_transitions(self, run_id: str) -> list[TransitionRecord]:
+        """The run's state changes, oldest first."""
+
+    def list_runs(self, where: RunFilter) -> list[RunRecord]:
+        """Runs matching `where`, newest first."""
+
+
+def change_allowed(
+    run: RunRecord | None, expected: Collection[RunState], change: StateChange
+) -> bool:
+    """Whether `Store.transition` applies `change` to `run` (its preconditions hold)."""
+    if run is None or run.state not in expected:
+        return False
+    return change.require_owner is None or run.lease_owner == change.require_owner
+
+
+def apply_change(run: RunRecord, change: StateChange) -> RunRecord:
+    """The run as it is after `change`: the pure core of every adapter's `transition`.
+
+    Raises:
+        errors.InvalidTransition: `states.TRANSITIONS` does not allow the change.
+    """
+    states.check_transition(run.id, run.state, change.to_state)
+    fields = {
+        name: value
+        for name in ("result", "error", "lease_owner", "lease_expires_at", "attempt")
+        if not isinstance(value := getattr(change, name), Unset)
+    }
+    if change.to_state.is_final:
+        fields.update(ended_at=change.at, lease_owner=None, lease_expires_at=None)
+    if change.to_state is RunState.RUNNING and run.started_at is None:
+        fields["started_at"] = change.at
+    return dataclasses.replace(run, state=change.to_state, state_reason=change.reason, **fields)
+
+
+def step_order(key: str) -> tuple[int, ...]:
+    """Sort key that puts journal key `"10"` after `"9"` and `"3.1"` after `"3"`."""
+    return tuple(int(part) for part in key.split("."))

@@ -1,0 +1,72 @@
+-- name: insert_run
+INSERT INTO runs (id, name, flow_name, entrypoint, parameters, state, state_reason,
+                  parent_id, parent_step_key, attempt, lease_owner, lease_expires_at,
+                  tags, created_at, started_at)
+VALUES (:id, :name, :flow_name, :entrypoint, :parameters, :state, :state_reason,
+        :parent_id, :parent_step_key, :attempt, :lease_owner, :lease_expires_at,
+        :tags, :created_at, :started_at)
+ON CONFLICT (id) DO NOTHING;
+
+-- name: insert_transition
+INSERT INTO run_transitions (run_id, from_state, to_state, reason, at)
+VALUES (:run_id, :from_state, :to_state, :reason, :at);
+
+-- name: get_run
+SELECT * FROM runs WHERE id = :id;
+
+-- name: update_run
+UPDATE runs
+SET state = :state,
+    state_reason = :state_reason,
+    result = :result,
+    error = :error,
+    lease_owner = :lease_owner,
+    lease_expires_at = :lease_expires_at,
+    attempt = :attempt,
+    started_at = coalesce(started_at, :started_at),
+    ended_at = :ended_at
+WHERE id = :id AND state = :expected_state;
+
+-- name: claimable_runs
+SELECT * FROM runs
+WHERE parent_id IS NULL
+  AND (state = 'Pending'
+       OR (state = 'Running' AND (lease_expires_at < :now
+                                  OR lease_owner IN (SELECT value FROM json_each(:dead_owners)))))
+ORDER BY created_at
+LIMIT :limit;
+
+-- name: lease_owners
+SELECT DISTINCT lease_owner FROM runs
+WHERE state = 'Running' AND lease_owner IS NOT NULL;
+
+-- name: renew_leases
+UPDATE runs SET lease_expires_at = :lease_expires_at
+WHERE lease_owner = :owner AND state = 'Running';
+
+-- name: put_step
+INSERT OR REPLACE INTO steps (run_id, key, name, kind, inputs_digest, status, result, error,
+                              attempts, flow_attempt, child_run_id, started_at, ended_at)
+VALUES (:run_id, :key, :name, :kind, :inputs_digest, :status, :result, :error,
+        :attempts, :flow_attempt, :child_run_id, :started_at, :ended_at);
+
+-- name: get_steps
+SELECT * FROM steps WHERE run_id = :run_id;
+
+-- name: add_log
+INSERT INTO logs (run_id, step_key, at, level, logger, message)
+VALUES (:run_id, :step_key, :at, :level, :logger, :message);
+
+-- name: get_logs
+SELECT * FROM logs WHERE run_id = :run_id ORDER BY id LIMIT :limit;
+
+-- name: get_transitions
+SELECT * FROM run_transitions WHERE run_id = :run_id ORDER BY id;
+
+-- name: list_runs
+SELECT * FROM runs
+WHERE (:any_state OR state IN (SELECT value FROM json_each(:states)))
+  AND (:flow_name IS NULL OR flow_name = :flow_name)
+  AND (:any_parent OR parent_id IS :parent_id)
+ORDER BY created_at DESC, id
+LIMIT :limit OFFSET :offset;

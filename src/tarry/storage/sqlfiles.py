@@ -1,0 +1,56 @@
+"""Loading named queries and numbered migrations from the package's `.sql` files."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from importlib import resources
+
+__all__ = ["Migration", "load_migrations", "load_queries"]
+
+_NAME_LINE = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
+_MIGRATION_FILE = re.compile(r"^(\d{4})_(\w+)\.sql$")
+
+
+def load_queries(dialect: str) -> dict[str, str]:
+    """Named queries of a dialect: each `-- name: x` line starts query `x`.
+
+    Args:
+        dialect: Folder under `storage/sql/`, e.g. `"sqlite"`.
+
+    Returns:
+        Query text by name.
+    """
+    text = resources.files("tarry.storage").joinpath(f"sql/{dialect}/queries.sql").read_text()
+    parts = _NAME_LINE.split(text)[1:]
+    return {name: body.strip().rstrip(";") for name, body in zip(parts[::2], parts[1::2])}
+
+
+@dataclasses.dataclass(frozen=True)
+class Migration:
+    """One numbered schema change."""
+
+    version: int
+    """Its number, from the file name `NNNN_name.sql`."""
+    name: str
+    """The rest of the file name."""
+    sql: str
+    """The statements."""
+
+
+def load_migrations(dialect: str) -> list[Migration]:
+    """A dialect's migrations in version order.
+
+    Raises:
+        ValueError: Two files share a number or the numbers have a gap.
+    """
+    folder = resources.files("tarry.storage").joinpath(f"migrations/{dialect}")
+    found: list[Migration] = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_FILE.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text()))
+    found.sort(key=lambda m: m.version)
+    if [m.version for m in found] != list(range(1, len(found) + 1)):
+        raise ValueError(f"{dialect} migrations must be numbered 0001, 0002, ... without gaps")
+    return found

@@ -1,0 +1,510 @@
+"""The SQLite store: the embedded default.
+
+One write connection per process, used by whichever thread leads the current
+*group commit*: concurrent writers queue their operations and the leader runs
+them all in one transaction, so N runs finishing steps at once pay for one
+fsync, not N. Readers use one connection per thread; WAL lets them read while
+the leader writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tarry import errors
+from tarry.states import RunState, StepKind, StepStatus
+from tarry.storage import base, sqlfiles
+
+__all__ = ["SqliteStore"]
+
+T = TypeVar("T")
+Op = Callable[[sqlite3.Connection], Any]
+
+_QUERIES = sqlfiles.load_queries("sqlite")
+_LOG_FLUSH_SECONDS = 0.2
+
+
+class _Request:
+    __slots__ = ("done", "error", "op", "result")
+
+    def __init__(self, op: Op) -> None:
+        self.op = op
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = False
+
+
+class _GroupCommitter:
+    """Leader/follower group commit over one connection.
+
+    The first writer to arrive becomes the leader and commits everything queued
+    meanwhile; the others sleep until their operation is in a committed batch.
+    A lone writer therefore pays no thread hop at all.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._cond = threading.Condition()
+        self._queue: list[_Request] = []
+        self._logs: list[dict[str, Any]] = []
+        self._leading = False
+
+    def run(self, op: Op) -> Any:
+        request = _Request(op)
+        with self._cond:
+            self._queue.append(request)
+            while not request.done:
+                if self._leading:
+                    self._cond.wait()
+                else:
+                    self._lead()
+        if request.error is not None:
+            raise request.error
+        return request.result
+
+    def add_logs(self, rows: list[dict[str, Any]]) -> None:
+        with self._cond:
+            self._logs.extend(rows)
+
+    def has_logs(self) -> bool:
+        return bool(self._logs)
+
+    def _lead(self) -> None:
+        self._leading = True
+        batch, self._queue = self._queue, []
+        logs, self._logs = self._logs, []
+        self._cond.release()
+        try:
+            self._commit(batch, logs)
+        finally:
+            self._cond.acquire()
+            self._leading = False
+            self._cond.notify_all()
+
+    def _commit(self, batch: list[_Request], logs: list[dict[str, Any]]) -> None:
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for request in batch:
+                _run_in_savepoint(conn, request)
+            if logs:
+                conn.executemany(_QUERIES["add_log"], logs)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            failure = errors.StoreError(f"SQLite commit failed: {exc}")
+            for request in batch:
+                request.error = request.error or failure
+        finally:
+            for request in batch:
+                request.done = True
+
+
+def _run_in_savepoint(conn: sqlite3.Connection, request: _Request) -> None:
+    # Each operation gets its own savepoint: one failing operation must not undo
+    # the others that share its group commit.
+    conn.execute("SAVEPOINT op")
+    try:
+        request.result = request.op(conn)
+    except Exception as exc:  # noqa: BLE001 - handed to the caller that queued it
+        conn.execute("ROLLBACK TO op")
+        request.error = exc
+    conn.execute("RELEASE op")
+
+
+class SqliteStore:
+    """`Store` on a SQLite file (WAL, `synchronous=FULL` by default).
+
+    Args:
+        path: The database file; its folder is created if needed.
+        synchronous: `PRAGMA synchronous` for the write connection.
+    """
+
+    def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._synchronous = synchronous
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._writer = self._connect()
+        self._writer.execute("PRAGMA journal_mode=WAL")
+        self._writer.execute(f"PRAGMA synchronous={synchronous}")
+        self._commits = _GroupCommitter(self._writer)
+        self._closed = threading.Event()
+        self._flusher: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r})"
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def _read(self, query: str, params: dict[str, Any]) -> list[sqlite3.Row]:
+        if self._closed.is_set():
+            raise errors.StoreError("the store is closed")
+        return self._reader().execute(_QUERIES[query], params).fetchall()
+
+    def _write(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        if self._closed.is_set():
+            raise errors.StoreError("the store is closed")
+        result: T = self._commits.run(op)
+        return result
+
+    # -- schema -----------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """See `Store.migrate`."""
+        conn = self._connect()
+        try:
+            _apply_migrations(conn)
+        finally:
+            conn.close()
+
+    def schema_version(self) -> int:
+        """The number of the last migration applied (0 for an empty database)."""
+        rows = self._reader().execute(
+            "SELECT name FROM sqlite_master WHERE name = 'tarry_migrations'"
+        ).fetchall()
+        if not rows:
+            return 0
+        row = self._reader().execute("SELECT max(version) FROM tarry_migrations").fetchone()
+        return int(row[0] or 0)
+
+    def close(self) -> None:
+        """See `Store.close`."""
+        if self._closed.is_set():
+            return
+        if self._commits.has_logs():
+            self._commits.run(lambda conn: None)
+        self._closed.set()
+        if self._flusher is not None:
+            self._flusher.join()
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+        self._writer.close()
+
+    # -- runs -------------------------------------------------------------------
+
+    def insert_run(self, run: base.RunRecord, reason: str = "") -> bool:
+        """See `Store.insert_run`."""
+
+        def op(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(_QUERIES["insert_run"], _run_params(run))
+            if cursor.rowcount == 0:
+                return False
+            _insert_transition(conn, run.id, None, run.state, run.created_at, reason)
+            return True
+
+        return self._write(op)
+
+    def get_run(self, run_id: str) -> base.RunRecord | None:
+        """See `Store.get_run`."""
+        rows = self._read("get_run", {"id": run_id})
+        return _run_from_row(rows[0]) if rows else None
+
+    def transition(
+        self, run_id: str, expected: Collection[RunState], change: base.StateChange
+    ) -> base.RunRecord | None:
+        """See `Store.transition`."""
+
+        def op(conn: sqlite3.Connection) -> base.RunRecord | None:
+            row = conn.execute(_QUERIES["get_run"], {"id": run_id}).fetchone()
+            run = _run_from_row(row) if row is not None else None
+            if run is None or not base.change_allowed(run, expected, change):
+                return None
+            return _update_run(conn, run, change)
+
+        return self._write(op)
+
+    def claim_runs(
+        self, owner: str, lease_expires_at: float, now: float, dead_owners: Collection[str],
+        limit: int,
+    ) -> list[base.RunRecord]:
+        """See `Store.claim_runs`."""
+        params = {"now": now, "dead_owners": json.dumps(list(dead_owners)), "limit": limit}
+
+        def op(conn: sqlite3.Connection) -> list[base.RunRecord]:
+            rows = conn.execute(_QUERIES["claimable_runs"], params).fetchall()
+            return [_claim(conn, _run_from_row(row), owner, lease_expires_at, now) for row in rows]
+
+        return self._write(op)
+
+    def lease_owners(self) -> list[str]:
+        """See `Store.lease_owners`."""
+        return [row[0] for row in self._read("lease_owners", {})]
+
+    def renew_leases(self, owner: str, lease_expires_at: float) -> int:
+        """See `Store.renew_leases`."""
+        params = {"owner": owner, "lease_expires_at": lease_expires_at}
+        return self._write(lambda conn: conn.execute(_QUERIES["renew_leases"], params).rowcount)
+
+    def list_runs(self, where: base.RunFilter) -> list[base.RunRecord]:
+        """See `Store.list_runs`."""
+        parent = where.parent_id
+        params = {
+            "any_state": not where.states,
+            "states": json.dumps([s.value for s in where.states]),
+            "flow_name": where.flow_name,
+            "any_parent": isinstance(parent, base.Unset),
+            "parent_id": None if isinstance(parent, base.Unset) else parent,
+            "limit": where.limit,
+            "offset": where.offset,
+        }
+        return [_run_from_row(row) for row in self._read("list_runs", params)]
+
+    def get_transitions(self, run_id: str) -> list[base.TransitionRecord]:
+        """See `Store.get_transitions`."""
+        return [
+            base.TransitionRecord(
+                run_id=row["run_id"],
+                from_state=RunState(row["from_state"]) if row["from_state"] else None,
+                to_state=RunState(row["to_state"]),
+                at=row["at"],
+                reason=row["reason"],
+            )
+            for row in self._read("get_transitions", {"run_id": run_id})
+        ]
+
+    # -- journal and logs -------------------------------------------------------
+
+    def put_step(self, step: base.StepRecord) -> None:
+        """See `Store.put_step`."""
+        params = _step_params(step)
+        self._write(lambda conn: conn.execute(_QUERIES["put_step"], params))
+
+    def get_steps(self, run_id: str) -> list[base.StepRecord]:
+        """See `Store.get_steps`."""
+        steps = [_step_from_row(row) for row in self._read("get_steps", {"run_id": run_id})]
+        return sorted(steps, key=lambda s: base.step_order(s.key))
+
+    def add_logs(self, logs: Sequence[base.LogRecord]) -> None:
+        """See `Store.add_logs`: lines are committed with the next write, or within 0.2 s."""
+        if self._closed.is_set():
+            return
+        self._commits.add_logs([_log_params(log) for log in logs])
+        if self._flusher is None:
+            self._start_flusher()
+
+    def get_logs(self, run_id: str, limit: int = 1000) -> list[base.LogRecord]:
+        """See `Store.get_logs`."""
+        return [
+            base.LogRecord(
+                run_id=row["run_id"],
+                at=row["at"],
+                level=row["level"],
+                message=row["message"],
+                step_key=row["step_key"],
+                logger=row["logger"],
+            )
+            for row in self._read("get_logs", {"run_id": run_id, "limit": limit})
+        ]
+
+    def _start_flusher(self) -> None:
+        with self._readers_lock:
+            if self._flusher is not None:
+                return
+            self._flusher = threading.Thread(
+                target=self._flush_logs, name="tarry-log-flusher", daemon=True
+            )
+            self._flusher.start()
+
+    def _flush_logs(self) -> None:
+        while not self._closed.wait(_LOG_FLUSH_SECONDS):
+            if self._commits.has_logs():
+                try:
+                    self._commits.run(lambda conn: None)
+                except errors.StoreError:
+                    # A failed flush keeps nothing to retry with; the next
+                    # write reports the database's trouble to its caller.
+                    continue
+
+
+def _apply_migrations(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS tarry_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+        )
+        done = {row[0] for row in conn.execute("SELECT version FROM tarry_migrations")}
+        migrations = sqlfiles.load_migrations("sqlite")
+        if done - {m.version for m in migrations}:
+            raise errors.MigrationError(
+                "this database was written by a newer tarry; upgrade tarry to use it"
+            )
+        for migration in migrations:
+            if migration.version not in done:
+                _apply_one(conn, migration)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _apply_one(conn: sqlite3.Connection, migration: sqlfiles.Migration) -> None:
+    for statement in migration.sql.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute(
+        "INSERT INTO tarry_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+        (migration.version, migration.name, time.time()),
+    )
+
+
+def _claim(
+    conn: sqlite3.Connection, run: base.RunRecord, owner: str, expires: float, now: float
+) -> base.RunRecord:
+    reason = (
+        "claimed by a worker"
+        if run.state is RunState.PENDING
+        else f"recovered from {run.lease_owner}, which stopped"
+    )
+    change = base.StateChange(
+        RunState.RUNNING, at=now, reason=reason, lease_owner=owner, lease_expires_at=expires
+    )
+    return _update_run(conn, run, change)
+
+
+def _update_run(
+    conn: sqlite3.Connection, run: base.RunRecord, change: base.StateChange
+) -> base.RunRecord:
+    new = base.apply_change(run, change)
+    params = _run_params(new)
+    params["expected_state"] = run.state.value
+    conn.execute(_QUERIES["update_run"], params)
+    _insert_transition(conn, run.id, run.state, new.state, change.at, change.reason)
+    return new
+
+
+def _insert_transition(
+    conn: sqlite3.Connection,
+    run_id: str,
+    from_state: RunState | None,
+    to_state: RunState,
+    at: float,
+    reason: str,
+) -> None:
+    params = {
+        "run_id": run_id,
+        "from_state": from_state.value if from_state else None,
+        "to_state": to_state.value,
+        "reason": reason,
+        "at": at,
+    }
+    conn.execute(_QUERIES["insert_transition"], params)
+
+
+def _run_params(run: base.RunRecord) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "name": run.name,
+        "flow_name": run.flow_name,
+        "entrypoint": run.entrypoint,
+        "parameters": run.parameters,
+        "state": run.state.value,
+        "state_reason": run.state_reason,
+        "parent_id": run.parent_id,
+        "parent_step_key": run.parent_step_key,
+        "attempt": run.attempt,
+        "result": run.result,
+        "error": run.error,
+        "lease_owner": run.lease_owner,
+        "lease_expires_at": run.lease_expires_at,
+        "tags": json.dumps(list(run.tags)),
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+    }
+
+
+def _run_from_row(row: sqlite3.Row) -> base.RunRecord:
+    return base.RunRecord(
+        id=row["id"],
+        name=row["name"],
+        flow_name=row["flow_name"],
+        entrypoint=row["entrypoint"],
+        parameters=row["parameters"],
+        state=RunState(row["state"]),
+        created_at=row["created_at"],
+        state_reason=row["state_reason"],
+        parent_id=row["parent_id"],
+        parent_step_key=row["parent_step_key"],
+        attempt=row["attempt"],
+        result=row["result"],
+        error=row["error"],
+        lease_owner=row["lease_owner"],
+        lease_expires_at=row["lease_expires_at"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        tags=tuple(json.loads(row["tags"])),
+    )
+
+
+def _step_params(step: base.StepRecord) -> dict[str, Any]:
+    return {
+        "run_id": step.run_id,
+        "key": step.key,
+        "name": step.name,
+        "kind": step.kind.value,
+        "inputs_digest": step.inputs_digest,
+        "status": step.status.value,
+        "result": step.result,
+        "error": step.error,
+        "attempts": step.attempts,
+        "flow_attempt": step.flow_attempt,
+        "child_run_id": step.child_run_id,
+        "started_at": step.started_at,
+        "ended_at": step.ended_at,
+    }
+
+
+def _step_from_row(row: sqlite3.Row) -> base.StepRecord:
+    return base.StepRecord(
+        run_id=row["run_id"],
+        key=row["key"],
+        name=row["name"],
+        kind=StepKind(row["kind"]),
+        inputs_digest=row["inputs_digest"],
+        status=StepStatus(row["status"]),
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        result=row["result"],
+        error=row["error"],
+        attempts=row["attempts"],
+        flow_attempt=row["flow_attempt"],
+        child_run_id=row["child_run_id"],
+    )
+
+
+def _log_params(log: base.LogRecord) -> dict[str, Any]:
+    return {
+        "run_id": log.run_id,
+        "step_key": log.step_key,
+        "at": log.at,
+        "level": log.level,
+        "logger": log.logger,
+        "message": log.message,
+    }

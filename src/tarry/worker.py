@@ -1,0 +1,115 @@
+"""Workers: claim runs that need a process and execute them.
+
+A run needs a process when it is Pending, or Running under a lease whose holder
+stopped: its lease expired, or it names a process of this host that is gone.
+Claimed runs are re-executed from the top and fast-forward through their journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import logging
+import threading
+import time
+
+from tarry import definitions, engine, errors, host, loader, serialization
+from tarry.states import RunState
+from tarry.storage import base
+
+__all__ = ["Worker"]
+
+logger = logging.getLogger("tarry.worker")
+
+
+class Worker:
+    """Executes runs claimed from the store, several at a time.
+
+    Args:
+        hst: The process's host; `host.get_host()` when omitted.
+        max_runs: The most runs executed at once.
+    """
+
+    def __init__(self, hst: host.Host | None = None, *, max_runs: int = 8) -> None:
+        self.host = hst or host.get_host()
+        self.max_runs = max_runs
+        self._pool = cf.ThreadPoolExecutor(max_runs, "tarry-worker")
+        self._running: set[cf.Future[None]] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+
+    def claim(self) -> list[base.RunRecord]:
+        """Claim as many runs as there are free slots, and start executing them."""
+        with self._lock:
+            free = self.max_runs - len(self._running)
+        if free <= 0:
+            return []
+        store = self.host.store
+        dead = self.host.dead_owners(store.lease_owners())
+        claimed = store.claim_runs(self.host.owner, self.host.lease_until(), time.time(), dead, free)
+        for run in claimed:
+            future = self._pool.submit(self.execute, run)
+            with self._lock:
+                self._running.add(future)
+            future.add_done_callback(self._done)
+        return claimed
+
+    def _done(self, future: cf.Future[None]) -> None:
+        with self._lock:
+            self._running.discard(future)
+        self._wake.set()
+
+    def run(self, *, burst: bool = False) -> None:
+        """Claim and execute runs until `stop()` (or, with `burst`, until none is left)."""
+        poll = self.host.settings.worker_poll_seconds
+        while not self._stop.is_set():
+            claimed = self.claim()
+            with self._lock:
+                busy = bool(self._running)
+            if burst and not claimed and not busy:
+                break
+            self._wake.clear()
+            if not claimed:
+                self._wake.wait(poll)
+        self._pool.shutdown(wait=True)
+
+    def stop(self) -> None:
+        """Ask `run` to return once the runs in progress have finished."""
+        self._stop.set()
+        self._wake.set()
+
+    def execute(self, run: base.RunRecord) -> None:
+        """Execute one claimed run to its final state; its outcome is in the store."""
+        try:
+            flow = _load_flow(run.entrypoint)
+        except errors.FlowLoadError as exc:
+            self._crash(run, exc)
+            return
+        try:
+            if flow.is_async:
+                asyncio.run(engine.execute_run_async(self.host, flow, run))
+            else:
+                engine.execute_run(self.host, flow, run)
+        except errors.ControlSignal as signal:
+            logger.info("run %s left this worker: %s", run.id, signal)
+        except Exception:  # noqa: BLE001 - the run's error is stored with the run
+            logger.debug("run %s failed", run.id, exc_info=True)
+
+    def _crash(self, run: base.RunRecord, exc: Exception) -> None:
+        logger.error("run %s cannot be executed: %s", run.id, exc)
+        change = base.StateChange(
+            RunState.CRASHED,
+            at=time.time(),
+            reason=str(exc),
+            error=serialization.dumps(serialization.error_to_json(exc)),
+            require_owner=self.host.owner,
+        )
+        self.host.store.transition(run.id, (RunState.RUNNING,), change)
+
+
+def _load_flow(entrypoint: str) -> definitions.Flow[..., object]:
+    obj = loader.load_object(entrypoint)
+    if not isinstance(obj, definitions.Flow):
+        raise errors.FlowLoadError(f"{entrypoint} is not a @flow")
+    return obj
