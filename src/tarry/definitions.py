@@ -66,6 +66,7 @@ class Task(Generic[P, R]):
     )
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run the task (a journaled step inside a flow); awaitable for `async def` tasks."""
         if self.is_async:
             return steps.call_task_async(self, args, kwargs)  # type: ignore[return-value]
         return steps.call_task(self, args, kwargs)  # type: ignore[no-any-return]
@@ -76,7 +77,7 @@ class Task(Generic[P, R]):
 
     def map(self, *iterables: Iterable[Any], **kwargs: Any) -> list[futures.TarryFuture[Any]]:
         """Submit one call per item of the iterables (zipped); keyword arguments are shared."""
-        return [self.submit(*items, **kwargs) for items in zip(*iterables, strict=True)]  # type: ignore[arg-type]
+        return [self.submit(*items, **kwargs) for items in zip(*iterables, strict=True)]
 
     def with_options(self, **changes: Any) -> Task[P, R]:
         """A copy of the task with some options changed (`name`, `retries`, ...)."""
@@ -127,6 +128,11 @@ class Flow(Generic[P, R]):
         return loader.object_ref(self.fn)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Start a run of the flow (a child run inside a flow) and return its result.
+
+        Raises:
+            errors.ParameterError: The arguments do not fit the signature.
+        """
         if self.is_async:
             return engine.call_flow_async(self, args, kwargs)  # type: ignore[return-value]
         return engine.call_flow(self, args, kwargs)  # type: ignore[no-any-return]
@@ -149,7 +155,7 @@ class Flow(Generic[P, R]):
 
     def call_arguments(self, parameters: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Positional and keyword arguments that call the function with `parameters`."""
-        bound = inspect.BoundArguments(self.signature, parameters)  # type: ignore[arg-type]
+        bound = inspect.BoundArguments(self.signature, parameters)
         return bound.args, bound.kwargs
 
     def validate_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
@@ -244,7 +250,12 @@ def task(
 
     def make(f: Callable[P, R]) -> Task[P, R]:
         options = _Options(
-            name or f.__name__, retries, retry_delay_seconds, timeout_seconds, tuple(tags), log_prints
+            name or f.__name__,
+            retries,
+            retry_delay_seconds,
+            timeout_seconds,
+            tuple(tags),
+            log_prints,
         )
         return Task(f, options)
 

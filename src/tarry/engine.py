@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import contextvars
+import dataclasses
 import threading
 import time
 import uuid
@@ -77,14 +78,17 @@ def child_run_id(parent_id: str, step_key: str, attempt: int) -> str:
 # -- pure decisions ------------------------------------------------------------------------
 
 
-def _context(hst: host.Host, flow: Flow[Any, Any], run: base.RunRecord,
-             jrnl: journal.Journal) -> context.RunContext:
+def _context(
+    hst: host.Host, flow: Flow[Any, Any], run: base.RunRecord, jrnl: journal.Journal
+) -> context.RunContext:
     return context.RunContext(run, flow, hst, jrnl, flow.task_runner.duplicate())
 
 
 def _completed(ctx: context.RunContext, value: Any) -> base.StateChange:
     return base.StateChange(
-        RunState.COMPLETED, at=time.time(), result=serialization.dumps(value),
+        RunState.COMPLETED,
+        at=time.time(),
+        result=serialization.dumps(value),
         require_owner=ctx.host.owner,
     )
 
@@ -100,11 +104,13 @@ def _failed(ctx: context.RunContext, exc: BaseException, state: RunState) -> bas
 def _retrying(ctx: context.RunContext, exc: Exception, delay: float) -> base.StateChange:
     attempt = ctx.run.attempt + 1
     reason = (
-        f"retry {attempt - 1} of {ctx.flow.retries} in {delay:g}s after "
-        f"{type(exc).__name__}: {exc}"
+        f"retry {attempt - 1} of {ctx.flow.retries} in {delay:g}s after {type(exc).__name__}: {exc}"
     )
     return base.StateChange(
-        RunState.RUNNING, at=time.time(), reason=reason, attempt=attempt,
+        RunState.RUNNING,
+        at=time.time(),
+        reason=reason,
+        attempt=attempt,
         require_owner=ctx.host.owner,
     )
 
@@ -184,7 +190,9 @@ def call_flow(flow: Flow[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any
 
 
 def execute_run(
-    hst: host.Host, flow: Flow[Any, Any], run: base.RunRecord,
+    hst: host.Host,
+    flow: Flow[Any, Any],
+    run: base.RunRecord,
     parameters: dict[str, Any] | None = None,
 ) -> Any:
     """Drive a Running run leased to this process to a final state.
@@ -254,8 +262,7 @@ def _attempt(ctx: context.RunContext, params: dict[str, Any]) -> Any:
 def _with_flow_timeout(ctx: context.RunContext, body: Callable[[], Any]) -> Any:
     # The body runs in a helper thread so the caller can give up on it; the
     # abandoned thread is stopped at its next step by `ctx.aborted`.
-    seconds = ctx.flow.timeout_seconds
-    assert seconds is not None
+    seconds = ctx.flow.timeout_seconds or 0.0
     done: cf.Future[Any] = cf.Future()
     runner = contextvars.copy_context()
 
@@ -276,65 +283,111 @@ def _with_flow_timeout(ctx: context.RunContext, body: Callable[[], Any]) -> Any:
 
 
 def _call_child(parent: context.RunContext, flow: Flow[Any, Any], params: dict[str, Any]) -> Any:
-    prepared = _prepare_child(parent, flow, params)
-    if isinstance(prepared, base.StepRecord):
-        return steps.replay(prepared)
-    key, digest, child_id, started = prepared
+    call = _prepare_child(parent, flow, params)
+    if isinstance(call, base.StepRecord):
+        return steps.replay(call)
     try:
-        value = _run_child(parent.host, flow, parent, key, child_id, params)
+        value = _run_child(call)
     except Exception as exc:
-        _save_child_step(parent, flow, key, digest, child_id, started, exc, failed=True)
+        call.save(call.step(exc, failed=True))
         raise
-    _save_child_step(parent, flow, key, digest, child_id, started, value, failed=False)
+    call.save(call.step(value, failed=False))
     return value
 
 
-def _run_child(
-    hst: host.Host, flow: Flow[Any, Any], parent: context.RunContext, key: str, child_id: str,
-    params: dict[str, Any],
-) -> Any:
-    existing = hst.store.get_run(child_id)
-    plan = _child_plan(hst, flow, parent, key, child_id, params, existing)
+def _run_child(call: _ChildCall) -> Any:
+    hst = call.parent.host
+    existing = hst.store.get_run(call.child_id)
+    plan = call.plan(existing)
     if not isinstance(plan, base.RunRecord):
         return plan()
     if existing is None:
-        hst.store.insert_run(plan, reason=f"started by run {parent.run.id} at step {key}")
-        return execute_run(hst, flow, plan, params)
-    reentered = hst.store.transition(child_id, (RunState.RUNNING, RunState.PENDING), _reenter(hst))
+        hst.store.insert_run(plan, reason=call.started_reason)
+        return execute_run(hst, call.flow, plan, call.params)
+    reentered = hst.store.transition(call.child_id, _REENTERABLE, _reenter(hst))
     if reentered is None:
-        raise errors.RunAborted(child_id, "the child run changed state while re-entering it")
-    return execute_run(hst, flow, reentered)
+        raise errors.RunAborted(call.child_id, "the child run changed state while re-entering it")
+    return execute_run(hst, call.flow, reentered)
 
 
 # -- shared child-run helpers --------------------------------------------------------------
 
+_REENTERABLE = (RunState.RUNNING, RunState.PENDING)
+
+
+@dataclasses.dataclass
+class _ChildCall:
+    """A child flow called at one position of its parent's journal."""
+
+    parent: context.RunContext
+    flow: Flow[Any, Any]
+    params: dict[str, Any]
+    key: str
+    digest: str
+    child_id: str
+    started: float = dataclasses.field(default_factory=time.time)
+
+    @property
+    def started_reason(self) -> str:
+        return f"started by run {self.parent.run.id} at step {self.key}"
+
+    def plan(self, existing: base.RunRecord | None) -> base.RunRecord | Callable[[], Any]:
+        """A run record to execute, or a callable giving the finished child's outcome."""
+        if existing is None:
+            hst = self.parent.host
+            return new_run(
+                self.flow,
+                self.params,
+                hst.owner,
+                hst.lease_until(),
+                run_id=self.child_id,
+                parent=(self.parent.run.id, self.key),
+            )
+        if existing.state is RunState.COMPLETED:
+            return lambda: serialization.loads(existing.result)
+        if existing.state.is_final:
+            return lambda: _raise_child_error(existing)
+        return existing
+
+    def step(self, outcome: Any, *, failed: bool) -> base.StepRecord:
+        """The parent's journal entry for the child's outcome."""
+        if failed:
+            status, result = StepStatus.FAILED, None
+            error = serialization.dumps(serialization.error_to_json(outcome))
+        else:
+            status, result, error = StepStatus.COMPLETED, serialization.dumps(outcome), None
+        return base.StepRecord(
+            run_id=self.parent.run.id,
+            key=self.key,
+            name=self.flow.name,
+            kind=StepKind.SUBFLOW,
+            inputs_digest=self.digest,
+            status=status,
+            started_at=self.started,
+            ended_at=time.time(),
+            result=result,
+            error=error,
+            flow_attempt=self.parent.journal.attempt,
+            child_run_id=self.child_id,
+        )
+
+    def save(self, step: base.StepRecord) -> None:
+        """Store the parent's journal entry."""
+        self.parent.host.store.put_step(step)
+        self.parent.journal.record(step)
+
 
 def _prepare_child(
     parent: context.RunContext, flow: Flow[Any, Any], params: dict[str, Any]
-) -> base.StepRecord | tuple[str, str, str, float]:
+) -> base.StepRecord | _ChildCall:
     steps.check_aborted(parent)
     key = context.current_scope().next_key()
     digest = serialization.inputs_digest((), params)
     recorded = parent.journal.decide(key, flow.name, StepKind.SUBFLOW, digest)
     if recorded is not None:
         return recorded
-    return key, digest, child_run_id(parent.run.id, key, parent.journal.attempt), time.time()
-
-
-def _child_plan(
-    hst: host.Host, flow: Flow[Any, Any], parent: context.RunContext, key: str, child_id: str,
-    params: dict[str, Any], existing: base.RunRecord | None,
-) -> base.RunRecord | Callable[[], Any]:
-    """What to do for a child run: a record to execute, or a callable giving its outcome."""
-    if existing is None:
-        return new_run(
-            flow, params, hst.owner, hst.lease_until(), run_id=child_id, parent=(parent.run.id, key)
-        )
-    if existing.state is RunState.COMPLETED:
-        return lambda: serialization.loads(existing.result)
-    if existing.state.is_final:
-        return lambda: _raise_child_error(existing)
-    return existing
+    child_id = child_run_id(parent.run.id, key, parent.journal.attempt)
+    return _ChildCall(parent, flow, params, key, digest, child_id)
 
 
 def _raise_child_error(run: base.RunRecord) -> Any:
@@ -345,33 +398,11 @@ def _raise_child_error(run: base.RunRecord) -> Any:
 
 def _reenter(hst: host.Host) -> base.StateChange:
     return base.StateChange(
-        RunState.RUNNING, at=time.time(), reason="re-entered by its parent's replay",
-        lease_owner=hst.owner, lease_expires_at=hst.lease_until(),
-    )
-
-
-def _save_child_step(
-    parent: context.RunContext, flow: Flow[Any, Any], key: str, digest: str, child_id: str,
-    started: float, outcome: Any, *, failed: bool,
-) -> None:
-    step = _child_step(parent, flow, key, digest, child_id, started, outcome, failed=failed)
-    parent.host.store.put_step(step)
-    parent.journal.record(step)
-
-
-def _child_step(
-    parent: context.RunContext, flow: Flow[Any, Any], key: str, digest: str, child_id: str,
-    started: float, outcome: Any, *, failed: bool,
-) -> base.StepRecord:
-    if failed:
-        status, result = StepStatus.FAILED, None
-        error = serialization.dumps(serialization.error_to_json(outcome))
-    else:
-        status, result, error = StepStatus.COMPLETED, serialization.dumps(outcome), None
-    return base.StepRecord(
-        run_id=parent.run.id, key=key, name=flow.name, kind=StepKind.SUBFLOW,
-        inputs_digest=digest, status=status, started_at=started, ended_at=time.time(),
-        result=result, error=error, flow_attempt=parent.journal.attempt, child_run_id=child_id,
+        RunState.RUNNING,
+        at=time.time(),
+        reason="re-entered by its parent's replay",
+        lease_owner=hst.owner,
+        lease_expires_at=hst.lease_until(),
     )
 
 
@@ -393,7 +424,9 @@ async def call_flow_async(
 
 
 async def execute_run_async(
-    hst: host.Host, flow: Flow[Any, Any], run: base.RunRecord,
+    hst: host.Host,
+    flow: Flow[Any, Any],
+    run: base.RunRecord,
     parameters: dict[str, Any] | None = None,
 ) -> Any:
     """Async version of `execute_run`."""
@@ -457,38 +490,30 @@ async def _attempt_async(ctx: context.RunContext, params: dict[str, Any]) -> Any
 async def _call_child_async(
     parent: context.RunContext, flow: Flow[Any, Any], params: dict[str, Any]
 ) -> Any:
-    prepared = _prepare_child(parent, flow, params)
-    if isinstance(prepared, base.StepRecord):
-        return steps.replay(prepared)
-    key, digest, child_id, started = prepared
+    call = _prepare_child(parent, flow, params)
+    if isinstance(call, base.StepRecord):
+        return steps.replay(call)
     try:
-        value = await _run_child_async(parent.host, flow, parent, key, child_id, params)
+        value = await _run_child_async(call)
     except Exception as exc:
-        await steps.offload(
-            _save_child_step, parent, flow, key, digest, child_id, started, exc, failed=True
-        )
+        await steps.offload(call.save, call.step(exc, failed=True))
         raise
-    await steps.offload(
-        _save_child_step, parent, flow, key, digest, child_id, started, value, failed=False
-    )
+    await steps.offload(call.save, call.step(value, failed=False))
     return value
 
 
-async def _run_child_async(
-    hst: host.Host, flow: Flow[Any, Any], parent: context.RunContext, key: str, child_id: str,
-    params: dict[str, Any],
-) -> Any:
-    existing = await steps.offload(hst.store.get_run, child_id)
-    plan = _child_plan(hst, flow, parent, key, child_id, params, existing)
+async def _run_child_async(call: _ChildCall) -> Any:
+    hst = call.parent.host
+    existing = await steps.offload(hst.store.get_run, call.child_id)
+    plan = call.plan(existing)
     if not isinstance(plan, base.RunRecord):
         return plan()
     if existing is None:
-        reason = f"started by run {parent.run.id} at step {key}"
-        await steps.offload(hst.store.insert_run, plan, reason)
-        return await execute_run_async(hst, flow, plan, params)
+        await steps.offload(hst.store.insert_run, plan, call.started_reason)
+        return await execute_run_async(hst, call.flow, plan, call.params)
     reentered = await steps.offload(
-        hst.store.transition, child_id, (RunState.RUNNING, RunState.PENDING), _reenter(hst)
+        hst.store.transition, call.child_id, _REENTERABLE, _reenter(hst)
     )
     if reentered is None:
-        raise errors.RunAborted(child_id, "the child run changed state while re-entering it")
-    return await execute_run_async(hst, flow, reentered)
+        raise errors.RunAborted(call.child_id, "the child run changed state while re-entering it")
+    return await execute_run_async(hst, call.flow, reentered)

@@ -150,7 +150,7 @@ class RunFailed(TarryError):
 
 # Control signals derive from BaseException: a user's `except Exception:` around a
 # step must not stop tarry from unwinding the flow's stack.
-class ControlSignal(BaseException):  # noqa: N818 - a signal, not an error
+class ControlSignal(BaseException):
     """Internal signal that unwinds a flow's stack; never catch it."""
 
 

@@ -77,13 +77,15 @@ class DoneAndNotDoneFutures(NamedTuple, Generic[R]):
     """Futures still running at the timeout."""
 
 
-def wait(futures: Iterable[TarryFuture[R]], timeout: float | None = None) -> DoneAndNotDoneFutures[R]:
+def wait(
+    futures: Iterable[TarryFuture[R]], timeout: float | None = None
+) -> DoneAndNotDoneFutures[R]:
     """Wait for all `futures` to finish, or for `timeout` seconds.
 
     Returns:
         The finished and unfinished futures.
     """
-    by_inner = {f._inner: f for f in futures}  # noqa: SLF001 - same module
+    by_inner = {f._inner: f for f in futures}
     done, not_done = cf.wait(by_inner, timeout=timeout)
     return DoneAndNotDoneFutures({by_inner[f] for f in done}, {by_inner[f] for f in not_done})
 
@@ -96,7 +98,7 @@ def as_completed(
     Raises:
         TimeoutError: Some futures did not finish within `timeout` seconds.
     """
-    by_inner = {f._inner: f for f in futures}  # noqa: SLF001 - same module
+    by_inner = {f._inner: f for f in futures}
     for inner in cf.as_completed(by_inner, timeout=timeout):
         yield by_inner[inner]
 

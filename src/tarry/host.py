@@ -8,6 +8,7 @@ host takes the run over at once instead of waiting for the lease to expire.
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import threading
@@ -140,12 +141,14 @@ def get_host() -> Host:
         with _host_lock:
             if _host is None:
                 _host = Host()
+                # Log lines wait for the next group commit; flush them at exit.
+                atexit.register(_host.close)
     return _host
 
 
 def set_host(host: Host | None) -> Host | None:
     """Make `host` this process's host (or forget it with `None`); returns the previous one."""
-    global _host  # noqa: PLW0603 - the one process-wide host
+    global _host
     with _host_lock:
         previous, _host = _host, host
     return previous

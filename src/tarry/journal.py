@@ -43,9 +43,7 @@ class Journal:
             self.attempt = attempt
             self._visited.clear()
 
-    def decide(
-        self, key: str, name: str, kind: StepKind, digest: str
-    ) -> base.StepRecord | None:
+    def decide(self, key: str, name: str, kind: StepKind, digest: str) -> base.StepRecord | None:
         """The recorded outcome to replay for this call, or `None` to execute it.
 
         Args:
@@ -90,7 +88,8 @@ class Journal:
         """
         with self._lock:
             missed = [
-                step for key, step in self._steps.items()
+                step
+                for key, step in self._steps.items()
                 if "." not in key and key not in self._visited and step.flow_attempt == self.attempt
             ]
         if missed:

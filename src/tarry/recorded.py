@@ -28,4 +28,4 @@ def uuid4() -> _uuid.UUID:
 
 def random() -> float:
     """A random float in [0, 1), the same on every replay of this point of the run."""
-    return steps.record_value("tarry.random", _random.random)  # noqa: S311 - not security
+    return steps.record_value("tarry.random", _random.random)

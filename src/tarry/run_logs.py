@@ -21,7 +21,9 @@ _CONSOLE_FORMAT = "%(asctime)s.%(msecs)03d | %(levelname)-7s | %(tarry_label)s -
 class _RunLogAdapter(logging.LoggerAdapter[logging.Logger]):
     """Adds the current run and step to every record logged through it."""
 
-    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
         kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
         return msg, kwargs
 
@@ -98,8 +100,9 @@ _original_print = builtins.print
 _print_installed = False
 
 
-def _print(*args: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None,
-           flush: bool = False) -> None:
+def _print(
+    *args: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None, flush: bool = False
+) -> None:
     if context.log_prints_enabled() and file in (None, sys.stdout):
         get_run_logger().info((sep if sep is not None else " ").join(map(str, args)))
         return

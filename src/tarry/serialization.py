@@ -24,7 +24,15 @@ import pydantic
 
 from tarry import errors
 
-__all__ = ["decode", "dumps", "encode", "error_to_json", "error_from_json", "inputs_digest", "loads"]
+__all__ = [
+    "decode",
+    "dumps",
+    "encode",
+    "error_from_json",
+    "error_to_json",
+    "inputs_digest",
+    "loads",
+]
 
 _TAG = "__tarry__"
 _NATIVE = (str, int, float, bool, type(None))
@@ -189,12 +197,12 @@ def error_from_json(data: dict[str, Any]) -> BaseException:
     constructed that way; otherwise the result is `errors.StepFailed`, which keeps
     the type name and message.
     """
+    fallback = errors.StepFailed(data["type"].replace(":", "."), data["message"])
     try:
         kind = _import(data["type"])
-        if isinstance(kind, type) and issubclass(kind, Exception) and data["args"] is not None:
-            exc = kind(*decode(data["args"]))
-            if str(exc) == data["message"]:
-                return exc
+        if not (isinstance(kind, type) and issubclass(kind, Exception)) or data["args"] is None:
+            return fallback
+        exc = kind(*decode(data["args"]))
     except Exception:  # noqa: BLE001 - any failure to rebuild falls back to StepFailed
-        pass
-    return errors.StepFailed(data["type"].replace(":", "."), data["message"])
+        return fallback
+    return exc if str(exc) == data["message"] else fallback

@@ -56,7 +56,8 @@ class _Call:
         return f"Task run '{self.task.name}-{self.key}'"
 
     def record(self, status: StepStatus, result: str | None, error: str | None) -> base.StepRecord:
-        assert self.ctx is not None, "only steps inside a run are recorded"
+        if self.ctx is None:
+            raise RuntimeError("only steps inside a run are recorded")
         return base.StepRecord(
             run_id=self.ctx.run.id,
             key=self.key,
@@ -84,7 +85,11 @@ class _Call:
         if delay is not None:
             run_logs.get_run_logger().warning(
                 "Attempt %d of %d failed with %s: %s; retrying in %.3gs",
-                self.tries, self.task.retries + 1, type(exc).__name__, exc, delay,
+                self.tries,
+                self.task.retries + 1,
+                type(exc).__name__,
+                exc,
+                delay,
             )
         return delay
 
@@ -107,7 +112,10 @@ def replay(step: base.StepRecord) -> Any:
 
 
 def _prepare(
-    ctx: context.RunContext, task: Task[Any, Any], key: str, args: tuple[Any, ...],
+    ctx: context.RunContext,
+    task: Task[Any, Any],
+    key: str,
+    args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> _Call | base.StepRecord:
     check_aborted(ctx)
@@ -146,7 +154,10 @@ def call_task(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any
 
 
 def _run_step(
-    ctx: context.RunContext, task: Task[Any, Any], key: str, args: tuple[Any, ...],
+    ctx: context.RunContext,
+    task: Task[Any, Any],
+    key: str,
+    args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> Any:
     call = _prepare(ctx, task, key, args, kwargs)
@@ -256,9 +267,16 @@ def record_value(name: str, compute: Callable[[], T]) -> T:
     started = time.time()
     value = compute()
     step = base.StepRecord(
-        run_id=ctx.run.id, key=key, name=name, kind=StepKind.VALUE, inputs_digest="",
-        status=StepStatus.COMPLETED, started_at=started, ended_at=time.time(),
-        result=serialization.dumps(value), flow_attempt=ctx.journal.attempt,
+        run_id=ctx.run.id,
+        key=key,
+        name=name,
+        kind=StepKind.VALUE,
+        inputs_digest="",
+        status=StepStatus.COMPLETED,
+        started_at=started,
+        ended_at=time.time(),
+        result=serialization.dumps(value),
+        flow_attempt=ctx.journal.attempt,
     )
     _save(ctx, step)
     return value
@@ -268,8 +286,10 @@ def record_value(name: str, compute: Callable[[], T]) -> T:
 
 
 async def offload(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a blocking call (a store write) off the event loop, so writes of many
-    coroutines can share one group commit."""
+    """Run a blocking call (a store write) off the event loop.
+
+    Writes of many coroutines then share one group commit.
+    """
     call = functools.partial(fn, *args, **kwargs)
     return await asyncio.get_running_loop().run_in_executor(None, call)
 
@@ -285,7 +305,10 @@ async def call_task_async(
 
 
 async def _run_step_async(
-    ctx: context.RunContext, task: Task[Any, Any], key: str, args: tuple[Any, ...],
+    ctx: context.RunContext,
+    task: Task[Any, Any],
+    key: str,
+    args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> Any:
     call = _prepare(ctx, task, key, args, kwargs)
@@ -328,8 +351,10 @@ async def _invoke_async(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dic
 
 
 def run_coroutine_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to its end from sync code, on a new loop in a helper thread
-    when this thread already runs one."""
+    """Run a coroutine to its end from sync code.
+
+    When this thread already runs an event loop, a helper thread runs a new one.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -47,7 +47,9 @@ class Worker:
             return []
         store = self.host.store
         dead = self.host.dead_owners(store.lease_owners())
-        claimed = store.claim_runs(self.host.owner, self.host.lease_until(), time.time(), dead, free)
+        claimed = store.claim_runs(
+            self.host.owner, self.host.lease_until(), time.time(), dead, free
+        )
         for run in claimed:
             future = self._pool.submit(self.execute, run)
             with self._lock:
@@ -93,7 +95,7 @@ class Worker:
                 engine.execute_run(self.host, flow, run)
         except errors.ControlSignal as signal:
             logger.info("run %s left this worker: %s", run.id, signal)
-        except Exception:  # noqa: BLE001 - the run's error is stored with the run
+        except Exception:
             logger.debug("run %s failed", run.id, exc_info=True)
 
     def _crash(self, run: base.RunRecord, exc: Exception) -> None:

@@ -16,6 +16,8 @@ from tarry.storage.base import (
     Store,
     TransitionRecord,
 )
+from tarry.storage.memory import MemoryStore
+from tarry.storage.sqlite import SqliteStore
 
 __all__ = [
     "UNSET",
@@ -46,12 +48,8 @@ def open_store(url: str, *, sqlite_synchronous: str = "FULL", migrate: bool = Tr
     """
     store: Store
     if url.startswith("sqlite:///"):
-        from tarry.storage.sqlite import SqliteStore
-
         store = SqliteStore(url.removeprefix("sqlite:///"), synchronous=sqlite_synchronous)
     elif url.startswith("memory://"):
-        from tarry.storage.memory import MemoryStore
-
         store = MemoryStore()
     elif url.startswith(("postgresql://", "postgres://")):
         raise errors.ConfigurationError(

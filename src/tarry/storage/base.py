@@ -163,13 +163,13 @@ class StateChange:
     """When it happens."""
     reason: str = ""
     """Why, in words; stored with the transition."""
-    result: str | None | Unset = UNSET
+    result: str | Unset | None = UNSET
     """New result JSON, or leave."""
-    error: str | None | Unset = UNSET
+    error: str | Unset | None = UNSET
     """New error JSON, or leave."""
-    lease_owner: str | None | Unset = UNSET
+    lease_owner: str | Unset | None = UNSET
     """New lease holder (`None` releases the lease), or leave."""
-    lease_expires_at: float | None | Unset = UNSET
+    lease_expires_at: float | Unset | None = UNSET
     """New lease expiry, or leave."""
     attempt: int | Unset = UNSET
     """New flow attempt number, or leave."""
@@ -185,7 +185,7 @@ class RunFilter:
     """Only these states (all when empty)."""
     flow_name: str | None = None
     """Only this flow."""
-    parent_id: str | None | Unset = UNSET
+    parent_id: str | Unset | None = UNSET
     """Only children of this run; `None` for top-level runs only."""
     limit: int = 50
     """At most this many."""
@@ -221,8 +221,9 @@ class Store(Protocol):
     def transition(
         self, run_id: str, expected: Collection[RunState], change: StateChange
     ) -> RunRecord | None:
-        """Apply `change` if the run is in one of the `expected` states (and, when
-        `change.require_owner` is set, leased to that owner).
+        """Apply `change` if the run is in one of the `expected` states.
+
+        When `change.require_owner` is set, the run must also be leased to it.
 
         The state, the fields of `change` and a transition row are written in one
         transaction. `ended_at` is set on entering a final state, `started_at` on
@@ -234,7 +235,11 @@ class Store(Protocol):
         """
 
     def claim_runs(
-        self, owner: str, lease_expires_at: float, now: float, dead_owners: Collection[str],
+        self,
+        owner: str,
+        lease_expires_at: float,
+        now: float,
+        dead_owners: Collection[str],
         limit: int,
     ) -> list[RunRecord]:
         """Take up to `limit` top-level runs that need a process, atomically.

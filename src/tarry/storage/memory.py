@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Collection, Sequence
 
@@ -75,7 +76,11 @@ class MemoryStore:
         return new
 
     def claim_runs(
-        self, owner: str, lease_expires_at: float, now: float, dead_owners: Collection[str],
+        self,
+        owner: str,
+        lease_expires_at: float,
+        now: float,
+        dead_owners: Collection[str],
         limit: int,
     ) -> list[base.RunRecord]:
         """See `Store.claim_runs`."""
@@ -85,13 +90,19 @@ class MemoryStore:
                 (r for r in self._runs.values() if _claimable(r, now, dead_owners)),
                 key=lambda r: r.created_at,
             )[:limit]
-            return [self._apply(run, _claim_change(run, owner, lease_expires_at, now)) for run in found]
+            return [
+                self._apply(run, _claim_change(run, owner, lease_expires_at, now)) for run in found
+            ]
 
     def lease_owners(self) -> list[str]:
         """See `Store.lease_owners`."""
         self._check_open()
         return sorted(
-            {r.lease_owner for r in self._runs.values() if r.state is RunState.RUNNING and r.lease_owner}
+            {
+                r.lease_owner
+                for r in self._runs.values()
+                if r.state is RunState.RUNNING and r.lease_owner
+            }
         )
 
     def renew_leases(self, owner: str, lease_expires_at: float) -> int:
@@ -99,11 +110,12 @@ class MemoryStore:
         with self._lock:
             self._check_open()
             mine = [
-                r for r in self._runs.values()
+                r
+                for r in self._runs.values()
                 if r.lease_owner == owner and r.state is RunState.RUNNING
             ]
             for run in mine:
-                self._runs[run.id] = base.dataclasses.replace(run, lease_expires_at=lease_expires_at)
+                self._runs[run.id] = dataclasses.replace(run, lease_expires_at=lease_expires_at)
             return len(mine)
 
     def list_runs(self, where: base.RunFilter) -> list[base.RunRecord]:

@@ -23,7 +23,9 @@ def load_queries(dialect: str) -> dict[str, str]:
     """
     text = resources.files("tarry.storage").joinpath(f"sql/{dialect}/queries.sql").read_text()
     parts = _NAME_LINE.split(text)[1:]
-    return {name: body.strip().rstrip(";") for name, body in zip(parts[::2], parts[1::2])}
+    return {
+        name: body.strip().rstrip(";") for name, body in zip(parts[::2], parts[1::2], strict=True)
+    }
 
 
 @dataclasses.dataclass(frozen=True)

@@ -184,9 +184,11 @@ class SqliteStore:
 
     def schema_version(self) -> int:
         """The number of the last migration applied (0 for an empty database)."""
-        rows = self._reader().execute(
-            "SELECT name FROM sqlite_master WHERE name = 'tarry_migrations'"
-        ).fetchall()
+        rows = (
+            self._reader()
+            .execute("SELECT name FROM sqlite_master WHERE name = 'tarry_migrations'")
+            .fetchall()
+        )
         if not rows:
             return 0
         row = self._reader().execute("SELECT max(version) FROM tarry_migrations").fetchone()
@@ -215,7 +217,8 @@ class SqliteStore:
             cursor = conn.execute(_QUERIES["insert_run"], _run_params(run))
             if cursor.rowcount == 0:
                 return False
-            _insert_transition(conn, run.id, None, run.state, run.created_at, reason)
+            transition = base.TransitionRecord(run.id, None, run.state, run.created_at, reason)
+            _insert_transition(conn, transition)
             return True
 
         return self._write(op)
@@ -240,7 +243,11 @@ class SqliteStore:
         return self._write(op)
 
     def claim_runs(
-        self, owner: str, lease_expires_at: float, now: float, dead_owners: Collection[str],
+        self,
+        owner: str,
+        lease_expires_at: float,
+        now: float,
+        dead_owners: Collection[str],
         limit: int,
     ) -> list[base.RunRecord]:
         """See `Store.claim_runs`."""
@@ -395,24 +402,20 @@ def _update_run(
     params = _run_params(new)
     params["expected_state"] = run.state.value
     conn.execute(_QUERIES["update_run"], params)
-    _insert_transition(conn, run.id, run.state, new.state, change.at, change.reason)
+    _insert_transition(
+        conn, base.TransitionRecord(run.id, run.state, new.state, change.at, change.reason)
+    )
     return new
 
 
-def _insert_transition(
-    conn: sqlite3.Connection,
-    run_id: str,
-    from_state: RunState | None,
-    to_state: RunState,
-    at: float,
-    reason: str,
-) -> None:
+def _insert_transition(conn: sqlite3.Connection, transition: base.TransitionRecord) -> None:
+    from_state = transition.from_state
     params = {
-        "run_id": run_id,
+        "run_id": transition.run_id,
         "from_state": from_state.value if from_state else None,
-        "to_state": to_state.value,
-        "reason": reason,
-        "at": at,
+        "to_state": transition.to_state.value,
+        "reason": transition.reason,
+        "at": transition.at,
     }
     conn.execute(_QUERIES["insert_transition"], params)
 
