@@ -71,8 +71,11 @@ class Task(Generic[P, R]):
             return steps.call_task_async(self, args, kwargs)  # type: ignore[return-value]
         return steps.call_task(self, args, kwargs)  # type: ignore[no-any-return]
 
-    def submit(self, *args: P.args, **kwargs: P.kwargs) -> futures.TarryFuture[Any]:
-        """Start the task on the flow's task runner and return its future at once."""
+    def submit(self, *args: Any, **kwargs: Any) -> futures.TarryFuture[Any]:
+        """Start the task on the flow's task runner and return its future at once.
+
+        Arguments may be futures of other tasks: the task waits for their results.
+        """
         return steps.submit_task(self, args, kwargs)
 
     def map(self, *iterables: Iterable[Any], **kwargs: Any) -> list[futures.TarryFuture[Any]]:
@@ -103,7 +106,7 @@ class Flow(Generic[P, R]):
         self._options = options
         self.task_runner = task_runner or task_runners.ThreadPoolTaskRunner()
         self.is_async = inspect.iscoroutinefunction(fn)
-        self.signature = inspect.signature(fn)
+        self.signature = _signature(fn)
         functools.update_wrapper(self, fn)
 
     def __repr__(self) -> str:
@@ -172,6 +175,15 @@ class Flow(Generic[P, R]):
         """A copy of the flow with some options changed (`name`, `retries`, ...)."""
         task_runner = changes.pop("task_runner", self.task_runner)
         return Flow(self.fn, dataclasses.replace(self._options, **changes), task_runner)
+
+
+def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+    # Resolve string annotations (`from __future__ import annotations`) so error
+    # messages show `n: int`, not `n: 'int'`.
+    try:
+        return inspect.signature(fn, eval_str=True)
+    except (NameError, TypeError):
+        return inspect.signature(fn)
 
 
 def _coerce(flow: Flow[Any, Any], parameters: dict[str, Any]) -> dict[str, Any]:

@@ -13,16 +13,14 @@ import datetime as dt
 import decimal
 import enum
 import hashlib
-import importlib
 import json
+import sys
 import traceback
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-import pydantic
-
-from tarry import errors
+from tarry import errors, loader
 
 __all__ = [
     "decode",
@@ -60,6 +58,15 @@ def _encode_dict(value: dict[Any, Any]) -> Any:
 
 
 def _encode_other(value: Any) -> Any:
+    # pydantic is imported only by programs that use it: if it is not loaded,
+    # the value cannot be a model (and `import tarry` stays fast).
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is not None and isinstance(value, pydantic.BaseModel):
+        return {
+            _TAG: "model",
+            "type": _qualname(type(value)),
+            "data": value.model_dump(mode="json"),
+        }
     for kind, tag, to_json in _ENCODERS:
         if isinstance(value, kind):
             return {_TAG: tag, **to_json(value)}
@@ -73,23 +80,14 @@ def _encode_other(value: Any) -> Any:
 
 
 def _qualname(kind: type) -> str:
-    return f"{kind.__module__}:{kind.__qualname__}"
+    return loader.object_ref(kind)
 
 
-def _import(qualname: str) -> Any:
-    module_name, _, attr_path = qualname.partition(":")
-    obj: Any = importlib.import_module(module_name)
-    for part in attr_path.split("."):
-        obj = getattr(obj, part)
-    return obj
+def _import(ref: str) -> Any:
+    return loader.load_object(ref)
 
 
 _ENCODERS: list[tuple[type, str, Callable[[Any], dict[str, Any]]]] = [
-    (
-        pydantic.BaseModel,
-        "model",
-        lambda v: {"type": _qualname(type(v)), "data": v.model_dump(mode="json")},
-    ),
     (enum.Enum, "enum", lambda v: {"type": _qualname(type(v)), "value": encode(v.value)}),
     (tuple, "tuple", lambda v: {"items": [encode(x) for x in v]}),
     (frozenset, "frozenset", lambda v: {"items": [encode(x) for x in v]}),
@@ -136,7 +134,7 @@ def decode(data: Any) -> Any:
         return {k: decode(v) for k, v in data.items()}
     try:
         return _DECODERS[tag](data)
-    except (ImportError, AttributeError, KeyError, TypeError, ValueError) as exc:
+    except (errors.FlowLoadError, AttributeError, KeyError, TypeError, ValueError) as exc:
         raise errors.SerializationError(f"cannot rebuild a stored {tag}: {exc}") from exc
 
 

@@ -22,8 +22,10 @@ from tarry.storage.sqlite import SqliteStore
 __all__ = [
     "UNSET",
     "LogRecord",
+    "MemoryStore",
     "RunFilter",
     "RunRecord",
+    "SqliteStore",
     "StateChange",
     "StepRecord",
     "Store",

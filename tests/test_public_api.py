@@ -1,0 +1,52 @@
+"""The public surface is curated: a name appearing or vanishing must be deliberate."""
+
+from __future__ import annotations
+
+import tarry
+
+EXPECTED = [
+    "Flow",
+    "FlowTimeout",
+    "NondeterminismError",
+    "ParameterError",
+    "RunContext",
+    "RunFailed",
+    "RunState",
+    "StepStatus",
+    "TarryError",
+    "TarryFuture",
+    "Task",
+    "TaskTimeout",
+    "flow",
+    "get_run_context",
+    "get_run_logger",
+    "now",
+    "random",
+    "task",
+    "uuid4",
+]
+
+
+def test_all_is_pinned_and_sorted() -> None:
+    assert tarry.__all__ == EXPECTED
+    assert sorted(tarry.__all__) == tarry.__all__
+
+
+def test_every_public_name_exists_and_is_documented() -> None:
+    for name in tarry.__all__:
+        obj = getattr(tarry, name)
+        assert (obj.__doc__ or "").strip(), f"tarry.{name} has no docstring"
+
+
+def test_prefect_style_module_paths() -> None:
+    from tarry.futures import as_completed, wait
+    from tarry.runtime import flow_run
+    from tarry.task_runners import ThreadPoolTaskRunner
+    from tarry.testing import tarry_test_harness, test_harness
+
+    assert callable(wait)
+    assert callable(as_completed)
+    assert callable(tarry_test_harness)
+    assert ThreadPoolTaskRunner(max_workers=3).max_workers == 3
+    assert flow_run.id is None
+    assert getattr(test_harness, "__test__", True) is False
