@@ -175,32 +175,53 @@ def _digestible(value: Any) -> Any:
 
 
 def error_to_json(exc: BaseException) -> dict[str, Any]:
-    """Describe an exception as JSON data: type, message, arguments and traceback."""
-    try:
-        args = encode(list(exc.args))
-    except errors.SerializationError:
-        args = None
+    """Describe an exception as JSON data: type, message, arguments, attributes, traceback."""
     return {
         "type": _qualname(type(exc)),
         "message": str(exc),
-        "args": args,
+        "args": _encoded_or_none(list(exc.args)),
+        "attrs": _encoded_or_none(dict(getattr(exc, "__dict__", {}))),
         "traceback": "".join(traceback.format_exception(exc)),
     }
+
+
+def _encoded_or_none(value: Any) -> Any:
+    try:
+        return encode(value)
+    except errors.SerializationError:
+        return None
 
 
 def error_from_json(data: dict[str, Any]) -> BaseException:
     """Rebuild an exception described by `error_to_json`.
 
-    The original type is rebuilt from its arguments when it can be imported and
-    constructed that way; otherwise the result is `errors.StepFailed`, which keeps
-    the type name and message.
+    The original type is rebuilt when it can be imported and gives back the same
+    message; otherwise the result is `errors.StepFailed`, which keeps the type
+    name and message.
     """
     fallback = errors.StepFailed(data["type"].replace(":", "."), data["message"])
     try:
         kind = _import(data["type"])
-        if not (isinstance(kind, type) and issubclass(kind, Exception)) or data["args"] is None:
-            return fallback
-        exc = kind(*decode(data["args"]))
-    except Exception:  # noqa: BLE001 - any failure to rebuild falls back to StepFailed
+    except errors.FlowLoadError:
         return fallback
-    return exc if str(exc) == data["message"] else fallback
+    if not (isinstance(kind, type) and issubclass(kind, Exception)) or data["args"] is None:
+        return fallback
+    rebuilt = _rebuild(kind, decode(data["args"]), decode(data.get("attrs") or {}))
+    return rebuilt if rebuilt is not None and _message(rebuilt) == data["message"] else fallback
+
+
+def _rebuild(kind: type[Exception], args: list[Any], attrs: dict[str, Any]) -> Exception | None:
+    try:
+        exc = kind(*args)
+    except Exception:  # noqa: BLE001 - its __init__ wants other arguments
+        # BaseException.__new__ sets `args` without running the subclass's __init__.
+        exc = kind.__new__(kind, *args)
+    exc.__dict__.update(attrs)
+    return exc
+
+
+def _message(exc: Exception) -> str | None:
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - a __str__ that needs what __init__ would have set
+        return None

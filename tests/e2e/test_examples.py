@@ -1,0 +1,59 @@
+"""Every example runs end to end, as its docstring says to run it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT, query, subprocess_env
+
+EXAMPLES = ROOT / "examples"
+
+
+def _python(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        env=subprocess_env(home),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_getting_started(tarry_home: Path) -> None:
+    done = _python(tarry_home, str(EXAMPLES / "getting_started.py"))
+    assert done.returncode == 0, done.stderr
+    assert "loaded 5 rows" in done.stderr
+    assert query(tarry_home / "tarry.db", "SELECT state FROM runs") == [("Completed",)]
+
+
+def test_seed_elevator_floors_finish_concurrently(tarry_home: Path) -> None:
+    done = _python(tarry_home, str(EXAMPLES / "course_106" / "elevator.py"))
+    assert done.returncode == 0, done.stderr
+    stops = [line for line in done.stdout.splitlines() if "stops on floor" in line]
+    # Submitted 3, 2, 1: the shortest ride finishes first, as in the seed's output.
+    assert stops == [f"elevator stops on floor {f}" for f in (1, 2, 3)]
+    steps = query(tarry_home / "tarry.db", "SELECT started_at, ended_at, status FROM steps")
+    assert len(steps) == 3
+    assert {s[2] for s in steps} == {"Completed"}
+    # Every floor started before the first one finished: they ran at the same time.
+    assert max(float(str(s[0])) for s in steps) < min(float(str(s[1])) for s in steps)
+
+
+def test_seed_test_harness_example(tarry_home: Path) -> None:
+    done = _python(
+        tarry_home,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        str(EXAMPLES / "course_106" / "test_harness.py"),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
+    # The harness kept the run out of the user's own database.
+    assert not (tarry_home / "tarry.db").exists()
