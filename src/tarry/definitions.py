@@ -125,7 +125,7 @@ class Flow(Generic[P, R]):
         lambda self: bool(self._options.log_prints), doc="Send `print` to the run log."
     )
 
-    @property
+    @functools.cached_property
     def entrypoint(self) -> str:
         """`module:function` or `path/file.py:function`: how other processes load this flow."""
         return loader.object_ref(self.fn)

@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures as cf
 import contextvars
 import dataclasses
+import logging
 import threading
 import time
 import uuid
@@ -140,23 +141,22 @@ def _finish_log(ctx: context.RunContext) -> None:
     run = ctx.run
     if not run.state.is_final:
         return
-    with context.run_scope(ctx, False):
-        logger = run_logs.get_run_logger()
-        if run.state is RunState.COMPLETED:
-            logger.info("Finished in state Completed()")
-        else:
-            logger.error("Finished in state %s(%r)", run.state.value, run.state_reason)
+    if run.state is RunState.COMPLETED:
+        run_logs.log_run_event(ctx, logging.INFO, "Finished in state Completed()")
+    else:
+        run_logs.log_run_event(
+            ctx, logging.ERROR, "Finished in state %s(%r)", run.state.value, run.state_reason
+        )
 
 
 def _start_log(ctx: context.RunContext) -> None:
     run_logs.setup_console(ctx.host.settings.logging_level)
     if ctx.flow.log_prints:
         run_logs.install_print_capture()
-    with context.run_scope(ctx, False):
-        verb = "Resuming" if len(ctx.journal) else "Beginning"
-        run_logs.get_run_logger().info(
-            "%s flow run %r for flow %r", verb, ctx.run.name, ctx.flow.name
-        )
+    verb = "Resuming" if len(ctx.journal) else "Beginning"
+    run_logs.log_run_event(
+        ctx, logging.INFO, "%s flow run %r for flow %r", verb, ctx.run.name, ctx.flow.name
+    )
 
 
 def _settle_futures(ctx: context.RunContext) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from tarry import context, errors
 from tarry.storage import base
 
-__all__ = ["get_run_logger", "install_print_capture", "setup_console"]
+__all__ = ["get_run_logger", "install_print_capture", "log_run_event", "setup_console"]
 
 RUN_LOGGER = "tarry.runs"
 _CONSOLE_FORMAT = "%(asctime)s.%(msecs)03d | %(levelname)-7s | %(tarry_label)s - %(message)s"
@@ -94,6 +94,25 @@ def get_run_logger() -> logging.LoggerAdapter[logging.Logger]:
         "tarry_label": scope.label or ctx.label,
     }
     return _RunLogAdapter(_run_logger(), extra)
+
+
+def log_run_event(ctx: context.RunContext, level: int, msg: str, *args: object) -> None:
+    """Log one of tarry's own lines about a run (start, finish).
+
+    Builds the record directly: looking up the caller's frame, as `Logger.info`
+    does, would cost more than the rest of a tiny run's bookkeeping.
+    """
+    logger = _run_logger()
+    if not logger.isEnabledFor(level):
+        return
+    extra = {
+        "tarry_store": ctx.host.store,
+        "tarry_run_id": ctx.run.id,
+        "tarry_step_key": None,
+        "tarry_label": ctx.label,
+    }
+    record = logger.makeRecord(logger.name, level, "tarry", 0, msg, args, None, extra=extra)
+    logger.handle(record)
 
 
 _original_print = builtins.print

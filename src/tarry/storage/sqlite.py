@@ -91,8 +91,16 @@ class _GroupCommitter:
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for request in batch:
-                _run_in_savepoint(conn, request)
+            if len(batch) == 1:
+                # A lone operation needs no savepoint: if it fails, the whole
+                # transaction is rolled back and its log lines go back in the queue.
+                if not _run_alone(conn, batch[0]):
+                    conn.execute("ROLLBACK")
+                    self.add_logs(logs)
+                    return
+            else:
+                for request in batch:
+                    _run_in_savepoint(conn, request)
             if logs:
                 conn.executemany(_QUERIES["add_log"], logs)
             conn.execute("COMMIT")
@@ -105,6 +113,15 @@ class _GroupCommitter:
         finally:
             for request in batch:
                 request.done = True
+
+
+def _run_alone(conn: sqlite3.Connection, request: _Request) -> bool:
+    try:
+        request.result = request.op(conn)
+    except Exception as exc:  # noqa: BLE001 - handed to the caller that queued it
+        request.error = exc
+        return False
+    return True
 
 
 def _run_in_savepoint(conn: sqlite3.Connection, request: _Request) -> None:
