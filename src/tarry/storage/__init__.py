@@ -62,5 +62,9 @@ def open_store(url: str, *, sqlite_synchronous: str = "FULL", migrate: bool = Tr
             f"unsupported database URL {url!r}: use sqlite:///path/to/file.db"
         )
     if migrate:
-        store.migrate()
+        try:
+            store.migrate()
+        except BaseException:
+            store.close()
+            raise
     return store

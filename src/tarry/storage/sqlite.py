@@ -101,8 +101,7 @@ class _GroupCommitter:
             else:
                 for request in batch:
                     _run_in_savepoint(conn, request)
-            if logs:
-                conn.executemany(_QUERIES["add_log"], logs)
+            _insert_logs(conn, logs)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
@@ -119,9 +118,41 @@ def _run_alone(conn: sqlite3.Connection, request: _Request) -> bool:
     try:
         request.result = request.op(conn)
     except Exception as exc:  # noqa: BLE001 - handed to the caller that queued it
-        request.error = exc
+        request.error = _as_store_error(exc)
         return False
     return True
+
+
+def _as_store_error(exc: Exception) -> Exception:
+    if isinstance(exc, sqlite3.Error):
+        error = errors.StoreError(f"SQLite refused the write: {exc}")
+        error.__cause__ = exc
+        return error
+    return exc
+
+
+def _insert_logs(conn: sqlite3.Connection, logs: list[dict[str, Any]]) -> None:
+    # Log lines share the transaction of other runs' writes: a line the database
+    # refuses (its run is gone) is dropped alone instead of failing them all.
+    if not logs:
+        return
+    conn.execute("SAVEPOINT logs")
+    try:
+        conn.executemany(_QUERIES["add_log"], logs)
+    except sqlite3.Error:
+        conn.execute("ROLLBACK TO logs")
+        for line in logs:
+            _insert_log_or_drop(conn, line)
+    conn.execute("RELEASE logs")
+
+
+def _insert_log_or_drop(conn: sqlite3.Connection, line: dict[str, Any]) -> None:
+    conn.execute("SAVEPOINT line")
+    try:
+        conn.execute(_QUERIES["add_log"], line)
+    except sqlite3.Error:
+        conn.execute("ROLLBACK TO line")
+    conn.execute("RELEASE line")
 
 
 def _run_in_savepoint(conn: sqlite3.Connection, request: _Request) -> None:
@@ -132,7 +163,7 @@ def _run_in_savepoint(conn: sqlite3.Connection, request: _Request) -> None:
         request.result = request.op(conn)
     except Exception as exc:  # noqa: BLE001 - handed to the caller that queued it
         conn.execute("ROLLBACK TO op")
-        request.error = exc
+        request.error = _as_store_error(exc)
     conn.execute("RELEASE op")
 
 
@@ -152,7 +183,7 @@ class SqliteStore:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._writer = self._connect()
-        self._writer.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(self._writer)
         self._writer.execute(f"PRAGMA synchronous={synchronous}")
         self._commits = _GroupCommitter(self._writer)
         self._closed = threading.Event()
@@ -193,6 +224,8 @@ class SqliteStore:
 
     def migrate(self) -> None:
         """See `Store.migrate`."""
+        if self._closed.is_set():
+            raise errors.StoreError("the store is closed")
         conn = self._connect()
         try:
             _apply_migrations(conn)
@@ -364,6 +397,21 @@ class SqliteStore:
                     # A failed flush keeps nothing to retry with; the next
                     # write reports the database's trouble to its caller.
                     continue
+
+
+def _enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
+    # Switching a new file to WAL needs an exclusive lock, and SQLite does not
+    # wait for it: retry while another process is writing to the file.
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise errors.StoreError(f"cannot open the SQLite database: {exc}") from exc
+            time.sleep(0.01)
 
 
 def _apply_migrations(conn: sqlite3.Connection) -> None:

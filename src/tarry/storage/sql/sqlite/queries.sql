@@ -1,10 +1,10 @@
 -- name: insert_run
 INSERT INTO runs (id, name, flow_name, entrypoint, parameters, state, state_reason,
-                  parent_id, parent_step_key, attempt, lease_owner, lease_expires_at,
-                  tags, created_at, started_at)
+                  parent_id, parent_step_key, attempt, result, error, lease_owner,
+                  lease_expires_at, tags, created_at, started_at, ended_at)
 VALUES (:id, :name, :flow_name, :entrypoint, :parameters, :state, :state_reason,
-        :parent_id, :parent_step_key, :attempt, :lease_owner, :lease_expires_at,
-        :tags, :created_at, :started_at)
+        :parent_id, :parent_step_key, :attempt, :result, :error, :lease_owner,
+        :lease_expires_at, :tags, :created_at, :started_at, :ended_at)
 ON CONFLICT (id) DO NOTHING;
 
 -- name: insert_transition
