@@ -185,7 +185,9 @@ def call_flow(flow: Flow[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any
         return _call_child(parent, flow, parameters)
     hst = host.get_host()
     run = new_run(flow, parameters, hst.owner, hst.lease_until())
-    hst.store.insert_run(run, reason="started by a flow call")
+    # Lazy: the run's first step or its end makes the row durable; until then
+    # nothing outside this process depends on it.
+    hst.store.insert_run(run, reason="started by a flow call", durable=False)
     return execute_run(hst, flow, run, parameters)
 
 
@@ -302,7 +304,7 @@ def _run_child(call: _ChildCall) -> Any:
     if not isinstance(plan, base.RunRecord):
         return plan()
     if existing is None:
-        hst.store.insert_run(plan, reason=call.started_reason)
+        hst.store.insert_run(plan, reason=call.started_reason, durable=False)
         return execute_run(hst, call.flow, plan, call.params)
     reentered = hst.store.transition(call.child_id, _REENTERABLE, _reenter(hst))
     if reentered is None:
@@ -419,7 +421,7 @@ async def call_flow_async(
         return await _call_child_async(parent, flow, parameters)
     hst = host.get_host()
     run = new_run(flow, parameters, hst.owner, hst.lease_until())
-    await steps.offload(hst.store.insert_run, run, "started by a flow call")
+    await steps.offload(hst.store.insert_run, run, "started by a flow call", durable=False)
     return await execute_run_async(hst, flow, run, parameters)
 
 
@@ -509,7 +511,7 @@ async def _run_child_async(call: _ChildCall) -> Any:
     if not isinstance(plan, base.RunRecord):
         return plan()
     if existing is None:
-        await steps.offload(hst.store.insert_run, plan, call.started_reason)
+        await steps.offload(hst.store.insert_run, plan, call.started_reason, durable=False)
         return await execute_run_async(hst, call.flow, plan, call.params)
     reentered = await steps.offload(
         hst.store.transition, call.child_id, _REENTERABLE, _reenter(hst)

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 
-from tarry import definitions, engine, errors, host, loader, serialization
+from tarry import definitions, engine, errors, host, loader
 from tarry.states import RunState
 from tarry.storage import base
 
@@ -38,6 +38,8 @@ class Worker:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
+        # Runs whose flow this process cannot import: left to other workers.
+        self._unloadable: set[str] = set()
 
     def claim(self) -> list[base.RunRecord]:
         """Claim as many runs as there are free slots, and start executing them."""
@@ -48,7 +50,12 @@ class Worker:
         store = self.host.store
         dead = self.host.dead_owners(store.lease_owners())
         claimed = store.claim_runs(
-            self.host.owner, self.host.lease_until(), time.time(), dead, free
+            self.host.owner,
+            self.host.lease_until(),
+            time.time(),
+            dead,
+            limit=free,
+            exclude=self._unloadable,
         )
         for run in claimed:
             future = self._pool.submit(self.execute, run)
@@ -66,12 +73,13 @@ class Worker:
         """Claim and execute runs until `stop()` (or, with `burst`, until none is left)."""
         poll = self.host.settings.worker_poll_seconds
         while not self._stop.is_set():
+            # Cleared before looking, so a run ending meanwhile still wakes us.
+            self._wake.clear()
             claimed = self.claim()
             with self._lock:
                 busy = bool(self._running)
             if burst and not claimed and not busy:
                 break
-            self._wake.clear()
             if not claimed:
                 self._wake.wait(poll)
         self._pool.shutdown(wait=True)
@@ -86,7 +94,7 @@ class Worker:
         try:
             flow = _load_flow(run.entrypoint)
         except errors.FlowLoadError as exc:
-            self._crash(run, exc)
+            self._release(run, exc)
             return
         try:
             if flow.is_async:
@@ -98,13 +106,17 @@ class Worker:
         except Exception:
             logger.debug("run %s failed", run.id, exc_info=True)
 
-    def _crash(self, run: base.RunRecord, exc: Exception) -> None:
-        logger.error("run %s cannot be executed: %s", run.id, exc)
+    def _release(self, run: base.RunRecord, exc: errors.FlowLoadError) -> None:
+        # The run itself is fine; only this process lacks its code (another folder,
+        # another version). It goes back to Pending for a worker that has it.
+        logger.error("run %s left for another worker: %s", run.id, exc)
+        self._unloadable.add(run.id)
         change = base.StateChange(
-            RunState.CRASHED,
+            RunState.PENDING,
             at=time.time(),
-            reason=str(exc),
-            error=serialization.dumps(serialization.error_to_json(exc)),
+            reason=f"worker {self.host.owner} cannot load its flow: {exc}",
+            lease_owner=None,
+            lease_expires_at=None,
             require_owner=self.host.owner,
         )
         self.host.store.transition(run.id, (RunState.RUNNING,), change)

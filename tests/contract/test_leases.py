@@ -198,3 +198,15 @@ def test_lease_owners_lists_each_holder_of_a_running_run_once(store: Store) -> N
 
 def test_lease_owners_of_an_empty_store_is_empty(store: Store) -> None:
     assert store.lease_owners() == []
+
+
+def test_never_claims_excluded_runs(store: Store) -> None:
+    skipped = pending(store, created_at=T0)
+    expired = running(store, OTHER, expires=NOW - 1)
+    wanted = pending(store, created_at=T0 + 1)
+
+    claimed = store.claim_runs(ME, LEASE, NOW, (), limit=10, exclude=[skipped.id, expired.id])
+
+    assert [c.id for c in claimed] == [wanted.id]
+    assert store.get_run(skipped.id) == skipped
+    assert store.get_run(expired.id) == expired

@@ -104,7 +104,7 @@ CLOSED_STORE_CALLS: dict[str, Callable[[Store, str], object]] = {
     "transition": lambda s, run_id: s.transition(
         run_id, {RunState.PENDING}, StateChange(RunState.CANCELLED, at=T0)
     ),
-    "claim_runs": lambda s, run_id: s.claim_runs("me", T0 + 30, T0, (), 10),
+    "claim_runs": lambda s, run_id: s.claim_runs("me", T0 + 30, T0, (), limit=10),
     "lease_owners": lambda s, run_id: s.lease_owners(),
     "renew_leases": lambda s, run_id: s.renew_leases("me", T0 + 30),
     "put_step": lambda s, run_id: s.put_step(step_record(run_id, "1")),

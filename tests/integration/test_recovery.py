@@ -127,22 +127,27 @@ def test_replaying_changed_code_fails_with_nondeterminism_not_a_wrong_result(
     assert "recorded task 'first' here, but the code now calls task 'second'" in str(reason)
 
 
-def test_a_worker_marks_a_run_whose_code_is_gone_crashed(tmp_path: Path, tarry_home: Path) -> None:
-    script = tmp_path / "vanishing.py"
-    script.write_text(ORDER_V1)
-    subprocess.run(
-        [sys.executable, str(script)],
-        env=subprocess_env(tarry_home),
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    script.unlink()
-    recovered = run_tarry(tarry_home, "worker", "--burst")
-    assert recovered.returncode == 0, recovered.stderr
-    [(state, reason)] = query(tarry_home / "tarry.db", "SELECT state, state_reason FROM runs")
-    assert state == "Crashed"
-    assert f"no file {script}" in str(reason)
+def test_a_worker_without_the_code_leaves_the_run_to_one_that_has_it(tmp_path: Path) -> None:
+    home, log = tmp_path / "home", tmp_path / "steps.log"
+    home.mkdir()
+    script = tmp_path / "five.py"
+    script.write_text(CRASH_FLOW.read_text())
+    _start_and_kill_after(script, home, log, "after-step3")
+    hidden = script.rename(tmp_path / "elsewhere.py")
+
+    without_code = _recover(home, log)
+    assert without_code.returncode == 0, without_code.stderr
+    db = home / "tarry.db"
+    [(state, reason)] = query(db, "SELECT state, state_reason FROM runs")
+    assert state == "Pending"
+    assert f"cannot load its flow: no file {script}" in str(reason)
+
+    hidden.rename(script)
+    with_code = _recover(home, log)
+    assert with_code.returncode == 0, with_code.stderr
+    assert query(db, "SELECT state, result FROM runs") == [("Completed", "115")]
+    lines = log.read_text().split()
+    assert [lines.count(f"step{k}") for k in range(1, 6)] == [1, 1, 1, 1, 1]
 
 
 def test_a_worker_leaves_runs_of_live_processes_alone(tmp_path: Path, tarry_home: Path) -> None:

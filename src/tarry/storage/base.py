@@ -208,8 +208,12 @@ class Store(Protocol):
     def close(self) -> None:
         """Flush pending writes and close connections. Later calls fail."""
 
-    def insert_run(self, run: RunRecord, reason: str = "") -> bool:
+    def insert_run(self, run: RunRecord, reason: str = "", *, durable: bool = True) -> bool:
         """Store a new run and its first transition, atomically.
+
+        With `durable=False` the write survives a process crash at once but may
+        reach stable storage only with the store's next durable write; a process
+        that creates a run and executes it itself uses that to save a flush.
 
         Returns:
             `False`, and changes nothing, when a run with this id exists.
@@ -240,14 +244,16 @@ class Store(Protocol):
         lease_expires_at: float,
         now: float,
         dead_owners: Collection[str],
+        *,
         limit: int,
+        exclude: Collection[str] = (),
     ) -> list[RunRecord]:
         """Take up to `limit` top-level runs that need a process, atomically.
 
         Claimable: Pending runs, and Running runs whose lease expired before `now`
         or whose holder is in `dead_owners`. Each claimed run becomes Running with
         `owner`'s lease, and a transition row says why. Child runs are never
-        claimed: their parent's replay re-enters them.
+        claimed: their parent's replay re-enters them, nor are runs in `exclude`.
 
         Returns:
             The claimed runs as updated.

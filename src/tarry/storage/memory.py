@@ -39,7 +39,7 @@ class MemoryStore:
         """See `Store.close`."""
         self._closed = True
 
-    def insert_run(self, run: base.RunRecord, reason: str = "") -> bool:
+    def insert_run(self, run: base.RunRecord, reason: str = "", *, durable: bool = True) -> bool:
         """See `Store.insert_run`."""
         with self._lock:
             self._check_open()
@@ -81,13 +81,19 @@ class MemoryStore:
         lease_expires_at: float,
         now: float,
         dead_owners: Collection[str],
+        *,
         limit: int,
+        exclude: Collection[str] = (),
     ) -> list[base.RunRecord]:
         """See `Store.claim_runs`."""
         with self._lock:
             self._check_open()
             found = sorted(
-                (r for r in self._runs.values() if _claimable(r, now, dead_owners)),
+                (
+                    r
+                    for r in self._runs.values()
+                    if r.id not in exclude and _claimable(r, now, dead_owners)
+                ),
                 key=lambda r: r.created_at,
             )[:limit]
             return [

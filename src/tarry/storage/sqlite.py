@@ -31,10 +31,11 @@ _LOG_FLUSH_SECONDS = 0.2
 
 
 class _Request:
-    __slots__ = ("done", "error", "op", "result")
+    __slots__ = ("done", "durable", "error", "op", "result")
 
-    def __init__(self, op: Op) -> None:
+    def __init__(self, op: Op, durable: bool) -> None:
         self.op = op
+        self.durable = durable
         self.result: Any = None
         self.error: BaseException | None = None
         self.done = False
@@ -46,17 +47,24 @@ class _GroupCommitter:
     The first writer to arrive becomes the leader and commits everything queued
     meanwhile; the others sleep until their operation is in a committed batch.
     A lone writer therefore pays no thread hop at all.
+
+    A batch of only lazy writes (`durable=False`) commits at `synchronous=NORMAL`:
+    it survives a process crash at once, and a power loss from the next durable
+    commit on, whose fsync of the WAL covers every earlier frame.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, synchronous: str) -> None:
         self._conn = conn
+        self._durable_level = synchronous
+        self._lazy_level = "NORMAL" if synchronous in ("FULL", "EXTRA") else synchronous
+        self._level = synchronous
         self._cond = threading.Condition()
         self._queue: list[_Request] = []
         self._logs: list[dict[str, Any]] = []
         self._leading = False
 
-    def run(self, op: Op) -> Any:
-        request = _Request(op)
+    def run(self, op: Op, durable: bool = True) -> Any:
+        request = _Request(op, durable)
         with self._cond:
             self._queue.append(request)
             while not request.done:
@@ -87,9 +95,16 @@ class _GroupCommitter:
             self._leading = False
             self._cond.notify_all()
 
+    def _set_level(self, batch: list[_Request]) -> None:
+        level = self._durable_level if any(r.durable for r in batch) else self._lazy_level
+        if level != self._level:
+            self._conn.execute(f"PRAGMA synchronous={level}")
+            self._level = level
+
     def _commit(self, batch: list[_Request], logs: list[dict[str, Any]]) -> None:
         conn = self._conn
         try:
+            self._set_level(batch)
             conn.execute("BEGIN IMMEDIATE")
             if len(batch) == 1:
                 # A lone operation needs no savepoint: if it fails, the whole
@@ -185,7 +200,7 @@ class SqliteStore:
         self._writer = self._connect()
         _enable_wal(self._writer)
         self._writer.execute(f"PRAGMA synchronous={synchronous}")
-        self._commits = _GroupCommitter(self._writer)
+        self._commits = _GroupCommitter(self._writer, synchronous)
         self._closed = threading.Event()
         self._flusher: threading.Thread | None = None
 
@@ -214,10 +229,10 @@ class SqliteStore:
             raise errors.StoreError("the store is closed")
         return self._reader().execute(_QUERIES[query], params).fetchall()
 
-    def _write(self, op: Callable[[sqlite3.Connection], T]) -> T:
+    def _write(self, op: Callable[[sqlite3.Connection], T], durable: bool = True) -> T:
         if self._closed.is_set():
             raise errors.StoreError("the store is closed")
-        result: T = self._commits.run(op)
+        result: T = self._commits.run(op, durable)
         return result
 
     # -- schema -----------------------------------------------------------------
@@ -260,7 +275,7 @@ class SqliteStore:
 
     # -- runs -------------------------------------------------------------------
 
-    def insert_run(self, run: base.RunRecord, reason: str = "") -> bool:
+    def insert_run(self, run: base.RunRecord, reason: str = "", *, durable: bool = True) -> bool:
         """See `Store.insert_run`."""
 
         def op(conn: sqlite3.Connection) -> bool:
@@ -271,7 +286,7 @@ class SqliteStore:
             _insert_transition(conn, transition)
             return True
 
-        return self._write(op)
+        return self._write(op, durable)
 
     def get_run(self, run_id: str) -> base.RunRecord | None:
         """See `Store.get_run`."""
@@ -298,10 +313,17 @@ class SqliteStore:
         lease_expires_at: float,
         now: float,
         dead_owners: Collection[str],
+        *,
         limit: int,
+        exclude: Collection[str] = (),
     ) -> list[base.RunRecord]:
         """See `Store.claim_runs`."""
-        params = {"now": now, "dead_owners": json.dumps(list(dead_owners)), "limit": limit}
+        params = {
+            "now": now,
+            "dead_owners": json.dumps(list(dead_owners)),
+            "exclude": json.dumps(list(exclude)),
+            "limit": limit,
+        }
 
         def op(conn: sqlite3.Connection) -> list[base.RunRecord]:
             rows = conn.execute(_QUERIES["claimable_runs"], params).fetchall()
@@ -316,7 +338,9 @@ class SqliteStore:
     def renew_leases(self, owner: str, lease_expires_at: float) -> int:
         """See `Store.renew_leases`."""
         params = {"owner": owner, "lease_expires_at": lease_expires_at}
-        return self._write(lambda conn: conn.execute(_QUERIES["renew_leases"], params).rowcount)
+        # Lazy: a renewal lost to a power cut only makes the lease expire sooner.
+        renew = _QUERIES["renew_leases"]
+        return self._write(lambda conn: conn.execute(renew, params).rowcount, durable=False)
 
     def list_runs(self, where: base.RunFilter) -> list[base.RunRecord]:
         """See `Store.list_runs`."""
@@ -392,7 +416,7 @@ class SqliteStore:
         while not self._closed.wait(_LOG_FLUSH_SECONDS):
             if self._commits.has_logs():
                 try:
-                    self._commits.run(lambda conn: None)
+                    self._commits.run(lambda conn: None, durable=False)
                 except errors.StoreError:
                     # A failed flush keeps nothing to retry with; the next
                     # write reports the database's trouble to its caller.

@@ -30,6 +30,7 @@ WHERE id = :id AND state = :expected_state;
 -- name: claimable_runs
 SELECT * FROM runs
 WHERE parent_id IS NULL
+  AND id NOT IN (SELECT value FROM json_each(:exclude))
   AND (state = 'Pending'
        OR (state = 'Running' AND (lease_expires_at < :now
                                   OR lease_owner IN (SELECT value FROM json_each(:dead_owners)))))

@@ -1,0 +1,66 @@
+"""Small helpers shared by tarry's benchmark scripts (stdlib only).
+
+Every benchmark prints exactly one JSON line on stdout as its final output;
+tarry's run logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["emit", "make_workdir", "pct", "summary"]
+
+
+def make_workdir(prefix: str) -> str:
+    """Create a fresh temporary folder for a benchmark's database and files.
+
+    Args:
+        prefix: Start of the folder's name, e.g. `"tarry-w1-"`.
+
+    Returns:
+        The folder's path. Its parent is `BENCH_WORKDIR` when set, otherwise
+        the system's temporary folder.
+    """
+    parent = os.environ.get("BENCH_WORKDIR") or None
+    return tempfile.mkdtemp(prefix=prefix, dir=parent)
+
+
+def pct(values: Iterable[float], q: float) -> float:
+    """Nearest-rank percentile of `values` (`q` from 0 to 100); NaN when empty."""
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    rank = round(q / 100.0 * len(ordered) + 0.5) - 1
+    return ordered[max(0, min(len(ordered) - 1, rank))]
+
+
+def summary(values: Iterable[float], scale: float = 1.0, ndigits: int = 3) -> dict[str, float]:
+    """Count, median, p95, min and max of `values`, each multiplied by `scale`.
+
+    Args:
+        values: The samples (at least one).
+        scale: Factor applied first, e.g. `1e3` to turn seconds into milliseconds.
+        ndigits: Digits kept after rounding.
+    """
+    scaled = [v * scale for v in values]
+    return {
+        "n": len(scaled),
+        "median": round(statistics.median(scaled), ndigits),
+        "p95": round(pct(scaled, 95), ndigits),
+        "min": round(min(scaled), ndigits),
+        "max": round(max(scaled), ndigits),
+    }
+
+
+def emit(result: Mapping[str, Any]) -> None:
+    """Write the benchmark's one JSON result line to stdout."""
+    sys.stdout.flush()
+    sys.stdout.write(json.dumps(dict(result)) + "\n")
+    sys.stdout.flush()
