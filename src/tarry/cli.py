@@ -139,13 +139,20 @@ def runs_ls(
     table = Table("id", "name", "flow", "state", "started", "duration")
     for run in runs:
         table.add_row(
-            run.id, run.name, run.flow_name, run.state.value, _when(run.started_at), _duration(run)
+            run.id[:8],
+            run.name,
+            run.flow_name,
+            run.state.value,
+            _when(run.started_at),
+            _duration(run),
         )
     out.print(table)
 
 
 @runs_app.command("show")
-def runs_show(run_id: Annotated[str, typer.Argument(help="The run's id")]) -> None:
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="The run's id, or the start of it")],
+) -> None:
     """Show a run: state, parameters, result, steps, logs."""
     try:
         detail = service.get_run_detail(run_id)

@@ -90,8 +90,9 @@ class ParameterError(TarryError):
 class RunNotFound(TarryError):
     """No run has this id."""
 
-    def __init__(self, run_id: str) -> None:
-        super().__init__(f"no run with id {run_id!r}; list runs with `tarry runs ls`")
+    def __init__(self, run_id: str, *, ambiguous: bool = False) -> None:
+        problem = "several runs have ids starting with" if ambiguous else "no run with id"
+        super().__init__(f"{problem} {run_id!r}; list runs with `tarry runs ls`")
         self.run_id = run_id
 
 

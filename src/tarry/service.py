@@ -9,7 +9,7 @@ from tarry import errors, host
 from tarry.states import RunState
 from tarry.storage import base
 
-__all__ = ["RunDetail", "get_run_detail", "list_runs"]
+__all__ = ["RunDetail", "get_run_detail", "list_runs", "resolve_run_id"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,14 +42,31 @@ def list_runs(
     return store.list_runs(where)
 
 
-def get_run_detail(run_id: str, *, hst: host.Host | None = None) -> RunDetail:
-    """Everything stored about one run.
+def resolve_run_id(id_or_prefix: str, *, hst: host.Host | None = None) -> str:
+    """The full id of the one run whose id is or starts with `id_or_prefix`.
 
     Raises:
-        errors.RunNotFound: No run has this id.
+        errors.RunNotFound: No run matches, or several do.
     """
     store = (hst or host.get_host()).store
-    run = store.get_run(run_id)
+    if store.get_run(id_or_prefix) is not None:
+        return id_or_prefix
+    matches = store.run_ids_starting_with(id_or_prefix, limit=2) if id_or_prefix else []
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise errors.RunNotFound(id_or_prefix, ambiguous=True)
+    raise errors.RunNotFound(id_or_prefix)
+
+
+def get_run_detail(run_id: str, *, hst: host.Host | None = None) -> RunDetail:
+    """Everything stored about one run, found by its id or a unique prefix of it.
+
+    Raises:
+        errors.RunNotFound: No run has this id, or the prefix is ambiguous.
+    """
+    store = (hst or host.get_host()).store
+    run = store.get_run(resolve_run_id(run_id, hst=hst))
     if run is None:
         raise errors.RunNotFound(run_id)
     return RunDetail(

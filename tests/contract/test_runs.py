@@ -148,3 +148,14 @@ def test_data_survives_close_and_reopen(durable_adapter: Adapter, tmp_path: Path
         assert [t.reason for t in second.get_transitions(run.id)] == ["created"]
     finally:
         second.close()
+
+
+def test_run_ids_starting_with_a_prefix(store: Store) -> None:
+    for run_id in ("abc1", "abc2", "abd9", "zzz"):
+        store.insert_run(dataclasses.replace(run_record(), id=run_id))
+
+    assert store.run_ids_starting_with("abc") == ["abc1", "abc2"]
+    assert store.run_ids_starting_with("abc", limit=1) == ["abc1"]
+    assert store.run_ids_starting_with("abd") == ["abd9"]
+    assert store.run_ids_starting_with("ab", limit=5) == ["abc1", "abc2", "abd9"]
+    assert store.run_ids_starting_with("q") == []

@@ -61,10 +61,12 @@ def test_runs_ls_and_show(tarry_home: Path) -> None:
     listing = run_tarry(tarry_home, "runs", "ls")
     assert listing.returncode == 0
     assert str(name) in listing.stdout
-    shown = run_tarry(tarry_home, "runs", "show", str(run_id))
-    assert shown.returncode == 0, shown.stderr
-    for text in ("Completed", "extract", "transform", "load", "loaded 3 rows", '{"n":3}'):
-        assert text in shown.stdout
+    assert str(run_id)[:8] in listing.stdout
+    for id_or_prefix in (str(run_id), str(run_id)[:6]):
+        shown = run_tarry(tarry_home, "runs", "show", id_or_prefix)
+        assert shown.returncode == 0, shown.stderr
+        for text in ("Completed", "extract", "transform", "load", "loaded 3 rows", '{"n":3}'):
+            assert text in shown.stdout
 
 
 def test_db_upgrade_creates_the_schema(tarry_home: Path) -> None:

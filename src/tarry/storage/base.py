@@ -222,6 +222,9 @@ class Store(Protocol):
     def get_run(self, run_id: str) -> RunRecord | None:
         """The run with this id, or `None`."""
 
+    def run_ids_starting_with(self, prefix: str, limit: int = 2) -> list[str]:
+        """Up to `limit` run ids that start with `prefix`, in id order (empty when none)."""
+
     def transition(
         self, run_id: str, expected: Collection[RunState], change: StateChange
     ) -> RunRecord | None:

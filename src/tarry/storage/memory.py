@@ -56,6 +56,11 @@ class MemoryStore:
         self._check_open()
         return self._runs.get(run_id)
 
+    def run_ids_starting_with(self, prefix: str, limit: int = 2) -> list[str]:
+        """See `Store.run_ids_starting_with`."""
+        self._check_open()
+        return sorted(run_id for run_id in self._runs if run_id.startswith(prefix))[:limit]
+
     def transition(
         self, run_id: str, expected: Collection[RunState], change: base.StateChange
     ) -> base.RunRecord | None:

@@ -293,6 +293,12 @@ class SqliteStore:
         rows = self._read("get_run", {"id": run_id})
         return _run_from_row(rows[0]) if rows else None
 
+    def run_ids_starting_with(self, prefix: str, limit: int = 2) -> list[str]:
+        """See `Store.run_ids_starting_with`."""
+        # A range on the primary key: uses its index, unlike LIKE 'prefix%'.
+        params = {"low": prefix, "high": prefix + "\U0010ffff", "limit": limit}
+        return [row[0] for row in self._read("run_ids_in_range", params)]
+
     def transition(
         self, run_id: str, expected: Collection[RunState], change: base.StateChange
     ) -> base.RunRecord | None:

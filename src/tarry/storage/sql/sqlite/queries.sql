@@ -14,6 +14,9 @@ VALUES (:run_id, :from_state, :to_state, :reason, :at);
 -- name: get_run
 SELECT * FROM runs WHERE id = :id;
 
+-- name: run_ids_in_range
+SELECT id FROM runs WHERE id >= :low AND id < :high ORDER BY id LIMIT :limit;
+
 -- name: update_run
 UPDATE runs
 SET state = :state,
