@@ -66,7 +66,8 @@ def get_run_detail(run_id: str, *, hst: host.Host | None = None) -> RunDetail:
         errors.RunNotFound: No run has this id, or the prefix is ambiguous.
     """
     store = (hst or host.get_host()).store
-    run = store.get_run(resolve_run_id(run_id, hst=hst))
+    run_id = resolve_run_id(run_id, hst=hst)
+    run = store.get_run(run_id)
     if run is None:
         raise errors.RunNotFound(run_id)
     return RunDetail(
