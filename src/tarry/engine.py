@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tarry import context, errors, futures, host, journal, names, run_logs, serialization, steps
-from tarry.states import RunState, StepKind, StepStatus
+from tarry.states import RunState, StepKind
 from tarry.storage import base
 
 if TYPE_CHECKING:
@@ -353,25 +353,16 @@ class _ChildCall:
 
     def step(self, outcome: Any, *, failed: bool) -> base.StepRecord:
         """The parent's journal entry for the child's outcome."""
-        if failed:
-            status, result = StepStatus.FAILED, None
-            error = serialization.dumps(serialization.error_to_json(outcome))
-        else:
-            status, result, error = StepStatus.COMPLETED, serialization.dumps(outcome), None
-        return base.StepRecord(
-            run_id=self.parent.run.id,
+        entry = steps.open_entry(
+            self.parent,
             key=self.key,
             name=self.flow.name,
             kind=StepKind.SUBFLOW,
-            inputs_digest=self.digest,
-            status=status,
-            started_at=self.started,
-            ended_at=time.time(),
-            result=result,
-            error=error,
-            flow_attempt=self.parent.journal.attempt,
+            digest=self.digest,
+            started=self.started,
             child_run_id=self.child_id,
         )
+        return steps.settle(entry, outcome, failed=failed)
 
     def save(self, step: base.StepRecord) -> None:
         """Store the parent's journal entry."""

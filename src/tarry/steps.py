@@ -29,9 +29,11 @@ __all__ = [
     "call_task_async",
     "check_aborted",
     "offload",
+    "open_entry",
     "record_value",
     "replay",
     "run_coroutine_sync",
+    "settle",
     "submit_task",
 ]
 
@@ -55,30 +57,24 @@ class _Call:
     def label(self) -> str:
         return f"Task run '{self.task.name}-{self.key}'"
 
-    def record(self, status: StepStatus, result: str | None, error: str | None) -> base.StepRecord:
+    def settled(self, outcome: Any, *, failed: bool) -> base.StepRecord:
         if self.ctx is None:
             raise RuntimeError("only steps inside a run are recorded")
-        return base.StepRecord(
-            run_id=self.ctx.run.id,
+        entry = open_entry(
+            self.ctx,
             key=self.key,
             name=self.task.name,
             kind=StepKind.TASK,
-            inputs_digest=self.digest,
-            status=status,
-            started_at=self.started,
-            ended_at=time.time(),
-            result=result,
-            error=error,
-            attempts=self.tries,
-            flow_attempt=self.ctx.journal.attempt,
+            digest=self.digest,
+            started=self.started,
         )
+        return settle(entry, outcome, failed=failed, attempts=self.tries)
 
     def completed(self, value: Any) -> base.StepRecord:
-        return self.record(StepStatus.COMPLETED, serialization.dumps(value), None)
+        return self.settled(value, failed=False)
 
     def failed(self, exc: BaseException) -> base.StepRecord:
-        error = serialization.dumps(serialization.error_to_json(exc))
-        return self.record(StepStatus.FAILED, None, error)
+        return self.settled(exc, failed=True)
 
     def next_delay(self, exc: Exception) -> float | None:
         delay = journal.retry_delay(self.task.retries, self.task.retry_delay_seconds, self.tries)
@@ -92,6 +88,47 @@ class _Call:
                 delay,
             )
         return delay
+
+
+def open_entry(
+    ctx: context.RunContext,
+    *,
+    key: str,
+    name: str,
+    kind: StepKind,
+    digest: str,
+    started: float,
+    child_run_id: str | None = None,
+) -> base.StepRecord:
+    """The journal entry of a step in progress; `settle` fills in its outcome."""
+    return base.StepRecord(
+        run_id=ctx.run.id,
+        key=key,
+        name=name,
+        kind=kind,
+        inputs_digest=digest,
+        status=StepStatus.COMPLETED,
+        started_at=started,
+        ended_at=started,
+        flow_attempt=ctx.journal.attempt,
+        child_run_id=child_run_id,
+    )
+
+
+def settle(
+    entry: base.StepRecord, outcome: Any, *, failed: bool, attempts: int = 1
+) -> base.StepRecord:
+    """`entry` finished now with `outcome`: its value, or its exception when `failed`.
+
+    Raises:
+        errors.SerializationError: The value cannot be stored as JSON.
+    """
+    if failed:
+        error = serialization.dumps(serialization.error_to_json(outcome))
+        fields: dict[str, Any] = {"status": StepStatus.FAILED, "result": None, "error": error}
+    else:
+        fields = {"status": StepStatus.COMPLETED, "result": serialization.dumps(outcome)}
+    return dataclasses.replace(entry, ended_at=time.time(), attempts=attempts, **fields)
 
 
 def check_aborted(ctx: context.RunContext) -> None:
@@ -264,21 +301,9 @@ def record_value(name: str, compute: Callable[[], T]) -> T:
     recorded = ctx.journal.decide(key, name, StepKind.VALUE, "")
     if recorded is not None:
         return replay(recorded)  # type: ignore[no-any-return]
-    started = time.time()
+    entry = open_entry(ctx, key=key, name=name, kind=StepKind.VALUE, digest="", started=time.time())
     value = compute()
-    step = base.StepRecord(
-        run_id=ctx.run.id,
-        key=key,
-        name=name,
-        kind=StepKind.VALUE,
-        inputs_digest="",
-        status=StepStatus.COMPLETED,
-        started_at=started,
-        ended_at=time.time(),
-        result=serialization.dumps(value),
-        flow_attempt=ctx.journal.attempt,
-    )
-    _save(ctx, step)
+    _save(ctx, settle(entry, value, failed=False))
     return value
 
 
