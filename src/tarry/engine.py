@@ -8,11 +8,8 @@ call the function, sleep and write.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures as cf
-import contextvars
 import dataclasses
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -265,23 +262,12 @@ def _with_flow_timeout(ctx: context.RunContext, body: Callable[[], Any]) -> Any:
     # The body runs in a helper thread so the caller can give up on it; the
     # abandoned thread is stopped at its next step by `ctx.aborted`.
     seconds = ctx.flow.timeout_seconds or 0.0
-    done: cf.Future[Any] = cf.Future()
-    runner = contextvars.copy_context()
 
-    def work() -> None:
-        try:
-            done.set_result(runner.run(body))
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
-            done.set_exception(exc)
-
-    threading.Thread(target=work, name=f"tarry-flow-{ctx.run.name}", daemon=True).start()
-    try:
-        return done.result(timeout=seconds)
-    except cf.TimeoutError:
+    def timed_out() -> BaseException:
         ctx.aborted = f"flow timed out after {seconds:g}s"
-        raise errors.FlowTimeout(
-            f"flow {ctx.flow.name!r} exceeded its timeout of {seconds:g}s"
-        ) from None
+        return errors.FlowTimeout(f"flow {ctx.flow.name!r} exceeded its timeout of {seconds:g}s")
+
+    return steps.call_with_deadline(body, seconds, f"tarry-flow-{ctx.run.name}", timed_out)
 
 
 def _call_child(parent: context.RunContext, flow: Flow[Any, Any], params: dict[str, Any]) -> Any:

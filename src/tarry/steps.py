@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "call_task",
     "call_task_async",
+    "call_with_deadline",
     "check_aborted",
     "offload",
     "open_entry",
@@ -229,14 +230,27 @@ def _invoke(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any])
             return run_coroutine_sync(task.fn(*args, **kwargs))
         return task.fn(*args, **kwargs)
 
-    if task.timeout_seconds is None:
+    seconds = task.timeout_seconds
+    if seconds is None:
         return target()
-    return _with_timeout(target, task.timeout_seconds, task.name)
+    timeout = errors.TaskTimeout(f"task {task.name!r} exceeded its timeout of {seconds:g}s")
+    return call_with_deadline(target, seconds, f"tarry-task-{task.name}", lambda: timeout)
 
 
-def _with_timeout(target: Callable[[], T], seconds: float, name: str) -> T:
-    # A thread cannot be killed: on timeout it is left to finish in the background
-    # and its outcome is ignored; the step fails with TaskTimeout at once.
+def call_with_deadline(
+    target: Callable[[], T],
+    seconds: float,
+    thread_name: str,
+    on_timeout: Callable[[], BaseException],
+) -> T:
+    """Call `target` in a helper thread, in this context, waiting `seconds` at most.
+
+    A thread cannot be killed: on timeout it is left to finish in the background
+    and its outcome is ignored.
+
+    Raises:
+        BaseException: What `on_timeout()` returns, when `target` did not return in time.
+    """
     future: cf.Future[T] = cf.Future()
     runner = contextvars.copy_context()
 
@@ -246,11 +260,15 @@ def _with_timeout(target: Callable[[], T], seconds: float, name: str) -> T:
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
             future.set_exception(exc)
 
-    threading.Thread(target=work, name=f"tarry-timeout-{name}", daemon=True).start()
+    threading.Thread(target=work, name=thread_name, daemon=True).start()
     try:
         return future.result(timeout=seconds)
     except cf.TimeoutError:
-        raise errors.TaskTimeout(f"task {name!r} exceeded its timeout of {seconds:g}s") from None
+        # Only the wait timed out here; a TimeoutError raised by `target` itself
+        # is re-raised by `result()` above, untouched.
+        if future.done():
+            return future.result()
+        raise on_timeout() from None
 
 
 def submit_task(

@@ -401,3 +401,31 @@ def test_runs_from_many_threads_all_complete(harness: TestHarness) -> None:
     assert sorted(results) == sorted(f"TOTAL {2 * i + 1}" for i in range(8))
     runs = harness.store.list_runs(RunFilter(flow_name="three-steps"))
     assert [r.state for r in runs] == [RunState.COMPLETED] * 8
+
+
+@task(timeout_seconds=5)
+def raises_its_own_timeout() -> None:
+    raise TimeoutError("the remote API timed out")
+
+
+@flow(timeout_seconds=5)
+def guarded() -> None:
+    raises_its_own_timeout()
+
+
+def test_a_timeout_error_raised_by_the_code_is_not_taken_for_tarrys(harness: TestHarness) -> None:
+    with pytest.raises(TimeoutError, match="the remote API timed out") as caught:
+        guarded()
+    assert not isinstance(caught.value, tarry.TaskTimeout | tarry.FlowTimeout)
+
+
+@flow(timeout_seconds=5)
+def flow_around_a_slow_task() -> str:
+    return slow_task()
+
+
+def test_a_task_timeout_inside_a_timed_flow_stays_a_task_timeout(harness: TestHarness) -> None:
+    with pytest.raises(tarry.TaskTimeout):
+        flow_around_a_slow_task()
+    run = _only_run(harness, "flow-around-a-slow-task")
+    assert run.state_reason.startswith("TaskTimeout")
