@@ -17,34 +17,51 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     ├── StepFailed                  a recorded step error whose type cannot be rebuilt
     ├── TaskTimeout (TimeoutError)  a task ran past its ``timeout_seconds``
     ├── FlowTimeout (TimeoutError)  a flow ran past its ``timeout_seconds``
-    └── RunFailed                   a run ended Failed/Crashed/Cancelled
+    ├── WaitTimeout (TimeoutError)  nobody answered a wait before its deadline
+    ├── ApprovalRejected            an `approve(...)` gate was answered "no"
+    ├── RunFailed                   a run ended Failed/Crashed/Cancelled
+    └── InputError                  an answer to a wait was refused
+        ├── InputInvalid            the answer does not fit the input model
+        ├── AlreadyAnswered         someone answered this wait first
+        └── NotWaiting              the run has no open wait to answer
 
     BaseException
     └── ControlSignal               unwinds a flow's stack; never catch it
-        └── RunAborted              the run was taken away from this thread
+        ├── RunAborted              the run was taken away from this thread
+        └── RunSuspended            the run leaves memory until its wait ends
 
 Each leaf's docstring is its default message.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 __all__ = [
+    "AlreadyAnswered",
+    "ApprovalRejected",
     "ConfigurationError",
     "ControlSignal",
+    "FieldError",
     "FlowLoadError",
     "FlowTimeout",
+    "InputError",
+    "InputInvalid",
     "InvalidTransition",
     "MigrationError",
     "NondeterminismError",
+    "NotWaiting",
     "ParameterError",
     "RunAborted",
     "RunFailed",
     "RunNotFound",
+    "RunSuspended",
     "SerializationError",
     "StepFailed",
     "StoreError",
     "TarryError",
     "TaskTimeout",
+    "WaitTimeout",
 ]
 
 
@@ -139,6 +156,35 @@ class FlowTimeout(TarryError, TimeoutError):
     """A flow ran longer than its `timeout_seconds`."""
 
 
+class WaitTimeout(TarryError, TimeoutError):
+    """Nobody answered a wait before its deadline."""
+
+    def __init__(self, run_id: str, wait_name: str, seconds: float) -> None:
+        super().__init__(f"run {run_id}: nobody answered {wait_name} within {_duration(seconds)}")
+        self.run_id = run_id
+        self.wait_name = wait_name
+        self.seconds = seconds
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds:g} seconds"
+
+
+class ApprovalRejected(TarryError):
+    """An approval gate was answered "no"."""
+
+    def __init__(self, run_id: str, name: str, responder: str | None = None) -> None:
+        who = f" by {responder}" if responder else ""
+        super().__init__(f"run {run_id}: approval {name!r} was rejected{who}")
+        self.run_id = run_id
+        self.name = name
+        self.responder = responder
+
+
 class RunFailed(TarryError):
     """A run did not complete."""
 
@@ -147,6 +193,56 @@ class RunFailed(TarryError):
         self.run_id = run_id
         self.state = state
         self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldError:
+    """Why one field of an answer was refused."""
+
+    loc: tuple[str | int, ...]
+    """Where: field names and list indexes from the top of the input; `()` for the
+    whole input (a cross-field rule)."""
+    message: str
+    """What is wrong, for a person."""
+    type: str = "value_error"
+    """A machine-readable kind, such as `missing` or `string_too_short`."""
+
+    @property
+    def field(self) -> str:
+        """`loc` as a dotted path (`""` for the whole input)."""
+        return ".".join(str(part) for part in self.loc)
+
+
+class InputError(TarryError):
+    """An answer to a wait was refused; the run keeps waiting."""
+
+
+class InputInvalid(InputError):
+    """The answer does not fit the input model; see `field_errors`."""
+
+    def __init__(self, field_errors: list[FieldError]) -> None:
+        parts = [f"{e.field or 'input'}: {e.message}" for e in field_errors]
+        super().__init__("invalid input: " + "; ".join(parts))
+        self.field_errors = field_errors
+
+
+class AlreadyAnswered(InputError):
+    """Someone answered this wait first."""
+
+    def __init__(self, wait_id: str, responder: str | None, answered_at: float | None) -> None:
+        who = f" by {responder}" if responder else ""
+        super().__init__(f"wait {wait_id} was already answered{who}")
+        self.wait_id = wait_id
+        self.responder = responder
+        self.answered_at = answered_at
+
+
+class NotWaiting(InputError):
+    """The run has no open wait that this answer could go to."""
+
+    def __init__(self, run_id: str, detail: str) -> None:
+        super().__init__(f"run {run_id} {detail}")
+        self.run_id = run_id
 
 
 # Control signals derive from BaseException: a user's `except Exception:` around a
@@ -160,5 +256,17 @@ class RunAborted(ControlSignal):
 
     def __init__(self, run_id: str, reason: str) -> None:
         super().__init__(f"run {run_id} aborted: {reason}")
+        self.run_id = run_id
+        self.reason = reason
+
+
+class RunSuspended(ControlSignal):
+    """The run leaves memory until its wait ends.
+
+    Its stack unwinds; it is re-executed by replay when the wait ends.
+    """
+
+    def __init__(self, run_id: str, reason: str) -> None:
+        super().__init__(f"run {run_id} suspended: {reason}")
         self.run_id = run_id
         self.reason = reason
