@@ -6,7 +6,16 @@ from enum import Enum
 
 from tarry import errors
 
-__all__ = ["FINAL_STATES", "TRANSITIONS", "RunState", "StepKind", "StepStatus", "check_transition"]
+__all__ = [
+    "FINAL_STATES",
+    "TRANSITIONS",
+    "RunState",
+    "StepKind",
+    "StepStatus",
+    "WaitKind",
+    "WaitStatus",
+    "check_transition",
+]
 
 
 class RunState(str, Enum):
@@ -59,6 +68,36 @@ class StepKind(str, Enum):
     SUBFLOW = "subflow"
     #: A recorded value (`tarry.now()`, `tarry.uuid4()`, `tarry.random()`).
     VALUE = "value"
+    #: A wait for input or time (`pause_flow_run`, `wait_for_input`, `sleep`, `wait_any`).
+    WAIT = "wait"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class WaitKind(str, Enum):
+    """What a wait waits for."""
+
+    #: An answer from a person or a program, validated against an input model.
+    INPUT = "input"
+    #: A point in time (`sleep`, or the timer of a `wait_any`).
+    TIMER = "timer"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class WaitStatus(str, Enum):
+    """Where a wait is in its life; only Open waits can be answered or time out."""
+
+    #: Nobody answered yet and the deadline has not passed.
+    OPEN = "open"
+    #: An answer was accepted (or a timer fired).
+    ANSWERED = "answered"
+    #: The deadline passed first; the wait's timeout outcome was applied.
+    TIMED_OUT = "timed_out"
+    #: Another alternative of the same `wait_any` won.
+    CANCELLED = "cancelled"
 
     def __str__(self) -> str:
         return self.value
@@ -68,7 +107,8 @@ _S = RunState
 
 FINAL_STATES = frozenset({_S.COMPLETED, _S.FAILED, _S.CANCELLED, _S.CRASHED})
 
-#: Allowed run transitions. Running -> Running is a lease takeover after a crash.
+#: Allowed run transitions. Running -> Running is a retry or a lease takeover after a
+#: crash; Waiting -> Waiting is a resident wait being suspended (its lease released).
 TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     _S.SCHEDULED: frozenset({_S.PENDING, _S.RUNNING, _S.CANCELLED}),
     _S.PENDING: frozenset({_S.RUNNING, _S.SCHEDULED, _S.CANCELLED}),
@@ -76,7 +116,9 @@ TRANSITIONS: dict[RunState, frozenset[RunState]] = {
         {_S.RUNNING, _S.PENDING, _S.SCHEDULED, _S.WAITING}
         | {_S.COMPLETED, _S.FAILED, _S.CANCELLED, _S.CRASHED}
     ),
-    _S.WAITING: frozenset({_S.PENDING, _S.RUNNING, _S.FAILED, _S.CANCELLED, _S.CRASHED}),
+    _S.WAITING: frozenset(
+        {_S.WAITING, _S.PENDING, _S.RUNNING, _S.FAILED, _S.CANCELLED, _S.CRASHED}
+    ),
     _S.COMPLETED: frozenset(),
     _S.FAILED: frozenset(),
     _S.CANCELLED: frozenset(),

@@ -111,7 +111,6 @@ def test_never_claims_child_runs(store: Store) -> None:
     "state",
     [
         RunState.SCHEDULED,
-        RunState.WAITING,
         RunState.COMPLETED,
         RunState.FAILED,
         RunState.CANCELLED,
@@ -121,6 +120,23 @@ def test_never_claims_child_runs(store: Store) -> None:
 )
 def test_never_claims_runs_in_other_states(store: Store, state: RunState) -> None:
     run = run_record(state=state, lease_owner=OTHER, lease_expires_at=NOW - 1)
+    store.insert_run(run)
+
+    assert store.claim_runs(ME, LEASE, NOW, [OTHER], limit=10) == []
+    assert store.get_run(run.id) == run
+
+
+def test_claims_a_resident_waiting_run_whose_process_died(store: Store) -> None:
+    run = run_record(state=RunState.WAITING, lease_owner=OTHER, lease_expires_at=LEASE)
+    store.insert_run(run)
+
+    [claimed] = store.claim_runs(ME, LEASE, NOW, [OTHER], limit=10)
+
+    assert (claimed.id, claimed.state, claimed.lease_owner) == (run.id, RunState.RUNNING, ME)
+
+
+def test_never_claims_a_suspended_waiting_run(store: Store) -> None:
+    run = run_record(state=RunState.WAITING, lease_owner=None, lease_expires_at=None)
     store.insert_run(run)
 
     assert store.claim_runs(ME, LEASE, NOW, [OTHER], limit=10) == []
@@ -157,23 +173,22 @@ def test_a_claimed_run_is_claimed_again_only_once_its_lease_expires(store: Store
     ]
 
 
-def test_renew_leases_extends_only_the_owners_running_runs(store: Store) -> None:
+def test_renew_leases_extends_the_owners_running_and_resident_waiting_runs(store: Store) -> None:
     mine = [running(store, ME, expires=NOW + 5) for _ in range(2)]
     theirs = running(store, OTHER, expires=NOW + 5)
     waiting = running(store, ME, expires=NOW + 5)
     store.transition(waiting.id, {RunState.RUNNING}, StateChange(RunState.WAITING, at=NOW))
+    done = running(store, ME, expires=NOW + 5)
+    store.transition(done.id, {RunState.RUNNING}, StateChange(RunState.FAILED, at=NOW))
 
     renewed = store.renew_leases(ME, NOW + 90)
 
-    assert renewed == 2
-    for run in mine:
+    assert renewed == 3
+    for run in [*mine, waiting]:
         stored = store.get_run(run.id)
         assert stored is not None
         assert stored.lease_expires_at == NOW + 90
     assert store.get_run(theirs.id) == theirs
-    stored_waiting = store.get_run(waiting.id)
-    assert stored_waiting is not None
-    assert stored_waiting.lease_expires_at == NOW + 5
 
 
 def test_renew_leases_of_an_owner_without_runs_changes_nothing(store: Store) -> None:
@@ -183,7 +198,7 @@ def test_renew_leases_of_an_owner_without_runs_changes_nothing(store: Store) -> 
     assert store.get_run(theirs.id) == theirs
 
 
-def test_lease_owners_lists_each_holder_of_a_running_run_once(store: Store) -> None:
+def test_lease_owners_lists_each_holder_of_a_running_or_waiting_run_once(store: Store) -> None:
     running(store, ME, expires=NOW)
     running(store, ME, expires=NOW)
     running(store, OTHER, expires=NOW)
@@ -193,7 +208,7 @@ def test_lease_owners_lists_each_holder_of_a_running_run_once(store: Store) -> N
     store.transition(done.id, {RunState.RUNNING}, StateChange(RunState.COMPLETED, at=NOW))
     pending(store)
 
-    assert sorted(store.lease_owners()) == sorted([ME, OTHER])
+    assert sorted(store.lease_owners()) == sorted([ME, OTHER, "host-c:3:1"])
 
 
 def test_lease_owners_of_an_empty_store_is_empty(store: Store) -> None:

@@ -17,10 +17,11 @@ from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from tarry import states
-from tarry.states import RunState, StepKind, StepStatus
+from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
 
 __all__ = [
     "UNSET",
+    "EarlyInput",
     "LogRecord",
     "RunFilter",
     "RunRecord",
@@ -29,6 +30,9 @@ __all__ = [
     "Store",
     "TransitionRecord",
     "Unset",
+    "WaitClose",
+    "WaitClosed",
+    "WaitRecord",
     "apply_change",
     "change_allowed",
     "step_order",
@@ -151,6 +155,109 @@ class TransitionRecord:
     """When."""
     reason: str = ""
     """Why, in words."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WaitRecord:
+    """One thing a run waits for at one journal position.
+
+    A `wait_any` has one record per alternative (`alt` 0, 1, ...) at the same key.
+    """
+
+    id: str
+    """Unique id, used to address the wait from links, the API and the CLI."""
+    run_id: str
+    """The waiting run."""
+    step_key: str
+    """The journal key whose entry the wait's outcome becomes."""
+    kind: WaitKind
+    """Input or timer."""
+    name: str
+    """The name people and programs address it by (`key=` / `wait_for_input` name)."""
+    status: WaitStatus
+    """Open, answered, timed out or cancelled."""
+    created_at: float
+    """When the run reached it."""
+    alt: int = 0
+    """Which alternative of a `wait_any` this is."""
+    spec: str | None = None
+    """JSON of the input spec (schema, description, initial data) for input waits."""
+    on_timeout: str = '{"kind": "fail"}'
+    """JSON of what happens at the deadline: fail, default, a value, or fire (timers)."""
+    deadline: float | None = None
+    """When the timeout outcome applies (`None`: never)."""
+    answer: str | None = None
+    """JSON of the accepted answer."""
+    closed_at: float | None = None
+    """When it was answered, timed out or cancelled."""
+    responder: str | None = None
+    """Who answered."""
+    channel: str | None = None
+    """How the answer came: python, api, ui, cli, link, email, timer, ..."""
+    prompt: str | None = None
+    """The prompt the responder saw."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EarlyInput:
+    """An answer sent for a named wait the run has not reached yet."""
+
+    run_id: str
+    """The run it is for."""
+    name: str
+    """The wait name it answers."""
+    data: str
+    """JSON of the answer as sent (validated when the wait is reached)."""
+    sent_at: float
+    """When it was sent."""
+    responder: str | None = None
+    """Who sent it."""
+    channel: str = ""
+    """How it came."""
+    status: str = "pending"
+    """`pending`, `consumed` or `rejected`."""
+    detail: str | None = None
+    """Why it was rejected."""
+    id: int | None = None
+    """Its id in the store, once stored."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WaitClose:
+    """Closing a wait: its answer or timeout, and the journal entry it becomes."""
+
+    wait_id: str
+    """The wait (alternative) that wins."""
+    status: WaitStatus
+    """Answered or timed out."""
+    at: float
+    """When."""
+    step: StepRecord
+    """The journal entry written at the wait's key in the same transaction."""
+    answer: str | None = None
+    """JSON of the accepted answer."""
+    responder: str | None = None
+    """Who answered."""
+    channel: str | None = None
+    """How."""
+    prompt: str | None = None
+    """The prompt they saw."""
+    early_input_id: int | None = None
+    """An early input this answer consumes."""
+    reason: str = ""
+    """Why the run may go on, in words (stored with its transition)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WaitClosed:
+    """What `Store.close_wait` did."""
+
+    won: bool
+    """Whether this close was applied (`False`: the wait was closed before)."""
+    wait: WaitRecord
+    """The wait as it is now."""
+    ready_run_id: str | None = None
+    """The top-level run made Pending by this close (it was suspended), if any."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -285,6 +392,74 @@ class Store(Protocol):
 
     def list_runs(self, where: RunFilter) -> list[RunRecord]:
         """Runs matching `where`, newest first."""
+
+    # -- waits ---------------------------------------------------------------------------
+
+    def open_waits(self, waits: Sequence[WaitRecord], change: StateChange) -> list[WaitRecord]:
+        """Store the waits of one journal key and move their run to Waiting, atomically.
+
+        Waits already stored are skipped; `change` applies only if the run is Running.
+
+        Returns:
+            The waits stored at that key, as they are now (some may be closed).
+        """
+
+    def close_wait(self, close: WaitClose) -> WaitClosed | None:
+        """Answer or time out a wait if it is still open, atomically.
+
+        One transaction writes the wait, cancels its other alternatives, writes the
+        journal entry, consumes the early input, and, when the run's top-level run is
+        suspended (Waiting with no lease), moves that run to Pending.
+
+        Returns:
+            What was done (`won=False` and the wait as it is when it was closed
+            before), or `None` when no wait has that id.
+        """
+
+    def suspend_runs(
+        self,
+        run_ids: Sequence[str],
+        wait_run_id: str,
+        step_key: str,
+        *,
+        owner: str,
+        at: float,
+        reason: str,
+    ) -> bool:
+        """Release the leases of a waiting run and its ancestors, atomically.
+
+        `run_ids` (all leased to `owner`) become Waiting with no lease, if every wait
+        at `step_key` of `wait_run_id` is still open.
+
+        Returns:
+            `False`, and nothing changed, when a wait was closed meanwhile.
+        """
+
+    def get_wait(self, wait_id: str) -> WaitRecord | None:
+        """The wait with this id, or `None`."""
+
+    def waits_of_run(self, run_id: str) -> list[WaitRecord]:
+        """All waits of a run, oldest first."""
+
+    def open_inputs(
+        self, run_id: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[WaitRecord]:
+        """Open input waits (of one run, or of all runs), oldest first."""
+
+    def due_waits(self, now: float, limit: int) -> list[WaitRecord]:
+        """Open waits whose deadline is at or before `now`, earliest first."""
+
+    def closed_waits_since(self, since: float) -> list[tuple[str, str, float]]:
+        """`(wait_id, run_id, closed_at)` of waits closed at or after `since`."""
+
+    def add_early_input(self, early: EarlyInput) -> int:
+        """Keep an answer for a wait the run has not reached. Returns its id."""
+
+    def pending_early_inputs(self, run_id: str, name: str) -> list[EarlyInput]:
+        """Pending early inputs for a run's wait name, oldest first."""
+
+    def reject_early_input(self, early_id: int, detail: str) -> None:
+        """Mark a pending early input rejected, with the reason."""
 
 
 def change_allowed(

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Collection, Sequence
 
 from tarry import errors
-from tarry.states import RunState
+from tarry.states import RunState, WaitStatus
 from tarry.storage import base
 
 __all__ = ["MemoryStore"]
@@ -22,6 +22,8 @@ class MemoryStore:
         self._transitions: dict[str, list[base.TransitionRecord]] = {}
         self._steps: dict[str, dict[str, base.StepRecord]] = {}
         self._logs: dict[str, list[base.LogRecord]] = {}
+        self._waits: dict[str, base.WaitRecord] = {}
+        self._early: list[base.EarlyInput] = []
         self._closed = False
 
     def __repr__(self) -> str:
@@ -112,7 +114,7 @@ class MemoryStore:
             {
                 r.lease_owner
                 for r in self._runs.values()
-                if r.state is RunState.RUNNING and r.lease_owner
+                if r.state in (RunState.RUNNING, RunState.WAITING) and r.lease_owner
             }
         )
 
@@ -123,7 +125,7 @@ class MemoryStore:
             mine = [
                 r
                 for r in self._runs.values()
-                if r.lease_owner == owner and r.state is RunState.RUNNING
+                if r.lease_owner == owner and r.state in (RunState.RUNNING, RunState.WAITING)
             ]
             for run in mine:
                 self._runs[run.id] = dataclasses.replace(run, lease_expires_at=lease_expires_at)
@@ -164,6 +166,167 @@ class MemoryStore:
         self._check_open()
         return list(self._logs.get(run_id, [])[:limit])
 
+    # -- waits ----------------------------------------------------------------------
+
+    def _step_waits(self, run_id: str, step_key: str) -> list[base.WaitRecord]:
+        found = [w for w in self._waits.values() if (w.run_id, w.step_key) == (run_id, step_key)]
+        return sorted(found, key=lambda w: w.alt)
+
+    def open_waits(
+        self, waits: Sequence[base.WaitRecord], change: base.StateChange
+    ) -> list[base.WaitRecord]:
+        """See `Store.open_waits`."""
+        with self._lock:
+            self._check_open()
+            for wait in waits:
+                self._waits.setdefault(wait.id, wait)
+            run = self._runs.get(waits[0].run_id)
+            if run is not None and base.change_allowed(run, (RunState.RUNNING,), change):
+                self._apply(run, change)
+            return self._step_waits(waits[0].run_id, waits[0].step_key)
+
+    def close_wait(self, close: base.WaitClose) -> base.WaitClosed | None:
+        """See `Store.close_wait`."""
+        with self._lock:
+            self._check_open()
+            wait = self._waits.get(close.wait_id)
+            if wait is None or wait.status is not WaitStatus.OPEN:
+                return None if wait is None else base.WaitClosed(won=False, wait=wait)
+            for other in self._step_waits(wait.run_id, wait.step_key):
+                if other.id != wait.id and other.status is WaitStatus.OPEN:
+                    self._waits[other.id] = dataclasses.replace(
+                        other, status=WaitStatus.CANCELLED, closed_at=close.at
+                    )
+            closed = self._close(wait, close)
+            return base.WaitClosed(won=True, wait=closed, ready_run_id=self._wake_root(wait, close))
+
+    def _close(self, wait: base.WaitRecord, close: base.WaitClose) -> base.WaitRecord:
+        closed = dataclasses.replace(
+            wait,
+            status=close.status,
+            answer=close.answer,
+            closed_at=close.at,
+            responder=close.responder,
+            channel=close.channel,
+            prompt=close.prompt,
+        )
+        self._waits[wait.id] = closed
+        self._steps.setdefault(close.step.run_id, {})[close.step.key] = close.step
+        self._early = [
+            dataclasses.replace(e, status="consumed") if e.id == close.early_input_id else e
+            for e in self._early
+        ]
+        return closed
+
+    def _wake_root(self, wait: base.WaitRecord, close: base.WaitClose) -> str | None:
+        run = self._runs[wait.run_id]
+        while run.parent_id is not None:
+            run = self._runs[run.parent_id]
+        if run.state is not RunState.WAITING or run.lease_owner is not None:
+            return None
+        self._apply(run, base.StateChange(RunState.PENDING, at=close.at, reason=close.reason))
+        return run.id
+
+    def suspend_runs(
+        self,
+        run_ids: Sequence[str],
+        wait_run_id: str,
+        step_key: str,
+        *,
+        owner: str,
+        at: float,
+        reason: str,
+    ) -> bool:
+        """See `Store.suspend_runs`."""
+        with self._lock:
+            self._check_open()
+            waits = self._step_waits(wait_run_id, step_key)
+            if not waits or any(w.status is not WaitStatus.OPEN for w in waits):
+                return False
+            change = base.StateChange(
+                RunState.WAITING,
+                at=at,
+                reason=reason,
+                lease_owner=None,
+                lease_expires_at=None,
+                require_owner=owner,
+            )
+            for run_id in run_ids:
+                run = self._runs.get(run_id)
+                allowed = (RunState.RUNNING, RunState.WAITING)
+                if run is not None and base.change_allowed(run, allowed, change):
+                    self._apply(run, change)
+            return True
+
+    def get_wait(self, wait_id: str) -> base.WaitRecord | None:
+        """See `Store.get_wait`."""
+        self._check_open()
+        return self._waits.get(wait_id)
+
+    def waits_of_run(self, run_id: str) -> list[base.WaitRecord]:
+        """See `Store.waits_of_run`."""
+        self._check_open()
+        found = [w for w in self._waits.values() if w.run_id == run_id]
+        return sorted(found, key=lambda w: (w.created_at, base.step_order(w.step_key), w.alt))
+
+    def open_inputs(
+        self, run_id: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[base.WaitRecord]:
+        """See `Store.open_inputs`."""
+        self._check_open()
+        found = [
+            w
+            for w in self._waits.values()
+            if w.status is WaitStatus.OPEN
+            and w.kind.value == "input"
+            and run_id in (None, w.run_id)
+        ]
+        found.sort(key=lambda w: (w.created_at, w.id))
+        return found[offset : offset + limit]
+
+    def due_waits(self, now: float, limit: int) -> list[base.WaitRecord]:
+        """See `Store.due_waits`."""
+        self._check_open()
+        due = [
+            w
+            for w in self._waits.values()
+            if w.status is WaitStatus.OPEN and w.deadline is not None and w.deadline <= now
+        ]
+        return sorted(due, key=lambda w: w.deadline or 0.0)[:limit]
+
+    def closed_waits_since(self, since: float) -> list[tuple[str, str, float]]:
+        """See `Store.closed_waits_since`."""
+        self._check_open()
+        closed = [
+            (w.id, w.run_id, w.closed_at)
+            for w in self._waits.values()
+            if w.closed_at is not None and w.closed_at >= since
+        ]
+        return sorted(closed, key=lambda c: c[2])
+
+    def add_early_input(self, early: base.EarlyInput) -> int:
+        """See `Store.add_early_input`."""
+        with self._lock:
+            self._check_open()
+            early_id = len(self._early) + 1
+            self._early.append(dataclasses.replace(early, id=early_id, status="pending"))
+            return early_id
+
+    def pending_early_inputs(self, run_id: str, name: str) -> list[base.EarlyInput]:
+        """See `Store.pending_early_inputs`."""
+        self._check_open()
+        return [e for e in self._early if (e.run_id, e.name, e.status) == (run_id, name, "pending")]
+
+    def reject_early_input(self, early_id: int, detail: str) -> None:
+        """See `Store.reject_early_input`."""
+        with self._lock:
+            self._early = [
+                dataclasses.replace(e, status="rejected", detail=detail)
+                if e.id == early_id and e.status == "pending"
+                else e
+                for e in self._early
+            ]
+
 
 def _claimable(run: base.RunRecord, now: float, dead_owners: Collection[str]) -> bool:
     if run.parent_id is not None:
@@ -171,7 +334,8 @@ def _claimable(run: base.RunRecord, now: float, dead_owners: Collection[str]) ->
     if run.state is RunState.PENDING:
         return True
     expired = run.lease_expires_at is not None and run.lease_expires_at < now
-    return run.state is RunState.RUNNING and (expired or run.lease_owner in dead_owners)
+    leased = run.state in (RunState.RUNNING, RunState.WAITING) and run.lease_owner is not None
+    return leased and (expired or run.lease_owner in dead_owners)
 
 
 def _claim_change(run: base.RunRecord, owner: str, expires: float, now: float) -> base.StateChange:

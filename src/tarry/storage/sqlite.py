@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tarry import errors
-from tarry.states import RunState, StepKind, StepStatus
+from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
 from tarry.storage import base, sqlfiles
 
 __all__ = ["SqliteStore"]
@@ -409,6 +409,88 @@ class SqliteStore:
             for row in self._read("get_logs", {"run_id": run_id, "limit": limit})
         ]
 
+    # -- waits ------------------------------------------------------------------
+
+    def open_waits(
+        self, waits: Sequence[base.WaitRecord], change: base.StateChange
+    ) -> list[base.WaitRecord]:
+        """See `Store.open_waits`."""
+        return self._write(lambda conn: _open_waits(conn, waits, change))
+
+    def close_wait(self, close: base.WaitClose) -> base.WaitClosed | None:
+        """See `Store.close_wait`."""
+        return self._write(lambda conn: _close_wait(conn, close))
+
+    def suspend_runs(
+        self,
+        run_ids: Sequence[str],
+        wait_run_id: str,
+        step_key: str,
+        *,
+        owner: str,
+        at: float,
+        reason: str,
+    ) -> bool:
+        """See `Store.suspend_runs`."""
+        change = base.StateChange(
+            RunState.WAITING,
+            at=at,
+            reason=reason,
+            lease_owner=None,
+            lease_expires_at=None,
+            require_owner=owner,
+        )
+        key = (wait_run_id, step_key)
+        return self._write(lambda conn: _suspend_runs(conn, run_ids, key, change))
+
+    def get_wait(self, wait_id: str) -> base.WaitRecord | None:
+        """See `Store.get_wait`."""
+        rows = self._read("get_wait", {"id": wait_id})
+        return _wait_from_row(rows[0]) if rows else None
+
+    def waits_of_run(self, run_id: str) -> list[base.WaitRecord]:
+        """See `Store.waits_of_run`."""
+        return [_wait_from_row(r) for r in self._read("waits_of_run", {"run_id": run_id})]
+
+    def open_inputs(
+        self, run_id: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[base.WaitRecord]:
+        """See `Store.open_inputs`."""
+        params = {"run_id": run_id, "limit": limit, "offset": offset}
+        return [_wait_from_row(r) for r in self._read("open_inputs", params)]
+
+    def due_waits(self, now: float, limit: int) -> list[base.WaitRecord]:
+        """See `Store.due_waits`."""
+        return [_wait_from_row(r) for r in self._read("due_waits", {"now": now, "limit": limit})]
+
+    def closed_waits_since(self, since: float) -> list[tuple[str, str, float]]:
+        """See `Store.closed_waits_since`."""
+        rows = self._read("closed_waits_since", {"since": since})
+        return [(r["id"], r["run_id"], r["closed_at"]) for r in rows]
+
+    def add_early_input(self, early: base.EarlyInput) -> int:
+        """See `Store.add_early_input`."""
+        params = {
+            "run_id": early.run_id,
+            "name": early.name,
+            "data": early.data,
+            "sent_at": early.sent_at,
+            "responder": early.responder,
+            "channel": early.channel,
+        }
+        cursor = self._write(lambda conn: conn.execute(_QUERIES["insert_early_input"], params))
+        return int(cursor.lastrowid or 0)
+
+    def pending_early_inputs(self, run_id: str, name: str) -> list[base.EarlyInput]:
+        """See `Store.pending_early_inputs`."""
+        params = {"run_id": run_id, "name": name}
+        return [_early_from_row(r) for r in self._read("pending_early_inputs", params)]
+
+    def reject_early_input(self, early_id: int, detail: str) -> None:
+        """See `Store.reject_early_input`."""
+        params = {"id": early_id, "status": "rejected", "detail": detail}
+        self._write(lambda conn: conn.execute(_QUERIES["settle_early_input"], params))
+
     def _start_flusher(self) -> None:
         with self._readers_lock:
             if self._flusher is not None:
@@ -442,6 +524,73 @@ def _enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise errors.StoreError(f"cannot open the SQLite database: {exc}") from exc
             time.sleep(0.01)
+
+
+def _open_waits(
+    conn: sqlite3.Connection, waits: Sequence[base.WaitRecord], change: base.StateChange
+) -> list[base.WaitRecord]:
+    for wait in waits:
+        conn.execute(_QUERIES["insert_wait"], _wait_params(wait))
+    first = waits[0]
+    row = conn.execute(_QUERIES["get_run"], {"id": first.run_id}).fetchone()
+    run = _run_from_row(row) if row is not None else None
+    if run is not None and base.change_allowed(run, (RunState.RUNNING,), change):
+        _update_run(conn, run, change)
+    params = {"run_id": first.run_id, "step_key": first.step_key}
+    return [_wait_from_row(r) for r in conn.execute(_QUERIES["waits_of_step"], params)]
+
+
+def _close_wait(conn: sqlite3.Connection, close: base.WaitClose) -> base.WaitClosed | None:
+    row = conn.execute(_QUERIES["get_wait"], {"id": close.wait_id}).fetchone()
+    if row is None:
+        return None
+    wait = _wait_from_row(row)
+    if wait.status is not WaitStatus.OPEN:
+        return base.WaitClosed(won=False, wait=wait)
+    conn.execute(_QUERIES["close_wait"], _close_params(close))
+    conn.execute(
+        _QUERIES["cancel_other_alternatives"],
+        {"run_id": wait.run_id, "step_key": wait.step_key, "id": wait.id, "closed_at": close.at},
+    )
+    conn.execute(_QUERIES["put_step"], _step_params(close.step))
+    if close.early_input_id is not None:
+        params = {"id": close.early_input_id, "status": "consumed", "detail": None}
+        conn.execute(_QUERIES["settle_early_input"], params)
+    ready = _wake_root(conn, wait.run_id, close)
+    closed = conn.execute(_QUERIES["get_wait"], {"id": close.wait_id}).fetchone()
+    return base.WaitClosed(won=True, wait=_wait_from_row(closed), ready_run_id=ready)
+
+
+def _wake_root(conn: sqlite3.Connection, run_id: str, close: base.WaitClose) -> str | None:
+    # A suspended run is re-executed from its top-level run, whose replay re-enters
+    # the children down to the wait; only that root needs a process.
+    run = _run_from_row(conn.execute(_QUERIES["get_run"], {"id": run_id}).fetchone())
+    while run.parent_id is not None:
+        run = _run_from_row(conn.execute(_QUERIES["get_run"], {"id": run.parent_id}).fetchone())
+    if run.state is not RunState.WAITING or run.lease_owner is not None:
+        return None
+    change = base.StateChange(RunState.PENDING, at=close.at, reason=close.reason)
+    _update_run(conn, run, change)
+    return run.id
+
+
+def _suspend_runs(
+    conn: sqlite3.Connection,
+    run_ids: Sequence[str],
+    wait_key: tuple[str, str],
+    change: base.StateChange,
+) -> bool:
+    params = {"run_id": wait_key[0], "step_key": wait_key[1]}
+    waits = [_wait_from_row(r) for r in conn.execute(_QUERIES["waits_of_step"], params)]
+    if not waits or any(w.status is not WaitStatus.OPEN for w in waits):
+        return False
+    for run_id in run_ids:
+        row = conn.execute(_QUERIES["get_run"], {"id": run_id}).fetchone()
+        run = _run_from_row(row) if row is not None else None
+        allowed = (RunState.RUNNING, RunState.WAITING)
+        if run is not None and base.change_allowed(run, allowed, change):
+            _update_run(conn, run, change)
+    return True
 
 
 def _apply_migrations(conn: sqlite3.Connection) -> None:
@@ -594,6 +743,69 @@ def _step_from_row(row: sqlite3.Row) -> base.StepRecord:
         attempts=row["attempts"],
         flow_attempt=row["flow_attempt"],
         child_run_id=row["child_run_id"],
+    )
+
+
+def _wait_params(wait: base.WaitRecord) -> dict[str, Any]:
+    return {
+        "id": wait.id,
+        "run_id": wait.run_id,
+        "step_key": wait.step_key,
+        "alt": wait.alt,
+        "kind": wait.kind.value,
+        "name": wait.name,
+        "spec": wait.spec,
+        "on_timeout": wait.on_timeout,
+        "status": wait.status.value,
+        "created_at": wait.created_at,
+        "deadline": wait.deadline,
+    }
+
+
+def _close_params(close: base.WaitClose) -> dict[str, Any]:
+    return {
+        "id": close.wait_id,
+        "status": close.status.value,
+        "answer": close.answer,
+        "closed_at": close.at,
+        "responder": close.responder,
+        "channel": close.channel,
+        "prompt": close.prompt,
+    }
+
+
+def _wait_from_row(row: sqlite3.Row) -> base.WaitRecord:
+    return base.WaitRecord(
+        id=row["id"],
+        run_id=row["run_id"],
+        step_key=row["step_key"],
+        kind=WaitKind(row["kind"]),
+        name=row["name"],
+        status=WaitStatus(row["status"]),
+        created_at=row["created_at"],
+        alt=row["alt"],
+        spec=row["spec"],
+        on_timeout=row["on_timeout"],
+        deadline=row["deadline"],
+        answer=row["answer"],
+        closed_at=row["closed_at"],
+        responder=row["responder"],
+        channel=row["channel"],
+        prompt=row["prompt"],
+    )
+
+
+def _early_from_row(row: sqlite3.Row) -> base.EarlyInput:
+    return base.EarlyInput(
+        run_id=row["run_id"],
+        name=row["name"],
+        data=row["data"],
+        sent_at=row["sent_at"],
+        responder=row["responder"],
+        channel=row["channel"],
+        status=row["status"],
+        detail=row["detail"],
+        id=row["id"],
     )
 
 

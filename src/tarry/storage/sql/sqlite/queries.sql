@@ -35,18 +35,19 @@ SELECT * FROM runs
 WHERE parent_id IS NULL
   AND id NOT IN (SELECT value FROM json_each(:exclude))
   AND (state = 'Pending'
-       OR (state = 'Running' AND (lease_expires_at < :now
-                                  OR lease_owner IN (SELECT value FROM json_each(:dead_owners)))))
+       OR (state IN ('Running', 'Waiting')
+           AND (lease_expires_at < :now
+                OR lease_owner IN (SELECT value FROM json_each(:dead_owners)))))
 ORDER BY created_at
 LIMIT :limit;
 
 -- name: lease_owners
 SELECT DISTINCT lease_owner FROM runs
-WHERE state = 'Running' AND lease_owner IS NOT NULL;
+WHERE state IN ('Running', 'Waiting') AND lease_owner IS NOT NULL;
 
 -- name: renew_leases
 UPDATE runs SET lease_expires_at = :lease_expires_at
-WHERE lease_owner = :owner AND state = 'Running';
+WHERE lease_owner = :owner AND state IN ('Running', 'Waiting');
 
 -- name: put_step
 INSERT OR REPLACE INTO steps (run_id, key, name, kind, inputs_digest, status, result, error,
@@ -74,3 +75,63 @@ WHERE (:any_state OR state IN (SELECT value FROM json_each(:states)))
   AND (:any_parent OR parent_id IS :parent_id)
 ORDER BY created_at DESC, id
 LIMIT :limit OFFSET :offset;
+
+-- name: insert_wait
+INSERT INTO waits (id, run_id, step_key, alt, kind, name, spec, on_timeout, status,
+                   created_at, deadline)
+VALUES (:id, :run_id, :step_key, :alt, :kind, :name, :spec, :on_timeout, :status,
+        :created_at, :deadline)
+ON CONFLICT (id) DO NOTHING;
+
+-- name: get_wait
+SELECT * FROM waits WHERE id = :id;
+
+-- name: waits_of_step
+SELECT * FROM waits WHERE run_id = :run_id AND step_key = :step_key ORDER BY alt;
+
+-- name: waits_of_run
+SELECT * FROM waits WHERE run_id = :run_id ORDER BY created_at, step_key, alt;
+
+-- name: open_waits_of_run
+SELECT * FROM waits WHERE run_id = :run_id AND status = 'open' ORDER BY created_at, alt;
+
+-- name: close_wait
+UPDATE waits
+SET status = :status, answer = :answer, closed_at = :closed_at, responder = :responder,
+    channel = :channel, prompt = :prompt
+WHERE id = :id AND status = 'open';
+
+-- name: cancel_other_alternatives
+UPDATE waits SET status = 'cancelled', closed_at = :closed_at
+WHERE run_id = :run_id AND step_key = :step_key AND id <> :id AND status = 'open';
+
+-- name: due_waits
+SELECT * FROM waits
+WHERE status = 'open' AND deadline IS NOT NULL AND deadline <= :now
+ORDER BY deadline
+LIMIT :limit;
+
+-- name: closed_waits_since
+SELECT id, run_id, closed_at FROM waits
+WHERE closed_at IS NOT NULL AND closed_at >= :since
+ORDER BY closed_at;
+
+-- name: open_inputs
+SELECT w.* FROM waits w JOIN runs r ON r.id = w.run_id
+WHERE w.status = 'open' AND w.kind = 'input'
+  AND (:run_id IS NULL OR w.run_id = :run_id)
+ORDER BY w.created_at, w.id
+LIMIT :limit OFFSET :offset;
+
+-- name: insert_early_input
+INSERT INTO early_inputs (run_id, name, data, sent_at, responder, channel, status)
+VALUES (:run_id, :name, :data, :sent_at, :responder, :channel, 'pending');
+
+-- name: pending_early_inputs
+SELECT * FROM early_inputs
+WHERE run_id = :run_id AND name = :name AND status = 'pending'
+ORDER BY id;
+
+-- name: settle_early_input
+UPDATE early_inputs SET status = :status, detail = :detail
+WHERE id = :id AND status = 'pending';
