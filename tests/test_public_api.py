@@ -5,9 +5,13 @@ from __future__ import annotations
 import tarry
 
 EXPECTED = [
+    "AlreadyAnswered",
+    "ApprovalRejected",
     "Flow",
     "FlowTimeout",
+    "InputInvalid",
     "NondeterminismError",
+    "NotWaiting",
     "ParameterError",
     "RunContext",
     "RunFailed",
@@ -17,13 +21,21 @@ EXPECTED = [
     "TarryFuture",
     "Task",
     "TaskTimeout",
+    "WaitTimeout",
+    "approve",
     "flow",
     "get_run_context",
     "get_run_logger",
     "now",
+    "pause_flow_run",
     "random",
+    "resume_flow_run",
+    "sleep",
+    "suspend_flow_run",
     "task",
     "uuid4",
+    "wait_any",
+    "wait_for_input",
 ]
 
 

@@ -11,24 +11,42 @@ from tarry.context import RunContext
 from tarry.context import current_run as get_run_context
 from tarry.definitions import Flow, Task, flow, task
 from tarry.errors import (
+    AlreadyAnswered,
+    ApprovalRejected,
     FlowTimeout,
+    InputInvalid,
     NondeterminismError,
+    NotWaiting,
     ParameterError,
     RunFailed,
     TarryError,
     TaskTimeout,
+    WaitTimeout,
 )
 from tarry.futures import TarryFuture
 from tarry.recorded import now, random, uuid4
 from tarry.run_logs import get_run_logger
 from tarry.states import RunState, StepStatus
+from tarry.waits import (
+    approve,
+    pause_flow_run,
+    resume_flow_run,
+    sleep,
+    suspend_flow_run,
+    wait_any,
+    wait_for_input,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlreadyAnswered",
+    "ApprovalRejected",
     "Flow",
     "FlowTimeout",
+    "InputInvalid",
     "NondeterminismError",
+    "NotWaiting",
     "ParameterError",
     "RunContext",
     "RunFailed",
@@ -38,11 +56,19 @@ __all__ = [
     "TarryFuture",
     "Task",
     "TaskTimeout",
+    "WaitTimeout",
+    "approve",
     "flow",
     "get_run_context",
     "get_run_logger",
     "now",
+    "pause_flow_run",
     "random",
+    "resume_flow_run",
+    "sleep",
+    "suspend_flow_run",
     "task",
     "uuid4",
+    "wait_any",
+    "wait_for_input",
 ]

@@ -42,6 +42,18 @@ class Settings:
     worker_poll_seconds: float = 1.0
     """How often a worker looks for runs that became ready. `TARRY_WORKER_POLL_SECONDS`."""
 
+    resident_seconds: float = 5.0
+    """How long a wait keeps its run in memory (a parked thread or coroutine) before
+    suspending it. `TARRY_RESIDENT_SECONDS`."""
+
+    max_resident_runs: int = 1000
+    """The most runs parked in memory at once; further waits suspend at once.
+    `TARRY_MAX_RESIDENT_RUNS`."""
+
+    poll_seconds: float = 0.05
+    """How often a process looks for due timers and for answers given by other
+    processes, while it has something waiting. `TARRY_POLL_SECONDS`."""
+
     logging_level: str = "INFO"
     """Level of run logs shown on the console and stored. `TARRY_LOGGING_LEVEL`."""
 
@@ -91,6 +103,9 @@ def _parse(name: str, raw: str) -> object:
         "home": Path,
         "lease_seconds": float,
         "worker_poll_seconds": float,
+        "resident_seconds": float,
+        "max_resident_runs": int,
+        "poll_seconds": float,
     }
     kind = kinds.get(name, str)
     try:

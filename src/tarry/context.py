@@ -53,6 +53,17 @@ class RunContext:
     """Futures submitted in this run, awaited when it ends."""
     aborted: str | None = None
     """Why this run was taken away from its thread (timeout), if it was."""
+    parent: RunContext | None = None
+    """The run that called this one as a child flow."""
+
+    def chain_ids(self) -> tuple[str, ...]:
+        """This run's id, then its parent's, up to the top-level run."""
+        ids: list[str] = []
+        ctx: RunContext | None = self
+        while ctx is not None:
+            ids.append(ctx.run.id)
+            ctx = ctx.parent
+        return tuple(ids)
 
     @property
     def label(self) -> str:

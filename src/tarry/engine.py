@@ -15,7 +15,18 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tarry import context, errors, futures, host, journal, names, run_logs, serialization, steps
+from tarry import (
+    context,
+    errors,
+    futures,
+    host,
+    journal,
+    names,
+    run_logs,
+    serialization,
+    steps,
+    watcher,
+)
 from tarry.states import RunState, StepKind
 from tarry.storage import base
 
@@ -31,6 +42,9 @@ __all__ = [
     "new_run",
 ]
 
+# A caller waiting for its suspended run is woken by the hub; this slow re-check
+# only matters when another process claimed the run and finishes it.
+_SAFETY_POLL_SECONDS = 5.0
 _CHILD_NAMESPACE = uuid.UUID("6f0c52a2-31a4-4c36-9d7e-8d0d8a4e1c55")
 _ACTIVE = (RunState.RUNNING,)
 
@@ -77,9 +91,14 @@ def child_run_id(parent_id: str, step_key: str, attempt: int) -> str:
 
 
 def _context(
-    hst: host.Host, flow: Flow[Any, Any], run: base.RunRecord, jrnl: journal.Journal
+    hst: host.Host,
+    flow: Flow[Any, Any],
+    run: base.RunRecord,
+    jrnl: journal.Journal,
+    parent: context.RunContext | None = None,
 ) -> context.RunContext:
-    return context.RunContext(run, flow, hst, jrnl, flow.task_runner.duplicate())
+    runner = flow.task_runner.duplicate()
+    return context.RunContext(run, flow, hst, jrnl, runner, parent=parent)
 
 
 def _completed(ctx: context.RunContext, value: Any) -> base.StateChange:
@@ -185,7 +204,70 @@ def call_flow(flow: Flow[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any
     # Lazy: the run's first step or its end makes the row durable; until then
     # nothing outside this process depends on it.
     hst.store.insert_run(run, reason="started by a flow call", durable=False)
-    return execute_run(hst, flow, run, parameters)
+    return _drive(hst, flow, run, parameters)
+
+
+def _drive(
+    hst: host.Host, flow: Flow[Any, Any], run: base.RunRecord, parameters: dict[str, Any] | None
+) -> Any:
+    # The caller of a flow blocks until its run ends, as in Prefect. While the run
+    # is suspended this thread holds none of the flow's stack, only this loop.
+    while True:
+        try:
+            return execute_run(hst, flow, run, parameters)
+        except errors.RunSuspended as suspended:
+            ready = _await_ready(hst, run.id, suspended.chain)
+            if not isinstance(ready, base.RunRecord):
+                return ready.outcome()
+            run, parameters = ready, None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Ended:
+    """A run that another process finished while this caller waited for it."""
+
+    run: base.RunRecord
+
+    def outcome(self) -> Any:
+        if self.run.state is RunState.COMPLETED:
+            return serialization.loads(self.run.result)
+        return _raise_child_error(self.run)
+
+
+def _ready_or_ended(hst: host.Host, run_id: str) -> base.RunRecord | _Ended | None:
+    """Claim the run if it became Pending; `_Ended` if it is final; else `None`."""
+    current = hst.store.get_run(run_id)
+    if current is None:
+        raise errors.RunNotFound(run_id)
+    if current.state.is_final:
+        return _Ended(current)
+    if current.state is not RunState.PENDING:
+        return None
+    claim = base.StateChange(
+        RunState.RUNNING,
+        at=time.time(),
+        reason="resumed by the process that started it",
+        lease_owner=hst.owner,
+        lease_expires_at=hst.lease_until(),
+    )
+    return hst.store.transition(run_id, (RunState.PENDING,), claim)
+
+
+def _await_ready(hst: host.Host, run_id: str, chain: tuple[str, ...]) -> base.RunRecord | _Ended:
+    signal = hst.hub.watch_run(run_id, chain)
+    watcher.ensure_watcher(hst)
+    try:
+        while True:
+            found = _ready_or_ended(hst, run_id)
+            if found is not None:
+                return found
+            # Woken by the hub (an answer here, a timer, or the watcher relaying an
+            # answer given elsewhere); the slow timeout covers a run that another
+            # process claimed and finishes.
+            signal.wait(_SAFETY_POLL_SECONDS)
+            signal.clear()
+    finally:
+        hst.hub.unwatch_run(run_id, signal)
 
 
 def execute_run(
@@ -193,6 +275,8 @@ def execute_run(
     flow: Flow[Any, Any],
     run: base.RunRecord,
     parameters: dict[str, Any] | None = None,
+    *,
+    parent: context.RunContext | None = None,
 ) -> Any:
     """Drive a Running run leased to this process to a final state.
 
@@ -207,7 +291,7 @@ def execute_run(
     params = parameters if parameters is not None else serialization.loads(run.parameters)
     steps_so_far = hst.store.get_steps(run.id) if parameters is None else []
     jrnl = journal.Journal(run.id, run.attempt, steps_so_far)
-    ctx = _context(hst, flow, run, jrnl)
+    ctx = _context(hst, flow, run, jrnl, parent)
     hst.track(run.id)
     try:
         _start_log(ctx)
@@ -220,7 +304,7 @@ def execute_run(
 def _attempts(ctx: context.RunContext, params: dict[str, Any]) -> Any:
     while True:
         ctx.journal.start_attempt(ctx.run.attempt)
-        attempt_ctx = _context(ctx.host, ctx.flow, ctx.run, ctx.journal)
+        attempt_ctx = _context(ctx.host, ctx.flow, ctx.run, ctx.journal, ctx.parent)
         try:
             value = _attempt(attempt_ctx, params)
         except errors.ControlSignal:
@@ -291,16 +375,16 @@ def _run_child(call: _ChildCall) -> Any:
         return plan()
     if existing is None:
         hst.store.insert_run(plan, reason=call.started_reason, durable=False)
-        return execute_run(hst, call.flow, plan, call.params)
+        return execute_run(hst, call.flow, plan, call.params, parent=call.parent)
     reentered = hst.store.transition(call.child_id, _REENTERABLE, _reenter(hst))
     if reentered is None:
         raise errors.RunAborted(call.child_id, "the child run changed state while re-entering it")
-    return execute_run(hst, call.flow, reentered)
+    return execute_run(hst, call.flow, reentered, parent=call.parent)
 
 
 # -- shared child-run helpers --------------------------------------------------------------
 
-_REENTERABLE = (RunState.RUNNING, RunState.PENDING)
+_REENTERABLE = (RunState.RUNNING, RunState.PENDING, RunState.WAITING)
 
 
 @dataclasses.dataclass
@@ -399,7 +483,38 @@ async def call_flow_async(
     hst = host.get_host()
     run = new_run(flow, parameters, hst.owner, hst.lease_until())
     await steps.offload(hst.store.insert_run, run, "started by a flow call", durable=False)
-    return await execute_run_async(hst, flow, run, parameters)
+    return await _drive_async(hst, flow, run, parameters)
+
+
+async def _drive_async(
+    hst: host.Host, flow: Flow[Any, Any], run: base.RunRecord, parameters: dict[str, Any] | None
+) -> Any:
+    """Async version of `_drive`."""
+    while True:
+        try:
+            return await execute_run_async(hst, flow, run, parameters)
+        except errors.RunSuspended as suspended:
+            ready = await _await_ready_async(hst, run.id, suspended.chain)
+            if not isinstance(ready, base.RunRecord):
+                return ready.outcome()
+            run, parameters = ready, None
+
+
+async def _await_ready_async(
+    hst: host.Host, run_id: str, chain: tuple[str, ...]
+) -> base.RunRecord | _Ended:
+    """Async version of `_await_ready`."""
+    signal = hst.hub.watch_run(run_id, chain, asyncio.get_running_loop())
+    watcher.ensure_watcher(hst)
+    try:
+        while True:
+            found = await steps.offload(_ready_or_ended, hst, run_id)
+            if found is not None:
+                return found
+            await signal.wait_async(_SAFETY_POLL_SECONDS)
+            signal.clear()
+    finally:
+        hst.hub.unwatch_run(run_id, signal)
 
 
 async def execute_run_async(
@@ -407,12 +522,14 @@ async def execute_run_async(
     flow: Flow[Any, Any],
     run: base.RunRecord,
     parameters: dict[str, Any] | None = None,
+    *,
+    parent: context.RunContext | None = None,
 ) -> Any:
     """Async version of `execute_run`."""
     params = parameters if parameters is not None else serialization.loads(run.parameters)
     steps_so_far = await steps.offload(hst.store.get_steps, run.id) if parameters is None else []
     jrnl = journal.Journal(run.id, run.attempt, steps_so_far)
-    ctx = _context(hst, flow, run, jrnl)
+    ctx = _context(hst, flow, run, jrnl, parent)
     hst.track(run.id)
     try:
         _start_log(ctx)
@@ -425,7 +542,7 @@ async def execute_run_async(
 async def _attempts_async(ctx: context.RunContext, params: dict[str, Any]) -> Any:
     while True:
         ctx.journal.start_attempt(ctx.run.attempt)
-        attempt_ctx = _context(ctx.host, ctx.flow, ctx.run, ctx.journal)
+        attempt_ctx = _context(ctx.host, ctx.flow, ctx.run, ctx.journal, ctx.parent)
         try:
             value = await _attempt_async(attempt_ctx, params)
         except errors.ControlSignal:
@@ -489,10 +606,10 @@ async def _run_child_async(call: _ChildCall) -> Any:
         return plan()
     if existing is None:
         await steps.offload(hst.store.insert_run, plan, call.started_reason, durable=False)
-        return await execute_run_async(hst, call.flow, plan, call.params)
+        return await execute_run_async(hst, call.flow, plan, call.params, parent=call.parent)
     reentered = await steps.offload(
         hst.store.transition, call.child_id, _REENTERABLE, _reenter(hst)
     )
     if reentered is None:
         raise errors.RunAborted(call.child_id, "the child run changed state while re-entering it")
-    return await execute_run_async(hst, call.flow, reentered)
+    return await execute_run_async(hst, call.flow, reentered, parent=call.parent)

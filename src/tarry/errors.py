@@ -266,7 +266,8 @@ class RunSuspended(ControlSignal):
     Its stack unwinds; it is re-executed by replay when the wait ends.
     """
 
-    def __init__(self, run_id: str, reason: str) -> None:
+    def __init__(self, run_id: str, reason: str, chain: tuple[str, ...] = ()) -> None:
         super().__init__(f"run {run_id} suspended: {reason}")
         self.run_id = run_id
         self.reason = reason
+        self.chain = chain or (run_id,)

@@ -13,9 +13,10 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from tarry import config, storage
+from tarry import clock as clock_module
+from tarry import config, hub, storage
 
 __all__ = ["Host", "get_host", "owner_is_alive", "set_host"]
 
@@ -62,19 +63,35 @@ class Host:
     Args:
         settings: The settings; read from the environment when omitted.
         store: The store; opened from `settings` on first use when omitted.
+        clock: Where time is read; the system clock when omitted.
     """
 
     def __init__(
-        self, settings: config.Settings | None = None, store: storage.Store | None = None
+        self,
+        settings: config.Settings | None = None,
+        store: storage.Store | None = None,
+        clock: clock_module.Clock | None = None,
     ) -> None:
         self.settings = settings or config.Settings.from_env()
         self._store = store
+        self.clock: clock_module.Clock = clock or clock_module.SystemClock()
+        """Where deadlines are measured (a `FakeClock` in tests)."""
+        self.hub = hub.Hub()
+        """Wakes waiters of this process."""
         pid = os.getpid()
         self.owner = f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
         self._lock = threading.Lock()
         self._active: dict[str, int] = {}
         self._heartbeat: threading.Thread | None = None
         self._stopped = threading.Event()
+        self._closers: list[Callable[[], None]] = []
+        self.services: dict[str, object] = {}
+        """Per-host helpers made on demand (the watcher), by name."""
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Call `closer` when the host closes, before its store closes."""
+        with self._lock:
+            self._closers.append(closer)
 
     @property
     def store(self) -> storage.Store:
@@ -124,6 +141,8 @@ class Host:
     def close(self) -> None:
         """Stop heart-beating and close the store."""
         self._stopped.set()
+        for closer in reversed(self._closers):
+            closer()
         if self._heartbeat is not None:
             self._heartbeat.join()
         if self._store is not None:

@@ -214,8 +214,10 @@ def _rebuild(kind: type[Exception], args: list[Any], attrs: dict[str, Any]) -> E
     try:
         exc = kind(*args)
     except Exception:  # noqa: BLE001 - its __init__ wants other arguments
-        # BaseException.__new__ sets `args` without running the subclass's __init__.
+        # Build it without running the subclass's __init__; OSError subclasses
+        # (TimeoutError) leave `args` to __init__, so set them here.
         exc = kind.__new__(kind, *args)
+        exc.args = tuple(args)
     exc.__dict__.update(attrs)
     return exc
 

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 
-from tarry import definitions, engine, errors, host, loader
+from tarry import definitions, engine, errors, host, loader, watcher
 from tarry.states import RunState
 from tarry.storage import base
 
@@ -40,6 +40,8 @@ class Worker:
         self._wake = threading.Event()
         # Runs whose flow this process cannot import: left to other workers.
         self._unloadable: set[str] = set()
+        # An answer or timer in this process wakes the claim loop at once.
+        self.host.hub.on_ready(lambda _run_id: self._wake.set())
 
     def claim(self) -> list[base.RunRecord]:
         """Claim as many runs as there are free slots, and start executing them."""
@@ -72,6 +74,7 @@ class Worker:
     def run(self, *, burst: bool = False) -> None:
         """Claim and execute runs until `stop()` (or, with `burst`, until none is left)."""
         poll = self.host.settings.worker_poll_seconds
+        watcher.ensure_watcher(self.host)
         while not self._stop.is_set():
             # Cleared before looking, so a run ending meanwhile still wakes us.
             self._wake.clear()

@@ -115,3 +115,11 @@ def test_unrebuildable_errors_keep_type_name_and_message() -> None:
     assert isinstance(rebuilt, errors.StepFailed)
     assert rebuilt.type_name.endswith("Local")
     assert str(rebuilt).endswith("Local: gone")
+
+
+def test_tarry_errors_derived_from_oserror_keep_their_type() -> None:
+    timeout = errors.WaitTimeout("r1", "the pause", 3600)
+    rebuilt = serialization.error_from_json(serialization.error_to_json(timeout))
+    assert type(rebuilt) is errors.WaitTimeout
+    assert str(rebuilt) == "run r1: nobody answered the pause within 1 hour"
+    assert (rebuilt.run_id, rebuilt.seconds) == ("r1", 3600)

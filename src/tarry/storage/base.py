@@ -180,6 +180,10 @@ class WaitRecord:
     """When the run reached it."""
     alt: int = 0
     """Which alternative of a `wait_any` this is."""
+    attempt: int = 1
+    """The flow attempt that reached it (a flow retry waits again at the same key)."""
+    label: str = ""
+    """The journal name of the whole wait at this key (the same for every alternative)."""
     spec: str | None = None
     """JSON of the input spec (schema, description, initial data) for input waits."""
     on_timeout: str = '{"kind": "fail"}'
@@ -419,8 +423,7 @@ class Store(Protocol):
     def suspend_runs(
         self,
         run_ids: Sequence[str],
-        wait_run_id: str,
-        step_key: str,
+        wait_ids: Sequence[str],
         *,
         owner: str,
         at: float,
@@ -429,10 +432,10 @@ class Store(Protocol):
         """Release the leases of a waiting run and its ancestors, atomically.
 
         `run_ids` (all leased to `owner`) become Waiting with no lease, if every wait
-        at `step_key` of `wait_run_id` is still open.
+        in `wait_ids` is still open.
 
         Returns:
-            `False`, and nothing changed, when a wait was closed meanwhile.
+            `False`, and nothing changed, when one of the waits was closed meanwhile.
         """
 
     def get_wait(self, wait_id: str) -> WaitRecord | None:

@@ -168,8 +168,9 @@ class MemoryStore:
 
     # -- waits ----------------------------------------------------------------------
 
-    def _step_waits(self, run_id: str, step_key: str) -> list[base.WaitRecord]:
-        found = [w for w in self._waits.values() if (w.run_id, w.step_key) == (run_id, step_key)]
+    def _step_waits(self, wait: base.WaitRecord) -> list[base.WaitRecord]:
+        same = (wait.run_id, wait.step_key, wait.attempt)
+        found = [w for w in self._waits.values() if (w.run_id, w.step_key, w.attempt) == same]
         return sorted(found, key=lambda w: w.alt)
 
     def open_waits(
@@ -183,7 +184,7 @@ class MemoryStore:
             run = self._runs.get(waits[0].run_id)
             if run is not None and base.change_allowed(run, (RunState.RUNNING,), change):
                 self._apply(run, change)
-            return self._step_waits(waits[0].run_id, waits[0].step_key)
+            return self._step_waits(waits[0])
 
     def close_wait(self, close: base.WaitClose) -> base.WaitClosed | None:
         """See `Store.close_wait`."""
@@ -192,7 +193,7 @@ class MemoryStore:
             wait = self._waits.get(close.wait_id)
             if wait is None or wait.status is not WaitStatus.OPEN:
                 return None if wait is None else base.WaitClosed(won=False, wait=wait)
-            for other in self._step_waits(wait.run_id, wait.step_key):
+            for other in self._step_waits(wait):
                 if other.id != wait.id and other.status is WaitStatus.OPEN:
                     self._waits[other.id] = dataclasses.replace(
                         other, status=WaitStatus.CANCELLED, closed_at=close.at
@@ -230,8 +231,7 @@ class MemoryStore:
     def suspend_runs(
         self,
         run_ids: Sequence[str],
-        wait_run_id: str,
-        step_key: str,
+        wait_ids: Sequence[str],
         *,
         owner: str,
         at: float,
@@ -240,8 +240,8 @@ class MemoryStore:
         """See `Store.suspend_runs`."""
         with self._lock:
             self._check_open()
-            waits = self._step_waits(wait_run_id, step_key)
-            if not waits or any(w.status is not WaitStatus.OPEN for w in waits):
+            waits = [self._waits.get(wait_id) for wait_id in wait_ids]
+            if any(w is None or w.status is not WaitStatus.OPEN for w in waits):
                 return False
             change = base.StateChange(
                 RunState.WAITING,

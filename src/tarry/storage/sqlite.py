@@ -424,8 +424,7 @@ class SqliteStore:
     def suspend_runs(
         self,
         run_ids: Sequence[str],
-        wait_run_id: str,
-        step_key: str,
+        wait_ids: Sequence[str],
         *,
         owner: str,
         at: float,
@@ -440,8 +439,7 @@ class SqliteStore:
             lease_expires_at=None,
             require_owner=owner,
         )
-        key = (wait_run_id, step_key)
-        return self._write(lambda conn: _suspend_runs(conn, run_ids, key, change))
+        return self._write(lambda conn: _suspend_runs(conn, run_ids, wait_ids, change))
 
     def get_wait(self, wait_id: str) -> base.WaitRecord | None:
         """See `Store.get_wait`."""
@@ -536,7 +534,7 @@ def _open_waits(
     run = _run_from_row(row) if row is not None else None
     if run is not None and base.change_allowed(run, (RunState.RUNNING,), change):
         _update_run(conn, run, change)
-    params = {"run_id": first.run_id, "step_key": first.step_key}
+    params = {"run_id": first.run_id, "step_key": first.step_key, "attempt": first.attempt}
     return [_wait_from_row(r) for r in conn.execute(_QUERIES["waits_of_step"], params)]
 
 
@@ -550,7 +548,13 @@ def _close_wait(conn: sqlite3.Connection, close: base.WaitClose) -> base.WaitClo
     conn.execute(_QUERIES["close_wait"], _close_params(close))
     conn.execute(
         _QUERIES["cancel_other_alternatives"],
-        {"run_id": wait.run_id, "step_key": wait.step_key, "id": wait.id, "closed_at": close.at},
+        {
+            "run_id": wait.run_id,
+            "step_key": wait.step_key,
+            "attempt": wait.attempt,
+            "id": wait.id,
+            "closed_at": close.at,
+        },
     )
     conn.execute(_QUERIES["put_step"], _step_params(close.step))
     if close.early_input_id is not None:
@@ -577,13 +581,13 @@ def _wake_root(conn: sqlite3.Connection, run_id: str, close: base.WaitClose) -> 
 def _suspend_runs(
     conn: sqlite3.Connection,
     run_ids: Sequence[str],
-    wait_key: tuple[str, str],
+    wait_ids: Sequence[str],
     change: base.StateChange,
 ) -> bool:
-    params = {"run_id": wait_key[0], "step_key": wait_key[1]}
-    waits = [_wait_from_row(r) for r in conn.execute(_QUERIES["waits_of_step"], params)]
-    if not waits or any(w.status is not WaitStatus.OPEN for w in waits):
-        return False
+    for wait_id in wait_ids:
+        row = conn.execute(_QUERIES["get_wait"], {"id": wait_id}).fetchone()
+        if row is None or row["status"] != WaitStatus.OPEN.value:
+            return False
     for run_id in run_ids:
         row = conn.execute(_QUERIES["get_run"], {"id": run_id}).fetchone()
         run = _run_from_row(row) if row is not None else None
@@ -751,9 +755,11 @@ def _wait_params(wait: base.WaitRecord) -> dict[str, Any]:
         "id": wait.id,
         "run_id": wait.run_id,
         "step_key": wait.step_key,
+        "attempt": wait.attempt,
         "alt": wait.alt,
         "kind": wait.kind.value,
         "name": wait.name,
+        "label": wait.label,
         "spec": wait.spec,
         "on_timeout": wait.on_timeout,
         "status": wait.status.value,
@@ -784,6 +790,8 @@ def _wait_from_row(row: sqlite3.Row) -> base.WaitRecord:
         status=WaitStatus(row["status"]),
         created_at=row["created_at"],
         alt=row["alt"],
+        attempt=row["attempt"],
+        label=row["label"],
         spec=row["spec"],
         on_timeout=row["on_timeout"],
         deadline=row["deadline"],

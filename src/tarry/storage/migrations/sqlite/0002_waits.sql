@@ -4,9 +4,11 @@ CREATE TABLE waits (
     id TEXT PRIMARY KEY,
     run_id TEXT NOT NULL REFERENCES runs (id),
     step_key TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 1,
     alt INTEGER NOT NULL DEFAULT 0,
     kind TEXT NOT NULL,
     name TEXT NOT NULL,
+    label TEXT NOT NULL DEFAULT '',
     spec TEXT,
     on_timeout TEXT NOT NULL,
     status TEXT NOT NULL,
@@ -17,7 +19,7 @@ CREATE TABLE waits (
     responder TEXT,
     channel TEXT,
     prompt TEXT,
-    UNIQUE (run_id, step_key, alt)
+    UNIQUE (run_id, step_key, attempt, alt)
 );
 
 CREATE INDEX waits_due ON waits (deadline) WHERE status = 'open' AND deadline IS NOT NULL;

@@ -77,17 +77,19 @@ ORDER BY created_at DESC, id
 LIMIT :limit OFFSET :offset;
 
 -- name: insert_wait
-INSERT INTO waits (id, run_id, step_key, alt, kind, name, spec, on_timeout, status,
-                   created_at, deadline)
-VALUES (:id, :run_id, :step_key, :alt, :kind, :name, :spec, :on_timeout, :status,
-        :created_at, :deadline)
+INSERT INTO waits (id, run_id, step_key, attempt, alt, kind, name, label, spec, on_timeout,
+                   status, created_at, deadline)
+VALUES (:id, :run_id, :step_key, :attempt, :alt, :kind, :name, :label, :spec, :on_timeout,
+        :status, :created_at, :deadline)
 ON CONFLICT (id) DO NOTHING;
 
 -- name: get_wait
 SELECT * FROM waits WHERE id = :id;
 
 -- name: waits_of_step
-SELECT * FROM waits WHERE run_id = :run_id AND step_key = :step_key ORDER BY alt;
+SELECT * FROM waits
+WHERE run_id = :run_id AND step_key = :step_key AND attempt = :attempt
+ORDER BY alt;
 
 -- name: waits_of_run
 SELECT * FROM waits WHERE run_id = :run_id ORDER BY created_at, step_key, alt;
@@ -103,7 +105,8 @@ WHERE id = :id AND status = 'open';
 
 -- name: cancel_other_alternatives
 UPDATE waits SET status = 'cancelled', closed_at = :closed_at
-WHERE run_id = :run_id AND step_key = :step_key AND id <> :id AND status = 'open';
+WHERE run_id = :run_id AND step_key = :step_key AND attempt = :attempt AND id <> :id
+  AND status = 'open';
 
 -- name: due_waits
 SELECT * FROM waits

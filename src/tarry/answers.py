@@ -1,0 +1,279 @@
+"""Answering waits: validate, close first-wins, wake the waiter. Also timeouts.
+
+Every way of answering (Python, API, UI, CLI, links, email) ends in `submit_input`:
+the answer is validated against the wait's input model *before* it is accepted; an
+invalid answer raises `InputInvalid` with field errors and the run keeps waiting.
+Closing is one store transaction that only succeeds while the wait is open, so the
+first valid answer wins and every later one gets `AlreadyAnswered`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from tarry import errors, host, serialization
+from tarry import input as input_module
+from tarry.states import StepKind, StepStatus, WaitKind, WaitStatus
+from tarry.storage import base
+
+__all__ = [
+    "Submitted",
+    "consume_early",
+    "fire_timeout",
+    "journal_entry",
+    "submit_input",
+    "wait_spec",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Submitted:
+    """What happened to an answer."""
+
+    wait: base.WaitRecord | None
+    """The wait it answered, or `None` when it was kept for a wait not reached yet."""
+    early_input_id: int | None = None
+    """The id of the kept answer, when it was kept."""
+
+
+def journal_entry(
+    wait: base.WaitRecord, value: Any, at: float, *, given: bool = False
+) -> base.StepRecord:
+    """The journal entry a wait's outcome becomes: which alternative won, and its value.
+
+    Args:
+        wait: The winning wait (alternative).
+        value: The accepted answer (JSON data), or `None` for a timer.
+        at: When it was closed.
+        given: The value is the flow's declared timeout value, returned as it is.
+    """
+    result = {"alt": wait.alt, "value": value, "given": given}
+    return base.StepRecord(
+        run_id=wait.run_id,
+        key=wait.step_key,
+        name=wait.label or wait.name,
+        kind=StepKind.WAIT,
+        inputs_digest="",
+        status=StepStatus.COMPLETED,
+        started_at=wait.created_at,
+        ended_at=at,
+        result=serialization.dumps(result),
+        flow_attempt=wait.attempt,
+    )
+
+
+def _failed_entry(wait: base.WaitRecord, exc: Exception, at: float) -> base.StepRecord:
+    entry = journal_entry(wait, None, at)
+    error = serialization.dumps(serialization.error_to_json(exc))
+    return dataclasses.replace(entry, status=StepStatus.FAILED, result=None, error=error)
+
+
+def wait_spec(hst: host.Host, wait: base.WaitRecord) -> input_module.InputSpec | None:
+    """The input spec of a wait: the live one if it was opened here, else rebuilt."""
+    live = hst.hub.spec(wait.id)
+    if live is not None:
+        return live  # type: ignore[no-any-return]
+    if wait.spec is None:
+        return None
+    return input_module.InputSpec.from_json(json.loads(wait.spec))
+
+
+def _validated(hst: host.Host, wait: base.WaitRecord, data: Any) -> Any:
+    spec = wait_spec(hst, wait)
+    if spec is None:
+        if data not in (None, {}):
+            raise errors.InputInvalid(
+                [errors.FieldError((), "this wait takes no input; resume it without one")]
+            )
+        return None
+    return input_module.validate(spec, data)
+
+
+def _target(
+    store: base.Store, run_id: str, key: str | None, wait_id: str | None
+) -> base.WaitRecord | None:
+    if wait_id is not None:
+        wait = store.get_wait(wait_id)
+        if wait is None or wait.run_id != run_id:
+            raise errors.NotWaiting(run_id, f"has no wait {wait_id}")
+        return wait
+    waits = [w for w in store.open_inputs(run_id, limit=1000) if key in (None, w.name)]
+    if len(waits) > 1 and key is None:
+        names = ", ".join(sorted({w.name for w in waits}))
+        raise errors.NotWaiting(run_id, f"waits for several inputs ({names}); name one with key=")
+    return waits[0] if waits else None
+
+
+def submit_input(
+    run_id: str,
+    data: Any = None,
+    *,
+    key: str | None = None,
+    wait_id: str | None = None,
+    responder: str | None = None,
+    channel: str = "python",
+    prompt: str | None = None,
+    hst: host.Host | None = None,
+) -> Submitted:
+    """Answer a run's wait.
+
+    Args:
+        run_id: The run.
+        data: The answer: a dict of fields, a bare value for a plain-type input, or
+            `None` to accept the form's initial data.
+        key: The name of the wait (needed when the run waits for several, and to
+            answer a named wait the run has not reached yet).
+        wait_id: The exact wait (as shown by the API and UI), instead of `key`.
+        responder: Who answers (stored with the answer).
+        channel: How the answer came (python, api, ui, cli, link, email, ...).
+        prompt: The prompt the responder saw (default: the wait's description).
+        hst: The host; this process's by default.
+
+    Returns:
+        The wait answered, or, for a named wait not reached yet, the kept answer.
+
+    Raises:
+        errors.InputInvalid: The answer does not fit the input model; nothing changed.
+        errors.AlreadyAnswered: Another answer won first.
+        errors.NotWaiting: The run has no open wait for this answer and cannot get one.
+        errors.RunNotFound: No run has this id.
+    """
+    hst = hst or host.get_host()
+    run = hst.store.get_run(run_id)
+    if run is None:
+        raise errors.RunNotFound(run_id)
+    wait = _target(hst.store, run_id, key, wait_id)
+    who = _Who(responder, channel, prompt)
+    if wait is None:
+        return _keep_early(hst, run, key, data, who)
+    if wait.status is not WaitStatus.OPEN:
+        raise errors.AlreadyAnswered(wait.id, wait.responder, wait.closed_at)
+    value = _validated(hst, wait, data)
+    return Submitted(_close(hst, wait, value, who))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Who:
+    responder: str | None
+    channel: str
+    prompt: str | None = None
+
+
+def _keep_early(
+    hst: host.Host, run: base.RunRecord, key: str | None, data: Any, who: _Who
+) -> Submitted:
+    if key is None:
+        raise errors.NotWaiting(run.id, "is not waiting for input")
+    if run.state.is_final:
+        raise errors.NotWaiting(run.id, f"has ended ({run.state.value})")
+    early = base.EarlyInput(
+        run_id=run.id,
+        name=key,
+        data=serialization.dumps(data),
+        sent_at=hst.clock.now(),
+        responder=who.responder,
+        channel=who.channel,
+    )
+    return Submitted(None, hst.store.add_early_input(early))
+
+
+def _close(
+    hst: host.Host, wait: base.WaitRecord, value: Any, who: _Who, early_input_id: int | None = None
+) -> base.WaitRecord:
+    at = hst.clock.now()
+    spec = wait_spec(hst, wait)
+    prompt = who.prompt if who.prompt is not None else (spec.description if spec else None)
+    close = base.WaitClose(
+        wait_id=wait.id,
+        status=WaitStatus.ANSWERED,
+        at=at,
+        step=journal_entry(wait, value, at),
+        answer=serialization.dumps(value),
+        responder=who.responder,
+        channel=who.channel,
+        prompt=prompt,
+        early_input_id=early_input_id,
+        reason=f"{wait.name!r} answered" + (f" by {who.responder}" if who.responder else ""),
+    )
+    return _apply(hst, close).wait
+
+
+def _apply(hst: host.Host, close: base.WaitClose) -> base.WaitClosed:
+    closed = hst.store.close_wait(close)
+    if closed is None:
+        raise errors.NotWaiting(close.step.run_id, f"has no wait {close.wait_id}")
+    if not closed.won:
+        raise errors.AlreadyAnswered(close.wait_id, closed.wait.responder, closed.wait.closed_at)
+    _notify(hst, closed, close.step)
+    return closed
+
+
+def _notify(hst: host.Host, closed: base.WaitClosed, step: base.StepRecord) -> None:
+    hst.hub.closed(closed.wait.id, step)
+    if closed.ready_run_id is not None:
+        hst.hub.run_ready(closed.ready_run_id)
+
+
+def consume_early(hst: host.Host, wait: base.WaitRecord) -> bool:
+    """Answer a just-opened wait with an answer kept for it, if a valid one was sent.
+
+    Invalid kept answers are rejected with their field errors.
+    """
+    for early in hst.store.pending_early_inputs(wait.run_id, wait.name):
+        try:
+            value = _validated(hst, wait, serialization.loads(early.data))
+        except errors.InputInvalid as exc:
+            hst.store.reject_early_input(early.id or 0, str(exc))
+            continue
+        try:
+            _close(hst, wait, value, _Who(early.responder, early.channel or "early"), early.id)
+        except errors.AlreadyAnswered:
+            return True
+        return True
+    return False
+
+
+def fire_timeout(hst: host.Host, wait: base.WaitRecord) -> bool:
+    """Apply a due wait's timeout outcome, unless it was answered first.
+
+    Returns:
+        Whether this call closed the wait.
+    """
+    at = hst.clock.now()
+    try:
+        step = _timeout_entry(hst, wait, at)
+    except errors.InputInvalid as exc:
+        step = _failed_entry(wait, exc, at)
+    close = base.WaitClose(
+        wait_id=wait.id,
+        status=WaitStatus.TIMED_OUT,
+        at=at,
+        step=step,
+        responder=None,
+        channel="timer",
+        reason=f"{wait.name!r} reached its deadline",
+    )
+    closed = hst.store.close_wait(close)
+    if closed is None or not closed.won:
+        return False
+    _notify(hst, closed, step)
+    return True
+
+
+def _timeout_entry(hst: host.Host, wait: base.WaitRecord, at: float) -> base.StepRecord:
+    outcome = json.loads(wait.on_timeout)
+    kind = outcome.get("kind", "fail")
+    if wait.kind is WaitKind.TIMER or kind == "fire":
+        return journal_entry(wait, None, at)
+    if kind == "default":
+        return journal_entry(wait, _validated(hst, wait, None), at)
+    if kind == "value":
+        return journal_entry(wait, outcome.get("value"), at, given=True)
+    seconds = (wait.deadline or at) - wait.created_at
+    return _failed_entry(wait, errors.WaitTimeout(wait.run_id, _described(wait), seconds), at)
+
+
+def _described(wait: base.WaitRecord) -> str:
+    return "the pause" if wait.name == "pause" else f"input {wait.name!r}"

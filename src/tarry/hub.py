@@ -1,0 +1,188 @@
+"""In-process wake-ups: an answer wakes the thread or coroutine parked on its wait.
+
+Keyed by wait id (resident waiters) and by run id (callers waiting for a
+suspended run to become ready). Waking is a flag and an event set, well under a
+millisecond; nothing here touches the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from tarry.storage import base
+
+__all__ = ["Hub", "Signal"]
+
+
+class Signal:
+    """A one-shot wake-up that threads and coroutines can both wait on.
+
+    Args:
+        loop: The event loop of the coroutine that waits, or `None` for a thread.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._loop = loop
+        self._thread_event = threading.Event()
+        self._async_event = asyncio.Event() if loop is not None else None
+
+    def set(self) -> None:
+        """Wake the waiter (from any thread)."""
+        self._thread_event.set()
+        if self._loop is not None and self._async_event is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._async_event.set)
+            except RuntimeError:
+                # The loop is closed: its coroutine is gone and wakes no more.
+                return
+
+    def clear(self) -> None:
+        """Make the next `wait` block again."""
+        self._thread_event.clear()
+        if self._async_event is not None:
+            self._async_event.clear()
+
+    def wait(self, timeout: float | None) -> bool:
+        """Block this thread until set or `timeout` seconds passed; `True` if set."""
+        return self._thread_event.wait(timeout)
+
+    async def wait_async(self, timeout: float | None) -> bool:
+        """Async version of `wait`."""
+        if self._async_event is None:
+            raise RuntimeError("this signal was made for a thread")
+        try:
+            await asyncio.wait_for(self._async_event.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+class Parked:
+    """A waiter parked on one or more waits (the alternatives of one journal key)."""
+
+    def __init__(self, wait_ids: list[str], signal: Signal) -> None:
+        self.wait_ids = wait_ids
+        self.signal = signal
+        self.outcome: base.StepRecord | None = None
+
+
+class Hub:
+    """Routes closes of waits and readiness of runs to the waiters of this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parked: dict[str, Parked] = {}
+        self._watchers: dict[str, list[Signal]] = {}
+        self._roots: dict[str, str] = {}
+        self._specs: dict[str, Any] = {}
+        self._ready_listeners: list[Callable[[str], None]] = []
+
+    # -- resident waiters -------------------------------------------------------------
+
+    def park(self, wait_ids: list[str], loop: asyncio.AbstractEventLoop | None = None) -> Parked:
+        """Register a waiter for `wait_ids`."""
+        parked = Parked(wait_ids, Signal(loop))
+        with self._lock:
+            for wait_id in wait_ids:
+                self._parked[wait_id] = parked
+        return parked
+
+    def unpark(self, parked: Parked) -> None:
+        """Forget a waiter."""
+        with self._lock:
+            for wait_id in parked.wait_ids:
+                if self._parked.get(wait_id) is parked:
+                    del self._parked[wait_id]
+
+    def resident(self) -> int:
+        """How many waiters are parked."""
+        with self._lock:
+            return len({id(p) for p in self._parked.values()})
+
+    def parked_wait_ids(self) -> set[str]:
+        """Ids of the waits someone here is parked on."""
+        with self._lock:
+            return set(self._parked)
+
+    def closed(self, wait_id: str, step: base.StepRecord) -> bool:
+        """Deliver a wait's journal entry to its parked waiter; `False` if none is here."""
+        with self._lock:
+            parked = self._parked.get(wait_id)
+        if parked is None:
+            return False
+        parked.outcome = step
+        parked.signal.set()
+        return True
+
+    # -- input specs of open waits -----------------------------------------------------
+
+    def keep_spec(self, wait_id: str, spec: Any) -> None:
+        """Remember the live input spec of a wait opened here (for full validation)."""
+        with self._lock:
+            self._specs[wait_id] = spec
+
+    def spec(self, wait_id: str) -> Any:
+        """The live input spec of a wait opened here, or `None`."""
+        with self._lock:
+            return self._specs.get(wait_id)
+
+    def forget_specs(self, wait_ids: Iterable[str]) -> None:
+        """Drop the specs of waits that closed."""
+        with self._lock:
+            for wait_id in wait_ids:
+                self._specs.pop(wait_id, None)
+
+    # -- suspended runs ---------------------------------------------------------------
+
+    def watch_run(
+        self, root_id: str, members: Iterable[str], loop: asyncio.AbstractEventLoop | None = None
+    ) -> Signal:
+        """Be woken when `root_id` (or a wait of one of its `members`) may be ready."""
+        signal = Signal(loop)
+        with self._lock:
+            self._watchers.setdefault(root_id, []).append(signal)
+            for member in members:
+                self._roots[member] = root_id
+        return signal
+
+    def unwatch_run(self, root_id: str, signal: Signal) -> None:
+        """Stop watching."""
+        with self._lock:
+            signals = self._watchers.get(root_id, [])
+            if signal in signals:
+                signals.remove(signal)
+            if not signals:
+                self._watchers.pop(root_id, None)
+                self._roots = {m: r for m, r in self._roots.items() if r != root_id}
+
+    def watched_runs(self) -> set[str]:
+        """Runs (and members of their chains) someone here waits on."""
+        with self._lock:
+            return set(self._watchers) | set(self._roots)
+
+    def on_ready(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(run_id)` whenever a run may have become ready."""
+        with self._lock:
+            self._ready_listeners.append(listener)
+
+    def run_ready(self, run_id: str) -> None:
+        """A run (or a member of a watched chain) may be ready: wake who waits."""
+        with self._lock:
+            root = self._roots.get(run_id, run_id)
+            signals = list(self._watchers.get(root, []))
+            listeners = list(self._ready_listeners)
+        for signal in signals:
+            signal.set()
+        for listener in listeners:
+            listener(root)
+
+    def kick_all(self) -> None:
+        """Wake every waiter to look at the clock again (a fake clock moved)."""
+        with self._lock:
+            signals = [p.signal for p in self._parked.values()]
+            signals += [s for group in self._watchers.values() for s in group]
+        for signal in signals:
+            signal.set()

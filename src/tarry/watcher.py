@@ -1,0 +1,120 @@
+"""The per-process watcher: fires due timers and relays answers given elsewhere.
+
+One thread per host, started when something waits. Each tick is two indexed
+queries for the whole process, never one per waiting run: waits whose deadline
+passed, and waits closed since the last tick (answers that other processes
+gave to runs parked or awaited here).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from tarry import answers, host
+from tarry import clock as clock_module
+
+__all__ = ["Watcher", "ensure_watcher"]
+
+_SKEW_SECONDS = 1.0
+_DUE_BATCH = 500
+
+
+class Watcher:
+    """Fires due timers and relays closes of waits for one host."""
+
+    def __init__(self, hst: host.Host) -> None:
+        self.host = hst
+        self._since = hst.clock.now() - _SKEW_SECONDS
+        self._seen: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._kick = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._tick_lock = threading.Lock()
+        hst.on_close(self.stop)
+        if isinstance(hst.clock, clock_module.FakeClock):
+            hst.clock.on_advance(self._after_fake_advance)
+
+    def start(self) -> None:
+        """Start the watcher thread (once)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="tarry-watcher", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread."""
+        self._stop.set()
+        self._kick.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def poke(self) -> None:
+        """Tick now instead of at the next interval."""
+        self._kick.set()
+
+    def _loop(self) -> None:
+        poll = self.host.settings.poll_seconds
+        while not self._stop.is_set():
+            self.tick()
+            self._kick.wait(poll)
+            self._kick.clear()
+
+    def tick(self) -> None:
+        """Fire due timers, then relay closes made by other processes."""
+        with self._tick_lock:
+            if self._stop.is_set():
+                return
+            self.fire_due()
+            self.relay_closed()
+
+    def fire_due(self) -> int:
+        """Apply the timeout outcome of every wait whose deadline passed. Returns how many."""
+        due = self.host.store.due_waits(self.host.clock.now(), _DUE_BATCH)
+        return sum(answers.fire_timeout(self.host, wait) for wait in due)
+
+    def relay_closed(self) -> None:
+        """Wake waiters here whose waits another process closed."""
+        hub = self.host.hub
+        parked, watched = hub.parked_wait_ids(), hub.watched_runs()
+        if not parked and not watched:
+            return
+        rows = self.host.store.closed_waits_since(self._since)
+        for wait_id, run_id, closed_at in rows:
+            if wait_id in self._seen:
+                continue
+            self._seen[wait_id] = closed_at
+            if wait_id in parked:
+                self._deliver(wait_id)
+            if run_id in watched:
+                hub.run_ready(run_id)
+        self._advance(rows)
+
+    def _deliver(self, wait_id: str) -> None:
+        wait = self.host.store.get_wait(wait_id)
+        if wait is None:
+            return
+        for step in self.host.store.get_steps(wait.run_id):
+            if step.key == wait.step_key:
+                self.host.hub.closed(wait_id, step)
+
+    def _advance(self, rows: list[tuple[str, str, float]]) -> None:
+        if rows:
+            self._since = max(self._since, rows[-1][2] - _SKEW_SECONDS)
+        self._seen = {k: v for k, v in self._seen.items() if v >= self._since}
+
+    def _after_fake_advance(self) -> None:
+        self.tick()
+        self.host.hub.kick_all()
+
+
+_lock = threading.Lock()
+
+
+def ensure_watcher(hst: host.Host) -> Watcher:
+    """The host's watcher, started on first use."""
+    with _lock:
+        found = hst.services.get("watcher")
+        if not isinstance(found, Watcher):
+            found = Watcher(hst)
+            hst.services["watcher"] = found
+    found.start()
+    return found
