@@ -94,16 +94,26 @@ def _validated(hst: host.Host, wait: base.WaitRecord, data: Any) -> Any:
 def _target(
     store: base.Store, run_id: str, key: str | None, wait_id: str | None
 ) -> base.WaitRecord | None:
+    """The wait an answer goes to.
+
+    The open one, else the latest closed one (so a late answer hears "already
+    answered"), else `None` (not reached yet).
+    """
     if wait_id is not None:
         wait = store.get_wait(wait_id)
         if wait is None or wait.run_id != run_id:
             raise errors.NotWaiting(run_id, f"has no wait {wait_id}")
         return wait
-    waits = [w for w in store.open_inputs(run_id, limit=1000) if key in (None, w.name)]
-    if len(waits) > 1 and key is None:
-        names = ", ".join(sorted({w.name for w in waits}))
+    waits = [
+        w for w in store.waits_of_run(run_id) if w.kind is WaitKind.INPUT and key in (None, w.name)
+    ]
+    still_open = [w for w in waits if w.status is WaitStatus.OPEN]
+    if len(still_open) > 1 and key is None:
+        names = ", ".join(sorted({w.name for w in still_open}))
         raise errors.NotWaiting(run_id, f"waits for several inputs ({names}); name one with key=")
-    return waits[0] if waits else None
+    if still_open:
+        return still_open[0]
+    return waits[-1] if waits else None
 
 
 def submit_input(
@@ -149,7 +159,7 @@ def submit_input(
     if wait is None:
         return _keep_early(hst, run, key, data, who)
     if wait.status is not WaitStatus.OPEN:
-        raise errors.AlreadyAnswered(wait.id, wait.responder, wait.closed_at)
+        raise _already(wait)
     value = _validated(hst, wait, data)
     return Submitted(_close(hst, wait, value, who))
 
@@ -205,9 +215,13 @@ def _apply(hst: host.Host, close: base.WaitClose) -> base.WaitClosed:
     if closed is None:
         raise errors.NotWaiting(close.step.run_id, f"has no wait {close.wait_id}")
     if not closed.won:
-        raise errors.AlreadyAnswered(close.wait_id, closed.wait.responder, closed.wait.closed_at)
+        raise _already(closed.wait)
     _notify(hst, closed, close.step)
     return closed
+
+
+def _already(wait: base.WaitRecord) -> errors.AlreadyAnswered:
+    return errors.AlreadyAnswered(wait.id, wait.responder, wait.closed_at, wait.status.value)
 
 
 def _notify(hst: host.Host, closed: base.WaitClosed, step: base.StepRecord) -> None:

@@ -229,9 +229,18 @@ class InputInvalid(InputError):
 class AlreadyAnswered(InputError):
     """Someone answered this wait first."""
 
-    def __init__(self, wait_id: str, responder: str | None, answered_at: float | None) -> None:
-        who = f" by {responder}" if responder else ""
-        super().__init__(f"wait {wait_id} was already answered{who}")
+    def __init__(
+        self,
+        wait_id: str,
+        responder: str | None,
+        answered_at: float | None,
+        status: str = "answered",
+    ) -> None:
+        if status == "answered":
+            done = "was already answered" + (f" by {responder}" if responder else "")
+        else:
+            done = "timed out" if status == "timed_out" else "was cancelled (another wait won)"
+        super().__init__(f"wait {wait_id} {done}")
         self.wait_id = wait_id
         self.responder = responder
         self.answered_at = answered_at
