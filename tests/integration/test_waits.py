@@ -322,7 +322,8 @@ def test_plain_types_are_wrapped_for_the_form_and_unwrapped_for_the_flow(
 
 @flow
 def gated(amount: int) -> int:
-    return tarry.approve(amount, "finance", timeout=60)
+    approved: int = tarry.approve(amount, "finance", timeout=60)
+    return approved
 
 
 def test_approve_returns_the_value_or_raises_when_rejected(resident: TestHarness) -> None:

@@ -15,6 +15,7 @@ from tarry.storage.base import (
     StepRecord,
     Store,
     TransitionRecord,
+    WaitRecord,
 )
 from tarry.storage.memory import MemoryStore
 from tarry.storage.sqlite import SqliteStore
@@ -30,6 +31,7 @@ __all__ = [
     "StepRecord",
     "Store",
     "TransitionRecord",
+    "WaitRecord",
     "open_store",
 ]
 
