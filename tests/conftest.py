@@ -40,12 +40,16 @@ def subprocess_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def run_tarry(
-    home: Path, *args: str, cwd: Path | None = None, timeout: float = 60
+    home: Path,
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the `tarry` command in a subprocess using `home`."""
+    """Run the `tarry` command in a subprocess using `home` (plus `env`)."""
     return subprocess.run(
         [sys.executable, "-m", "tarry", *args],
-        env=subprocess_env(home),
+        env=subprocess_env(home, **(env or {})),
         cwd=cwd or ROOT,
         capture_output=True,
         text=True,
