@@ -30,8 +30,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 runs_app = typer.Typer(help="Inspect runs.", no_args_is_help=True)
+inputs_app = typer.Typer(help="Inputs runs are waiting for.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the database.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
+app.add_typer(inputs_app, name="inputs")
 app.add_typer(db_app, name="db")
 
 out = Console()
@@ -180,6 +182,68 @@ def runs_show(
     out.print(steps)
     for log in detail.logs:
         out.print(f"{_when(log.at)} {log.message}", highlight=False, markup=False)
+
+
+@inputs_app.command("ls")
+def inputs_ls(
+    run_id: Annotated[str | None, typer.Option("--run", help="Only this run")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+) -> None:
+    """List open inputs across runs, oldest first."""
+    try:
+        waits = service.list_pending_inputs(run_id, limit=limit)
+    except errors.TarryError as exc:
+        raise _fail(str(exc)) from None
+    table = Table("run", "name", "waiting since", "deadline", "asks for")
+    for wait in waits:
+        table.add_row(
+            wait.run_id[:8],
+            wait.name,
+            _when(wait.created_at),
+            _when(wait.deadline),
+            _asks_for(wait),
+        )
+    out.print(table)
+
+
+def _asks_for(wait: base.WaitRecord) -> str:
+    if wait.spec is None:
+        return "a go-ahead (no input)"
+    schema = json.loads(wait.spec).get("schema", {})
+    return ", ".join(schema.get("properties", {})) or "-"
+
+
+@app.command("resume")
+def resume_command(
+    run_id: Annotated[str, typer.Argument(help="The run's id, or the start of it")],
+    input_json: Annotated[
+        str | None,
+        typer.Option("--input", "-i", help="The answer as JSON; omit to accept defaults"),
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="The wait's name, if it waits for several")
+    ] = None,
+    responder: Annotated[str | None, typer.Option(help="Who answers")] = None,
+) -> None:
+    """Answer a run's wait; the answer is validated before it is accepted."""
+    try:
+        data = json.loads(input_json) if input_json is not None else None
+    except json.JSONDecodeError as exc:
+        raise _fail(f"--input is not valid JSON: {exc}") from None
+    try:
+        submitted = service.submit_input(run_id, data, key=key, responder=responder, channel="cli")
+    except errors.InputInvalid as exc:
+        for problem in exc.field_errors:
+            err.print(f"  {problem.field or 'input'}: {problem.message}", highlight=False)
+        raise _fail("the answer was refused; the run keeps waiting") from None
+    except errors.TarryError as exc:
+        raise _fail(str(exc)) from None
+    if submitted.wait is None:
+        out.print(f"kept for {key!r}: the run will use it when it gets there", highlight=False)
+    else:
+        out.print(
+            f"answered {submitted.wait.name!r} of run {submitted.wait.run_id}", highlight=False
+        )
 
 
 @db_app.command("upgrade")

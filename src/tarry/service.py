@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection
+from typing import Any
 
-from tarry import errors, host
+from tarry import answers, errors, host
 from tarry.states import RunState
 from tarry.storage import base
 
-__all__ = ["RunDetail", "get_run_detail", "list_runs", "resolve_run_id"]
+__all__ = [
+    "RunDetail",
+    "get_run_detail",
+    "list_pending_inputs",
+    "list_runs",
+    "resolve_run_id",
+    "submit_input",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,4 +84,38 @@ def get_run_detail(run_id: str, *, hst: host.Host | None = None) -> RunDetail:
         logs=store.get_logs(run_id),
         transitions=store.get_transitions(run_id),
         children=store.list_runs(base.RunFilter(parent_id=run_id, limit=1000)),
+    )
+
+
+def list_pending_inputs(
+    run_id: str | None = None, *, limit: int = 50, offset: int = 0, hst: host.Host | None = None
+) -> list[base.WaitRecord]:
+    """Open input waits across runs (the inbox), oldest first."""
+    hst = hst or host.get_host()
+    resolved = resolve_run_id(run_id, hst=hst) if run_id else None
+    return hst.store.open_inputs(resolved, limit=limit, offset=offset)
+
+
+def submit_input(
+    run_id: str,
+    data: Any = None,
+    *,
+    key: str | None = None,
+    wait_id: str | None = None,
+    responder: str | None = None,
+    channel: str = "api",
+    hst: host.Host | None = None,
+) -> answers.Submitted:
+    """Answer a run's wait (see `tarry.answers.submit_input`); `run_id` may be a prefix.
+
+    Raises:
+        errors.InputInvalid: The answer does not fit; the run keeps waiting.
+        errors.AlreadyAnswered: Someone answered first.
+        errors.NotWaiting: The run has no wait this answer could go to.
+        errors.RunNotFound: No run matches.
+    """
+    hst = hst or host.get_host()
+    full_id = resolve_run_id(run_id, hst=hst)
+    return answers.submit_input(
+        full_id, data, key=key, wait_id=wait_id, responder=responder, channel=channel, hst=hst
     )

@@ -152,3 +152,42 @@ def test_a_waiting_run_killed_and_restarted_resumes_after_the_answer(
     assert run is not None
     assert (run.state, run.result) == (RunState.COMPLETED, '"after Ann"'), run.state_reason
     assert counter.read_text().split("\n") == ["before", "after Ann", ""]
+
+
+def test_tarry_inputs_ls_and_resume_answer_a_waiting_run(
+    tarry_home: Path, other_process: host.Host
+) -> None:
+    proc = _spawn(SEEDS / "shirt_order.py", tarry_home)
+    wait = _open_wait(other_process, proc)
+    short = wait.run_id[:8]
+
+    listing = run_tarry(tarry_home, "inputs", "ls")
+    assert listing.returncode == 0, listing.stderr
+    assert short in listing.stdout
+    assert "size, color" in listing.stdout
+
+    refused = run_tarry(
+        tarry_home, "resume", short, "--input", '{"size": "small", "color": "green"}'
+    )
+    assert refused.returncode == 1
+    assert "color: Green is only in-stock for medium, large, and XL sizes." in refused.stderr
+    assert "the answer was refused; the run keeps waiting" in " ".join(refused.stderr.split())
+
+    accepted = run_tarry(
+        tarry_home,
+        "resume",
+        short,
+        "--input",
+        '{"size": "large", "color": "green"}',
+        "--responder",
+        "ann",
+    )
+    assert accepted.returncode == 0, accepted.stderr
+    assert "Shirt order: size='large' color='green'" in _finish(proc)
+    answered = other_process.store.get_wait(wait.id)
+    assert answered is not None
+    assert (answered.responder, answered.channel) == ("ann", "cli")
+
+    again = run_tarry(tarry_home, "resume", short, "--input", '{"size": "large", "color": "red"}')
+    assert again.returncode == 1
+    assert "already answered by ann" in again.stderr
