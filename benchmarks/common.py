@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["emit", "make_workdir", "pct", "summary"]
+__all__ = ["emit", "make_workdir", "pct", "process_stats", "summary"]
 
 
 def make_workdir(prefix: str) -> str:
@@ -57,6 +57,30 @@ def summary(values: Iterable[float], scale: float = 1.0, ndigits: int = 3) -> di
         "min": round(min(scaled), ndigits),
         "max": round(max(scaled), ndigits),
     }
+
+
+def process_stats(pid: int | None = None) -> dict[str, float]:
+    """Resident memory (MiB) and thread count of one process, read from `/proc`.
+
+    Args:
+        pid: The process; this one when omitted.
+
+    Returns:
+        `{"rss_mib": ..., "threads": ...}`; NaN for both where `/proc` is missing.
+    """
+    path = f"/proc/{pid or os.getpid()}/status"
+    found = {"rss_mib": math.nan, "threads": math.nan}
+    try:
+        with open(path, encoding="ascii") as status:
+            for line in status:
+                name, _, value = line.partition(":")
+                if name == "VmRSS":
+                    found["rss_mib"] = round(int(value.split()[0]) / 1024, 1)
+                elif name == "Threads":
+                    found["threads"] = int(value)
+    except OSError:
+        pass
+    return found
 
 
 def emit(result: Mapping[str, Any]) -> None:

@@ -1,9 +1,10 @@
 """Shared tarry set-up: a fresh SQLite database in a temporary folder.
 
-`TARRY_SQLITE_SYNCHRONOUS` (FULL by default) sets SQLite's `PRAGMA synchronous`;
-every other setting is tarry's default. The database URL always points at the
-fresh folder, whatever `TARRY_HOME` or `TARRY_DATABASE_URL` say. The folder is
-deleted when the benchmark ends unless `BENCH_KEEP=1`.
+`TARRY_SQLITE_SYNCHRONOUS` (FULL by default) sets SQLite's `PRAGMA synchronous`.
+Every other setting is read from its `TARRY_*` variable (tarry's default when
+unset) unless a benchmark overrides it in code. The database URL always points
+at the fresh folder, whatever `TARRY_HOME` or `TARRY_DATABASE_URL` say. The
+folder is deleted when the benchmark ends unless `BENCH_KEEP=1`.
 """
 
 from __future__ import annotations
@@ -18,19 +19,22 @@ from common import make_workdir
 import tarry
 from tarry import config, host
 
-__all__ = ["close_host", "open_host", "versions"]
+__all__ = ["close_host", "open_host", "versions", "wait_settings"]
 
 
-def open_host(prefix: str) -> host.Host:
+def open_host(prefix: str, **overrides: object) -> host.Host:
     """Make a host on a fresh SQLite database this process's host, store opened.
 
     Args:
         prefix: Start of the temporary folder's name.
+        **overrides: `Settings` fields to set, e.g. `resident_seconds=0`.
 
     Returns:
         The host; close it with `close_host` when the benchmark ends.
     """
-    settings = config.Settings.from_env(home=Path(make_workdir(prefix)), database_url="")
+    settings = config.Settings.from_env(
+        home=Path(make_workdir(prefix)), database_url="", **overrides
+    )
     hst = host.Host(settings)
     host.set_host(hst)
     hst.store  # noqa: B018 - open and migrate the database before timing anything
@@ -53,4 +57,13 @@ def versions(settings: config.Settings | None = None) -> dict[str, Any]:
         "version": tarry.__version__,
         "mode": "sqlite",
         "synchronous": settings.sqlite_synchronous,
+    }
+
+
+def wait_settings(settings: config.Settings) -> dict[str, Any]:
+    """The settings that decide whether a waiting run stays in memory (W3, W5)."""
+    return {
+        "resident_seconds": settings.resident_seconds,
+        "max_resident_runs": settings.max_resident_runs,
+        "poll_interval_s": settings.poll_seconds,
     }

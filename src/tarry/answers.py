@@ -226,6 +226,7 @@ def _already(wait: base.WaitRecord) -> errors.AlreadyAnswered:
 
 def _notify(hst: host.Host, closed: base.WaitClosed, step: base.StepRecord) -> None:
     hst.hub.closed(closed.wait.id, step)
+    hst.hub.forget_specs([closed.wait.id])
     if closed.ready_run_id is not None:
         hst.hub.run_ready(closed.ready_run_id)
 

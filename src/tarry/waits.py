@@ -236,7 +236,8 @@ class _Session:
 
     def window_end(self, suspend_now: bool) -> float:
         """When a resident waiter gives its thread back."""
-        crowded = self.hst.hub.resident() >= self.hst.settings.max_resident_runs
+        # This waiter is already parked, so it counts itself.
+        crowded = self.hst.hub.resident() > self.hst.settings.max_resident_runs
         if suspend_now or crowded:
             return self.hst.clock.now()
         return self.hst.clock.now() + self.hst.settings.resident_seconds
@@ -257,7 +258,7 @@ def _wait(ctx: context.RunContext, label: str, alts: list[_Alt], suspend_now: bo
     if recorded is not None:
         return _outcome(alts, recorded)
     session = _Session(ctx, key, label, alts)
-    step = session.open() or _park(session, suspend_now)
+    step = _park(session, suspend_now)
     session.resumed(step)
     return _outcome(alts, step)
 
@@ -265,8 +266,13 @@ def _wait(ctx: context.RunContext, label: str, alts: list[_Alt], suspend_now: bo
 def _park(session: _Session, suspend_now: bool) -> base.StepRecord:
     hst = session.hst
     watcher.ensure_watcher(hst)
+    # Parked before the wait is stored: an answer given right after it is stored
+    # must find its waiter.
     parked = hst.hub.park(session.wait_ids)
     try:
+        known = session.open()
+        if known is not None:
+            return known
         window_end = session.window_end(suspend_now)
         while parked.outcome is None:
             move = session.next_move(hst.clock.now(), window_end)
@@ -293,7 +299,7 @@ async def _wait_async(
     if recorded is not None:
         return _outcome(alts, recorded)
     session = _Session(ctx, key, label, alts)
-    step = await steps.offload(session.open) or await _park_async(session, suspend_now)
+    step = await _park_async(session, suspend_now)
     await steps.offload(session.resumed, step)
     return _outcome(alts, step)
 
@@ -304,6 +310,9 @@ async def _park_async(session: _Session, suspend_now: bool) -> base.StepRecord:
     watcher.ensure_watcher(hst)
     parked = hst.hub.park(session.wait_ids, asyncio.get_running_loop())
     try:
+        known = await steps.offload(session.open)
+        if known is not None:
+            return known
         window_end = session.window_end(suspend_now)
         while parked.outcome is None:
             move = session.next_move(hst.clock.now(), window_end)
