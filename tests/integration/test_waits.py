@@ -445,3 +445,24 @@ def test_waits_outside_a_flow_or_inside_a_task_say_where_they_belong() -> None:
 
     with tarry_test_harness(), pytest.raises(tarry.TarryError, match="waits belong in the flow"):
         host_flow()
+
+
+def test_waits_beyond_the_resident_limit_suspend_at_once() -> None:
+    with tarry_test_harness(resident_seconds=3600, max_resident_runs=2, fake_clock=True) as h:
+        runs = [h.start(needs_approval, i) for i in range(5)]
+        for run in runs:
+            run.wait_for(RunState.WAITING)
+        _eventually(lambda: sum(r.run.lease_owner is None for r in runs) == 3)
+        assert h.host.hub.resident() == 2
+
+        for run in runs:
+            h.answer(run.id, {"decision": "Disapprove"})
+        assert [r.result() for r in runs] == ["Disapprove None"] * 5
+
+
+def _eventually(condition: Any, timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.005)):
+        if condition():
+            return
+        threading.Event().wait(0.005)
+    raise AssertionError("condition never held")
