@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tarry import errors
-from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
-from tarry.storage import base, sqlfiles
+from tarry.states import RunState, WaitStatus
+from tarry.storage import base, group_commit, sqlfiles
+from tarry.storage import sqlite_rows as mapping
 
 __all__ = ["SqliteStore"]
 
@@ -28,158 +29,6 @@ Op = Callable[[sqlite3.Connection], Any]
 
 _QUERIES = sqlfiles.load_queries("sqlite")
 _LOG_FLUSH_SECONDS = 0.2
-
-
-class _Request:
-    __slots__ = ("done", "durable", "error", "op", "result")
-
-    def __init__(self, op: Op, durable: bool) -> None:
-        self.op = op
-        self.durable = durable
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self.done = False
-
-
-class _GroupCommitter:
-    """Leader/follower group commit over one connection.
-
-    The first writer to arrive becomes the leader and commits everything queued
-    meanwhile; the others sleep until their operation is in a committed batch.
-    A lone writer therefore pays no thread hop at all.
-
-    A batch of only lazy writes (`durable=False`) commits at `synchronous=NORMAL`:
-    it survives a process crash at once, and a power loss from the next durable
-    commit on, whose fsync of the WAL covers every earlier frame.
-    """
-
-    def __init__(self, conn: sqlite3.Connection, synchronous: str) -> None:
-        self._conn = conn
-        self._durable_level = synchronous
-        self._lazy_level = "NORMAL" if synchronous in ("FULL", "EXTRA") else synchronous
-        self._level = synchronous
-        self._cond = threading.Condition()
-        self._queue: list[_Request] = []
-        self._logs: list[dict[str, Any]] = []
-        self._leading = False
-
-    def run(self, op: Op, durable: bool = True) -> Any:
-        request = _Request(op, durable)
-        with self._cond:
-            self._queue.append(request)
-            while not request.done:
-                if self._leading:
-                    self._cond.wait()
-                else:
-                    self._lead()
-        if request.error is not None:
-            raise request.error
-        return request.result
-
-    def add_logs(self, rows: list[dict[str, Any]]) -> None:
-        with self._cond:
-            self._logs.extend(rows)
-
-    def has_logs(self) -> bool:
-        return bool(self._logs)
-
-    def _lead(self) -> None:
-        self._leading = True
-        batch, self._queue = self._queue, []
-        logs, self._logs = self._logs, []
-        self._cond.release()
-        try:
-            self._commit(batch, logs)
-        finally:
-            self._cond.acquire()
-            self._leading = False
-            self._cond.notify_all()
-
-    def _set_level(self, batch: list[_Request]) -> None:
-        level = self._durable_level if any(r.durable for r in batch) else self._lazy_level
-        if level != self._level:
-            self._conn.execute(f"PRAGMA synchronous={level}")
-            self._level = level
-
-    def _commit(self, batch: list[_Request], logs: list[dict[str, Any]]) -> None:
-        conn = self._conn
-        try:
-            self._set_level(batch)
-            conn.execute("BEGIN IMMEDIATE")
-            if len(batch) == 1:
-                # A lone operation needs no savepoint: if it fails, the whole
-                # transaction is rolled back and its log lines go back in the queue.
-                if not _run_alone(conn, batch[0]):
-                    conn.execute("ROLLBACK")
-                    self.add_logs(logs)
-                    return
-            else:
-                for request in batch:
-                    _run_in_savepoint(conn, request)
-            _insert_logs(conn, logs)
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            failure = errors.StoreError(f"SQLite commit failed: {exc}")
-            for request in batch:
-                request.error = request.error or failure
-        finally:
-            for request in batch:
-                request.done = True
-
-
-def _run_alone(conn: sqlite3.Connection, request: _Request) -> bool:
-    try:
-        request.result = request.op(conn)
-    except Exception as exc:  # noqa: BLE001 - handed to the caller that queued it
-        request.error = _as_store_error(exc)
-        return False
-    return True
-
-
-def _as_store_error(exc: Exception) -> Exception:
-    if isinstance(exc, sqlite3.Error):
-        error = errors.StoreError(f"SQLite refused the write: {exc}")
-        error.__cause__ = exc
-        return error
-    return exc
-
-
-def _insert_logs(conn: sqlite3.Connection, logs: list[dict[str, Any]]) -> None:
-    # Log lines share the transaction of other runs' writes: a line the database
-    # refuses (its run is gone) is dropped alone instead of failing them all.
-    if not logs:
-        return
-    conn.execute("SAVEPOINT logs")
-    try:
-        conn.executemany(_QUERIES["add_log"], logs)
-    except sqlite3.Error:
-        conn.execute("ROLLBACK TO logs")
-        for line in logs:
-            _insert_log_or_drop(conn, line)
-    conn.execute("RELEASE logs")
-
-
-def _insert_log_or_drop(conn: sqlite3.Connection, line: dict[str, Any]) -> None:
-    conn.execute("SAVEPOINT line")
-    try:
-        conn.execute(_QUERIES["add_log"], line)
-    except sqlite3.Error:
-        conn.execute("ROLLBACK TO line")
-    conn.execute("RELEASE line")
-
-
-def _run_in_savepoint(conn: sqlite3.Connection, request: _Request) -> None:
-    # Each operation gets its own savepoint: one failing operation must not undo
-    # the others that share its group commit.
-    conn.execute("SAVEPOINT op")
-    try:
-        request.result = request.op(conn)
-    except Exception as exc:  # noqa: BLE001 - handed to the caller that queued it
-        conn.execute("ROLLBACK TO op")
-        request.error = _as_store_error(exc)
-    conn.execute("RELEASE op")
 
 
 class SqliteStore:
@@ -200,7 +49,7 @@ class SqliteStore:
         self._writer = self._connect()
         _enable_wal(self._writer)
         self._writer.execute(f"PRAGMA synchronous={synchronous}")
-        self._commits = _GroupCommitter(self._writer, synchronous)
+        self._commits = group_commit.GroupCommitter(self._writer, synchronous, _QUERIES["add_log"])
         self._closed = threading.Event()
         self._flusher: threading.Thread | None = None
 
@@ -279,7 +128,7 @@ class SqliteStore:
         """See `Store.insert_run`."""
 
         def op(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(_QUERIES["insert_run"], _run_params(run))
+            cursor = conn.execute(_QUERIES["insert_run"], mapping.run_params(run))
             if cursor.rowcount == 0:
                 return False
             transition = base.TransitionRecord(run.id, None, run.state, run.created_at, reason)
@@ -291,7 +140,7 @@ class SqliteStore:
     def get_run(self, run_id: str) -> base.RunRecord | None:
         """See `Store.get_run`."""
         rows = self._read("get_run", {"id": run_id})
-        return _run_from_row(rows[0]) if rows else None
+        return mapping.run_from_row(rows[0]) if rows else None
 
     def run_ids_starting_with(self, prefix: str, limit: int = 2) -> list[str]:
         """See `Store.run_ids_starting_with`."""
@@ -306,7 +155,7 @@ class SqliteStore:
 
         def op(conn: sqlite3.Connection) -> base.RunRecord | None:
             row = conn.execute(_QUERIES["get_run"], {"id": run_id}).fetchone()
-            run = _run_from_row(row) if row is not None else None
+            run = mapping.run_from_row(row) if row is not None else None
             if run is None or not base.change_allowed(run, expected, change):
                 return None
             return _update_run(conn, run, change)
@@ -333,7 +182,10 @@ class SqliteStore:
 
         def op(conn: sqlite3.Connection) -> list[base.RunRecord]:
             rows = conn.execute(_QUERIES["claimable_runs"], params).fetchall()
-            return [_claim(conn, _run_from_row(row), owner, lease_expires_at, now) for row in rows]
+            return [
+                _claim(conn, mapping.run_from_row(row), owner, lease_expires_at, now)
+                for row in rows
+            ]
 
         return self._write(op)
 
@@ -360,7 +212,7 @@ class SqliteStore:
             "limit": where.limit,
             "offset": where.offset,
         }
-        return [_run_from_row(row) for row in self._read("list_runs", params)]
+        return [mapping.run_from_row(row) for row in self._read("list_runs", params)]
 
     def get_transitions(self, run_id: str) -> list[base.TransitionRecord]:
         """See `Store.get_transitions`."""
@@ -379,19 +231,19 @@ class SqliteStore:
 
     def put_step(self, step: base.StepRecord) -> None:
         """See `Store.put_step`."""
-        params = _step_params(step)
+        params = mapping.step_params(step)
         self._write(lambda conn: conn.execute(_QUERIES["put_step"], params))
 
     def get_steps(self, run_id: str) -> list[base.StepRecord]:
         """See `Store.get_steps`."""
-        steps = [_step_from_row(row) for row in self._read("get_steps", {"run_id": run_id})]
+        steps = [mapping.step_from_row(row) for row in self._read("get_steps", {"run_id": run_id})]
         return sorted(steps, key=lambda s: base.step_order(s.key))
 
     def add_logs(self, logs: Sequence[base.LogRecord]) -> None:
         """See `Store.add_logs`: lines are committed with the next write, or within 0.2 s."""
         if self._closed.is_set():
             return
-        self._commits.add_logs([_log_params(log) for log in logs])
+        self._commits.add_logs([mapping.log_params(log) for log in logs])
         if self._flusher is None:
             self._start_flusher()
 
@@ -444,22 +296,24 @@ class SqliteStore:
     def get_wait(self, wait_id: str) -> base.WaitRecord | None:
         """See `Store.get_wait`."""
         rows = self._read("get_wait", {"id": wait_id})
-        return _wait_from_row(rows[0]) if rows else None
+        return mapping.wait_from_row(rows[0]) if rows else None
 
     def waits_of_run(self, run_id: str) -> list[base.WaitRecord]:
         """See `Store.waits_of_run`."""
-        return [_wait_from_row(r) for r in self._read("waits_of_run", {"run_id": run_id})]
+        return [mapping.wait_from_row(r) for r in self._read("waits_of_run", {"run_id": run_id})]
 
     def open_inputs(
         self, run_id: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[base.WaitRecord]:
         """See `Store.open_inputs`."""
         params = {"run_id": run_id, "limit": limit, "offset": offset}
-        return [_wait_from_row(r) for r in self._read("open_inputs", params)]
+        return [mapping.wait_from_row(r) for r in self._read("open_inputs", params)]
 
     def due_waits(self, now: float, limit: int) -> list[base.WaitRecord]:
         """See `Store.due_waits`."""
-        return [_wait_from_row(r) for r in self._read("due_waits", {"now": now, "limit": limit})]
+        return [
+            mapping.wait_from_row(r) for r in self._read("due_waits", {"now": now, "limit": limit})
+        ]
 
     def closed_waits_since(self, since: float) -> list[tuple[str, str, float]]:
         """See `Store.closed_waits_since`."""
@@ -482,7 +336,7 @@ class SqliteStore:
     def pending_early_inputs(self, run_id: str, name: str) -> list[base.EarlyInput]:
         """See `Store.pending_early_inputs`."""
         params = {"run_id": run_id, "name": name}
-        return [_early_from_row(r) for r in self._read("pending_early_inputs", params)]
+        return [mapping.early_from_row(r) for r in self._read("pending_early_inputs", params)]
 
     def reject_early_input(self, early_id: int, detail: str) -> None:
         """See `Store.reject_early_input`."""
@@ -528,24 +382,24 @@ def _open_waits(
     conn: sqlite3.Connection, waits: Sequence[base.WaitRecord], change: base.StateChange
 ) -> list[base.WaitRecord]:
     for wait in waits:
-        conn.execute(_QUERIES["insert_wait"], _wait_params(wait))
+        conn.execute(_QUERIES["insert_wait"], mapping.wait_params(wait))
     first = waits[0]
     row = conn.execute(_QUERIES["get_run"], {"id": first.run_id}).fetchone()
-    run = _run_from_row(row) if row is not None else None
+    run = mapping.run_from_row(row) if row is not None else None
     if run is not None and base.change_allowed(run, (RunState.RUNNING,), change):
         _update_run(conn, run, change)
     params = {"run_id": first.run_id, "step_key": first.step_key, "attempt": first.attempt}
-    return [_wait_from_row(r) for r in conn.execute(_QUERIES["waits_of_step"], params)]
+    return [mapping.wait_from_row(r) for r in conn.execute(_QUERIES["waits_of_step"], params)]
 
 
 def _close_wait(conn: sqlite3.Connection, close: base.WaitClose) -> base.WaitClosed | None:
     row = conn.execute(_QUERIES["get_wait"], {"id": close.wait_id}).fetchone()
     if row is None:
         return None
-    wait = _wait_from_row(row)
+    wait = mapping.wait_from_row(row)
     if wait.status is not WaitStatus.OPEN:
         return base.WaitClosed(won=False, wait=wait)
-    conn.execute(_QUERIES["close_wait"], _close_params(close))
+    conn.execute(_QUERIES["close_wait"], mapping.close_params(close))
     conn.execute(
         _QUERIES["cancel_other_alternatives"],
         {
@@ -556,21 +410,23 @@ def _close_wait(conn: sqlite3.Connection, close: base.WaitClose) -> base.WaitClo
             "closed_at": close.at,
         },
     )
-    conn.execute(_QUERIES["put_step"], _step_params(close.step))
+    conn.execute(_QUERIES["put_step"], mapping.step_params(close.step))
     if close.early_input_id is not None:
         params = {"id": close.early_input_id, "status": "consumed", "detail": None}
         conn.execute(_QUERIES["settle_early_input"], params)
     ready = _wake_root(conn, wait.run_id, close)
     closed = conn.execute(_QUERIES["get_wait"], {"id": close.wait_id}).fetchone()
-    return base.WaitClosed(won=True, wait=_wait_from_row(closed), ready_run_id=ready)
+    return base.WaitClosed(won=True, wait=mapping.wait_from_row(closed), ready_run_id=ready)
 
 
 def _wake_root(conn: sqlite3.Connection, run_id: str, close: base.WaitClose) -> str | None:
     # A suspended run is re-executed from its top-level run, whose replay re-enters
     # the children down to the wait; only that root needs a process.
-    run = _run_from_row(conn.execute(_QUERIES["get_run"], {"id": run_id}).fetchone())
+    run = mapping.run_from_row(conn.execute(_QUERIES["get_run"], {"id": run_id}).fetchone())
     while run.parent_id is not None:
-        run = _run_from_row(conn.execute(_QUERIES["get_run"], {"id": run.parent_id}).fetchone())
+        run = mapping.run_from_row(
+            conn.execute(_QUERIES["get_run"], {"id": run.parent_id}).fetchone()
+        )
     if run.state is not RunState.WAITING or run.lease_owner is not None:
         return None
     change = base.StateChange(RunState.PENDING, at=close.at, reason=close.reason)
@@ -590,7 +446,7 @@ def _suspend_runs(
             return False
     for run_id in run_ids:
         row = conn.execute(_QUERIES["get_run"], {"id": run_id}).fetchone()
-        run = _run_from_row(row) if row is not None else None
+        run = mapping.run_from_row(row) if row is not None else None
         allowed = (RunState.RUNNING, RunState.WAITING)
         if run is not None and base.change_allowed(run, allowed, change):
             _update_run(conn, run, change)
@@ -647,7 +503,7 @@ def _update_run(
     conn: sqlite3.Connection, run: base.RunRecord, change: base.StateChange
 ) -> base.RunRecord:
     new = base.apply_change(run, change)
-    params = _run_params(new)
+    params = mapping.run_params(new)
     params["expected_state"] = run.state.value
     conn.execute(_QUERIES["update_run"], params)
     _insert_transition(
@@ -666,163 +522,3 @@ def _insert_transition(conn: sqlite3.Connection, transition: base.TransitionReco
         "at": transition.at,
     }
     conn.execute(_QUERIES["insert_transition"], params)
-
-
-def _run_params(run: base.RunRecord) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "name": run.name,
-        "flow_name": run.flow_name,
-        "entrypoint": run.entrypoint,
-        "parameters": run.parameters,
-        "state": run.state.value,
-        "state_reason": run.state_reason,
-        "parent_id": run.parent_id,
-        "parent_step_key": run.parent_step_key,
-        "attempt": run.attempt,
-        "result": run.result,
-        "error": run.error,
-        "lease_owner": run.lease_owner,
-        "lease_expires_at": run.lease_expires_at,
-        "tags": json.dumps(list(run.tags)),
-        "created_at": run.created_at,
-        "started_at": run.started_at,
-        "ended_at": run.ended_at,
-    }
-
-
-def _run_from_row(row: sqlite3.Row) -> base.RunRecord:
-    return base.RunRecord(
-        id=row["id"],
-        name=row["name"],
-        flow_name=row["flow_name"],
-        entrypoint=row["entrypoint"],
-        parameters=row["parameters"],
-        state=RunState(row["state"]),
-        created_at=row["created_at"],
-        state_reason=row["state_reason"],
-        parent_id=row["parent_id"],
-        parent_step_key=row["parent_step_key"],
-        attempt=row["attempt"],
-        result=row["result"],
-        error=row["error"],
-        lease_owner=row["lease_owner"],
-        lease_expires_at=row["lease_expires_at"],
-        started_at=row["started_at"],
-        ended_at=row["ended_at"],
-        tags=tuple(json.loads(row["tags"])),
-    )
-
-
-def _step_params(step: base.StepRecord) -> dict[str, Any]:
-    return {
-        "run_id": step.run_id,
-        "key": step.key,
-        "name": step.name,
-        "kind": step.kind.value,
-        "inputs_digest": step.inputs_digest,
-        "status": step.status.value,
-        "result": step.result,
-        "error": step.error,
-        "attempts": step.attempts,
-        "flow_attempt": step.flow_attempt,
-        "child_run_id": step.child_run_id,
-        "started_at": step.started_at,
-        "ended_at": step.ended_at,
-    }
-
-
-def _step_from_row(row: sqlite3.Row) -> base.StepRecord:
-    return base.StepRecord(
-        run_id=row["run_id"],
-        key=row["key"],
-        name=row["name"],
-        kind=StepKind(row["kind"]),
-        inputs_digest=row["inputs_digest"],
-        status=StepStatus(row["status"]),
-        started_at=row["started_at"],
-        ended_at=row["ended_at"],
-        result=row["result"],
-        error=row["error"],
-        attempts=row["attempts"],
-        flow_attempt=row["flow_attempt"],
-        child_run_id=row["child_run_id"],
-    )
-
-
-def _wait_params(wait: base.WaitRecord) -> dict[str, Any]:
-    return {
-        "id": wait.id,
-        "run_id": wait.run_id,
-        "step_key": wait.step_key,
-        "attempt": wait.attempt,
-        "alt": wait.alt,
-        "kind": wait.kind.value,
-        "name": wait.name,
-        "label": wait.label,
-        "spec": wait.spec,
-        "on_timeout": wait.on_timeout,
-        "status": wait.status.value,
-        "created_at": wait.created_at,
-        "deadline": wait.deadline,
-    }
-
-
-def _close_params(close: base.WaitClose) -> dict[str, Any]:
-    return {
-        "id": close.wait_id,
-        "status": close.status.value,
-        "answer": close.answer,
-        "closed_at": close.at,
-        "responder": close.responder,
-        "channel": close.channel,
-        "prompt": close.prompt,
-    }
-
-
-def _wait_from_row(row: sqlite3.Row) -> base.WaitRecord:
-    return base.WaitRecord(
-        id=row["id"],
-        run_id=row["run_id"],
-        step_key=row["step_key"],
-        kind=WaitKind(row["kind"]),
-        name=row["name"],
-        status=WaitStatus(row["status"]),
-        created_at=row["created_at"],
-        alt=row["alt"],
-        attempt=row["attempt"],
-        label=row["label"],
-        spec=row["spec"],
-        on_timeout=row["on_timeout"],
-        deadline=row["deadline"],
-        answer=row["answer"],
-        closed_at=row["closed_at"],
-        responder=row["responder"],
-        channel=row["channel"],
-        prompt=row["prompt"],
-    )
-
-
-def _early_from_row(row: sqlite3.Row) -> base.EarlyInput:
-    return base.EarlyInput(
-        run_id=row["run_id"],
-        name=row["name"],
-        data=row["data"],
-        sent_at=row["sent_at"],
-        responder=row["responder"],
-        channel=row["channel"],
-        status=row["status"],
-        detail=row["detail"],
-        id=row["id"],
-    )
-
-
-def _log_params(log: base.LogRecord) -> dict[str, Any]:
-    return {
-        "run_id": log.run_id,
-        "step_key": log.step_key,
-        "at": log.at,
-        "level": log.level,
-        "logger": log.logger,
-        "message": log.message,
-    }

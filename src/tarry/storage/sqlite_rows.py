@@ -1,0 +1,191 @@
+"""Mapping between SQLite rows and the store's records."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
+from tarry.storage import base
+
+__all__ = [
+    "close_params",
+    "early_from_row",
+    "log_params",
+    "run_from_row",
+    "run_params",
+    "step_from_row",
+    "step_params",
+    "wait_from_row",
+    "wait_params",
+]
+
+
+def run_params(run: base.RunRecord) -> dict[str, Any]:
+    """Query parameters of a run."""
+    return {
+        "id": run.id,
+        "name": run.name,
+        "flow_name": run.flow_name,
+        "entrypoint": run.entrypoint,
+        "parameters": run.parameters,
+        "state": run.state.value,
+        "state_reason": run.state_reason,
+        "parent_id": run.parent_id,
+        "parent_step_key": run.parent_step_key,
+        "attempt": run.attempt,
+        "result": run.result,
+        "error": run.error,
+        "lease_owner": run.lease_owner,
+        "lease_expires_at": run.lease_expires_at,
+        "tags": json.dumps(list(run.tags)),
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+    }
+
+
+def run_from_row(row: sqlite3.Row) -> base.RunRecord:
+    """The run a `runs` row holds."""
+    return base.RunRecord(
+        id=row["id"],
+        name=row["name"],
+        flow_name=row["flow_name"],
+        entrypoint=row["entrypoint"],
+        parameters=row["parameters"],
+        state=RunState(row["state"]),
+        created_at=row["created_at"],
+        state_reason=row["state_reason"],
+        parent_id=row["parent_id"],
+        parent_step_key=row["parent_step_key"],
+        attempt=row["attempt"],
+        result=row["result"],
+        error=row["error"],
+        lease_owner=row["lease_owner"],
+        lease_expires_at=row["lease_expires_at"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        tags=tuple(json.loads(row["tags"])),
+    )
+
+
+def step_params(step: base.StepRecord) -> dict[str, Any]:
+    """Query parameters of a journal entry."""
+    return {
+        "run_id": step.run_id,
+        "key": step.key,
+        "name": step.name,
+        "kind": step.kind.value,
+        "inputs_digest": step.inputs_digest,
+        "status": step.status.value,
+        "result": step.result,
+        "error": step.error,
+        "attempts": step.attempts,
+        "flow_attempt": step.flow_attempt,
+        "child_run_id": step.child_run_id,
+        "started_at": step.started_at,
+        "ended_at": step.ended_at,
+    }
+
+
+def step_from_row(row: sqlite3.Row) -> base.StepRecord:
+    """The journal entry a `steps` row holds."""
+    return base.StepRecord(
+        run_id=row["run_id"],
+        key=row["key"],
+        name=row["name"],
+        kind=StepKind(row["kind"]),
+        inputs_digest=row["inputs_digest"],
+        status=StepStatus(row["status"]),
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        result=row["result"],
+        error=row["error"],
+        attempts=row["attempts"],
+        flow_attempt=row["flow_attempt"],
+        child_run_id=row["child_run_id"],
+    )
+
+
+def wait_params(wait: base.WaitRecord) -> dict[str, Any]:
+    """Query parameters of a wait."""
+    return {
+        "id": wait.id,
+        "run_id": wait.run_id,
+        "step_key": wait.step_key,
+        "attempt": wait.attempt,
+        "alt": wait.alt,
+        "kind": wait.kind.value,
+        "name": wait.name,
+        "label": wait.label,
+        "spec": wait.spec,
+        "on_timeout": wait.on_timeout,
+        "status": wait.status.value,
+        "created_at": wait.created_at,
+        "deadline": wait.deadline,
+    }
+
+
+def close_params(close: base.WaitClose) -> dict[str, Any]:
+    """Query parameters that close a wait."""
+    return {
+        "id": close.wait_id,
+        "status": close.status.value,
+        "answer": close.answer,
+        "closed_at": close.at,
+        "responder": close.responder,
+        "channel": close.channel,
+        "prompt": close.prompt,
+    }
+
+
+def wait_from_row(row: sqlite3.Row) -> base.WaitRecord:
+    """The wait a `waits` row holds."""
+    return base.WaitRecord(
+        id=row["id"],
+        run_id=row["run_id"],
+        step_key=row["step_key"],
+        kind=WaitKind(row["kind"]),
+        name=row["name"],
+        status=WaitStatus(row["status"]),
+        created_at=row["created_at"],
+        alt=row["alt"],
+        attempt=row["attempt"],
+        label=row["label"],
+        spec=row["spec"],
+        on_timeout=row["on_timeout"],
+        deadline=row["deadline"],
+        answer=row["answer"],
+        closed_at=row["closed_at"],
+        responder=row["responder"],
+        channel=row["channel"],
+        prompt=row["prompt"],
+    )
+
+
+def early_from_row(row: sqlite3.Row) -> base.EarlyInput:
+    """The early input an `early_inputs` row holds."""
+    return base.EarlyInput(
+        run_id=row["run_id"],
+        name=row["name"],
+        data=row["data"],
+        sent_at=row["sent_at"],
+        responder=row["responder"],
+        channel=row["channel"],
+        status=row["status"],
+        detail=row["detail"],
+        id=row["id"],
+    )
+
+
+def log_params(log: base.LogRecord) -> dict[str, Any]:
+    """Query parameters of a log line."""
+    return {
+        "run_id": log.run_id,
+        "step_key": log.step_key,
+        "at": log.at,
+        "level": log.level,
+        "logger": log.logger,
+        "message": log.message,
+    }
