@@ -151,12 +151,12 @@ def submit_input(
         errors.RunNotFound: No run has this id.
     """
     hst = hst or host.get_host()
-    run = hst.store.get_run(run_id)
-    if run is None:
-        raise errors.RunNotFound(run_id)
     wait = _target(hst.store, run_id, key, wait_id)
     who = _Who(responder, channel, prompt)
     if wait is None:
+        run = hst.store.get_run(run_id)
+        if run is None:
+            raise errors.RunNotFound(run_id)
         return _keep_early(hst, run, key, data, who)
     if wait.status is not WaitStatus.OPEN:
         raise _already(wait)

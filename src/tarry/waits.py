@@ -214,16 +214,9 @@ class _Session:
         return self.stored_outcome()
 
     def resumed(self, step: base.StepRecord) -> None:
-        """Record the outcome and put the run back to Running."""
+        """Record the outcome; the close already put the run back to Running."""
         self.ctx.journal.record(step)
         self.hst.hub.forget_specs(self.wait_ids)
-        change = base.StateChange(
-            RunState.RUNNING,
-            at=self.hst.clock.now(),
-            reason=f"{self.label} ended",
-            require_owner=self.hst.owner,
-        )
-        self.hst.store.transition(self.ctx.run.id, (RunState.WAITING,), change)
 
     def next_move(self, now: float, window_end: float | None) -> str:
         """`fire` a due timeout, `suspend`, or `wait` longer (pure)."""
@@ -300,7 +293,7 @@ async def _wait_async(
         return _outcome(alts, recorded)
     session = _Session(ctx, key, label, alts)
     step = await _park_async(session, suspend_now)
-    await steps.offload(session.resumed, step)
+    session.resumed(step)
     return _outcome(alts, step)
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "WaitRecord",
     "apply_change",
     "change_allowed",
+    "resumed_change",
     "step_order",
 ]
 
@@ -402,7 +403,8 @@ class Store(Protocol):
     def open_waits(self, waits: Sequence[WaitRecord], change: StateChange) -> list[WaitRecord]:
         """Store the waits of one journal key and move their run to Waiting, atomically.
 
-        Waits already stored are skipped; `change` applies only if the run is Running.
+        Waits already stored are skipped; `change` applies only if the run is Running
+        and none of the waits at that key is closed yet.
 
         Returns:
             The waits stored at that key, as they are now (some may be closed).
@@ -412,8 +414,9 @@ class Store(Protocol):
         """Answer or time out a wait if it is still open, atomically.
 
         One transaction writes the wait, cancels its other alternatives, writes the
-        journal entry, consumes the early input, and, when the run's top-level run is
-        suspended (Waiting with no lease), moves that run to Pending.
+        journal entry and consumes the early input. If the waiting run is resident
+        (Waiting with a lease) it goes back to Running; if its top-level run is
+        suspended (Waiting with no lease), that run moves to Pending.
 
         Returns:
             What was done (`won=False` and the wait as it is when it was closed
@@ -472,6 +475,11 @@ def change_allowed(
     if run is None or run.state not in expected:
         return False
     return change.require_owner is None or run.lease_owner == change.require_owner
+
+
+def resumed_change(close: WaitClose) -> StateChange:
+    """Back to Running, for a resident run whose wait `close` ends (its lease stays)."""
+    return StateChange(RunState.RUNNING, at=close.at, reason=close.reason)
 
 
 def apply_change(run: RunRecord, change: StateChange) -> RunRecord:

@@ -181,10 +181,13 @@ class MemoryStore:
             self._check_open()
             for wait in waits:
                 self._waits.setdefault(wait.id, wait)
+            stored = self._step_waits(waits[0])
+            if any(w.status is not WaitStatus.OPEN for w in stored):
+                return stored
             run = self._runs.get(waits[0].run_id)
             if run is not None and base.change_allowed(run, (RunState.RUNNING,), change):
                 self._apply(run, change)
-            return self._step_waits(waits[0])
+            return stored
 
     def close_wait(self, close: base.WaitClose) -> base.WaitClosed | None:
         """See `Store.close_wait`."""
@@ -221,6 +224,9 @@ class MemoryStore:
 
     def _wake_root(self, wait: base.WaitRecord, close: base.WaitClose) -> str | None:
         run = self._runs[wait.run_id]
+        if run.state is RunState.WAITING and run.lease_owner is not None:
+            self._apply(run, base.resumed_change(close))
+            return None
         while run.parent_id is not None:
             run = self._runs[run.parent_id]
         if run.state is not RunState.WAITING or run.lease_owner is not None:

@@ -384,12 +384,15 @@ def _open_waits(
     for wait in waits:
         conn.execute(_QUERIES["insert_wait"], mapping.wait_params(wait))
     first = waits[0]
+    params = {"run_id": first.run_id, "step_key": first.step_key, "attempt": first.attempt}
+    stored = [mapping.wait_from_row(r) for r in conn.execute(_QUERIES["waits_of_step"], params)]
+    if any(w.status is not WaitStatus.OPEN for w in stored):
+        return stored  # answered while the run was away: it goes on Running
     row = conn.execute(_QUERIES["get_run"], {"id": first.run_id}).fetchone()
     run = mapping.run_from_row(row) if row is not None else None
     if run is not None and base.change_allowed(run, (RunState.RUNNING,), change):
         _update_run(conn, run, change)
-    params = {"run_id": first.run_id, "step_key": first.step_key, "attempt": first.attempt}
-    return [mapping.wait_from_row(r) for r in conn.execute(_QUERIES["waits_of_step"], params)]
+    return stored
 
 
 def _close_wait(conn: sqlite3.Connection, close: base.WaitClose) -> base.WaitClosed | None:
@@ -420,9 +423,14 @@ def _close_wait(conn: sqlite3.Connection, close: base.WaitClose) -> base.WaitClo
 
 
 def _wake_root(conn: sqlite3.Connection, run_id: str, close: base.WaitClose) -> str | None:
-    # A suspended run is re-executed from its top-level run, whose replay re-enters
-    # the children down to the wait; only that root needs a process.
+    # A resident run goes back to Running in this same transaction, so its waiter
+    # continues without a write of its own. A suspended run is re-executed from
+    # its top-level run, whose replay re-enters the children down to the wait;
+    # only that root needs a process.
     run = mapping.run_from_row(conn.execute(_QUERIES["get_run"], {"id": run_id}).fetchone())
+    if run.state is RunState.WAITING and run.lease_owner is not None:
+        _update_run(conn, run, base.resumed_change(close))
+        return None
     while run.parent_id is not None:
         run = mapping.run_from_row(
             conn.execute(_QUERIES["get_run"], {"id": run.parent_id}).fetchone()
