@@ -216,10 +216,13 @@ def _drive(
         try:
             return execute_run(hst, flow, run, parameters)
         except errors.RunSuspended as suspended:
-            ready = _await_ready(hst, run.id, suspended.chain)
-            if not isinstance(ready, base.RunRecord):
-                return ready.outcome()
-            run, parameters = ready, None
+            # Leave the except block before waiting: the exception's traceback
+            # holds every frame of the flow, which a suspended run must not keep.
+            chain = suspended.chain
+        ready = _await_ready(hst, run.id, chain)
+        if not isinstance(ready, base.RunRecord):
+            return ready.outcome()
+        run, parameters = ready, None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -494,10 +497,11 @@ async def _drive_async(
         try:
             return await execute_run_async(hst, flow, run, parameters)
         except errors.RunSuspended as suspended:
-            ready = await _await_ready_async(hst, run.id, suspended.chain)
-            if not isinstance(ready, base.RunRecord):
-                return ready.outcome()
-            run, parameters = ready, None
+            chain = suspended.chain  # see _drive: the traceback must not outlive this
+        ready = await _await_ready_async(hst, run.id, chain)
+        if not isinstance(ready, base.RunRecord):
+            return ready.outcome()
+        run, parameters = ready, None
 
 
 async def _await_ready_async(

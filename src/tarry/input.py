@@ -24,6 +24,7 @@ import dataclasses
 import enum
 import functools
 import sys
+import threading
 from typing import Any, ClassVar, Literal, Self, TypeVar, cast, get_origin
 
 import pydantic
@@ -233,7 +234,31 @@ def _literal_model(schema: dict[str, Any]) -> type[pydantic.BaseModel] | None:
     return _auto_model(cast(Any, Literal)[tuple(choices)])
 
 
+_spec_cache: dict[Any, InputSpec] = {}
+_spec_cache_lock = threading.Lock()
+
+
 def input_spec(wait_for_input: Any) -> InputSpec:
+    """Describe what a wait expects (cached per type: a flow asks the same thing often).
+
+    See `_input_spec` for the accepted types.
+
+    Raises:
+        TypeError: `wait_for_input` is not an accepted type.
+    """
+    try:
+        with _spec_cache_lock:
+            cached = _spec_cache.get(wait_for_input)
+    except TypeError:  # an unhashable type form: describe it every time
+        return _input_spec(wait_for_input)
+    if cached is None:
+        cached = _input_spec(wait_for_input)
+        with _spec_cache_lock:
+            _spec_cache[wait_for_input] = cached
+    return cached
+
+
+def _input_spec(wait_for_input: Any) -> InputSpec:
     """Describe what a wait expects.
 
     Args:

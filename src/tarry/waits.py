@@ -117,6 +117,19 @@ class _Alt:
         return input_module.to_value(self.spec, stored["value"])
 
 
+_spec_json_cache: dict[int, tuple[input_module.InputSpec, str]] = {}
+
+
+def _spec_json(spec: input_module.InputSpec) -> str:
+    # Specs are cached per type, so their JSON is too (keyed by identity; the
+    # entry keeps the spec alive so the id stays its own).
+    found = _spec_json_cache.get(id(spec))
+    if found is None or found[0] is not spec:
+        found = (spec, json.dumps(spec.to_json()))
+        _spec_json_cache[id(spec)] = found
+    return found[1]
+
+
 def _outcome(alts: list[_Alt], step: base.StepRecord) -> tuple[int, Any]:
     if step.status is StepStatus.FAILED:
         raise serialization.error_from_json(serialization.loads(step.error))
@@ -152,7 +165,7 @@ class _Session:
             attempt=attempt,
             label=self.label,
             on_timeout=json.dumps(alt.on_timeout),
-            spec=json.dumps(alt.spec.to_json()) if alt.spec else None,
+            spec=_spec_json(alt.spec) if alt.spec else None,
             deadline=None if alt.seconds is None else now + alt.seconds,
         )
 
