@@ -237,8 +237,13 @@ class _Ended:
         return _raise_child_error(self.run)
 
 
-def _ready_or_ended(hst: host.Host, run_id: str) -> base.RunRecord | _Ended | None:
-    """Claim the run if it became Pending; `_Ended` if it is final; else `None`."""
+def _ready_or_ended(
+    hst: host.Host, run_id: str, *, claim: bool = True
+) -> base.RunRecord | _Ended | None:
+    """Claim the run if it became Pending; `_Ended` if it is final; else `None`.
+
+    With `claim=False`, a Pending run is returned as it is, unclaimed.
+    """
     current = hst.store.get_run(run_id)
     if current is None:
         raise errors.RunNotFound(run_id)
@@ -246,14 +251,16 @@ def _ready_or_ended(hst: host.Host, run_id: str) -> base.RunRecord | _Ended | No
         return _Ended(current)
     if current.state is not RunState.PENDING:
         return None
-    claim = base.StateChange(
+    if not claim:
+        return current
+    change = base.StateChange(
         RunState.RUNNING,
         at=time.time(),
         reason="resumed by the process that started it",
         lease_owner=hst.owner,
         lease_expires_at=hst.lease_until(),
     )
-    return hst.store.transition(run_id, (RunState.PENDING,), claim)
+    return hst.store.transition(run_id, (RunState.PENDING,), change)
 
 
 def _await_ready(hst: host.Host, run_id: str, chain: tuple[str, ...]) -> base.RunRecord | _Ended:
@@ -512,7 +519,10 @@ async def _await_ready_async(
     watcher.ensure_watcher(hst)
     try:
         while True:
-            found = await steps.offload(_ready_or_ended, hst, run_id)
+            # A quick read, done on the loop; only a claim is a write worth offloading.
+            found = _ready_or_ended(hst, run_id, claim=False)
+            if isinstance(found, base.RunRecord):
+                found = await steps.offload(_ready_or_ended, hst, run_id)
             if found is not None:
                 return found
             await signal.wait_async(_SAFETY_POLL_SECONDS)
@@ -582,7 +592,10 @@ async def _attempt_async(ctx: context.RunContext, params: dict[str, Any]) -> Any
                 f"flow {ctx.flow.name!r} exceeded its timeout of {seconds:g}s"
             ) from None
         finally:
-            await steps.offload(_settle_futures, ctx)
+            if ctx.futures:
+                await steps.offload(_settle_futures, ctx)
+            else:
+                ctx.task_runner.shutdown()
         ctx.journal.check_complete()
     return value
 

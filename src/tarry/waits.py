@@ -178,13 +178,28 @@ class _Session:
         deadlines = [row.deadline for row in self.rows if row.deadline is not None]
         return min(deadlines) if deadlines else None
 
-    def open(self) -> base.StepRecord | None:
-        """Store the waits (or find them again on replay); the outcome if already known."""
+    def releases_at_once(self, suspend_now: bool) -> bool:
+        """Whether the run leaves memory as soon as its wait is stored.
+
+        Then one transaction stores the wait and releases the lease. Only a
+        top-level run can: a child's ancestors must be released with it.
+        """
+        crowded = self.hst.hub.resident() > self.hst.settings.max_resident_runs
+        return (suspend_now or crowded) and self.ctx.parent is None
+
+    def open(self, release: bool) -> base.StepRecord | None:
+        """Store the waits (or find them again on replay); the outcome if already known.
+
+        Raises:
+            errors.RunSuspended: `release` was asked and the run left memory.
+        """
         change = base.StateChange(
             RunState.WAITING,
             at=self.hst.clock.now(),
             reason=f"waiting for {self.label}",
             require_owner=self.hst.owner,
+            lease_owner=None if release else base.UNSET,
+            lease_expires_at=None if release else base.UNSET,
         )
         self.rows = self.hst.store.open_waits(self.rows, change)
         for row, alt in zip(self.rows, self.alts, strict=True):
@@ -192,9 +207,16 @@ class _Session:
                 self.hst.hub.keep_spec(row.id, alt.spec)
         if any(row.status is not WaitStatus.OPEN for row in self.rows):
             return self.stored_outcome()
-        if any(answers.consume_early(self.hst, row) for row in self._open_inputs()):
-            return self.stored_outcome()
-        return None
+        # With the lease released, an early answer makes the run Pending: it is
+        # replayed like any suspended run, so leave memory either way.
+        answered = any(answers.consume_early(self.hst, row) for row in self._open_inputs())
+        if release:
+            raise self.suspended(self.ctx.chain_ids())
+        return self.stored_outcome() if answered else None
+
+    def suspended(self, chain: tuple[str, ...]) -> errors.RunSuspended:
+        """The signal that unwinds the run's stack."""
+        return errors.RunSuspended(self.ctx.run.id, f"waiting for {self.label}", chain)
 
     def _open_inputs(self) -> list[base.WaitRecord]:
         return [row for row in self.rows if row.kind is WaitKind.INPUT]
@@ -223,7 +245,7 @@ class _Session:
         if self.hst.store.suspend_runs(
             chain, self.wait_ids, owner=self.hst.owner, at=self.hst.clock.now(), reason=reason
         ):
-            raise errors.RunSuspended(self.ctx.run.id, f"waiting for {self.label}", chain)
+            raise self.suspended(chain)
         return self.stored_outcome()
 
     def resumed(self, step: base.StepRecord) -> None:
@@ -276,7 +298,7 @@ def _park(session: _Session, suspend_now: bool) -> base.StepRecord:
     # must find its waiter.
     parked = hst.hub.park(session.wait_ids)
     try:
-        known = session.open()
+        known = session.open(session.releases_at_once(suspend_now))
         if known is not None:
             return known
         window_end = session.window_end(suspend_now)
@@ -316,7 +338,7 @@ async def _park_async(session: _Session, suspend_now: bool) -> base.StepRecord:
     watcher.ensure_watcher(hst)
     parked = hst.hub.park(session.wait_ids, asyncio.get_running_loop())
     try:
-        known = await steps.offload(session.open)
+        known = await steps.offload(session.open, session.releases_at_once(suspend_now))
         if known is not None:
             return known
         window_end = session.window_end(suspend_now)
