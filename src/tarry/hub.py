@@ -77,6 +77,7 @@ class Hub:
         self._parked: dict[str, Parked] = {}
         self._watchers: dict[str, list[Signal]] = {}
         self._roots: dict[str, str] = {}
+        self._members: dict[str, list[str]] = {}
         self._specs: dict[str, Any] = {}
         self._ready_listeners: list[Callable[[str], None]] = []
 
@@ -146,6 +147,7 @@ class Hub:
             self._watchers.setdefault(root_id, []).append(signal)
             for member in members:
                 self._roots[member] = root_id
+                self._members.setdefault(root_id, []).append(member)
         return signal
 
     def unwatch_run(self, root_id: str, signal: Signal) -> None:
@@ -156,7 +158,9 @@ class Hub:
                 signals.remove(signal)
             if not signals:
                 self._watchers.pop(root_id, None)
-                self._roots = {m: r for m, r in self._roots.items() if r != root_id}
+                for member in self._members.pop(root_id, []):
+                    if self._roots.get(member) == root_id:
+                        del self._roots[member]
 
     def watched_runs(self) -> set[str]:
         """Runs (and members of their chains) someone here waits on."""

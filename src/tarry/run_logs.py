@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import builtins
 import logging
+import logging.handlers
+import queue
 import sys
 import threading
 from collections.abc import MutableMapping
@@ -65,17 +68,36 @@ def _run_logger() -> logging.Logger:
 
 
 def setup_console(level: str) -> None:
-    """Show run logs on stderr at `level`, once per process."""
+    """Show run logs on stderr at `level`, once per process.
+
+    Lines go through a queue to one writer thread: a write to a terminal or pipe
+    costs far more than the run's own bookkeeping, and must not hold up runs (or
+    an event loop running thousands of them).
+    """
     global _console_ready  # noqa: PLW0603 - set up once per process
     with _setup_lock:
         if _console_ready:
             return
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(_CONSOLE_FORMAT, datefmt="%H:%M:%S"))
+        stream = logging.StreamHandler(sys.stderr)
+        stream.setFormatter(logging.Formatter(_CONSOLE_FORMAT, datefmt="%H:%M:%S"))
+        lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        listener = logging.handlers.QueueListener(lines, stream)
+        listener.start()
+        atexit.register(listener.stop)
+        handler = _ConsoleQueueHandler(lines)
         handler.setLevel(level)
         logging.getLogger(RUN_LOGGER).addHandler(handler)
         logging.getLogger(RUN_LOGGER).propagate = False
         _console_ready = True
+
+
+class _ConsoleQueueHandler(logging.handlers.QueueHandler):
+    """Queues console lines, leaving out what only the store needs (the store itself)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        prepared: logging.LogRecord = super().prepare(record)
+        prepared.__dict__.pop("tarry_store", None)
+        return prepared
 
 
 def get_run_logger() -> logging.LoggerAdapter[logging.Logger]:
