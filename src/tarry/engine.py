@@ -500,31 +500,44 @@ async def _drive_async(
     hst: host.Host, flow: Flow[Any, Any], run: base.RunRecord, parameters: dict[str, Any] | None
 ) -> Any:
     """Async version of `_drive`."""
+    journal_steps: list[base.StepRecord] | None = None
     while True:
         try:
-            return await execute_run_async(hst, flow, run, parameters)
+            return await execute_run_async(hst, flow, run, parameters, journal_steps=journal_steps)
         except errors.RunSuspended as suspended:
             chain = suspended.chain  # see _drive: the traceback must not outlive this
         ready = await _await_ready_async(hst, run.id, chain)
-        if not isinstance(ready, base.RunRecord):
+        if isinstance(ready, _Ended):
             return ready.outcome()
-        run, parameters = ready, None
+        (run, journal_steps), parameters = ready, None
+
+
+def _claim_with_journal(
+    hst: host.Host, run_id: str
+) -> tuple[base.RunRecord, list[base.StepRecord]] | _Ended | None:
+    # One trip to a store thread: claim the run and read its journal.
+    found = _ready_or_ended(hst, run_id)
+    if isinstance(found, base.RunRecord):
+        return found, hst.store.get_steps(run_id)
+    return found
 
 
 async def _await_ready_async(
     hst: host.Host, run_id: str, chain: tuple[str, ...]
-) -> base.RunRecord | _Ended:
-    """Async version of `_await_ready`."""
+) -> tuple[base.RunRecord, list[base.StepRecord]] | _Ended:
+    """Async version of `_await_ready`; also returns the claimed run's journal."""
     signal = hst.hub.watch_run(run_id, chain, asyncio.get_running_loop())
     watcher.ensure_watcher(hst)
     try:
         while True:
             # A quick read, done on the loop; only a claim is a write worth offloading.
-            found = _ready_or_ended(hst, run_id, claim=False)
-            if isinstance(found, base.RunRecord):
-                found = await steps.offload(_ready_or_ended, hst, run_id)
-            if found is not None:
-                return found
+            peek = _ready_or_ended(hst, run_id, claim=False)
+            if isinstance(peek, _Ended):
+                return peek
+            if peek is not None:
+                claimed = await steps.offload(_claim_with_journal, hst, run_id)
+                if claimed is not None:
+                    return claimed
             await signal.wait_async(_SAFETY_POLL_SECONDS)
             signal.clear()
     finally:
@@ -538,10 +551,15 @@ async def execute_run_async(
     parameters: dict[str, Any] | None = None,
     *,
     parent: context.RunContext | None = None,
+    journal_steps: list[base.StepRecord] | None = None,
 ) -> Any:
-    """Async version of `execute_run`."""
+    """Async version of `execute_run`; `journal_steps`, when given, are the run's journal."""
     params = parameters if parameters is not None else serialization.loads(run.parameters)
-    steps_so_far = await steps.offload(hst.store.get_steps, run.id) if parameters is None else []
+    steps_so_far = journal_steps
+    if steps_so_far is None:
+        steps_so_far = (
+            await steps.offload(hst.store.get_steps, run.id) if parameters is None else []
+        )
     jrnl = journal.Journal(run.id, run.attempt, steps_so_far)
     ctx = _context(hst, flow, run, jrnl, parent)
     hst.track(run.id)

@@ -328,13 +328,27 @@ def record_value(name: str, compute: Callable[[], T]) -> T:
 # -- async driver --------------------------------------------------------------------------
 
 
+_STORE_THREADS = 16
+_store_pool: cf.ThreadPoolExecutor | None = None
+_store_pool_lock = threading.Lock()
+
+
+def _offload_pool() -> cf.ThreadPoolExecutor:
+    global _store_pool  # noqa: PLW0603 - one pool per process for store calls
+    with _store_pool_lock:
+        if _store_pool is None:
+            _store_pool = cf.ThreadPoolExecutor(_STORE_THREADS, "tarry-store")
+    return _store_pool
+
+
 async def offload(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a blocking call (a store write) off the event loop.
 
-    Writes of many coroutines then share one group commit.
+    Store calls get their own pool, wider than asyncio's default, so the writes
+    of many coroutines gather into large group commits.
     """
     call = functools.partial(fn, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(None, call)
+    return await asyncio.get_running_loop().run_in_executor(_offload_pool(), call)
 
 
 async def call_task_async(
