@@ -5,17 +5,23 @@
 # so the shared summarize.py reads them too.
 #
 # Usage: ./run_all.sh [REPS=3] [GROUP=main]
-#   GROUP: main  - W1 (500 steps), W2 (200 flows), W6 (recovery with `tarry worker --burst`)
+#   GROUP: main  - W1 (500 steps), W2 (200 flows), W3 (20 pause->resume trials, resident
+#                  and suspended), W5 (1000 waiting runs), W6 (recovery with
+#                  `tarry worker --burst`)
 #          extra - W6 with the recover script; W6 with a warm bytecode cache (see
-#                  below); W1/W2 with TARRY_SQLITE_SYNCHRONOUS=NORMAL
-#          all   - both
+#                  below); W1/W2 with TARRY_SQLITE_SYNCHRONOUS=NORMAL; W5 with 10 000
+#                  waiting runs (about 1.5 min each), with default and tuned settings
+#          waits - only the W3 and W5 runs of main and extra
+#          all   - main and extra
 # W6 times process start-up. If PYTHONDONTWRITEBYTECODE is set and the venv has
 # no .pyc files, every start compiles tarry, typer, rich and pydantic from
 # source; tarry-w6-pyc therefore also runs with .pyc files cached under
 # $BENCH_PYCACHE (default $TMPDIR/tarry-bench-pycache; nothing is written to
 # the venv or the repository).
 # Env: TARRY_PY (default ../.venv/bin/python), RESULTS_DIR (default ./results),
-#      BENCH_WORKDIR (parent folder of the temporary databases).
+#      BENCH_WORKDIR (parent folder of the temporary databases),
+#      BENCH_SNAPSHOT=1 (benchmark a copy of HEAD's src/, not the working tree:
+#      use it while someone edits src/; the +dirty check only looks at the start).
 set -u
 cd "$(dirname "$0")"
 REPS=${1:-3}
@@ -25,7 +31,17 @@ RESULTS_DIR=${RESULTS_DIR:-results}
 PYCACHE=${BENCH_PYCACHE:-${TMPDIR:-/tmp}/tarry-bench-pycache}
 mkdir -p "$RESULTS_DIR/logs"
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git status --porcelain -- ../src 2>/dev/null)" ]; then COMMIT="$COMMIT+dirty"; fi
+if [ "${BENCH_SNAPSHOT:-0}" = 1 ]; then
+  # Run against a copy of HEAD's src/ (git archive), so that edits made to src/
+  # while the benchmarks run cannot mix into them; `commit` is then exact.
+  SNAP=$(mktemp -d "${TMPDIR:-/tmp}/tarry-bench-src.XXXXXX")
+  trap 'rm -rf "$SNAP"' EXIT
+  git -C .. archive "$(git rev-parse HEAD)" src | tar -x -C "$SNAP"
+  export PYTHONPATH="$SNAP/src${PYTHONPATH:+:$PYTHONPATH}"
+  echo "benchmarking $("$PY" -c 'import tarry; print(tarry.__file__)') at $COMMIT" >&2
+elif [ -n "$(git status --porcelain -- ../src 2>/dev/null)" ]; then
+  COMMIT="$COMMIT+dirty"
+fi
 
 # run NAME [VAR=value ...] -- CMD ...
 run() {
@@ -49,7 +65,20 @@ run() {
 main_group() {
   run tarry-w1 -- "$PY" w1_task_overhead.py 500
   run tarry-w2 -- "$PY" w2_workflow_start.py 200
+  waits_main
   run tarry-w6 -- "$PY" w6_crash_recovery.py cli
+}
+
+waits_main() {
+  run tarry-w3 -- "$PY" w3_pause_resume.py 20 resident
+  run tarry-w3-suspended -- "$PY" w3_pause_resume.py 20 suspended
+  run tarry-w5-1000 -- "$PY" w5_many_waiting.py 1000
+}
+
+waits_extra() {
+  run tarry-w5 -- "$PY" w5_many_waiting.py 10000
+  run tarry-w5-resident TARRY_MAX_RESIDENT_RUNS=20000 TARRY_RESIDENT_SECONDS=600 -- \
+    "$PY" w5_many_waiting.py 10000
 }
 
 extra_group() {
@@ -59,11 +88,13 @@ extra_group() {
   run tarry-w6-pyc "${pyc[@]}" -- "$PY" w6_crash_recovery.py cli
   run tarry-w1-normal TARRY_SQLITE_SYNCHRONOUS=NORMAL -- "$PY" w1_task_overhead.py 500
   run tarry-w2-normal TARRY_SQLITE_SYNCHRONOUS=NORMAL -- "$PY" w2_workflow_start.py 200
+  waits_extra
 }
 
 case "$GROUP" in
   main) main_group ;;
   extra) extra_group ;;
+  waits) waits_main; waits_extra ;;
   all) main_group; extra_group ;;
-  *) echo "unknown group $GROUP (main|extra|all)" >&2; exit 2 ;;
+  *) echo "unknown group $GROUP (main|extra|waits|all)" >&2; exit 2 ;;
 esac

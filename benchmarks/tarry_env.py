@@ -22,7 +22,7 @@ from tarry import config, host
 __all__ = ["close_host", "open_host", "versions", "wait_settings"]
 
 
-def open_host(prefix: str, **overrides: object) -> host.Host:
+def open_host(prefix: str, **overrides: Any) -> host.Host:
     """Make a host on a fresh SQLite database this process's host, store opened.
 
     Args:

@@ -29,6 +29,7 @@ Op = Callable[[sqlite3.Connection], Any]
 
 _QUERIES = sqlfiles.load_queries("sqlite")
 _LOG_FLUSH_SECONDS = 0.2
+_READER_CACHE_KIB = 1024
 
 
 class SqliteStore:
@@ -68,6 +69,8 @@ class SqliteStore:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()
+            # Readers are many (one per thread); their page caches add up.
+            conn.execute(f"PRAGMA cache_size=-{_READER_CACHE_KIB}")
             self._local.conn = conn
             with self._readers_lock:
                 self._readers.append(conn)
