@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import builtins
 import logging
-import logging.handlers
 import queue
 import sys
 import threading
@@ -70,34 +69,65 @@ def _run_logger() -> logging.Logger:
 def setup_console(level: str) -> None:
     """Show run logs on stderr at `level`, once per process.
 
-    Lines go through a queue to one writer thread: a write to a terminal or pipe
-    costs far more than the run's own bookkeeping, and must not hold up runs (or
-    an event loop running thousands of them).
+    Lines go through a queue to one writer thread, which writes whatever has
+    queued up in one go: a write to a terminal or pipe costs far more than a
+    run's own bookkeeping and must not hold up runs (or an event loop running
+    thousands of them), and batching keeps the writer ahead of them.
     """
     global _console_ready  # noqa: PLW0603 - set up once per process
     with _setup_lock:
         if _console_ready:
             return
-        stream = logging.StreamHandler(sys.stderr)
-        stream.setFormatter(logging.Formatter(_CONSOLE_FORMAT, datefmt="%H:%M:%S"))
-        lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-        listener = logging.handlers.QueueListener(lines, stream)
-        listener.start()
-        atexit.register(listener.stop)
-        handler = _ConsoleQueueHandler(lines)
+        writer = _ConsoleWriter()
+        handler = _ConsoleQueueHandler(writer.lines)
+        handler.setFormatter(logging.Formatter(_CONSOLE_FORMAT, datefmt="%H:%M:%S"))
         handler.setLevel(level)
         logging.getLogger(RUN_LOGGER).addHandler(handler)
         logging.getLogger(RUN_LOGGER).propagate = False
         _console_ready = True
 
 
-class _ConsoleQueueHandler(logging.handlers.QueueHandler):
-    """Queues console lines, leaving out what only the store needs (the store itself)."""
+class _ConsoleQueueHandler(logging.Handler):
+    """Formats a console line and queues it; the writer thread does the I/O."""
 
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        prepared: logging.LogRecord = super().prepare(record)
-        prepared.__dict__.pop("tarry_store", None)
-        return prepared
+    def __init__(self, lines: queue.SimpleQueue[str | None]) -> None:
+        super().__init__()
+        self._lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._lines.put(self.format(record))
+        except Exception:  # noqa: BLE001 - logging must never break a run
+            self.handleError(record)
+
+
+class _ConsoleWriter:
+    """One daemon thread writing queued console lines to stderr in batches."""
+
+    _BATCH = 1000
+
+    def __init__(self) -> None:
+        self.lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="tarry-console", daemon=True)
+        self._thread.start()
+        atexit.register(self.stop)
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.lines.get()]
+            while len(batch) < self._BATCH and not self.lines.empty():
+                batch.append(self.lines.get_nowait())
+            text = "\n".join(line for line in batch if line is not None)
+            if text:
+                sys.stderr.write(text + "\n")
+                sys.stderr.flush()
+            if None in batch:
+                return
+
+    def stop(self) -> None:
+        """Write what is queued, then stop (at exit)."""
+        self.lines.put(None)
+        self._thread.join(timeout=5)
 
 
 def get_run_logger() -> logging.LoggerAdapter[logging.Logger]:
