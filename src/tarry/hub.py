@@ -75,6 +75,7 @@ class Hub:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._parked: dict[str, Parked] = {}
+        self._resident: set[int] = set()
         self._watchers: dict[str, list[Signal]] = {}
         self._roots: dict[str, str] = {}
         self._members: dict[str, list[str]] = {}
@@ -89,6 +90,7 @@ class Hub:
         with self._lock:
             for wait_id in wait_ids:
                 self._parked[wait_id] = parked
+            self._resident.add(id(parked))
         return parked
 
     def unpark(self, parked: Parked) -> None:
@@ -97,11 +99,12 @@ class Hub:
             for wait_id in parked.wait_ids:
                 if self._parked.get(wait_id) is parked:
                     del self._parked[wait_id]
+            self._resident.discard(id(parked))
 
     def resident(self) -> int:
         """How many waiters are parked."""
         with self._lock:
-            return len({id(p) for p in self._parked.values()})
+            return len(self._resident)
 
     def parked_wait_ids(self) -> set[str]:
         """Ids of the waits someone here is parked on."""
