@@ -253,14 +253,17 @@ def _ready_or_ended(
         return None
     if not claim:
         return current
-    change = base.StateChange(
+    return hst.store.transition(run_id, (RunState.PENDING,), _claim_change(hst))
+
+
+def _claim_change(hst: host.Host) -> base.StateChange:
+    return base.StateChange(
         RunState.RUNNING,
         at=time.time(),
         reason="resumed by the process that started it",
         lease_owner=hst.owner,
         lease_expires_at=hst.lease_until(),
     )
-    return hst.store.transition(run_id, (RunState.PENDING,), change)
 
 
 def _await_ready(hst: host.Host, run_id: str, chain: tuple[str, ...]) -> base.RunRecord | _Ended:
@@ -516,10 +519,12 @@ def _claim_with_journal(
     hst: host.Host, run_id: str
 ) -> tuple[base.RunRecord, list[base.StepRecord]] | _Ended | None:
     # One trip to a store thread: claim the run and read its journal.
-    found = _ready_or_ended(hst, run_id)
-    if isinstance(found, base.RunRecord):
-        return found, hst.store.get_steps(run_id)
-    return found
+    claimed = hst.store.transition(run_id, (RunState.PENDING,), _claim_change(hst))
+    if claimed is not None:
+        return claimed, hst.store.get_steps(run_id)
+    # Not Pending any more: ended (another process ran it), or someone else holds it.
+    found = _ready_or_ended(hst, run_id, claim=False)
+    return found if isinstance(found, _Ended) else None
 
 
 async def _await_ready_async(

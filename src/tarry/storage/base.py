@@ -35,6 +35,7 @@ __all__ = [
     "WaitRecord",
     "apply_change",
     "change_allowed",
+    "closed_by",
     "resumed_change",
     "step_order",
 ]
@@ -475,6 +476,19 @@ def change_allowed(
     if run is None or run.state not in expected:
         return False
     return change.require_owner is None or run.lease_owner == change.require_owner
+
+
+def closed_by(wait: WaitRecord, close: WaitClose) -> WaitRecord:
+    """`wait` as `close` leaves it."""
+    return dataclasses.replace(
+        wait,
+        status=close.status,
+        answer=close.answer,
+        closed_at=close.at,
+        responder=close.responder,
+        channel=close.channel,
+        prompt=close.prompt,
+    )
 
 
 def resumed_change(close: WaitClose) -> StateChange:

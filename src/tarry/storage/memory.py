@@ -205,15 +205,7 @@ class MemoryStore:
             return base.WaitClosed(won=True, wait=closed, ready_run_id=self._wake_root(wait, close))
 
     def _close(self, wait: base.WaitRecord, close: base.WaitClose) -> base.WaitRecord:
-        closed = dataclasses.replace(
-            wait,
-            status=close.status,
-            answer=close.answer,
-            closed_at=close.at,
-            responder=close.responder,
-            channel=close.channel,
-            prompt=close.prompt,
-        )
+        closed = base.closed_by(wait, close)
         self._waits[wait.id] = closed
         self._steps.setdefault(close.step.run_id, {})[close.step.key] = close.step
         self._early = [

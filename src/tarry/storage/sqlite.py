@@ -421,8 +421,7 @@ def _close_wait(conn: sqlite3.Connection, close: base.WaitClose) -> base.WaitClo
         params = {"id": close.early_input_id, "status": "consumed", "detail": None}
         conn.execute(_QUERIES["settle_early_input"], params)
     ready = _wake_root(conn, wait.run_id, close)
-    closed = conn.execute(_QUERIES["get_wait"], {"id": close.wait_id}).fetchone()
-    return base.WaitClosed(won=True, wait=mapping.wait_from_row(closed), ready_run_id=ready)
+    return base.WaitClosed(won=True, wait=base.closed_by(wait, close), ready_run_id=ready)
 
 
 def _wake_root(conn: sqlite3.Connection, run_id: str, close: base.WaitClose) -> str | None:
