@@ -6,11 +6,11 @@
 #
 # Usage: ./run_all.sh [REPS=3] [GROUP=main]
 #   GROUP: main  - W1 (500 steps), W2 (200 flows), W3 (20 pause->resume trials, resident
-#                  and suspended), W5 (1000 waiting runs), W6 (recovery with
-#                  `tarry worker --burst`)
+#                  and suspended), W5 (10 000 waiting runs, about 35 s each), W6
+#                  (recovery with `tarry worker --burst`)
 #          extra - W6 with the recover script; W6 with a warm bytecode cache (see
-#                  below); W1/W2 with TARRY_SQLITE_SYNCHRONOUS=NORMAL; W5 with 10 000
-#                  waiting runs (about 1.5 min each), with default and tuned settings
+#                  below); W1/W2 with TARRY_SQLITE_SYNCHRONOUS=NORMAL; W5 with 1000
+#                  waiting runs, and with 10 000 all kept resident (tuned settings)
 #          waits - only the W3 and W5 runs of main and extra
 #          all   - main and extra
 # W6 times process start-up. If PYTHONDONTWRITEBYTECODE is set and the venv has
@@ -72,11 +72,11 @@ main_group() {
 waits_main() {
   run tarry-w3 -- "$PY" w3_pause_resume.py 20 resident
   run tarry-w3-suspended -- "$PY" w3_pause_resume.py 20 suspended
-  run tarry-w5-1000 -- "$PY" w5_many_waiting.py 1000
+  run tarry-w5 -- "$PY" w5_many_waiting.py 10000
 }
 
 waits_extra() {
-  run tarry-w5 -- "$PY" w5_many_waiting.py 10000
+  run tarry-w5-1000 -- "$PY" w5_many_waiting.py 1000
   run tarry-w5-resident TARRY_MAX_RESIDENT_RUNS=20000 TARRY_RESIDENT_SECONDS=600 -- \
     "$PY" w5_many_waiting.py 10000
 }

@@ -149,6 +149,9 @@ class _Session:
         self.alts = alts
         now = self.hst.clock.now()
         self.rows = [self._record(i, alt, now) for i, alt in enumerate(alts)]
+        # Decided before this waiter parks, so it counts only waiters already
+        # parked: in a burst of waits, the first `max_resident_runs` stay resident.
+        self.crowded = self.hst.hub.resident() >= self.hst.settings.max_resident_runs
 
     def _record(self, index: int, alt: _Alt, now: float) -> base.WaitRecord:
         run, attempt = self.ctx.run, self.ctx.journal.attempt
@@ -184,8 +187,7 @@ class _Session:
         Then one transaction stores the wait and releases the lease. Only a
         top-level run can: a child's ancestors must be released with it.
         """
-        crowded = self.hst.hub.resident() > self.hst.settings.max_resident_runs
-        return (suspend_now or crowded) and self.ctx.parent is None
+        return (suspend_now or self.crowded) and self.ctx.parent is None
 
     def open(self, release: bool) -> base.StepRecord | None:
         """Store the waits (or find them again on replay); the outcome if already known.
@@ -264,9 +266,7 @@ class _Session:
 
     def window_end(self, suspend_now: bool) -> float:
         """When a resident waiter gives its thread back."""
-        # This waiter is already parked, so it counts itself.
-        crowded = self.hst.hub.resident() > self.hst.settings.max_resident_runs
-        if suspend_now or crowded:
+        if suspend_now or self.crowded:
             return self.hst.clock.now()
         return self.hst.clock.now() + self.hst.settings.resident_seconds
 

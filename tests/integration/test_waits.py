@@ -466,3 +466,25 @@ def _eventually(condition: Any, timeout: float = 10.0) -> None:
             return
         threading.Event().wait(0.005)
     raise AssertionError("condition never held")
+
+
+@flow
+async def waits_async(i: int) -> str:
+    return str(await pause_flow_run(str, key="name"))
+
+
+async def _burst(harness: TestHarness, n: int) -> tuple[int, list[str]]:
+    pending = [asyncio.ensure_future(waits_async(i)) for i in range(n)]
+    while len(harness.store.open_inputs(limit=100)) < n:
+        await asyncio.sleep(0.01)
+    resident = harness.host.hub.resident()
+    for wait in harness.store.open_inputs(limit=100):
+        await asyncio.to_thread(harness.answer, wait.run_id, "x", key="name")
+    return resident, list(await asyncio.gather(*pending))
+
+
+def test_a_burst_of_waits_keeps_exactly_the_resident_limit_in_memory() -> None:
+    with tarry_test_harness(resident_seconds=3600, max_resident_runs=10, fake_clock=True) as h:
+        resident, results = asyncio.run(_burst(h, 20))
+    assert resident == 10
+    assert results == ["x"] * 20
