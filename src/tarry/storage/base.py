@@ -38,6 +38,7 @@ __all__ = [
     "closed_by",
     "resumed_change",
     "step_order",
+    "suspend_change",
 ]
 
 
@@ -488,6 +489,18 @@ def closed_by(wait: WaitRecord, close: WaitClose) -> WaitRecord:
         responder=close.responder,
         channel=close.channel,
         prompt=close.prompt,
+    )
+
+
+def suspend_change(owner: str, at: float, reason: str) -> StateChange:
+    """Waiting with the lease released, for runs `owner` holds that leave memory."""
+    return StateChange(
+        RunState.WAITING,
+        at=at,
+        reason=reason,
+        lease_owner=None,
+        lease_expires_at=None,
+        require_owner=owner,
     )
 
 

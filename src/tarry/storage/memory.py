@@ -241,14 +241,7 @@ class MemoryStore:
             waits = [self._waits.get(wait_id) for wait_id in wait_ids]
             if any(w is None or w.status is not WaitStatus.OPEN for w in waits):
                 return False
-            change = base.StateChange(
-                RunState.WAITING,
-                at=at,
-                reason=reason,
-                lease_owner=None,
-                lease_expires_at=None,
-                require_owner=owner,
-            )
+            change = base.suspend_change(owner, at, reason)
             for run_id in run_ids:
                 run = self._runs.get(run_id)
                 allowed = (RunState.RUNNING, RunState.WAITING)

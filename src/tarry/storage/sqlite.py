@@ -286,14 +286,7 @@ class SqliteStore:
         reason: str,
     ) -> bool:
         """See `Store.suspend_runs`."""
-        change = base.StateChange(
-            RunState.WAITING,
-            at=at,
-            reason=reason,
-            lease_owner=None,
-            lease_expires_at=None,
-            require_owner=owner,
-        )
+        change = base.suspend_change(owner, at, reason)
         return self._write(lambda conn: _suspend_runs(conn, run_ids, wait_ids, change))
 
     def get_wait(self, wait_id: str) -> base.WaitRecord | None:
