@@ -6,7 +6,8 @@ Usage: python w3_pause_resume.py [TRIALS=20] [resident|suspended]
       memory (a blocked thread) for `resident_seconds` (5 s); the answer wakes it.
   suspended: `resident_seconds=0`. The run leaves memory as soon as its wait is
       open (its stack unwinds; the caller's thread only waits for the run to
-      become ready). The answer makes it Pending, the caller claims it and
+      become ready). The answer hands the run back to that caller (Running,
+      leased to this process, in the answer's own transaction), which
       re-executes the flow by replay up to the pause, which returns the answer.
 
 Each trial is one sync flow run, called from the main thread, that pauses with

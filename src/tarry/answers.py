@@ -15,13 +15,14 @@ from typing import Any
 
 from tarry import errors, host, serialization
 from tarry import input as input_module
-from tarry.states import StepKind, StepStatus, WaitKind, WaitStatus
+from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
 from tarry.storage import base
 
 __all__ = [
     "Submitted",
     "consume_early",
     "fire_timeout",
+    "give_back",
     "journal_entry",
     "submit_input",
     "wait_spec",
@@ -206,8 +207,23 @@ def _close(
         prompt=prompt,
         early_input_id=early_input_id,
         reason=f"{wait.name!r} answered" + (f" by {who.responder}" if who.responder else ""),
+        resume_as=_resume_as(hst, wait, at),
     )
     return _apply(hst, close).wait
+
+
+def _resume_as(hst: host.Host, wait: base.WaitRecord, at: float) -> base.StateChange | None:
+    # A caller here awaits the run: if the close resumes it, it resumes leased to
+    # this process, so the caller continues without a claim of its own.
+    if hst.hub.awaited_root(wait.run_id) is None:
+        return None
+    return base.StateChange(
+        RunState.RUNNING,
+        at=at,
+        reason="resumed by the process that awaits it",
+        lease_owner=hst.owner,
+        lease_expires_at=hst.lease_until(),
+    )
 
 
 def _apply(hst: host.Host, close: base.WaitClose) -> base.WaitClosed:
@@ -225,10 +241,27 @@ def _already(wait: base.WaitRecord) -> errors.AlreadyAnswered:
 
 
 def _notify(hst: host.Host, closed: base.WaitClosed, step: base.StepRecord) -> None:
+    hst.hub.note_closed_here(closed.wait.id, closed.wait.closed_at or hst.clock.now())
     hst.hub.closed(closed.wait.id, step)
     hst.hub.forget_specs([closed.wait.id])
     if closed.ready_run_id is not None:
         hst.hub.run_ready(closed.ready_run_id)
+    if closed.resumed_run is not None and not hst.hub.hand_over(closed.resumed_run):
+        give_back(hst, closed.resumed_run)
+
+
+def give_back(hst: host.Host, run: base.RunRecord) -> None:
+    """Make a run claimed for a caller that no longer waits Pending, for anyone to claim."""
+    change = base.StateChange(
+        RunState.PENDING,
+        at=hst.clock.now(),
+        reason="its caller stopped waiting",
+        lease_owner=None,
+        lease_expires_at=None,
+        require_owner=hst.owner,
+    )
+    if hst.store.transition(run.id, (RunState.RUNNING,), change) is not None:
+        hst.hub.run_ready(run.id)
 
 
 def consume_early(hst: host.Host, wait: base.WaitRecord) -> bool:
@@ -269,6 +302,7 @@ def fire_timeout(hst: host.Host, wait: base.WaitRecord) -> bool:
         responder=None,
         channel="timer",
         reason=f"{wait.name!r} reached its deadline",
+        resume_as=_resume_as(hst, wait, at),
     )
     closed = hst.store.close_wait(close)
     if closed is None or not closed.won:

@@ -16,10 +16,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tarry import (
+    answers,
     context,
     errors,
     futures,
     host,
+    hub,
     journal,
     names,
     run_logs,
@@ -42,9 +44,9 @@ __all__ = [
     "new_run",
 ]
 
-# A caller waiting for its suspended run is woken by the hub; this slow re-check
-# only matters when another process claimed the run and finishes it.
-_SAFETY_POLL_SECONDS = 5.0
+# A caller waiting for its suspended run is woken by the hub, or by the watcher's
+# sweep when another process finished the run; this slow timeout only backs them up.
+_SAFETY_POLL_SECONDS = 60.0
 _CHILD_NAMESPACE = uuid.UUID("6f0c52a2-31a4-4c36-9d7e-8d0d8a4e1c55")
 _ACTIVE = (RunState.RUNNING,)
 
@@ -271,16 +273,22 @@ def _await_ready(hst: host.Host, run_id: str, chain: tuple[str, ...]) -> base.Ru
     watcher.ensure_watcher(hst)
     try:
         while True:
-            found = _ready_or_ended(hst, run_id)
+            found = hst.hub.take_handed(run_id) or _ready_or_ended(hst, run_id)
             if found is not None:
                 return found
-            # Woken by the hub (an answer here, a timer, or the watcher relaying an
-            # answer given elsewhere); the slow timeout covers a run that another
-            # process claimed and finishes.
+            # Woken by the hub: an answer here, a timer, the watcher relaying an
+            # answer given elsewhere, or its sweep seeing the run ended elsewhere.
             signal.wait(_SAFETY_POLL_SECONDS)
             signal.clear()
     finally:
-        hst.hub.unwatch_run(run_id, signal)
+        _stop_watching(hst, run_id, signal)
+
+
+def _stop_watching(hst: host.Host, run_id: str, signal: hub.Signal) -> None:
+    # A run handed over just as its caller gave up waiting goes back to Pending.
+    untaken = hst.hub.unwatch_run(run_id, signal)
+    if untaken is not None:
+        answers.give_back(hst, untaken)
 
 
 def execute_run(
@@ -535,6 +543,9 @@ async def _await_ready_async(
     watcher.ensure_watcher(hst)
     try:
         while True:
+            handed = hst.hub.take_handed(run_id)
+            if handed is not None:
+                return handed, await steps.offload(hst.store.get_steps, run_id)
             # A quick read, done on the loop; only a claim is a write worth offloading.
             peek = _ready_or_ended(hst, run_id, claim=False)
             if isinstance(peek, _Ended):
@@ -546,7 +557,7 @@ async def _await_ready_async(
             await signal.wait_async(_SAFETY_POLL_SECONDS)
             signal.clear()
     finally:
-        hst.hub.unwatch_run(run_id, signal)
+        _stop_watching(hst, run_id, signal)
 
 
 async def execute_run_async(

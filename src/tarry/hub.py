@@ -16,6 +16,10 @@ from tarry.storage import base
 
 __all__ = ["Hub", "Signal"]
 
+# Closes made here are remembered until the watcher has passed them; the cap only
+# bounds a process that closes many waits and never runs a watcher.
+_CLOSED_HERE_MAX = 100_000
+
 
 class Signal:
     """A one-shot wake-up that threads and coroutines can both wait on.
@@ -81,6 +85,8 @@ class Hub:
         self._members: dict[str, list[str]] = {}
         self._specs: dict[str, Any] = {}
         self._ready_listeners: list[Callable[[str], None]] = []
+        self._closed_here: dict[str, float] = {}
+        self._handed: dict[str, base.RunRecord] = {}
 
     # -- resident waiters -------------------------------------------------------------
 
@@ -121,6 +127,23 @@ class Hub:
         parked.signal.set()
         return True
 
+    def note_closed_here(self, wait_id: str, at: float) -> None:
+        """Remember that this process closed `wait_id` (and already woke who waits)."""
+        with self._lock:
+            self._closed_here[wait_id] = at
+            if len(self._closed_here) > _CLOSED_HERE_MAX:
+                del self._closed_here[next(iter(self._closed_here))]
+
+    def was_closed_here(self, wait_id: str) -> bool:
+        """Whether this process closed `wait_id` (so the watcher need not relay it)."""
+        with self._lock:
+            return wait_id in self._closed_here
+
+    def forget_closed_before(self, at: float) -> None:
+        """Drop the memory of closes made here before `at`."""
+        with self._lock:
+            self._closed_here = {k: v for k, v in self._closed_here.items() if v >= at}
+
     # -- input specs of open waits -----------------------------------------------------
 
     def keep_spec(self, wait_id: str, spec: Any) -> None:
@@ -153,22 +176,56 @@ class Hub:
                 self._members.setdefault(root_id, []).append(member)
         return signal
 
-    def unwatch_run(self, root_id: str, signal: Signal) -> None:
-        """Stop watching."""
+    def unwatch_run(self, root_id: str, signal: Signal) -> base.RunRecord | None:
+        """Stop watching.
+
+        Returns:
+            A run handed over to the last watcher that nobody took: the caller must
+            give it back (it is Running, leased to this process).
+        """
         with self._lock:
             signals = self._watchers.get(root_id, [])
             if signal in signals:
                 signals.remove(signal)
+            if signals:
+                return None
+            self._watchers.pop(root_id, None)
+            for member in self._members.pop(root_id, []):
+                if self._roots.get(member) == root_id:
+                    del self._roots[member]
+            return self._handed.pop(root_id, None)
+
+    def awaited_root(self, run_id: str) -> str | None:
+        """The top-level run a caller here awaits, if `run_id` is it or in its chain."""
+        with self._lock:
+            if run_id in self._watchers:
+                return run_id
+            return self._roots.get(run_id)
+
+    def hand_over(self, run: base.RunRecord) -> bool:
+        """Give a run claimed on a caller's behalf to that caller; `False` if none waits."""
+        with self._lock:
+            signals = self._watchers.get(run.id)
             if not signals:
-                self._watchers.pop(root_id, None)
-                for member in self._members.pop(root_id, []):
-                    if self._roots.get(member) == root_id:
-                        del self._roots[member]
+                return False
+            self._handed[run.id] = run
+        signals[0].set()
+        return True
+
+    def take_handed(self, root_id: str) -> base.RunRecord | None:
+        """The run handed over for `root_id`, once (to one of its callers)."""
+        with self._lock:
+            return self._handed.pop(root_id, None)
 
     def watched_runs(self) -> set[str]:
         """Runs (and members of their chains) someone here waits on."""
         with self._lock:
             return set(self._watchers) | set(self._roots)
+
+    def watched_roots(self) -> list[str]:
+        """Top-level runs someone here waits on."""
+        with self._lock:
+            return list(self._watchers)
 
     def on_ready(self, listener: Callable[[str], None]) -> None:
         """Call `listener(run_id)` whenever a run may have become ready."""

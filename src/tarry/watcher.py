@@ -3,20 +3,28 @@
 One thread per host, started when something waits. Each tick is two indexed
 queries for the whole process, never one per waiting run: waits whose deadline
 passed, and waits closed since the last tick (answers that other processes
-gave to runs parked or awaited here).
+gave to runs parked or awaited here). Every few seconds it also reads the
+states of all suspended runs awaited here in a few batched queries, to notice
+runs that another process resumed and finished.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 
 from tarry import answers, host
 from tarry import clock as clock_module
+from tarry.states import RunState
 
 __all__ = ["Watcher", "ensure_watcher"]
 
 _SKEW_SECONDS = 1.0
 _DUE_BATCH = 500
+_SWEEP_SECONDS = 5.0
+
+_log = logging.getLogger(__name__)
 
 
 class Watcher:
@@ -30,6 +38,7 @@ class Watcher:
         self._kick = threading.Event()
         self._thread: threading.Thread | None = None
         self._tick_lock = threading.Lock()
+        self._next_sweep = time.monotonic() + _SWEEP_SECONDS
         hst.on_close(self.stop)
         if isinstance(hst.clock, clock_module.FakeClock):
             hst.clock.on_advance(self._after_fake_advance)
@@ -54,7 +63,10 @@ class Watcher:
     def _loop(self) -> None:
         poll = self.host.settings.poll_seconds
         while not self._stop.is_set():
-            self.tick()
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - a failing store must not end the watcher
+                _log.exception("the tarry watcher's tick failed; trying again")
             self._kick.wait(poll)
             self._kick.clear()
 
@@ -65,6 +77,8 @@ class Watcher:
                 return
             self.fire_due()
             self.relay_closed()
+            if time.monotonic() >= self._next_sweep:
+                self.sweep_suspended()
 
     def fire_due(self) -> int:
         """Apply the timeout outcome of every wait whose deadline passed. Returns how many."""
@@ -76,10 +90,11 @@ class Watcher:
         hub = self.host.hub
         parked, watched = hub.parked_wait_ids(), hub.watched_runs()
         if not parked and not watched:
+            hub.forget_closed_before(self._since)
             return
         rows = self.host.store.closed_waits_since(self._since)
         for wait_id, run_id, closed_at in rows:
-            if wait_id in self._seen:
+            if wait_id in self._seen or hub.was_closed_here(wait_id):
                 continue
             self._seen[wait_id] = closed_at
             if wait_id in parked:
@@ -87,6 +102,19 @@ class Watcher:
             if run_id in watched:
                 hub.run_ready(run_id)
         self._advance(rows)
+
+    def sweep_suspended(self) -> None:
+        """Wake callers of suspended runs that became Pending or ended, in batched reads.
+
+        Covers what no close relays: a run another process claimed and finished.
+        """
+        self._next_sweep = time.monotonic() + _SWEEP_SECONDS
+        roots = self.host.hub.watched_roots()
+        if not roots:
+            return
+        for run_id, state in self.host.store.run_states(roots).items():
+            if state is RunState.PENDING or state.is_final:
+                self.host.hub.run_ready(run_id)
 
     def _deliver(self, wait_id: str) -> None:
         wait = self.host.store.get_wait(wait_id)
@@ -100,6 +128,7 @@ class Watcher:
         if rows:
             self._since = max(self._since, rows[-1][2] - _SKEW_SECONDS)
         self._seen = {k: v for k, v in self._seen.items() if v >= self._since}
+        self.host.hub.forget_closed_before(self._since)
 
     def _after_fake_advance(self) -> None:
         self.tick()

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from tarry.states import RunState, StepKind, StepStatus
-from tarry.storage import LogRecord, RunRecord, StepRecord, Store
+from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
+from tarry.storage import LogRecord, RunRecord, StepRecord, Store, WaitRecord, base
 
 T = TypeVar("T")
 
@@ -93,6 +94,147 @@ def log_record(
     """A log line at INFO level."""
     return LogRecord(
         run_id=run_id, at=at, level=20, message=message, step_key=step_key, logger="tarry.runs"
+    )
+
+
+BOOL_INPUT_SPEC = json.dumps(
+    {
+        "schema": {
+            "additionalProperties": False,
+            "properties": {"value": {"title": "Value", "type": "boolean"}},
+            "required": ["value"],
+            "title": "AutomaticRunInput",
+            "type": "object",
+        },
+        "description": "Ship it?",
+        "initial": {},
+        "unwrap": True,
+        "model_ref": None,
+        "value_type_ref": "builtins:bool",
+    }
+)
+"""The stored spec of a yes/no input, as `tarry.input` writes it."""
+
+_WAIT_NAMESPACE = uuid.UUID("5d1c2a8e-3f4b-4c6d-9e7f-8a9b0c1d2e3f")
+
+
+def wait_record(
+    run_id: str,
+    key: str = "1",
+    *,
+    alt: int = 0,
+    attempt: int = 1,
+    kind: WaitKind = WaitKind.INPUT,
+    name: str = "approval",
+    label: str | None = None,
+    created_at: float = T0,
+    deadline: float | None = None,
+) -> WaitRecord:
+    """An open wait as a flow stores it on reaching journal key `key`.
+
+    Like `tarry.waits`, the id is derived from run, key, attempt and alternative, so
+    a replay that reaches the same wait builds the same id.
+
+    Args:
+        run_id: The waiting run.
+        key: The journal key of the wait.
+        alt: Which alternative of a `wait_any` it is.
+        attempt: The flow attempt that reached it.
+        kind: An input (a yes/no question) or a timer.
+        name: The name answers address it by.
+        label: The journal name of the whole wait (default: `input:<name>`).
+        created_at: When the run reached it.
+        deadline: When its timeout applies (`None`: never).
+    """
+    timer = kind is WaitKind.TIMER
+    return WaitRecord(
+        id=str(uuid.uuid5(_WAIT_NAMESPACE, f"{run_id}/{key}/{attempt}/{alt}")),
+        run_id=run_id,
+        step_key=key,
+        kind=kind,
+        name=name,
+        status=WaitStatus.OPEN,
+        created_at=created_at,
+        alt=alt,
+        attempt=attempt,
+        label=label if label is not None else f"input:{name}",
+        spec=None if timer else BOOL_INPUT_SPEC,
+        on_timeout='{"kind": "fire"}' if timer else '{"kind": "fail"}',
+        deadline=deadline,
+    )
+
+
+def wait_close(
+    wait: WaitRecord,
+    *,
+    at: float,
+    answer: object = True,
+    responder: str = "ada",
+    early_input_id: int | None = None,
+) -> base.WaitClose:
+    """An answer to `wait` and the journal entry it becomes, as `tarry.answers` builds them.
+
+    Args:
+        wait: The wait (alternative) answered.
+        at: When.
+        answer: The accepted answer, as JSON data.
+        responder: Who answered.
+        early_input_id: The early input this answer consumes, if it was sent early.
+    """
+    result = {"alt": wait.alt, "value": answer, "given": False}
+    return base.WaitClose(
+        wait_id=wait.id,
+        status=WaitStatus.ANSWERED,
+        at=at,
+        step=_wait_step(wait, at, json.dumps(result, separators=(",", ":"))),
+        answer=json.dumps(answer),
+        responder=responder,
+        channel="api",
+        prompt="Ship it?",
+        early_input_id=early_input_id,
+        reason=f"{wait.name!r} answered by {responder}",
+    )
+
+
+def timeout_close(wait: WaitRecord, *, at: float) -> base.WaitClose:
+    """`wait` reaching its deadline (a timer firing), as `tarry.answers` builds it."""
+    result = {"alt": wait.alt, "value": None, "given": False}
+    return base.WaitClose(
+        wait_id=wait.id,
+        status=WaitStatus.TIMED_OUT,
+        at=at,
+        step=_wait_step(wait, at, json.dumps(result, separators=(",", ":"))),
+        channel="timer",
+        reason=f"{wait.name!r} reached its deadline",
+    )
+
+
+def _wait_step(wait: WaitRecord, at: float, result: str) -> StepRecord:
+    return StepRecord(
+        run_id=wait.run_id,
+        key=wait.step_key,
+        name=wait.label or wait.name,
+        kind=StepKind.WAIT,
+        inputs_digest="",
+        status=StepStatus.COMPLETED,
+        started_at=wait.created_at,
+        ended_at=at,
+        result=result,
+        flow_attempt=wait.attempt,
+    )
+
+
+def early_input(
+    run_id: str,
+    name: str = "approval",
+    *,
+    data: str = "true",
+    sent_at: float = T0,
+    responder: str | None = "ada",
+) -> base.EarlyInput:
+    """An answer sent for wait `name` before the run reached it, not stored yet."""
+    return base.EarlyInput(
+        run_id=run_id, name=name, data=data, sent_at=sent_at, responder=responder, channel="api"
     )
 
 

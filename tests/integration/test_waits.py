@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import enum
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -13,9 +14,10 @@ import pydantic
 import pytest
 
 import tarry
-from tarry import flow, pause_flow_run, suspend_flow_run, task
+from tarry import errors, flow, pause_flow_run, suspend_flow_run, task, watcher
 from tarry.input import RunInput
 from tarry.states import RunState, StepKind, WaitStatus
+from tarry.storage import StateChange
 from tarry.testing import TestHarness, tarry_test_harness
 from tarry.waits import Input, Timer
 
@@ -85,6 +87,23 @@ def test_an_answer_resumes_the_run_where_it_stopped(
         ("remember", StepKind.TASK),
         ("pause", StepKind.WAIT),
     ]
+    # Answered in the process that awaits it, the run goes straight back to work.
+    states = [t.to_state for t in harness.store.get_transitions(run.id)]
+    assert RunState.PENDING not in states[states.index(RunState.WAITING) :]
+
+
+def test_a_caller_hears_of_its_run_ended_by_another_process(
+    suspending: TestHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(watcher, "_SWEEP_SECONDS", 0.05)
+    run = suspending.start(needs_approval, 10)
+    _until_suspended(suspending, run.id)
+
+    ended_elsewhere = StateChange(RunState.CANCELLED, at=time.time(), reason="cancelled by ops")
+    suspending.store.transition(run.id, (RunState.WAITING,), ended_elsewhere)
+
+    with pytest.raises(errors.RunFailed, match="cancelled by ops"):
+        run.result(timeout=5)
 
 
 def _until_suspended(harness: TestHarness, run_id: str) -> tarry.storage.RunRecord:

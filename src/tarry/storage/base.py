@@ -253,6 +253,10 @@ class WaitClose:
     """An early input this answer consumes."""
     reason: str = ""
     """Why the run may go on, in words (stored with its transition)."""
+    resume_as: StateChange | None = None
+    """For a suspended top-level run: `None` makes it Pending, for any process to
+    claim; a change to Running with a lease hands it straight to the caller that
+    awaits it in the closing process, saving a claim."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -265,6 +269,8 @@ class WaitClosed:
     """The wait as it is now."""
     ready_run_id: str | None = None
     """The top-level run made Pending by this close (it was suspended), if any."""
+    resumed_run: RunRecord | None = None
+    """The suspended top-level run that `WaitClose.resume_as` made Running, if any."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -335,6 +341,9 @@ class Store(Protocol):
 
     def get_run(self, run_id: str) -> RunRecord | None:
         """The run with this id, or `None`."""
+
+    def run_states(self, run_ids: Sequence[str]) -> dict[str, RunState]:
+        """The state of each of `run_ids` that exists (one query, for many runs)."""
 
     def run_ids_starting_with(self, prefix: str, limit: int = 2) -> list[str]:
         """Up to `limit` run ids that start with `prefix`, in id order (empty when none)."""
@@ -418,7 +427,8 @@ class Store(Protocol):
         One transaction writes the wait, cancels its other alternatives, writes the
         journal entry and consumes the early input. If the waiting run is resident
         (Waiting with a lease) it goes back to Running; if its top-level run is
-        suspended (Waiting with no lease), that run moves to Pending.
+        suspended (Waiting with no lease), that run moves on as `close.resume_as`
+        says (Pending by default).
 
         Returns:
             What was done (`won=False` and the wait as it is when it was closed
@@ -502,6 +512,23 @@ def suspend_change(owner: str, at: float, reason: str) -> StateChange:
         lease_expires_at=None,
         require_owner=owner,
     )
+
+
+def wait_closed(wait: WaitRecord, close: WaitClose, woken_root: RunRecord | None) -> WaitClosed:
+    """What a won `close` did, given the suspended top-level run it moved on (as it is now)."""
+    closed = closed_by(wait, close)
+    if woken_root is None:
+        return WaitClosed(won=True, wait=closed)
+    if woken_root.state is RunState.PENDING:
+        return WaitClosed(won=True, wait=closed, ready_run_id=woken_root.id)
+    return WaitClosed(won=True, wait=closed, resumed_run=woken_root)
+
+
+def woken_root_change(close: WaitClose) -> StateChange:
+    """How a suspended top-level run leaves Waiting when `close` ends its wait."""
+    if close.resume_as is not None:
+        return close.resume_as
+    return StateChange(RunState.PENDING, at=close.at, reason=close.reason)
 
 
 def resumed_change(close: WaitClose) -> StateChange:

@@ -58,6 +58,11 @@ class MemoryStore:
         self._check_open()
         return self._runs.get(run_id)
 
+    def run_states(self, run_ids: Sequence[str]) -> dict[str, RunState]:
+        """See `Store.run_states`."""
+        self._check_open()
+        return {i: self._runs[i].state for i in run_ids if i in self._runs}
+
     def run_ids_starting_with(self, prefix: str, limit: int = 2) -> list[str]:
         """See `Store.run_ids_starting_with`."""
         self._check_open()
@@ -201,20 +206,18 @@ class MemoryStore:
                     self._waits[other.id] = dataclasses.replace(
                         other, status=WaitStatus.CANCELLED, closed_at=close.at
                     )
-            closed = self._close(wait, close)
-            return base.WaitClosed(won=True, wait=closed, ready_run_id=self._wake_root(wait, close))
+            self._close(wait, close)
+            return base.wait_closed(wait, close, self._wake_root(wait, close))
 
-    def _close(self, wait: base.WaitRecord, close: base.WaitClose) -> base.WaitRecord:
-        closed = base.closed_by(wait, close)
-        self._waits[wait.id] = closed
+    def _close(self, wait: base.WaitRecord, close: base.WaitClose) -> None:
+        self._waits[wait.id] = base.closed_by(wait, close)
         self._steps.setdefault(close.step.run_id, {})[close.step.key] = close.step
         self._early = [
             dataclasses.replace(e, status="consumed") if e.id == close.early_input_id else e
             for e in self._early
         ]
-        return closed
 
-    def _wake_root(self, wait: base.WaitRecord, close: base.WaitClose) -> str | None:
+    def _wake_root(self, wait: base.WaitRecord, close: base.WaitClose) -> base.RunRecord | None:
         run = self._runs[wait.run_id]
         if run.state is RunState.WAITING and run.lease_owner is not None:
             self._apply(run, base.resumed_change(close))
@@ -223,8 +226,7 @@ class MemoryStore:
             run = self._runs[run.parent_id]
         if run.state is not RunState.WAITING or run.lease_owner is not None:
             return None
-        self._apply(run, base.StateChange(RunState.PENDING, at=close.at, reason=close.reason))
-        return run.id
+        return self._apply(run, base.woken_root_change(close))
 
     def suspend_runs(
         self,
@@ -258,7 +260,8 @@ class MemoryStore:
         """See `Store.waits_of_run`."""
         self._check_open()
         found = [w for w in self._waits.values() if w.run_id == run_id]
-        return sorted(found, key=lambda w: (w.created_at, base.step_order(w.step_key), w.alt))
+        # Stable: waits opened at the same moment stay in the order they were stored.
+        return sorted(found, key=lambda w: w.created_at)
 
     def open_inputs(
         self, run_id: str | None = None, limit: int = 50, offset: int = 0
@@ -300,7 +303,9 @@ class MemoryStore:
         with self._lock:
             self._check_open()
             early_id = len(self._early) + 1
-            self._early.append(dataclasses.replace(early, id=early_id, status="pending"))
+            self._early.append(
+                dataclasses.replace(early, id=early_id, status="pending", detail=None)
+            )
             return early_id
 
     def pending_early_inputs(self, run_id: str, name: str) -> list[base.EarlyInput]:
@@ -311,6 +316,7 @@ class MemoryStore:
     def reject_early_input(self, early_id: int, detail: str) -> None:
         """See `Store.reject_early_input`."""
         with self._lock:
+            self._check_open()
             self._early = [
                 dataclasses.replace(e, status="rejected", detail=detail)
                 if e.id == early_id and e.status == "pending"

@@ -30,6 +30,7 @@ Op = Callable[[sqlite3.Connection], Any]
 _QUERIES = sqlfiles.load_queries("sqlite")
 _LOG_FLUSH_SECONDS = 0.2
 _READER_CACHE_KIB = 1024
+_IDS_PER_QUERY = 500
 
 
 class SqliteStore:
@@ -144,6 +145,15 @@ class SqliteStore:
         """See `Store.get_run`."""
         rows = self._read("get_run", {"id": run_id})
         return mapping.run_from_row(rows[0]) if rows else None
+
+    def run_states(self, run_ids: Sequence[str]) -> dict[str, RunState]:
+        """See `Store.run_states`."""
+        states: dict[str, RunState] = {}
+        for first in range(0, len(run_ids), _IDS_PER_QUERY):
+            ids = json.dumps(list(run_ids[first : first + _IDS_PER_QUERY]))
+            for row in self._read("run_states", {"ids": ids}):
+                states[row["id"]] = RunState(row["state"])
+        return states
 
     def run_ids_starting_with(self, prefix: str, limit: int = 2) -> list[str]:
         """See `Store.run_ids_starting_with`."""
@@ -413,11 +423,12 @@ def _close_wait(conn: sqlite3.Connection, close: base.WaitClose) -> base.WaitClo
     if close.early_input_id is not None:
         params = {"id": close.early_input_id, "status": "consumed", "detail": None}
         conn.execute(_QUERIES["settle_early_input"], params)
-    ready = _wake_root(conn, wait.run_id, close)
-    return base.WaitClosed(won=True, wait=base.closed_by(wait, close), ready_run_id=ready)
+    return base.wait_closed(wait, close, _wake_root(conn, wait.run_id, close))
 
 
-def _wake_root(conn: sqlite3.Connection, run_id: str, close: base.WaitClose) -> str | None:
+def _wake_root(
+    conn: sqlite3.Connection, run_id: str, close: base.WaitClose
+) -> base.RunRecord | None:
     # A resident run goes back to Running in this same transaction, so its waiter
     # continues without a write of its own. A suspended run is re-executed from
     # its top-level run, whose replay re-enters the children down to the wait;
@@ -432,9 +443,7 @@ def _wake_root(conn: sqlite3.Connection, run_id: str, close: base.WaitClose) -> 
         )
     if run.state is not RunState.WAITING or run.lease_owner is not None:
         return None
-    change = base.StateChange(RunState.PENDING, at=close.at, reason=close.reason)
-    _update_run(conn, run, change)
-    return run.id
+    return _update_run(conn, run, base.woken_root_change(close))
 
 
 def _suspend_runs(

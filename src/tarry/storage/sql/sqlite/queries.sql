@@ -14,6 +14,9 @@ VALUES (:run_id, :from_state, :to_state, :reason, :at);
 -- name: get_run
 SELECT * FROM runs WHERE id = :id;
 
+-- name: run_states
+SELECT id, state FROM runs WHERE id IN (SELECT value FROM json_each(:ids));
+
 -- name: run_ids_in_range
 SELECT id FROM runs WHERE id >= :low AND id < :high ORDER BY id LIMIT :limit;
 
@@ -92,7 +95,7 @@ WHERE run_id = :run_id AND step_key = :step_key AND attempt = :attempt
 ORDER BY alt;
 
 -- name: waits_of_run
-SELECT * FROM waits WHERE run_id = :run_id ORDER BY created_at, step_key, alt;
+SELECT * FROM waits WHERE run_id = :run_id ORDER BY created_at, rowid;
 
 -- name: open_waits_of_run
 SELECT * FROM waits WHERE run_id = :run_id AND status = 'open' ORDER BY created_at, alt;
