@@ -221,10 +221,21 @@ def _drive(
             # Leave the except block before waiting: the exception's traceback
             # holds every frame of the flow, which a suspended run must not keep.
             chain = suspended.chain
+        except errors.RunAborted:
+            ended = _ended(hst, run.id)
+            if ended is None:
+                raise
+            return ended.outcome()
         ready = _await_ready(hst, run.id, chain)
         if not isinstance(ready, base.RunRecord):
             return ready.outcome()
         run, parameters = ready, None
+
+
+def _ended(hst: host.Host, run_id: str) -> _Ended | None:
+    """The run, if it ended while taken away from this caller (cancelled, say)."""
+    current = hst.store.get_run(run_id)
+    return _Ended(current) if current is not None and current.state.is_final else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -517,6 +528,11 @@ async def _drive_async(
             return await execute_run_async(hst, flow, run, parameters, journal_steps=journal_steps)
         except errors.RunSuspended as suspended:
             chain = suspended.chain  # see _drive: the traceback must not outlive this
+        except errors.RunAborted:
+            ended = _ended(hst, run.id)
+            if ended is None:
+                raise
+            return ended.outcome()
         ready = await _await_ready_async(hst, run.id, chain)
         if isinstance(ready, _Ended):
             return ready.outcome()

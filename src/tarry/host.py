@@ -129,14 +129,30 @@ class Host:
             left = self._active.get(run_id, 0) - 1
             if left > 0:
                 self._active[run_id] = left
-            else:
-                self._active.pop(run_id, None)
+                return
+            self._active.pop(run_id, None)
+        self.hub.forget_aborted(run_id)
+
+    def abort(self, run_ids: Iterable[str], reason: str) -> None:
+        """Stop those of `run_ids` that execute here (they were cancelled)."""
+        with self._lock:
+            here = [run_id for run_id in run_ids if run_id in self._active]
+        if here:
+            self.hub.abort(here, reason)
 
     def _beat(self) -> None:
         interval = self.settings.lease_seconds / 3
         while not self._stopped.wait(interval):
-            if self._active:
+            with self._lock:
+                active = list(self._active)
+            if active:
                 self.store.renew_leases(self.owner, self.lease_until())
+                self._abort_ended(active)
+
+    def _abort_ended(self, run_ids: list[str]) -> None:
+        # A run cancelled by another process ends its execution here at its next step.
+        ended = [i for i, state in self.store.run_states(run_ids).items() if state.is_final]
+        self.abort(ended, "the run ended elsewhere (cancelled)")
 
     def close(self) -> None:
         """Stop heart-beating and close the store."""

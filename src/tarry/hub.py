@@ -67,7 +67,8 @@ class Signal:
 class Parked:
     """A waiter parked on one or more waits (the alternatives of one journal key)."""
 
-    def __init__(self, wait_ids: list[str], signal: Signal) -> None:
+    def __init__(self, run_id: str, wait_ids: list[str], signal: Signal) -> None:
+        self.run_id = run_id
         self.wait_ids = wait_ids
         self.signal = signal
         self.outcome: base.StepRecord | None = None
@@ -87,12 +88,15 @@ class Hub:
         self._ready_listeners: list[Callable[[str], None]] = []
         self._closed_here: dict[str, float] = {}
         self._handed: dict[str, base.RunRecord] = {}
+        self._aborted: dict[str, str] = {}
 
     # -- resident waiters -------------------------------------------------------------
 
-    def park(self, wait_ids: list[str], loop: asyncio.AbstractEventLoop | None = None) -> Parked:
-        """Register a waiter for `wait_ids`."""
-        parked = Parked(wait_ids, Signal(loop))
+    def park(
+        self, run_id: str, wait_ids: list[str], loop: asyncio.AbstractEventLoop | None = None
+    ) -> Parked:
+        """Register a waiter of run `run_id` for `wait_ids`."""
+        parked = Parked(run_id, wait_ids, Signal(loop))
         with self._lock:
             for wait_id in wait_ids:
                 self._parked[wait_id] = parked
@@ -143,6 +147,26 @@ class Hub:
         """Drop the memory of closes made here before `at`."""
         with self._lock:
             self._closed_here = {k: v for k, v in self._closed_here.items() if v >= at}
+
+    # -- runs taken away (cancelled) -------------------------------------------------------
+
+    def abort(self, run_ids: Iterable[str], reason: str) -> None:
+        """Stop runs executing here at their next step or wait, and wake their waiters."""
+        with self._lock:
+            ids = set(run_ids)
+            self._aborted.update(dict.fromkeys(ids, reason))
+            signals = [p.signal for p in self._parked.values() if p.run_id in ids]
+        for signal in signals:
+            signal.set()
+
+    def aborted(self, run_id: str) -> str | None:
+        """Why run `run_id` must stop, or `None`."""
+        return self._aborted.get(run_id)
+
+    def forget_aborted(self, run_id: str) -> None:
+        """The run stopped executing here."""
+        with self._lock:
+            self._aborted.pop(run_id, None)
 
     # -- input specs of open waits -----------------------------------------------------
 

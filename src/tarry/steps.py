@@ -139,8 +139,9 @@ def check_aborted(ctx: context.RunContext) -> None:
     Raises:
         errors.RunAborted: The run timed out or was cancelled.
     """
-    if ctx.aborted is not None:
-        raise errors.RunAborted(ctx.run.id, ctx.aborted)
+    reason = ctx.aborted or ctx.host.hub.aborted(ctx.run.id)
+    if reason is not None:
+        raise errors.RunAborted(ctx.run.id, reason)
 
 
 def replay(step: base.StepRecord) -> Any:

@@ -296,13 +296,14 @@ def _park(session: _Session, suspend_now: bool) -> base.StepRecord:
     watcher.ensure_watcher(hst)
     # Parked before the wait is stored: an answer given right after it is stored
     # must find its waiter.
-    parked = hst.hub.park(session.wait_ids)
+    parked = hst.hub.park(session.ctx.run.id, session.wait_ids)
     try:
         known = session.open(session.releases_at_once(suspend_now))
         if known is not None:
             return known
         window_end = session.window_end(suspend_now)
         while parked.outcome is None:
+            steps.check_aborted(session.ctx)
             move = session.next_move(hst.clock.now(), window_end)
             if move == "fire":
                 return session.fire_due()
@@ -336,13 +337,14 @@ async def _park_async(session: _Session, suspend_now: bool) -> base.StepRecord:
     """Async version of `_park`."""
     hst = session.hst
     watcher.ensure_watcher(hst)
-    parked = hst.hub.park(session.wait_ids, asyncio.get_running_loop())
+    parked = hst.hub.park(session.ctx.run.id, session.wait_ids, asyncio.get_running_loop())
     try:
         known = await steps.offload(session.open, session.releases_at_once(suspend_now))
         if known is not None:
             return known
         window_end = session.window_end(suspend_now)
         while parked.outcome is None:
+            steps.check_aborted(session.ctx)
             move = session.next_move(hst.clock.now(), window_end)
             if move == "fire":
                 return await steps.offload(session.fire_due)

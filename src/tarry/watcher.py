@@ -16,7 +16,7 @@ import time
 
 from tarry import answers, host
 from tarry import clock as clock_module
-from tarry.states import RunState
+from tarry.states import RunState, WaitStatus
 
 __all__ = ["Watcher", "ensure_watcher"]
 
@@ -120,9 +120,18 @@ class Watcher:
         wait = self.host.store.get_wait(wait_id)
         if wait is None:
             return
+        if wait.status is WaitStatus.CANCELLED:
+            self._abort_if_ended(wait.run_id)
+            return
         for step in self.host.store.get_steps(wait.run_id):
             if step.key == wait.step_key:
                 self.host.hub.closed(wait_id, step)
+
+    def _abort_if_ended(self, run_id: str) -> None:
+        # A wait cancelled with its run (not a losing alternative): stop the run here.
+        run = self.host.store.get_run(run_id)
+        if run is not None and run.state.is_final:
+            self.host.abort([run_id], run.state_reason or f"the run is {run.state.value}")
 
     def _advance(self, rows: list[tuple[str, str, float]]) -> None:
         if rows:

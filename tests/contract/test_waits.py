@@ -640,3 +640,46 @@ def test_closed_store_refuses_wait_calls(
     store.close()
     with pytest.raises(errors.StoreError):
         CLOSED_STORE_CALLS[method](store, wait)
+
+
+# -- cancel_run --------------------------------------------------------------------------
+
+
+def test_cancel_ends_the_run_its_children_and_their_waits(store: Store) -> None:
+    parent = leased_run(store)
+    child = leased_run(store, parent_id=parent.id)
+    grandchild = leased_run(store, parent_id=child.id)
+    wait = resident_wait(store, grandchild, created_at=NOW)
+
+    outcome = store.cancel_run(parent.id, NOW + 5, "cancelled by ada")
+
+    assert outcome is not None
+    assert sorted(r.id for r in outcome.runs) == sorted([parent.id, child.id, grandchild.id])
+    assert outcome.wait_ids == [wait.id]
+    for run_id in (parent.id, child.id, grandchild.id):
+        now = stored_run(store, run_id)
+        assert (now.state, now.lease_owner, now.ended_at) == (RunState.CANCELLED, None, NOW + 5)
+        assert now.state_reason == "cancelled by ada"
+    closed_wait = store.get_wait(wait.id)
+    assert closed_wait is not None
+    assert (closed_wait.status, closed_wait.closed_at) == (WaitStatus.CANCELLED, NOW + 5)
+    assert store.open_inputs() == []
+
+
+def test_cancel_leaves_finished_runs_alone(store: Store) -> None:
+    parent = leased_run(store)
+    done = leased_run(store, parent_id=parent.id)
+    finished = StateChange(RunState.COMPLETED, at=NOW, reason="done", result="1")
+    store.transition(done.id, (RunState.RUNNING,), finished)
+
+    outcome = store.cancel_run(parent.id, NOW + 5, "stop")
+
+    assert outcome is not None
+    assert [r.id for r in outcome.runs] == [parent.id]
+    assert stored_run(store, done.id).state is RunState.COMPLETED
+    again = store.cancel_run(parent.id, NOW + 6, "stop again")
+    assert again == base.RunsCancelled([], [])
+
+
+def test_cancel_of_an_unknown_run_is_none(store: Store) -> None:
+    assert store.cancel_run("no-such-run", NOW, "stop") is None

@@ -274,6 +274,16 @@ class WaitClosed:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class RunsCancelled:
+    """What `Store.cancel_run` did."""
+
+    runs: list[RunRecord]
+    """The runs it cancelled (the run and its unfinished descendants), as they are now."""
+    wait_ids: list[str]
+    """The open waits of those runs that it closed."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class StateChange:
     """A state change to apply to a run, with what goes with it."""
 
@@ -453,6 +463,16 @@ class Store(Protocol):
             `False`, and nothing changed, when one of the waits was closed meanwhile.
         """
 
+    def cancel_run(self, run_id: str, at: float, reason: str) -> RunsCancelled | None:
+        """Cancel a run and its unfinished descendants, and close their open waits, atomically.
+
+        Whoever holds their leases loses them; runs already final stay as they are.
+
+        Returns:
+            What was cancelled (nothing when the run had ended), or `None` when no
+            run has that id.
+        """
+
     def get_wait(self, wait_id: str) -> WaitRecord | None:
         """The wait with this id, or `None`."""
 
@@ -529,6 +549,11 @@ def woken_root_change(close: WaitClose) -> StateChange:
     if close.resume_as is not None:
         return close.resume_as
     return StateChange(RunState.PENDING, at=close.at, reason=close.reason)
+
+
+def cancel_change(at: float, reason: str) -> StateChange:
+    """Cancelled, from any unfinished state, whoever holds the lease."""
+    return StateChange(RunState.CANCELLED, at=at, reason=reason)
 
 
 def resumed_change(close: WaitClose) -> StateChange:

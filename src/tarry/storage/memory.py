@@ -251,6 +251,32 @@ class MemoryStore:
                     self._apply(run, change)
             return True
 
+    def cancel_run(self, run_id: str, at: float, reason: str) -> base.RunsCancelled | None:
+        """See `Store.cancel_run`."""
+        with self._lock:
+            self._check_open()
+            if run_id not in self._runs:
+                return None
+            change = base.cancel_change(at, reason)
+            tree = [r for r in self._tree(run_id) if not r.state.is_final]
+            cancelled = [self._apply(run, change) for run in tree]
+            ids = {run.id for run in cancelled}
+            closing = [
+                w for w in self._waits.values() if w.run_id in ids and w.status is WaitStatus.OPEN
+            ]
+            for wait in closing:
+                self._waits[wait.id] = dataclasses.replace(
+                    wait, status=WaitStatus.CANCELLED, closed_at=at
+                )
+            return base.RunsCancelled(cancelled, [w.id for w in closing])
+
+    def _tree(self, run_id: str) -> list[base.RunRecord]:
+        found, index = [self._runs[run_id]], 0
+        while index < len(found):
+            parent_id, index = found[index].id, index + 1
+            found += [r for r in self._runs.values() if r.parent_id == parent_id]
+        return found
+
     def get_wait(self, wait_id: str) -> base.WaitRecord | None:
         """See `Store.get_wait`."""
         self._check_open()

@@ -299,6 +299,10 @@ class SqliteStore:
         change = base.suspend_change(owner, at, reason)
         return self._write(lambda conn: _suspend_runs(conn, run_ids, wait_ids, change))
 
+    def cancel_run(self, run_id: str, at: float, reason: str) -> base.RunsCancelled | None:
+        """See `Store.cancel_run`."""
+        return self._write(lambda conn: _cancel_run(conn, run_id, base.cancel_change(at, reason)))
+
     def get_wait(self, wait_id: str) -> base.WaitRecord | None:
         """See `Store.get_wait`."""
         rows = self._read("get_wait", {"id": wait_id})
@@ -444,6 +448,21 @@ def _wake_root(
     if run.state is not RunState.WAITING or run.lease_owner is not None:
         return None
     return _update_run(conn, run, base.woken_root_change(close))
+
+
+def _cancel_run(
+    conn: sqlite3.Connection, run_id: str, change: base.StateChange
+) -> base.RunsCancelled | None:
+    tree = [mapping.run_from_row(r) for r in conn.execute(_QUERIES["run_tree"], {"id": run_id})]
+    if not tree:
+        return None
+    cancelled = [_update_run(conn, run, change) for run in tree if not run.state.is_final]
+    wait_ids: list[str] = []
+    for run in cancelled:
+        params = {"run_id": run.id}
+        wait_ids += [r["id"] for r in conn.execute(_QUERIES["open_waits_of_run"], params)]
+        conn.execute(_QUERIES["cancel_open_waits_of_run"], {**params, "closed_at": change.at})
+    return base.RunsCancelled(cancelled, wait_ids)
 
 
 def _suspend_runs(

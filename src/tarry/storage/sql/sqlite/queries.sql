@@ -100,6 +100,18 @@ SELECT * FROM waits WHERE run_id = :run_id ORDER BY created_at, rowid;
 -- name: open_waits_of_run
 SELECT * FROM waits WHERE run_id = :run_id AND status = 'open' ORDER BY created_at, alt;
 
+-- name: run_tree
+WITH RECURSIVE tree (id) AS (
+    SELECT :id
+    UNION ALL
+    SELECT r.id FROM runs r JOIN tree t ON r.parent_id = t.id
+)
+SELECT runs.* FROM runs JOIN tree USING (id);
+
+-- name: cancel_open_waits_of_run
+UPDATE waits SET status = 'cancelled', closed_at = :closed_at
+WHERE run_id = :run_id AND status = 'open';
+
 -- name: close_wait
 UPDATE waits
 SET status = :status, answer = :answer, closed_at = :closed_at, responder = :responder,
