@@ -60,6 +60,16 @@ class Settings:
     api_url: str = ""
     """Base URL of a tarry server's API, e.g. `http://127.0.0.1:4300/api`. `TARRY_API_URL`."""
 
+    server_host: str = "127.0.0.1"
+    """Address `tarry server` listens on. `TARRY_SERVER_HOST`."""
+
+    server_port: int = 4300
+    """Port `tarry server` listens on. `TARRY_SERVER_PORT`."""
+
+    api_token: str = ""
+    """When set, every API call must carry it (`Authorization: Bearer ...`) and the
+    web UI asks for it once (a login cookie). `TARRY_API_TOKEN`."""
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, with the default under `home` filled in."""
@@ -96,6 +106,8 @@ class Settings:
             )
         if self.lease_seconds <= 0:
             raise errors.ConfigurationError("TARRY_LEASE_SECONDS must be greater than 0")
+        if not 0 <= self.server_port <= 65535:
+            raise errors.ConfigurationError("TARRY_SERVER_PORT must be a port number, 0 to 65535")
 
 
 def _parse(name: str, raw: str) -> object:
@@ -106,6 +118,7 @@ def _parse(name: str, raw: str) -> object:
         "resident_seconds": float,
         "max_resident_runs": int,
         "poll_seconds": float,
+        "server_port": int,
     }
     kind = kinds.get(name, str)
     try:

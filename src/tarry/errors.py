@@ -11,7 +11,11 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     ├── SerializationError          a value cannot be stored as JSON
     ├── FlowLoadError               an entrypoint cannot be imported
     ├── ParameterError              flow parameters do not fit the signature
-    ├── RunNotFound                 no run has this id
+    ├── NotFound                    no such thing is stored
+    │   ├── RunNotFound             no run has this id
+    │   ├── WaitNotFound            no wait has this id
+    │   └── DeploymentNotFound      no deployment has this name
+    ├── RunEnded                    the run has ended; it cannot be changed
     ├── InvalidTransition           a run state change that is not allowed
     ├── NondeterminismError         replay diverged from the recorded journal
     ├── StepFailed                  a recorded step error whose type cannot be rebuilt
@@ -42,6 +46,7 @@ __all__ = [
     "ApprovalRejected",
     "ConfigurationError",
     "ControlSignal",
+    "DeploymentNotFound",
     "FieldError",
     "FlowLoadError",
     "FlowTimeout",
@@ -50,9 +55,11 @@ __all__ = [
     "InvalidTransition",
     "MigrationError",
     "NondeterminismError",
+    "NotFound",
     "NotWaiting",
     "ParameterError",
     "RunAborted",
+    "RunEnded",
     "RunFailed",
     "RunNotFound",
     "RunSuspended",
@@ -61,6 +68,7 @@ __all__ = [
     "StoreError",
     "TarryError",
     "TaskTimeout",
+    "WaitNotFound",
     "WaitTimeout",
 ]
 
@@ -104,13 +112,42 @@ class ParameterError(TarryError):
         self.flow_name = flow_name
 
 
-class RunNotFound(TarryError):
+class NotFound(TarryError):
+    """Nothing stored has this id or name."""
+
+
+class RunNotFound(NotFound):
     """No run has this id."""
 
     def __init__(self, run_id: str, *, ambiguous: bool = False) -> None:
         problem = "several runs have ids starting with" if ambiguous else "no run with id"
         super().__init__(f"{problem} {run_id!r}; list runs with `tarry runs ls`")
         self.run_id = run_id
+
+
+class WaitNotFound(NotFound):
+    """No wait has this id."""
+
+    def __init__(self, wait_id: str) -> None:
+        super().__init__(f"no wait with id {wait_id!r}; list open ones with `tarry inputs ls`")
+        self.wait_id = wait_id
+
+
+class DeploymentNotFound(NotFound):
+    """No deployment has this name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no deployment named {name!r}; names look like 'flow-name/deployment'")
+        self.name = name
+
+
+class RunEnded(TarryError):
+    """The run has ended, so it cannot be cancelled, suspended or resumed."""
+
+    def __init__(self, run_id: str, state: str, action: str) -> None:
+        super().__init__(f"run {run_id} has ended ({state}); it cannot be {action}")
+        self.run_id = run_id
+        self.state = state
 
 
 class InvalidTransition(TarryError):

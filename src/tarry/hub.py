@@ -72,6 +72,7 @@ class Parked:
         self.wait_ids = wait_ids
         self.signal = signal
         self.outcome: base.StepRecord | None = None
+        self.suspend_asked = False
 
 
 class Hub:
@@ -110,6 +111,15 @@ class Hub:
                 if self._parked.get(wait_id) is parked:
                     del self._parked[wait_id]
             self._resident.discard(id(parked))
+
+    def ask_to_suspend(self, run_id: str) -> bool:
+        """Ask the waiter of `run_id` parked here to leave memory now; `False` if none is."""
+        with self._lock:
+            found = [p for p in self._parked.values() if p.run_id == run_id]
+        for parked in found:
+            parked.suspend_asked = True
+            parked.signal.set()
+        return bool(found)
 
     def resident(self) -> int:
         """How many waiters are parked."""

@@ -1,28 +1,46 @@
-"""The one entry point every interface (CLI, and later API, UI and client) uses."""
+"""The one entry point every interface (API, web UI, CLI, client) uses.
+
+Each function takes ids or names and plain data, and returns store records or
+small dataclasses; errors are `tarry.errors` exceptions that the interfaces turn
+into status codes and messages. Run ids may be given as a unique prefix.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import time
 from collections.abc import Collection
 from typing import Any
 
-from tarry import answers, errors, host
-from tarry.states import RunState
+from tarry import answers, deployments, engine, errors, host, serialization
+from tarry.states import RunState, WaitKind
 from tarry.storage import base
 
 __all__ = [
+    "InboxItem",
     "RunDetail",
+    "cancel_run",
+    "get_deployment",
+    "get_inbox_item",
+    "get_run",
     "get_run_detail",
+    "list_deployments",
+    "list_inbox",
     "list_pending_inputs",
     "list_runs",
     "resolve_run_id",
+    "start_run",
     "submit_input",
+    "suspend_run",
 ]
+
+_SUSPEND_WAIT_SECONDS = 5.0
 
 
 @dataclasses.dataclass(frozen=True)
 class RunDetail:
-    """A run with its journal, logs, state changes and child runs."""
+    """A run with its journal, logs, state changes, waits and child runs."""
 
     run: base.RunRecord
     """The run."""
@@ -34,20 +52,43 @@ class RunDetail:
     """Its state changes, oldest first."""
     children: list[base.RunRecord]
     """Runs it started as child flows."""
+    waits: list[base.WaitRecord] = dataclasses.field(default_factory=list)
+    """Its waits, oldest first (the open ones are what it waits for now)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class InboxItem:
+    """An open (or just closed) input wait, with its run and the form it asks for."""
+
+    wait: base.WaitRecord
+    """The wait."""
+    run: base.RunRecord
+    """The run that waits."""
+    spec: dict[str, Any] | None
+    """The stored input spec (`InputSpec.to_json()`): schema, description, initial data."""
+
+
+def _host(hst: host.Host | None) -> host.Host:
+    return hst or host.get_host()
+
+
+# -- runs ------------------------------------------------------------------------------------
 
 
 def list_runs(
     *,
     states: Collection[RunState] = (),
     flow_name: str | None = None,
+    parent_id: str | base.Unset | None = base.UNSET,
     limit: int = 50,
     offset: int = 0,
     hst: host.Host | None = None,
 ) -> list[base.RunRecord]:
-    """Runs, newest first, filtered by state and flow name."""
-    store = (hst or host.get_host()).store
-    where = base.RunFilter(states=states, flow_name=flow_name, limit=limit, offset=offset)
-    return store.list_runs(where)
+    """Runs, newest first, filtered by state, flow name and parent (`None`: top-level only)."""
+    where = base.RunFilter(
+        states=states, flow_name=flow_name, parent_id=parent_id, limit=limit, offset=offset
+    )
+    return _host(hst).store.list_runs(where)
 
 
 def resolve_run_id(id_or_prefix: str, *, hst: host.Host | None = None) -> str:
@@ -56,7 +97,7 @@ def resolve_run_id(id_or_prefix: str, *, hst: host.Host | None = None) -> str:
     Raises:
         errors.RunNotFound: No run matches, or several do.
     """
-    store = (hst or host.get_host()).store
+    store = _host(hst).store
     if store.get_run(id_or_prefix) is not None:
         return id_or_prefix
     matches = store.run_ids_starting_with(id_or_prefix, limit=2) if id_or_prefix else []
@@ -67,33 +108,188 @@ def resolve_run_id(id_or_prefix: str, *, hst: host.Host | None = None) -> str:
     raise errors.RunNotFound(id_or_prefix)
 
 
+def get_run(run_id: str, *, hst: host.Host | None = None) -> base.RunRecord:
+    """One run, by id or unique prefix.
+
+    Raises:
+        errors.RunNotFound: No run matches, or several do.
+    """
+    hst = _host(hst)
+    run = hst.store.get_run(resolve_run_id(run_id, hst=hst))
+    if run is None:
+        raise errors.RunNotFound(run_id)
+    return run
+
+
 def get_run_detail(run_id: str, *, hst: host.Host | None = None) -> RunDetail:
     """Everything stored about one run, found by its id or a unique prefix of it.
 
     Raises:
         errors.RunNotFound: No run has this id, or the prefix is ambiguous.
     """
-    store = (hst or host.get_host()).store
-    run_id = resolve_run_id(run_id, hst=hst)
-    run = store.get_run(run_id)
-    if run is None:
-        raise errors.RunNotFound(run_id)
+    hst = _host(hst)
+    run = get_run(run_id, hst=hst)
+    store = hst.store
     return RunDetail(
         run=run,
-        steps=store.get_steps(run_id),
-        logs=store.get_logs(run_id),
-        transitions=store.get_transitions(run_id),
-        children=store.list_runs(base.RunFilter(parent_id=run_id, limit=1000)),
+        steps=store.get_steps(run.id),
+        logs=store.get_logs(run.id),
+        transitions=store.get_transitions(run.id),
+        children=store.list_runs(base.RunFilter(parent_id=run.id, limit=1000)),
+        waits=store.waits_of_run(run.id),
     )
+
+
+def cancel_run(
+    run_id: str, *, by: str | None = None, hst: host.Host | None = None
+) -> base.RunRecord:
+    """Cancel a run and its child runs; a waiting run's open waits close.
+
+    A run executing in this process stops at its next step or wait; one executing
+    in another process stops when that process next hears of it.
+
+    Raises:
+        errors.RunNotFound: No run matches.
+        errors.RunEnded: The run has already ended.
+    """
+    hst = _host(hst)
+    run = get_run(run_id, hst=hst)
+    reason = f"cancelled by {by}" if by else "cancelled"
+    done = hst.store.cancel_run(run.id, hst.clock.now(), reason)
+    if done is None:
+        raise errors.RunNotFound(run_id)
+    if not done.runs:
+        raise errors.RunEnded(run.id, run.state.value, "cancelled")
+    hst.abort([r.id for r in done.runs], reason)
+    hst.hub.run_ready(run.id)
+    return done.runs[0]
+
+
+def suspend_run(run_id: str, *, hst: host.Host | None = None) -> base.RunRecord:
+    """Take a waiting run out of memory now; it resumes by replay when its wait ends.
+
+    A run that is already suspended is returned as it is.
+
+    Raises:
+        errors.RunNotFound: No run matches.
+        errors.RunEnded: The run has ended.
+        errors.NotWaiting: The run is not waiting, or waits in another process.
+    """
+    hst = _host(hst)
+    run = get_run(run_id, hst=hst)
+    if run.state.is_final:
+        raise errors.RunEnded(run.id, run.state.value, "suspended")
+    if run.state is not RunState.WAITING:
+        raise errors.NotWaiting(run.id, f"is {run.state.value}; only a waiting run is suspended")
+    if run.lease_owner is None:
+        return run
+    if not hst.hub.ask_to_suspend(run.id):
+        raise errors.NotWaiting(run.id, f"waits in another process ({run.lease_owner})")
+    return _until_released(hst, run.id)
+
+
+def _until_released(hst: host.Host, run_id: str) -> base.RunRecord:
+    deadline = time.monotonic() + _SUSPEND_WAIT_SECONDS
+    while True:
+        run = hst.store.get_run(run_id)
+        if run is None:
+            raise errors.RunNotFound(run_id)
+        if run.lease_owner is None or run.state is not RunState.WAITING:
+            return run
+        if time.monotonic() > deadline:
+            return run
+        time.sleep(0.005)
+
+
+# -- deployments ------------------------------------------------------------------------------
+
+
+def list_deployments(
+    *, limit: int = 50, offset: int = 0, hst: host.Host | None = None
+) -> list[base.DeploymentRecord]:
+    """Deployments, by name."""
+    return _host(hst).store.list_deployments(limit=limit, offset=offset)
+
+
+def get_deployment(name: str, *, hst: host.Host | None = None) -> base.DeploymentRecord:
+    """One deployment by name.
+
+    Raises:
+        errors.DeploymentNotFound: No deployment has this name.
+    """
+    found = _host(hst).store.get_deployment(name)
+    if found is None:
+        raise errors.DeploymentNotFound(name)
+    return found
+
+
+def start_run(
+    deployment_name: str,
+    parameters: dict[str, Any] | None = None,
+    *,
+    hst: host.Host | None = None,
+) -> base.RunRecord:
+    """Create a Pending run of a deployment; a worker that has its code executes it.
+
+    Parameters are checked against the flow's signature (merged over the
+    deployment's defaults) before the run is created.
+
+    Raises:
+        errors.DeploymentNotFound: No deployment has this name.
+        errors.FlowLoadError: This process cannot import the deployment's flow.
+        errors.ParameterError: The parameters do not fit the flow.
+    """
+    hst = _host(hst)
+    deployment = get_deployment(deployment_name, hst=hst)
+    flow = deployments.load_flow(deployment)
+    merged = {**serialization.loads(deployment.parameters), **(parameters or {})}
+    checked = flow.validate_parameters(merged)
+    run = engine.new_run(flow, checked, None, None, state=RunState.PENDING)
+    hst.store.insert_run(run, f"started from deployment {deployment.name}")
+    hst.hub.run_ready(run.id)
+    return run
+
+
+# -- inputs ---------------------------------------------------------------------------------
 
 
 def list_pending_inputs(
     run_id: str | None = None, *, limit: int = 50, offset: int = 0, hst: host.Host | None = None
 ) -> list[base.WaitRecord]:
     """Open input waits across runs (the inbox), oldest first."""
-    hst = hst or host.get_host()
+    hst = _host(hst)
     resolved = resolve_run_id(run_id, hst=hst) if run_id else None
     return hst.store.open_inputs(resolved, limit=limit, offset=offset)
+
+
+def list_inbox(
+    run_id: str | None = None, *, limit: int = 50, offset: int = 0, hst: host.Host | None = None
+) -> list[InboxItem]:
+    """Like `list_pending_inputs`, each with its run and input spec."""
+    hst = _host(hst)
+    waits = list_pending_inputs(run_id, limit=limit, offset=offset, hst=hst)
+    return [_item(hst, wait) for wait in waits]
+
+
+def get_inbox_item(wait_id: str, *, hst: host.Host | None = None) -> InboxItem:
+    """One input wait (open or closed) with its run and input spec.
+
+    Raises:
+        errors.WaitNotFound: No input wait has this id.
+    """
+    hst = _host(hst)
+    wait = hst.store.get_wait(wait_id)
+    if wait is None or wait.kind is not WaitKind.INPUT:
+        raise errors.WaitNotFound(wait_id)
+    return _item(hst, wait)
+
+
+def _item(hst: host.Host, wait: base.WaitRecord) -> InboxItem:
+    run = hst.store.get_run(wait.run_id)
+    if run is None:
+        raise errors.StoreError(f"wait {wait.id} belongs to a missing run {wait.run_id}")
+    spec = json.loads(wait.spec) if wait.spec else None
+    return InboxItem(wait=wait, run=run, spec=spec)
 
 
 def submit_input(
@@ -104,6 +300,7 @@ def submit_input(
     wait_id: str | None = None,
     responder: str | None = None,
     channel: str = "api",
+    prompt: str | None = None,
     hst: host.Host | None = None,
 ) -> answers.Submitted:
     """Answer a run's wait (see `tarry.answers.submit_input`); `run_id` may be a prefix.
@@ -114,8 +311,15 @@ def submit_input(
         errors.NotWaiting: The run has no wait this answer could go to.
         errors.RunNotFound: No run matches.
     """
-    hst = hst or host.get_host()
+    hst = _host(hst)
     full_id = resolve_run_id(run_id, hst=hst)
     return answers.submit_input(
-        full_id, data, key=key, wait_id=wait_id, responder=responder, channel=channel, hst=hst
+        full_id,
+        data,
+        key=key,
+        wait_id=wait_id,
+        responder=responder,
+        channel=channel,
+        prompt=prompt,
+        hst=hst,
     )

@@ -255,12 +255,12 @@ class _Session:
         self.ctx.journal.record(step)
         self.hst.hub.forget_specs(self.wait_ids)
 
-    def next_move(self, now: float, window_end: float | None) -> str:
-        """`fire` a due timeout, `suspend`, or `wait` longer (pure)."""
+    def next_move(self, now: float, window_end: float | None, *, asked: bool = False) -> str:
+        """`fire` a due timeout, `suspend` (window over, or `asked`), or `wait` (pure)."""
         deadline = self.deadline
         if deadline is not None and now >= deadline:
             return "fire"
-        if window_end is not None and now >= window_end:
+        if asked or (window_end is not None and now >= window_end):
             return "suspend"
         return "wait"
 
@@ -304,7 +304,7 @@ def _park(session: _Session, suspend_now: bool) -> base.StepRecord:
         window_end = session.window_end(suspend_now)
         while parked.outcome is None:
             steps.check_aborted(session.ctx)
-            move = session.next_move(hst.clock.now(), window_end)
+            move = session.next_move(hst.clock.now(), window_end, asked=parked.suspend_asked)
             if move == "fire":
                 return session.fire_due()
             if move == "suspend":
@@ -345,7 +345,7 @@ async def _park_async(session: _Session, suspend_now: bool) -> base.StepRecord:
         window_end = session.window_end(suspend_now)
         while parked.outcome is None:
             steps.check_aborted(session.ctx)
-            move = session.next_move(hst.clock.now(), window_end)
+            move = session.next_move(hst.clock.now(), window_end, asked=parked.suspend_asked)
             if move == "fire":
                 return await steps.offload(session.fire_due)
             if move == "suspend":

@@ -8,6 +8,7 @@ from __future__ import annotations
 from tarry import errors
 from tarry.storage.base import (
     UNSET,
+    DeploymentRecord,
     LogRecord,
     RunFilter,
     RunRecord,
@@ -22,6 +23,7 @@ from tarry.storage.sqlite import SqliteStore
 
 __all__ = [
     "UNSET",
+    "DeploymentRecord",
     "LogRecord",
     "MemoryStore",
     "RunFilter",

@@ -274,6 +274,30 @@ class WaitClosed:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class DeploymentRecord:
+    """A flow registered by name, so runs of it can be started by name."""
+
+    name: str
+    """Unique name, `flow-name/deployment-name`."""
+    flow_name: str
+    """Name of the flow."""
+    entrypoint: str
+    """`module:function` or `path/to/file.py:function`, so any worker can load it."""
+    created_at: float
+    """When it was first registered."""
+    updated_at: float
+    """When it was last registered."""
+    description: str = ""
+    """What it does (markdown), from the flow's docstring by default."""
+    parameters: str = "{}"
+    """JSON of default parameters by name."""
+    parameter_schema: str = "{}"
+    """JSON Schema of the flow's parameters (for forms that start a run)."""
+    tags: tuple[str, ...] = ()
+    """Tags."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class RunsCancelled:
     """What `Store.cancel_run` did."""
 
@@ -418,6 +442,21 @@ class Store(Protocol):
 
     def list_runs(self, where: RunFilter) -> list[RunRecord]:
         """Runs matching `where`, newest first."""
+
+    # -- deployments ---------------------------------------------------------------------
+
+    def put_deployment(self, deployment: DeploymentRecord) -> DeploymentRecord:
+        """Register a deployment, or update the one of that name (keeping `created_at`).
+
+        Returns:
+            The deployment as stored.
+        """
+
+    def get_deployment(self, name: str) -> DeploymentRecord | None:
+        """The deployment of this name, or `None`."""
+
+    def list_deployments(self, limit: int = 50, offset: int = 0) -> list[DeploymentRecord]:
+        """Deployments by name."""
 
     # -- waits ---------------------------------------------------------------------------
 

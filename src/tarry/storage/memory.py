@@ -24,6 +24,7 @@ class MemoryStore:
         self._logs: dict[str, list[base.LogRecord]] = {}
         self._waits: dict[str, base.WaitRecord] = {}
         self._early: list[base.EarlyInput] = []
+        self._deployments: dict[str, base.DeploymentRecord] = {}
         self._closed = False
 
     def __repr__(self) -> str:
@@ -250,6 +251,26 @@ class MemoryStore:
                 if run is not None and base.change_allowed(run, allowed, change):
                     self._apply(run, change)
             return True
+
+    def put_deployment(self, deployment: base.DeploymentRecord) -> base.DeploymentRecord:
+        """See `Store.put_deployment`."""
+        with self._lock:
+            self._check_open()
+            known = self._deployments.get(deployment.name)
+            if known is not None:
+                deployment = dataclasses.replace(deployment, created_at=known.created_at)
+            self._deployments[deployment.name] = deployment
+            return deployment
+
+    def get_deployment(self, name: str) -> base.DeploymentRecord | None:
+        """See `Store.get_deployment`."""
+        self._check_open()
+        return self._deployments.get(name)
+
+    def list_deployments(self, limit: int = 50, offset: int = 0) -> list[base.DeploymentRecord]:
+        """See `Store.list_deployments`."""
+        self._check_open()
+        return sorted(self._deployments.values(), key=lambda d: d.name)[offset : offset + limit]
 
     def cancel_run(self, run_id: str, at: float, reason: str) -> base.RunsCancelled | None:
         """See `Store.cancel_run`."""

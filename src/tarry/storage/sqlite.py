@@ -299,6 +299,26 @@ class SqliteStore:
         change = base.suspend_change(owner, at, reason)
         return self._write(lambda conn: _suspend_runs(conn, run_ids, wait_ids, change))
 
+    def put_deployment(self, deployment: base.DeploymentRecord) -> base.DeploymentRecord:
+        """See `Store.put_deployment`."""
+
+        def op(conn: sqlite3.Connection) -> base.DeploymentRecord:
+            conn.execute(_QUERIES["put_deployment"], mapping.deployment_params(deployment))
+            row = conn.execute(_QUERIES["get_deployment"], {"name": deployment.name}).fetchone()
+            return mapping.deployment_from_row(row)
+
+        return self._write(op)
+
+    def get_deployment(self, name: str) -> base.DeploymentRecord | None:
+        """See `Store.get_deployment`."""
+        rows = self._read("get_deployment", {"name": name})
+        return mapping.deployment_from_row(rows[0]) if rows else None
+
+    def list_deployments(self, limit: int = 50, offset: int = 0) -> list[base.DeploymentRecord]:
+        """See `Store.list_deployments`."""
+        rows = self._read("list_deployments", {"limit": limit, "offset": offset})
+        return [mapping.deployment_from_row(row) for row in rows]
+
     def cancel_run(self, run_id: str, at: float, reason: str) -> base.RunsCancelled | None:
         """See `Store.cancel_run`."""
         return self._write(lambda conn: _cancel_run(conn, run_id, base.cancel_change(at, reason)))

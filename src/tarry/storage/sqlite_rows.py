@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from typing import Any
@@ -189,3 +190,17 @@ def log_params(log: base.LogRecord) -> dict[str, Any]:
         "logger": log.logger,
         "message": log.message,
     }
+
+
+def deployment_params(deployment: base.DeploymentRecord) -> dict[str, Any]:
+    """Query parameters of a deployment."""
+    fields = dataclasses.asdict(deployment)
+    fields["tags"] = json.dumps(list(deployment.tags))
+    return fields
+
+
+def deployment_from_row(row: sqlite3.Row) -> base.DeploymentRecord:
+    """The deployment a `deployments` row holds."""
+    fields = {key: row[key] for key in row.keys()}  # noqa: SIM118 - sqlite3.Row has no items()
+    fields["tags"] = tuple(json.loads(row["tags"]))
+    return base.DeploymentRecord(**fields)

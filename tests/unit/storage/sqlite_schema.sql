@@ -94,3 +94,14 @@ CREATE TABLE early_inputs (
     detail TEXT
 );
 CREATE INDEX early_inputs_pending ON early_inputs (run_id, name) WHERE status = 'pending';
+CREATE TABLE deployments (
+    name TEXT PRIMARY KEY,
+    flow_name TEXT NOT NULL,
+    entrypoint TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    parameters TEXT NOT NULL DEFAULT '{}',
+    parameter_schema TEXT NOT NULL DEFAULT '{}',
+    tags TEXT NOT NULL DEFAULT '[]',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);

@@ -153,3 +153,27 @@ ORDER BY id;
 -- name: settle_early_input
 UPDATE early_inputs SET status = :status, detail = :detail
 WHERE id = :id AND status = 'pending';
+
+-- name: put_deployment
+INSERT INTO deployments (
+    name, flow_name, entrypoint, description, parameters, parameter_schema, tags,
+    created_at, updated_at
+)
+VALUES (
+    :name, :flow_name, :entrypoint, :description, :parameters, :parameter_schema, :tags,
+    :created_at, :updated_at
+)
+ON CONFLICT (name) DO UPDATE SET
+    flow_name = excluded.flow_name,
+    entrypoint = excluded.entrypoint,
+    description = excluded.description,
+    parameters = excluded.parameters,
+    parameter_schema = excluded.parameter_schema,
+    tags = excluded.tags,
+    updated_at = excluded.updated_at;
+
+-- name: get_deployment
+SELECT * FROM deployments WHERE name = :name;
+
+-- name: list_deployments
+SELECT * FROM deployments ORDER BY name LIMIT :limit OFFSET :offset;

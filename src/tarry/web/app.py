@@ -1,0 +1,141 @@
+"""The server's ASGI application: the REST API, the web UI and an embedded worker.
+
+`create_app(hst)` builds it for a host; `tarry server` serves it with uvicorn.
+The embedded worker executes the runs started through the API and UI, and
+every run that needs a process, in this process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from tarry import __version__, errors, host, watcher
+from tarry.web import api
+from tarry.web.schemas import ErrorOut, FieldErrorOut
+from tarry.worker import Worker
+
+__all__ = ["ErrorPage", "create_app"]
+
+logger = logging.getLogger("tarry.server")
+
+STATIC = Path(__file__).parent / "static"
+
+_Lifespan = contextlib.AbstractAsyncContextManager[None]
+
+ErrorPage = Callable[[Request, int, str], Response]
+"""How the UI shows an error (status, reason) as a page; set by the views."""
+
+
+def create_app(hst: host.Host | None = None, *, worker: bool = True) -> FastAPI:
+    """The server application for `hst` (this process's host by default).
+
+    Args:
+        hst: The host whose store it serves.
+        worker: Run an embedded worker while the app is up.
+    """
+    hst = hst or host.get_host()
+    app = FastAPI(
+        title="tarry",
+        version=__version__,
+        description="Durable, human-in-the-loop workflows: runs, waits for input, answers.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=_lifespan(hst, worker),
+    )
+    app.state.host = hst
+    app.state.error_page = None
+    app.include_router(api.router)
+    _add_ui(app)
+    _add_error_handlers(app)
+    return app
+
+
+def _add_ui(app: FastAPI) -> None:
+    if STATIC.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    try:
+        from tarry.web import views  # noqa: PLC0415 - the UI is optional while it is built
+    except ImportError:
+        return
+    views.install(app)
+
+
+def _lifespan(hst: host.Host, with_worker: bool) -> Callable[[FastAPI], _Lifespan]:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        watcher.ensure_watcher(hst)
+        embedded = Worker(hst) if with_worker else None
+        thread = None
+        if embedded is not None:
+            thread = threading.Thread(target=embedded.run, name="tarry-server-worker", daemon=True)
+            thread.start()
+        try:
+            yield
+        finally:
+            if embedded is not None and thread is not None:
+                embedded.stop()
+                thread.join(timeout=10)
+
+    return lifespan
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api")
+
+
+def _error(request: Request, status: int, body: ErrorOut) -> Response:
+    page: ErrorPage | None = request.app.state.error_page
+    if _is_api(request) or page is None:
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+    return page(request, status, body.detail)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(errors.TarryError)
+    async def tarry_error(request: Request, exc: errors.TarryError) -> Response:
+        found = api.error_status(exc)
+        if found is None:
+            logger.exception("unexpected error on %s", request.url.path, exc_info=exc)
+            return _error(request, 500, ErrorOut(detail=str(exc), code="server_error"))
+        status, code = found
+        fields = exc.field_errors if isinstance(exc, errors.InputInvalid) else []
+        body = ErrorOut(detail=str(exc), code=code, errors=[FieldErrorOut.of(f) for f in fields])
+        return _error(request, status, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return _error(request, exc.status_code, ErrorOut(detail=str(exc.detail), code=code))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        fields = [_field_error(e) for e in exc.errors()]
+        where = "; ".join(f"{'.'.join(str(p) for p in f.loc)}: {f.msg}" for f in fields)
+        body = ErrorOut(detail=f"invalid request: {where}", code="invalid_request", errors=fields)
+        return _error(request, 422, body)
+
+
+_HTTP_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
+
+
+def _field_error(error: dict[str, Any]) -> FieldErrorOut:
+    loc = [part for part in error.get("loc", ()) if isinstance(part, str | int)]
+    return FieldErrorOut(loc=loc, msg=str(error.get("msg", "invalid")))
+
+
+def plain_error_page(_request: Request, status: int, detail: str) -> Response:
+    """A text error page, until the views install theirs."""
+    return PlainTextResponse(detail, status_code=status)

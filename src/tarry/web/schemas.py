@@ -1,0 +1,347 @@
+"""The REST API's request and response bodies (pydantic models, shown in OpenAPI).
+
+Stored JSON (parameters, results, answers) is passed through as JSON values;
+times are ISO 8601 in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, Generic, TypeVar
+
+import pydantic
+
+from tarry import errors, service
+from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
+from tarry.storage import base
+
+__all__ = [
+    "AnswerIn",
+    "AnswerOut",
+    "DeploymentOut",
+    "ErrorOut",
+    "FieldErrorOut",
+    "InputOut",
+    "LogOut",
+    "Page",
+    "ResumeIn",
+    "RunDetailOut",
+    "RunOut",
+    "StartRunIn",
+    "StepOut",
+    "TransitionOut",
+]
+
+
+T = TypeVar("T")
+
+
+def _at(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, dt.UTC)
+
+
+def _time(ts: float | None) -> dt.datetime | None:
+    return None if ts is None else _at(ts)
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class FieldErrorOut(pydantic.BaseModel):
+    """What is wrong with one field of a request or an answer."""
+
+    loc: list[str | int] = pydantic.Field(description="Where: field names and list indexes.")
+    msg: str = pydantic.Field(description="What is wrong, in words.")
+
+    @classmethod
+    def of(cls, error: errors.FieldError) -> FieldErrorOut:
+        """From tarry's field error."""
+        return cls(loc=list(error.loc), msg=error.message)
+
+
+class ErrorOut(pydantic.BaseModel):
+    """Every error response: a reason, and field errors for invalid input."""
+
+    detail: str = pydantic.Field(description="What went wrong, in one sentence.")
+    code: str = pydantic.Field(description="A stable name for the kind of error.")
+    errors: list[FieldErrorOut] = pydantic.Field(
+        default_factory=list, description="Field errors (422 only)."
+    )
+
+
+class RunOut(pydantic.BaseModel):
+    """A flow run."""
+
+    id: str
+    name: str
+    flow_name: str
+    entrypoint: str
+    state: RunState
+    state_reason: str
+    parameters: Any = pydantic.Field(description="Parameters by name (JSON).")
+    result: Any = pydantic.Field(None, description="Return value once Completed (JSON).")
+    error: Any = pydantic.Field(None, description="The error once Failed or Crashed.")
+    parent_id: str | None
+    attempt: int
+    tags: list[str]
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    duration_s: float | None = pydantic.Field(description="From start to end (or to now).")
+
+    @classmethod
+    def of(cls, run: base.RunRecord, now: float | None = None) -> RunOut:
+        """From a stored run."""
+        return cls(
+            id=run.id,
+            name=run.name,
+            flow_name=run.flow_name,
+            entrypoint=run.entrypoint,
+            state=run.state,
+            state_reason=run.state_reason,
+            parameters=_json(run.parameters),
+            result=_json(run.result),
+            error=_json(run.error),
+            parent_id=run.parent_id,
+            attempt=run.attempt,
+            tags=list(run.tags),
+            created_at=_at(run.created_at),
+            started_at=_time(run.started_at),
+            ended_at=_time(run.ended_at),
+            duration_s=duration(run, now),
+        )
+
+
+def duration(run: base.RunRecord, now: float | None = None) -> float | None:
+    """Seconds from start to end, or to `now` for a run that has not ended."""
+    if run.started_at is None:
+        return None
+    end = run.ended_at if run.ended_at is not None else now
+    return None if end is None else round(max(0.0, end - run.started_at), 3)
+
+
+class StepOut(pydantic.BaseModel):
+    """One journal entry of a run: a task call, a child run, a wait or a recorded value."""
+
+    key: str
+    name: str
+    kind: StepKind
+    status: StepStatus
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    duration_s: float
+    attempts: int
+    result: Any = None
+    error: Any = None
+    child_run_id: str | None = None
+
+    @classmethod
+    def of(cls, step: base.StepRecord) -> StepOut:
+        """From a stored journal entry."""
+        return cls(
+            key=step.key,
+            name=step.name,
+            kind=step.kind,
+            status=step.status,
+            started_at=_at(step.started_at),
+            ended_at=_at(step.ended_at),
+            duration_s=round(max(0.0, step.ended_at - step.started_at), 6),
+            attempts=step.attempts,
+            result=_json(step.result),
+            error=_json(step.error),
+            child_run_id=step.child_run_id,
+        )
+
+
+class LogOut(pydantic.BaseModel):
+    """One log line of a run."""
+
+    at: dt.datetime
+    level: int
+    message: str
+    step_key: str | None
+    logger: str
+
+    @classmethod
+    def of(cls, line: base.LogRecord) -> LogOut:
+        """From a stored log line."""
+        return cls(
+            at=_at(line.at),
+            level=line.level,
+            message=line.message,
+            step_key=line.step_key,
+            logger=line.logger,
+        )
+
+
+class TransitionOut(pydantic.BaseModel):
+    """One state change of a run."""
+
+    from_state: RunState | None
+    to_state: RunState
+    at: dt.datetime
+    reason: str
+
+    @classmethod
+    def of(cls, change: base.TransitionRecord) -> TransitionOut:
+        """From a stored state change."""
+        return cls(
+            from_state=change.from_state,
+            to_state=change.to_state,
+            at=_at(change.at),
+            reason=change.reason,
+        )
+
+
+class InputOut(pydantic.BaseModel):
+    """A wait of a run: for an input wait, the form it asks for and, once closed, the answer."""
+
+    id: str
+    run_id: str
+    run_name: str | None = None
+    flow_name: str | None = None
+    name: str
+    label: str
+    kind: WaitKind
+    status: WaitStatus
+    created_at: dt.datetime
+    deadline: dt.datetime | None
+    closed_at: dt.datetime | None
+    responder: str | None
+    channel: str | None
+    prompt: str | None
+    answer: Any = None
+    description: str | None = pydantic.Field(None, description="Markdown shown above the form.")
+    schema_: dict[str, Any] | None = pydantic.Field(
+        None, alias="schema", description="JSON Schema of the answer."
+    )
+    initial: dict[str, Any] = pydantic.Field(default_factory=dict)
+
+    model_config = pydantic.ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    @classmethod
+    def of(cls, wait: base.WaitRecord, run: base.RunRecord | None = None) -> InputOut:
+        """From a stored wait (and its run)."""
+        spec = json.loads(wait.spec) if wait.spec else {}
+        return cls(
+            id=wait.id,
+            run_id=wait.run_id,
+            run_name=run.name if run else None,
+            flow_name=run.flow_name if run else None,
+            name=wait.name,
+            label=wait.label,
+            kind=wait.kind,
+            status=wait.status,
+            created_at=_at(wait.created_at),
+            deadline=_time(wait.deadline),
+            closed_at=_time(wait.closed_at),
+            responder=wait.responder,
+            channel=wait.channel,
+            prompt=wait.prompt,
+            answer=_json(wait.answer),
+            description=spec.get("description"),
+            schema=spec.get("schema"),
+            initial=spec.get("initial") or {},
+        )
+
+    @classmethod
+    def of_item(cls, item: service.InboxItem) -> InputOut:
+        """From an inbox item."""
+        return cls.of(item.wait, item.run)
+
+
+class RunDetailOut(pydantic.BaseModel):
+    """A run with its journal, state changes, waits, child runs and first log lines."""
+
+    run: RunOut
+    steps: list[StepOut]
+    transitions: list[TransitionOut]
+    waits: list[InputOut]
+    children: list[RunOut]
+    logs: list[LogOut]
+
+    @classmethod
+    def of(cls, detail: service.RunDetail, now: float) -> RunDetailOut:
+        """From the service's run detail."""
+        return cls(
+            run=RunOut.of(detail.run, now),
+            steps=[StepOut.of(s) for s in detail.steps],
+            transitions=[TransitionOut.of(t) for t in detail.transitions],
+            waits=[InputOut.of(w, detail.run) for w in detail.waits],
+            children=[RunOut.of(c, now) for c in detail.children],
+            logs=[LogOut.of(line) for line in detail.logs],
+        )
+
+
+class DeploymentOut(pydantic.BaseModel):
+    """A flow registered by name: runs of it can be started by that name."""
+
+    name: str
+    flow_name: str
+    entrypoint: str
+    description: str
+    parameters: Any = pydantic.Field(description="Default parameters (JSON).")
+    parameter_schema: dict[str, Any]
+    tags: list[str]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, deployment: base.DeploymentRecord) -> DeploymentOut:
+        """From a stored deployment."""
+        return cls(
+            name=deployment.name,
+            flow_name=deployment.flow_name,
+            entrypoint=deployment.entrypoint,
+            description=deployment.description,
+            parameters=json.loads(deployment.parameters),
+            parameter_schema=json.loads(deployment.parameter_schema),
+            tags=list(deployment.tags),
+            created_at=_at(deployment.created_at),
+            updated_at=_at(deployment.updated_at),
+        )
+
+
+class Page(pydantic.BaseModel, Generic[T]):
+    """One page of a list."""
+
+    items: list[T]
+    limit: int
+    offset: int
+    next_offset: int | None = pydantic.Field(description="Offset of the next page, if any.")
+
+
+class StartRunIn(pydantic.BaseModel):
+    """Start a run of a deployment."""
+
+    deployment: str = pydantic.Field(description="Deployment name, `flow-name/deployment`.")
+    parameters: dict[str, Any] = pydantic.Field(default_factory=dict)
+
+
+class AnswerIn(pydantic.BaseModel):
+    """An answer to an input wait."""
+
+    input: Any = pydantic.Field(
+        None,
+        description="The answer: an object of fields, a bare value for a plain-type input, "
+        "or null to accept the form's initial data.",
+    )
+    responder: str | None = pydantic.Field(None, max_length=200, description="Who answers.")
+
+
+class ResumeIn(AnswerIn):
+    """Resume a paused run: answer the wait it is on (or the one named by `key`)."""
+
+    key: str | None = pydantic.Field(None, max_length=200, description="The wait's name.")
+
+
+class AnswerOut(pydantic.BaseModel):
+    """What happened to an answer."""
+
+    accepted: bool = pydantic.Field(description="True: it closed the wait.")
+    wait: InputOut | None = pydantic.Field(description="The wait it answered.")
+    kept_for_later: bool = pydantic.Field(
+        description="True: the run has not reached this wait; the answer waits for it."
+    )

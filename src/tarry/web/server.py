@@ -1,0 +1,61 @@
+"""`tarry server`: deploy flows, then serve the API, the UI and an embedded worker."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable
+
+import uvicorn
+
+from tarry import deployments, errors, host, loader, service
+from tarry.definitions import Flow
+from tarry.states import RunState
+from tarry.storage import base
+from tarry.web.app import create_app
+
+__all__ = ["deploy_entrypoints", "serve", "start_demo_runs"]
+
+logger = logging.getLogger("tarry.server")
+
+_UNFINISHED = (RunState.PENDING, RunState.RUNNING, RunState.WAITING, RunState.SCHEDULED)
+
+
+def deploy_entrypoints(hst: host.Host, entrypoints: Iterable[str]) -> list[base.DeploymentRecord]:
+    """Import each `path/to/file.py:flow` (or `module:flow`) and register it as a deployment.
+
+    Raises:
+        errors.FlowLoadError: An entrypoint cannot be imported or is not a flow.
+    """
+    if os.getcwd() not in sys.path:
+        # As `python -m` does: flows in the working folder are importable.
+        sys.path.insert(0, os.getcwd())
+    deployed = []
+    for entrypoint in entrypoints:
+        found = loader.load_object(entrypoint)
+        if not isinstance(found, Flow):
+            raise errors.FlowLoadError(f"{entrypoint} is a {type(found).__name__}, not a @flow")
+        deployed.append(deployments.deploy(found, hst=hst))
+    return deployed
+
+
+def start_demo_runs(
+    hst: host.Host, deployed: Iterable[base.DeploymentRecord]
+) -> list[base.RunRecord]:
+    """Start one run of each deployment that has no unfinished run, so a new user sees one."""
+    started = []
+    for deployment in deployed:
+        busy = service.list_runs(
+            states=_UNFINISHED, flow_name=deployment.flow_name, limit=1, hst=hst
+        )
+        if not busy:
+            started.append(service.start_run(deployment.name, hst=hst))
+    return started
+
+
+def serve(hst: host.Host, *, bind: str, port: int) -> None:
+    """Serve the API, the UI and an embedded worker until interrupted."""
+    app = create_app(hst, worker=True)
+    config = uvicorn.Config(app, host=bind, port=port, log_level="warning", lifespan="on")
+    uvicorn.Server(config).run()
