@@ -37,6 +37,7 @@ __all__ = ["ERROR_RESPONSES", "error_status", "router"]
 
 def _doc(*codes: int) -> dict[int | str, dict[str, Any]]:
     reasons = {
+        400: "The body cannot be read (not UTF-8 or not JSON).",
         401: "The API token is missing or wrong.",
         404: "No such run, wait or deployment.",
         409: "The run or wait is not in a state that allows this.",
@@ -134,7 +135,7 @@ async def list_runs(
     status_code=201,
     summary="Start a run of a deployment",
     tags=["runs"],
-    responses=_doc(404, 409),
+    responses=_doc(400, 404, 409),
 )
 async def start_run(request: Request, body: StartRunIn) -> RunOut:
     """Creates a Pending run; the server's worker starts it at once."""
@@ -183,7 +184,7 @@ async def suspend_run(request: Request, run_id: RunId) -> RunOut:
     "/runs/{run_id}/resume",
     summary="Resume a paused run",
     tags=["runs"],
-    responses=_doc(404, 409),
+    responses=_doc(400, 404, 409),
 )
 async def resume_run(request: Request, run_id: RunId, body: ResumeIn) -> AnswerOut:
     """Answers the wait the run is on (or the one named `key`), like `resume_flow_run`."""
@@ -208,7 +209,9 @@ def _answered(submitted: answers.Submitted) -> AnswerOut:
     )
 
 
-@router.get("/inputs", summary="Open input waits (the inbox)", tags=["inputs"])
+@router.get(
+    "/inputs", summary="Open input waits (the inbox)", tags=["inputs"], responses=_doc(404)
+)
 async def list_inputs(
     request: Request,
     limit: Limit = 50,
@@ -233,7 +236,7 @@ async def get_input(request: Request, wait_id: WaitId) -> InputOut:
     "/inputs/{wait_id}/answer",
     summary="Answer an input wait",
     tags=["inputs"],
-    responses=_doc(404, 409),
+    responses=_doc(400, 404, 409),
 )
 async def answer_input(request: Request, wait_id: WaitId, body: AnswerIn) -> AnswerOut:
     """Validates the answer against the wait's input model; the first valid answer wins."""

@@ -128,7 +128,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(request, 422, body)
 
 
-_HTTP_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
 
 
 def _field_error(error: dict[str, Any]) -> FieldErrorOut:
