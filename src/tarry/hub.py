@@ -112,10 +112,14 @@ class Hub:
                     del self._parked[wait_id]
             self._resident.discard(id(parked))
 
-    def ask_to_suspend(self, run_id: str) -> bool:
-        """Ask the waiter of `run_id` parked here to leave memory now; `False` if none is."""
+    def ask_to_suspend(self, run_id: str | None = None) -> bool:
+        """Ask the waiter of `run_id` (every waiter: `None`) parked here to leave memory now.
+
+        Returns:
+            Whether any waiter was asked.
+        """
         with self._lock:
-            found = [p for p in self._parked.values() if p.run_id == run_id]
+            found = [p for p in self._parked.values() if run_id in (None, p.run_id)]
         for parked in found:
             parked.suspend_asked = True
             parked.signal.set()

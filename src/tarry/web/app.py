@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from tarry import __version__, errors, host, watcher
 from tarry.web import api
 from tarry.web.schemas import ErrorOut, FieldErrorOut
+from tarry.web.timing import ServerTiming
 from tarry.worker import Worker
 
 __all__ = ["ErrorPage", "create_app"]
@@ -59,6 +60,7 @@ def create_app(hst: host.Host | None = None, *, worker: bool = True) -> FastAPI:
     app.include_router(api.router)
     _add_ui(app)
     _add_error_handlers(app)
+    app.add_middleware(ServerTiming)
     return app
 
 
@@ -85,8 +87,11 @@ def _lifespan(hst: host.Host, with_worker: bool) -> Callable[[FastAPI], _Lifespa
             yield
         finally:
             if embedded is not None and thread is not None:
+                # Waiting runs leave memory (they resume by replay in any process),
+                # so stopping does not wait for people to answer.
                 embedded.stop()
-                thread.join(timeout=10)
+                hst.hub.ask_to_suspend()
+                thread.join(timeout=30)
 
     return lifespan
 
