@@ -1,0 +1,728 @@
+"""The answer form of a wait, generated from its input's JSON Schema (pure: no I/O).
+
+A wait stores `InputSpec.to_json()`. `form_fields` turns its schema into one
+`FormField` per property, for the template to render; `answer_from_form` turns the
+submitted strings back into JSON data for `tarry.input.validate`, which stays the
+judge: everything the browser checks is a courtesy to the person answering.
+
+Widgets, by the field's schema (after following `$ref`, `allOf: [X]` and
+`anyOf: [X, {"type": "null"}]`):
+
+* `select`: `enum` or `const` values (Enum, Literal, unions of them) and
+  `bool | None` (Yes / No / —). It gets an empty "—" option when the field is
+  nullable or has no initial value, so a required choice is never made for the
+  person by the browser picking the first option.
+* `checkbox`: `bool`. Unticked means False, so it is never `required`.
+* `number`: `int` and `float` (and `int | float`), with `min`, `max` and `step`.
+* `textarea`: strings that are multi-line text: `format` "textarea", "multiline"
+  or "multi-line" (`Field(json_schema_extra={"format": "textarea"})`), initial text
+  with a line break, or `maxLength` over 200 unless the field has a `pattern`
+  (a textarea cannot check one). Strings with another `format` stay `<input>`s.
+* `text`: other strings, as `<input type=...>`: `email`, `url`, `date`,
+  `datetime-local` or `time` from the `format`, else `text`.
+* `json`: everything else (lists, nested models, dicts, unions of several types):
+  a textarea taking JSON; text that is not JSON is submitted as a string.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fractions
+import functools
+import importlib
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+__all__ = ["FormField", "Widget", "answer_from_form", "browser_pattern", "form_fields"]
+
+Widget = Literal["select", "checkbox", "number", "text", "textarea", "json"]
+"""How a field is rendered; see the module docstring for the rules."""
+
+_EMPTY_OPTION = ("", "—")
+_LONG_TEXT = 200
+_MULTILINE_FORMATS = frozenset({"textarea", "multiline", "multi-line"})
+_INPUT_TYPES = {
+    "email": "email",
+    "uri": "url",
+    "date": "date",
+    "date-time": "datetime-local",
+    "time": "time",
+}
+_UNCHECKED = frozenset({"", "0", "false", "off", "no"})
+_MAX_RESOLVE = 16
+_UNMAPPED = "x-tarry-unmapped"
+"""Marks a resolved schema the form cannot map to a widget (it gets `json`)."""
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_OFFSET = re.compile(r"(?:[zZ]|[+-][0-9]{2}:?[0-9]{2})\Z")
+_SECONDS = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}")
+_DIGITS_ONLY = re.compile(
+    r"\^?(?:\\d|\[(?:[0-9]-[0-9]|[0-9])+\]|[0-9]|\{[0-9]+(?:,[0-9]*)?\}|[+*?])+\$?"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class FormField:
+    """One control of an answer form, ready for a template."""
+
+    name: str
+    """The control's name: the schema property (the field's alias)."""
+    label: str
+    """The field's title, or its name made readable."""
+    help: str | None
+    """The field's description, shown as help text."""
+    widget: Widget
+    """How to render the field."""
+    required: bool
+    """Whether the browser must refuse an empty value (never for a checkbox)."""
+    options: tuple[tuple[str, str], ...] = ()
+    """For a `select`: `(value, label)` pairs in schema order, the empty option first."""
+    initial: str = ""
+    """The value to pre-fill: the spec's initial data or the schema default, as the
+    control's string (`"true"`/`"false"` for a checkbox, JSON for a `json` field)."""
+    attrs: dict[str, str] = dataclasses.field(default_factory=dict)
+    """HTML attributes: `type`, `min`, `max`, `step`, `minlength`, `maxlength`,
+    `pattern`, `inputmode`, `value` (checkbox), `spellcheck` (json)."""
+
+    @property
+    def checked(self) -> bool:
+        """Whether a checkbox starts ticked."""
+        return self.widget == "checkbox" and self.initial == "true"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Field:
+    """A form field with what `answer_from_form` needs to read it back."""
+
+    form: FormField
+    nullable: bool
+    choices: dict[str, Any]
+    """Option value (as submitted) -> JSON value, for a `select`."""
+
+
+def form_fields(spec_json: Mapping[str, Any]) -> list[FormField]:
+    """The controls of the answer form of a wait, one per schema property.
+
+    Args:
+        spec_json: What `InputSpec.to_json()` returned.
+
+    Returns:
+        The fields in schema order.
+    """
+    return [field.form for field in _fields(spec_json)]
+
+
+def answer_from_form(spec_json: Mapping[str, Any], form: Mapping[str, list[str]]) -> dict[str, Any]:
+    r"""Turn the strings of a submitted answer form into JSON data for validation.
+
+    Never raises for bad input: a value that cannot be converted (a number that
+    is not one, JSON that does not parse, an unknown option) is kept as the
+    string, so that validation reports it next to its field. Of several values
+    for one name, the last counts. Names that are not schema properties
+    (`csrf_token`) are ignored.
+
+    Args:
+        spec_json: What `InputSpec.to_json()` returned.
+        form: The submitted values by control name.
+
+    Returns:
+        The answer: a checkbox is True unless absent or "false"/"off"/"0"/"no";
+        an empty field is left out (so its default applies), or None when the
+        field is nullable; a select gives its option's JSON value; a number field
+        an int or a float; a json field the parsed JSON; text fields the string
+        (line breaks of textareas as "\n").
+    """
+    answer: dict[str, Any] = {}
+    for field in _fields(spec_json):
+        found = _read(field, form.get(field.form.name) or [])
+        if found is not _OMIT:
+            answer[field.form.name] = found
+    return answer
+
+
+# --- fields of the schema -----------------------------------------------------------
+
+
+def _fields(spec_json: Mapping[str, Any]) -> list[_Field]:
+    schema: dict[str, Any] = spec_json.get("schema") or {}
+    defs: dict[str, Any] = schema.get("$defs") or {}
+    initial: dict[str, Any] = spec_json.get("initial") or {}
+    required = set(schema.get("required") or ())
+    properties: dict[str, Any] = schema.get("properties") or {}
+    return [
+        _field(name, prop, defs, initial, name in required)
+        for name, prop in properties.items()
+        if isinstance(prop, dict)
+    ]
+
+
+def _field(
+    name: str, prop: dict[str, Any], defs: dict[str, Any], initial: dict[str, Any], listed: bool
+) -> _Field:
+    node, nullable = _resolve(prop, defs)
+    has_value = name in initial or "default" in node
+    value = initial[name] if name in initial else node.get("default")
+    values = _choice_values(node, nullable)
+    if values is not None and None in values:
+        values, nullable = [v for v in values if v is not None], True
+    choices = _option_keys(values) if values is not None else {}
+    widget = _widget(node, values is not None, value)
+    form = FormField(
+        name=name,
+        label=prop["title"] if isinstance(prop.get("title"), str) else _humanise(name),
+        help=prop.get("description") if isinstance(prop.get("description"), str) else None,
+        widget=widget,
+        required=listed and not nullable and widget != "checkbox",
+        options=_options(choices, nullable or not has_value) if widget == "select" else (),
+        initial=_initial(widget, value, choices),
+        attrs=_attrs(widget, node, value),
+    )
+    return _Field(form, nullable, choices)
+
+
+def _resolve(prop: dict[str, Any], defs: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The schema of the field's value, and whether it may be null."""
+    node, nullable = dict(prop), False
+    for _ in range(_MAX_RESOLVE):
+        step = _unwrap(node, defs)
+        if step is None:
+            break
+        node, null_here = step
+        nullable = nullable or null_here
+    return node, nullable
+
+
+def _unwrap(node: dict[str, Any], defs: dict[str, Any]) -> tuple[dict[str, Any], bool] | None:
+    """One step of `_resolve`; the outer node's keys win over the ones it points to."""
+    if _UNMAPPED in node:
+        return None
+    if isinstance(node.get("$ref"), str):
+        target = _lookup(node["$ref"], defs)
+        rest = _without(node, "$ref")
+        return (
+            ({**target, **rest}, False)
+            if target is not None
+            else ({**rest, _UNMAPPED: True}, False)
+        )
+    all_of = node.get("allOf")
+    if isinstance(all_of, list) and len(all_of) == 1 and isinstance(all_of[0], dict):
+        return {**all_of[0], **_without(node, "allOf")}, False
+    for key in ("anyOf", "oneOf"):
+        if isinstance(node.get(key), list):
+            return _unwrap_union(node[key], _without(node, key), defs)
+    kinds = node.get("type")
+    if isinstance(kinds, list):
+        others = [kind for kind in kinds if kind != "null"]
+        merged = {**node, "type": others[0] if len(others) == 1 else others}
+        return (merged if len(others) == 1 else {**merged, _UNMAPPED: True}), "null" in kinds
+    return None
+
+
+def _unwrap_union(
+    variants: list[Any], rest: dict[str, Any], defs: dict[str, Any]
+) -> tuple[dict[str, Any], bool]:
+    others = [v for v in variants if not (isinstance(v, dict) and v.get("type") == "null")]
+    nullable = len(others) < len(variants)
+    if len(others) == 1 and isinstance(others[0], dict):
+        return {**others[0], **rest}, nullable
+    merged = _merge_variants(others, defs)
+    # A union the form cannot map is marked so that it is not unwrapped again.
+    return ({**merged, **rest} if merged else {**rest, _UNMAPPED: True}), nullable
+
+
+def _merge_variants(variants: list[Any], defs: dict[str, Any]) -> dict[str, Any] | None:
+    """One schema for a union of choices, or of numbers; None for other unions."""
+    resolved = [_resolve(v, defs)[0] for v in variants if isinstance(v, dict)]
+    if len(resolved) != len(variants) or not resolved:
+        return None
+    choices = [_choice_values(node, False) for node in resolved]
+    if all(values is not None for values in choices):
+        return {"enum": [value for values in choices for value in values or ()]}
+    kinds = {node.get("type") for node in resolved}
+    if kinds <= {"integer", "number"}:
+        return {"type": "number" if "number" in kinds else "integer"}
+    return None
+
+
+def _lookup(ref: str, defs: dict[str, Any]) -> dict[str, Any] | None:
+    prefix = "#/$defs/"
+    target = defs.get(ref[len(prefix) :]) if ref.startswith(prefix) else None
+    return target if isinstance(target, dict) else None
+
+
+def _without(node: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in node.items() if k != key}
+
+
+def _choice_values(node: dict[str, Any], nullable: bool) -> list[Any] | None:
+    if isinstance(node.get("enum"), list):
+        return list(node["enum"])
+    if "const" in node:
+        return [node["const"]]
+    if node.get("type") == "boolean" and nullable:
+        return [True, False]
+    return None
+
+
+def _widget(node: dict[str, Any], has_choices: bool, value: Any) -> Widget:
+    kind = node.get("type")
+    if has_choices:
+        return "select"
+    if _UNMAPPED in node:
+        return "json"
+    if kind == "boolean":
+        return "checkbox"
+    if kind in ("integer", "number"):
+        return "number"
+    if kind == "string":
+        return "textarea" if _multiline(node, value) else "text"
+    return "json"
+
+
+def _multiline(node: dict[str, Any], value: Any) -> bool:
+    text_format = node.get("format")
+    if text_format in _MULTILINE_FORMATS:
+        return True
+    if text_format is not None:
+        return False
+    if isinstance(value, str) and ("\n" in value or "\r" in value):
+        return True
+    longest = node.get("maxLength")
+    return isinstance(longest, int) and longest > _LONG_TEXT and "pattern" not in node
+
+
+def _humanise(name: str) -> str:
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").replace("-", " ")
+    return " ".join(word[:1].upper() + word[1:] for word in spaced.split()) or name
+
+
+# --- options and initial values -----------------------------------------------------
+
+
+def _option_keys(values: list[Any]) -> dict[str, Any]:
+    """Option value -> JSON value; strings are themselves unless two values would clash."""
+    unique = {json.dumps(value): value for value in values}
+    keys = {value if isinstance(value, str) else dumped: value for dumped, value in unique.items()}
+    return keys if len(keys) == len(unique) else unique
+
+
+def _options(choices: dict[str, Any], with_empty: bool) -> tuple[tuple[str, str], ...]:
+    options = tuple((key, _option_label(value)) for key, value in choices.items())
+    return (_EMPTY_OPTION, *options) if with_empty and "" not in choices else options
+
+
+def _option_label(value: Any) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _initial(widget: Widget, value: Any, choices: dict[str, Any]) -> str:
+    if widget == "select":
+        keys = [key for key, choice in choices.items() if _same(choice, value)]
+        return keys[0] if keys else _text(value)
+    if widget == "json":
+        return "" if value is None else json.dumps(value, ensure_ascii=False)
+    return _text(value)
+
+
+def _same(choice: Any, value: Any) -> bool:
+    return type(choice) is type(value) and bool(choice == value)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+# --- HTML attributes ----------------------------------------------------------------
+
+
+def _attrs(widget: Widget, node: dict[str, Any], value: Any) -> dict[str, str]:
+    if widget == "checkbox":
+        return {"type": "checkbox", "value": "true"}
+    if widget == "number":
+        return _number_attrs(node, value)
+    if widget == "text":
+        return _text_attrs(node, value)
+    if widget == "textarea":
+        return _length_attrs(node)
+    if widget == "json":
+        return {"spellcheck": "false"}
+    return {}
+
+
+def _number_attrs(node: dict[str, Any], value: Any) -> dict[str, str]:
+    """`min`, `max` and `step` that the browser checks the way the server does.
+
+    An integer field's bounds are rounded inwards (`gt=0` is `min=1`). With
+    `multipleOf`, bounds are rounded to multiples, because the browser counts
+    steps from `min`. A float's exclusive bound stays as `min`/`max`: the browser
+    lets the bound itself through and the server refuses it. Numbers are exact
+    fractions of their JSON text, so `0.1` is one tenth.
+    """
+    integer = node.get("type") == "integer"
+    step = _step(node, integer)
+    low = _bound(node, "minimum", "exclusiveMinimum", step, lower=True)
+    high = _bound(node, "maximum", "exclusiveMaximum", step, lower=False)
+    attrs = {"type": "number"}
+    if low is not None:
+        attrs["min"] = _number_text(low)
+    if high is not None:
+        attrs["max"] = _number_text(high)
+    base = low if low is not None else _fraction(value) or fractions.Fraction(0)
+    attrs["step"] = _number_text(step) if step is not None and base % step == 0 else "any"
+    if low is not None and low >= 0:
+        attrs["inputmode"] = "numeric" if integer else "decimal"
+    return attrs
+
+
+def _step(node: dict[str, Any], integer: bool) -> fractions.Fraction | None:
+    step = _fraction(node.get("multipleOf"))
+    if step is not None and (step <= 0 or (integer and step.denominator != 1)):
+        step = None
+    return fractions.Fraction(1) if step is None and integer else step
+
+
+def _bound(
+    node: dict[str, Any],
+    inclusive_key: str,
+    exclusive_key: str,
+    step: fractions.Fraction | None,
+    lower: bool,
+) -> fractions.Fraction | None:
+    """The tightest bound of `inclusive_key` and `exclusive_key`, rounded to `step`."""
+    found: list[fractions.Fraction] = []
+    for key, exclusive in ((inclusive_key, False), (exclusive_key, True)):
+        bound = _fraction(node.get(key))
+        if bound is None:
+            continue
+        if step is not None:
+            steps = math.ceil(bound / step) if lower else math.floor(bound / step)
+            if exclusive and steps * step == bound:
+                steps += 1 if lower else -1
+            bound = steps * step
+        found.append(bound)
+    if not found:
+        return None
+    return max(found) if lower else min(found)
+
+
+def _fraction(value: Any) -> fractions.Fraction | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    # The float's shortest text, as JSON wrote it: 0.1 is one tenth, not 0.1000000000000000055.
+    return fractions.Fraction(repr(value) if isinstance(value, float) else value)
+
+
+def _number_text(value: fractions.Fraction) -> str:
+    """A valid HTML number: fixed-point decimals ("1E+2" is not one)."""
+    twos, fives, rest = 0, 0, value.denominator
+    while rest % 2 == 0:
+        twos, rest = twos + 1, rest // 2
+    while rest % 5 == 0:
+        fives, rest = fives + 1, rest // 5
+    if rest != 1:  # not a finite decimal: cannot come from JSON numbers, but be safe
+        return repr(float(value))
+    scale = max(twos, fives)
+    scaled = abs(value.numerator) * (10**scale // value.denominator)
+    digits = str(scaled).rjust(scale + 1, "0")
+    text = f"{digits[: len(digits) - scale]}.{digits[len(digits) - scale :]}" if scale else digits
+    return ("-" if value < 0 else "") + text
+
+
+def _text_attrs(node: dict[str, Any], value: Any) -> dict[str, str]:
+    input_type = _input_type(node, value)
+    attrs = {"type": input_type}
+    if input_type in ("time", "datetime-local"):
+        if isinstance(value, str) and _SECONDS.search(value):
+            attrs["step"] = "1"
+        return attrs
+    if input_type == "date":
+        return attrs
+    attrs.update(_length_attrs(node))
+    pattern = node.get("pattern")
+    if isinstance(pattern, str):
+        translated = browser_pattern(pattern)
+        if translated is not None:
+            attrs["pattern"] = translated
+        if _DIGITS_ONLY.fullmatch(pattern):
+            attrs["inputmode"] = "numeric"
+    return attrs
+
+
+def _input_type(node: dict[str, Any], value: Any) -> str:
+    input_type = _INPUT_TYPES.get(str(node.get("format")), "text")
+    # The browser's date and time inputs hold no time zone: an aware initial
+    # value would be dropped, so it is shown as text instead.
+    if input_type in ("datetime-local", "time") and isinstance(value, str):
+        return "text" if _OFFSET.search(value) else input_type
+    return input_type
+
+
+def _length_attrs(node: dict[str, Any]) -> dict[str, str]:
+    # The browser counts UTF-16 code units, pydantic code points: text with
+    # emoji reaches `maxlength` early. Rare enough to keep the typing limit.
+    attrs: dict[str, str] = {}
+    for key, attr in (("minLength", "minlength"), ("maxLength", "maxlength")):
+        if isinstance(node.get(key), int) and not isinstance(node.get(key), bool):
+            attrs[attr] = str(node[key])
+    return attrs
+
+
+# --- reading an answer back ---------------------------------------------------------
+
+_OMIT: Any = object()
+"""Marks a field left out of the answer, so that its default applies."""
+
+
+def _read(field: _Field, values: list[str]) -> Any:
+    widget = field.form.widget
+    if widget == "checkbox":
+        return any(value.strip().lower() not in _UNCHECKED for value in values)
+    if not values:
+        return _OMIT
+    raw = values[-1]
+    if widget in ("textarea", "json"):
+        raw = raw.replace("\r\n", "\n")
+    if raw == "" and raw not in field.choices:
+        return None if field.nullable else _OMIT
+    readers: dict[str, Callable[[str], Any]] = {
+        "select": lambda text: field.choices.get(text, text),
+        "number": _read_number,
+        "json": _read_json,
+    }
+    return readers.get(widget, str)(raw)
+
+
+def _read_number(raw: str) -> Any:
+    text = raw.strip()
+    try:
+        if _INTEGER.fullmatch(text):
+            return int(text)
+        if _FLOAT.fullmatch(text):
+            number = float(text)
+            return number if math.isfinite(number) else raw
+    except ValueError:  # more digits than int() converts
+        return raw
+    return raw
+
+
+def _read_json(raw: str) -> Any:
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        return raw
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# --- patterns for the browser -------------------------------------------------------
+
+_re_parser: Any = importlib.import_module("re._parser")
+"""Python's own regex parser: the translation sees the pattern exactly as `re` does."""
+
+_ANY_RUN = r"[\s\S]*"
+_WORD = r"\p{L}\p{N}_"
+"""Python's `\\w` for str patterns: `str.isalnum()` or "_"."""
+_SPACE = (
+    r"\u{9}-\u{d}\u{1c}-\u{20}\u{85}\u{a0}\u{1680}"
+    r"\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}"
+)
+"""Python's `\\s` for str patterns (`str.isspace()`), unlike JavaScript's (which has U+FEFF
+but not U+001C-U+001F or U+0085)."""
+_BOUNDARY = rf"(?:(?<=[{_WORD}])(?![{_WORD}])|(?<![{_WORD}])(?=[{_WORD}]))"
+_CATEGORIES = {
+    "CATEGORY_DIGIT": (r"\p{Nd}", r"\p{Nd}"),
+    "CATEGORY_NOT_DIGIT": (r"\P{Nd}", r"\P{Nd}"),
+    "CATEGORY_WORD": (f"[{_WORD}]", _WORD),
+    "CATEGORY_NOT_WORD": (f"[^{_WORD}]", f"[^{_WORD}]"),
+    "CATEGORY_SPACE": (f"[{_SPACE}]", _SPACE),
+    "CATEGORY_NOT_SPACE": (f"[^{_SPACE}]", f"[^{_SPACE}]"),
+}
+"""Category -> (outside a class, inside a class), for the `v` flag."""
+_STARTS = frozenset({"AT_BEGINNING", "AT_BEGINNING_STRING"})
+_ENDS = frozenset({"AT_END", "AT_END_STRING"})
+_ATOMS = frozenset({"LITERAL", "NOT_LITERAL", "ANY", "IN", "SUBPATTERN", "BRANCH"})
+_SYNTAX = frozenset("^$\\.*+?()[]{}|/")
+"""Characters the `v` flag wants escaped outside a class."""
+_CLASS_SYNTAX = frozenset("()[]{}/-\\|&!#%,:;<=>@`~^$.*+?")
+"""Characters the `v` flag wants escaped inside a class: its syntax characters and
+the punctuators it reserves (doubled, they would be set operators)."""
+_SET_LOOKALIKE = re.compile(r"\[\[|--|&&|~~|\|\||\(\?\(")
+"""Text Python warns about as a possible future set operation (or a conditional)."""
+
+
+class _Untranslatable(Exception):
+    """The pattern uses syntax the browser cannot check the way Python does."""
+
+
+@functools.lru_cache(maxsize=512)
+def browser_pattern(python_pattern: str) -> str | None:
+    r"""A `pattern` attribute that accepts what pydantic's pattern check accepts.
+
+    pydantic and JSON Schema search for the pattern anywhere in the text
+    (`re.search`); the browser wraps the attribute as `^(?:` + pattern + `)$` and
+    compiles it with the `v` flag. The translation pads an unanchored side with
+    `[\s\S]*` (per top-level alternative), drops anchors that the wrapper
+    makes redundant, and rewrites what differs: `\d`, `\w`, `\s`, `\b` and
+    `.` get Python's Unicode meaning, escapes and class contents are spelt as
+    the `v` flag demands, groups become non-capturing, and `{,n}` becomes `{0,n}`.
+
+    `$` is translated as the end of the text. Python's also matches before a
+    final line feed, but an `<input>` never holds one (and pydantic's default
+    Rust engine agrees). Python's Unicode tables may be older than the
+    browser's: characters assigned since then may pass the browser's check.
+
+    Args:
+        python_pattern: A Python regular expression, as in `Field(pattern=...)`.
+
+    Returns:
+        The attribute value, or None when the browser cannot check the pattern
+        faithfully (the server still does): patterns Python refuses, inline
+        flags (`(?i)`, `(?x)`, `(?a)`, `(?i:...)`), backreferences, conditionals,
+        atomic groups, possessive quantifiers, `\B`, and
+        text Python would warn about as a future set operation (`[[`, `--`,
+        `&&`, `~~`, `||`).
+    """
+    if _SET_LOOKALIKE.search(python_pattern):
+        return None
+    try:
+        re.compile(python_pattern)
+        parsed = _re_parser.parse(python_pattern)
+        if parsed.state.flags & ~re.UNICODE:
+            return None
+        return "|".join(_branch(items) for items in _top_branches(list(parsed)))
+    except (re.error, _Untranslatable, RecursionError):
+        return None
+
+
+def _top_branches(items: list[Any]) -> list[list[Any]]:
+    if len(items) == 1 and _op(items[0]) == "BRANCH":
+        return [list(branch) for branch in items[0][1][1]]
+    return [items]
+
+
+def _branch(items: list[Any]) -> str:
+    """One top-level alternative, matched anywhere in the text."""
+    starts = bool(items) and _op(items[0]) == "AT" and items[0][1].name in _STARTS
+    items = items[1:] if starts else items
+    ends = bool(items) and _op(items[-1]) == "AT" and items[-1][1].name in _ENDS
+    items = items[:-1] if ends else items
+    body = _sequence(items)
+    if not (body or starts or ends):
+        return _ANY_RUN  # an empty alternative: any text
+    return ("" if starts else _ANY_RUN) + body + ("" if ends else _ANY_RUN)
+
+
+def _op(item: Any) -> str:
+    return str(item[0].name)
+
+
+def _sequence(items: Any) -> str:
+    return "".join(_item(_op(item), item[1]) for item in items)
+
+
+def _item(op: str, arg: Any) -> str:
+    translate = _TRANSLATIONS.get(op)
+    if translate is None:
+        raise _Untranslatable  # backreferences, conditionals, atomic groups, possessives
+    return translate(arg)
+
+
+def _group(arg: Any) -> str:
+    _number, add_flags, del_flags, items = arg
+    if add_flags or del_flags:
+        raise _Untranslatable
+    return f"(?:{_sequence(items)})"
+
+
+def _lookaround(negative: bool) -> Callable[[Any], str]:
+    def translate(arg: Any) -> str:
+        direction, items = arg
+        opening = {(False, 1): "(?=", (True, 1): "(?!", (False, -1): "(?<=", (True, -1): "(?<!"}
+        return opening[negative, direction] + _sequence(items) + ")"
+
+    return translate
+
+
+def _repeat(arg: Any, lazy: bool) -> str:
+    low, high, items = arg
+    items = list(items)
+    body = _sequence(items)
+    # A group around anything else: the `v` flag refuses to repeat a bare assertion.
+    atom = body if len(items) == 1 and _op(items[0]) in _ATOMS else f"(?:{body})"
+    if high == _re_parser.MAXREPEAT:
+        quantifier = {0: "*", 1: "+"}.get(low, f"{{{low},}}")
+    else:
+        quantifier = {(0, 1): "?", (low, low): f"{{{low}}}"}.get((low, high), f"{{{low},{high}}}")
+    return atom + quantifier + ("?" if lazy else "")
+
+
+def _anchor(name: str) -> str:
+    if name in _STARTS:
+        return "^"
+    if name in _ENDS:
+        return "$"
+    if name == "AT_BOUNDARY":
+        return _BOUNDARY
+    raise _Untranslatable  # \B: Python's does not match in an empty text
+
+
+def _set(items: Any) -> str:
+    items = list(items)
+    negate = bool(items) and _op(items[0]) == "NEGATE"
+    members = items[1:] if negate else items
+    if not negate and len(members) == 1 and _op(members[0]) == "CATEGORY":
+        return _category(members[0][1].name)[0]
+    inside = "".join(_set_member(_op(member), member[1]) for member in members)
+    return f"[{'^' if negate else ''}{inside}]"
+
+
+def _set_member(op: str, arg: Any) -> str:
+    if op == "LITERAL":
+        return _char(arg, _CLASS_SYNTAX)
+    if op == "RANGE":
+        return f"{_char(arg[0], _CLASS_SYNTAX)}-{_char(arg[1], _CLASS_SYNTAX)}"
+    if op == "CATEGORY":
+        return _category(arg.name)[1]
+    raise _Untranslatable
+
+
+def _category(name: str) -> tuple[str, str]:
+    if name not in _CATEGORIES:
+        raise _Untranslatable
+    return _CATEGORIES[name]
+
+
+def _char(code: int, escaped: frozenset[str]) -> str:
+    char = chr(code)
+    if char in escaped:
+        return "\\" + char
+    return char if char.isprintable() else f"\\u{{{code:x}}}"
+
+
+_TRANSLATIONS: dict[str, Callable[[Any], str]] = {
+    "LITERAL": lambda code: _char(code, _SYNTAX),
+    "NOT_LITERAL": lambda code: f"[^{_char(code, _CLASS_SYNTAX)}]",
+    "ANY": lambda _: r"[^\n]",
+    "IN": _set,
+    "BRANCH": lambda arg: "(?:" + "|".join(_sequence(branch) for branch in arg[1]) + ")",
+    "SUBPATTERN": _group,
+    "MAX_REPEAT": lambda arg: _repeat(arg, lazy=False),
+    "MIN_REPEAT": lambda arg: _repeat(arg, lazy=True),
+    "AT": lambda code: _anchor(code.name),
+    "ASSERT": _lookaround(negative=False),
+    "ASSERT_NOT": _lookaround(negative=True),
+}
+"""How each node of Python's parse tree is written for the `v` flag."""
