@@ -24,6 +24,7 @@ EXPECTED = [
     "WaitTimeout",
     "approve",
     "flow",
+    "get_client",
     "get_run_context",
     "get_run_logger",
     "now",

@@ -7,6 +7,7 @@ through finished steps instead of running them again.
 
 from __future__ import annotations
 
+from tarry.client import get_client
 from tarry.context import RunContext
 from tarry.context import current_run as get_run_context
 from tarry.definitions import Flow, Task, flow, task
@@ -59,6 +60,7 @@ __all__ = [
     "WaitTimeout",
     "approve",
     "flow",
+    "get_client",
     "get_run_context",
     "get_run_logger",
     "now",

@@ -160,9 +160,18 @@ def submit_input(
             raise errors.RunNotFound(run_id)
         return _keep_early(hst, run, key, data, who)
     if wait.status is not WaitStatus.OPEN:
-        raise _already(wait)
+        raise _closed(hst, wait)
     value = _validated(hst, wait, data)
     return Submitted(_close(hst, wait, value, who))
+
+
+def _closed(hst: host.Host, wait: base.WaitRecord) -> errors.TarryError:
+    # A wait closed with its run (cancelled) says so, not "another wait won".
+    if wait.status is WaitStatus.CANCELLED:
+        run = hst.store.get_run(wait.run_id)
+        if run is not None and run.state.is_final:
+            return errors.RunEnded(run.id, run.state.value, "answered")
+    return _already(wait)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,8 +13,9 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from rich import markup
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from tarry import config, errors, host, loader, serialization, service, worker
 from tarry.definitions import Flow
@@ -29,7 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-runs_app = typer.Typer(help="Inspect runs.", no_args_is_help=True)
+runs_app = typer.Typer(help="Inspect and cancel runs.", no_args_is_help=True)
 inputs_app = typer.Typer(help="Inputs runs are waiting for.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the database.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
@@ -38,10 +39,15 @@ app.add_typer(db_app, name="db")
 
 out = Console()
 err = Console(stderr=True)
+if not out.is_terminal:
+    # Piped or captured output goes to programs and pagers: tables keep whole ids and
+    # names instead of cutting them to fit 80 columns.
+    out.width = max(out.width, 160)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]Error:[/] {message}", highlight=False, markup=True)
+    # Messages quote user data (ids, patterns such as `[a-z]`) that is not rich markup.
+    err.print(f"[bold red]Error:[/] {markup.escape(message)}", highlight=False, markup=True)
     return typer.Exit(code)
 
 
@@ -113,6 +119,44 @@ def worker_command(
     except KeyboardInterrupt:
         err.print("stopping after the runs in progress")
         runner.stop()
+    finally:
+        hst.close()
+
+
+@app.command("server")
+def server_command(
+    deploy: Annotated[
+        list[str] | None,
+        typer.Option(help="Flow to deploy, path/to/file.py:flow or module:flow (repeatable)"),
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option(help="Start one run of each deployed flow that has no unfinished run")
+    ] = False,
+    bind: Annotated[
+        str | None, typer.Option("--host", help="Address to listen on [default: 127.0.0.1]")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default: 4300]")] = None,
+) -> None:
+    """Serve the web UI, the REST API and an embedded worker."""
+    from tarry.web import server  # noqa: PLC0415 - web dependencies only for this command
+
+    hst = host.get_host()
+    settings = hst.settings
+    try:
+        deployed = server.deploy_entrypoints(hst, deploy or [])
+        started = server.start_demo_runs(hst, deployed) if demo else []
+    except errors.TarryError as exc:
+        raise _fail(str(exc)) from None
+    address = bind or settings.server_host
+    where = f"http://{address}:{port or settings.server_port}"
+    err.print(f"tarry server on {where}  (API {where}/api, docs {where}/api/docs)")
+    err.print(f"database {settings.resolved_database_url}", highlight=False)
+    for deployment in deployed:
+        err.print(f"deployed {deployment.name}", highlight=False)
+    for run in started:
+        err.print(f"started {run.name} ({run.id}) of {run.flow_name}", highlight=False)
+    try:
+        server.serve(hst, bind=address, port=port if port is not None else settings.server_port)
     finally:
         hst.close()
 
@@ -191,17 +235,20 @@ def inputs_ls(
 ) -> None:
     """List open inputs across runs, oldest first."""
     try:
-        waits = service.list_pending_inputs(run_id, limit=limit)
+        items = service.list_inbox(run_id, limit=limit)
     except errors.TarryError as exc:
         raise _fail(str(exc)) from None
-    table = Table("run", "name", "waiting since", "deadline", "asks for")
-    for wait in waits:
+    # Folded, not cut with an ellipsis: a narrow terminal still shows whole names.
+    headers = ("run", "flow", "wait", "waiting since", "deadline", "asks for")
+    table = Table(*(Column(header, overflow="fold") for header in headers))
+    for item in items:
         table.add_row(
-            wait.run_id[:8],
-            wait.name,
-            _when(wait.created_at),
-            _when(wait.deadline),
-            _asks_for(wait),
+            f"{item.run.name} ({item.run.id[:8]})",
+            item.run.flow_name,
+            item.wait.name,
+            _when(item.wait.created_at),
+            _when(item.wait.deadline),
+            _asks_for(item.wait),
         )
     out.print(table)
 
@@ -213,12 +260,33 @@ def _asks_for(wait: base.WaitRecord) -> str:
     return ", ".join(schema.get("properties", {})) or "-"
 
 
+@runs_app.command("cancel")
+def runs_cancel(
+    run_id: Annotated[str, typer.Argument(help="The run's id, or the start of it")],
+) -> None:
+    """Cancel a run and its child runs; a waiting run's open waits close."""
+    try:
+        run = service.cancel_run(run_id, by="cli")
+    except errors.TarryError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"cancelled run {run.name} ({run.id})", highlight=False, markup=False)
+
+
 @app.command("resume")
 def resume_command(
     run_id: Annotated[str, typer.Argument(help="The run's id, or the start of it")],
     input_json: Annotated[
         str | None,
         typer.Option("--input", "-i", help="The answer as JSON; omit to accept defaults"),
+    ] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            "-s",
+            help="field=value, repeatable (value read as JSON if it parses, except that a "
+            "string field keeps the text); merged over --input",
+        ),
     ] = None,
     key: Annotated[
         str | None, typer.Option(help="The wait's name, if it waits for several")
@@ -227,14 +295,12 @@ def resume_command(
 ) -> None:
     """Answer a run's wait; the answer is validated before it is accepted."""
     try:
-        data = json.loads(input_json) if input_json is not None else None
-    except json.JSONDecodeError as exc:
-        raise _fail(f"--input is not valid JSON: {exc}") from None
-    try:
+        data = _answer_data(input_json, field or [], run_id, key)
         submitted = service.submit_input(run_id, data, key=key, responder=responder, channel="cli")
     except errors.InputInvalid as exc:
         for problem in exc.field_errors:
-            err.print(f"  {problem.field or 'input'}: {problem.message}", highlight=False)
+            line = f"{problem.field or 'input'}: {problem.message}"
+            err.print(line, highlight=False, markup=False, soft_wrap=True)
         raise _fail("the answer was refused; the run keeps waiting") from None
     except errors.TarryError as exc:
         raise _fail(str(exc)) from None
@@ -244,6 +310,69 @@ def resume_command(
         out.print(
             f"answered {submitted.wait.name!r} of run {submitted.wait.run_id}", highlight=False
         )
+
+
+def _answer_data(input_json: str | None, pairs: list[str], run_id: str, key: str | None) -> Any:
+    try:
+        data = json.loads(input_json) if input_json is not None else None
+    except json.JSONDecodeError as exc:
+        raise _fail(f"--input is not valid JSON: {exc}") from None
+    if not pairs:
+        return data
+    if data is not None and not isinstance(data, dict):
+        raise _fail("--set adds fields to an object: give --input as a JSON object, or omit it")
+    named = [pair.partition("=") for pair in pairs]
+    for (name, sep, _text), pair in zip(named, pairs, strict=True):
+        if not sep or not name:
+            raise _fail(f"--set {pair!r} must look like field=value")
+    fields = _answer_fields(run_id, key)
+    merged: dict[str, Any] = dict(data or {})
+    merged.update((name, _field_value(text, fields.get(name))) for name, _sep, text in named)
+    return merged
+
+
+def _answer_fields(run_id: str, key: str | None) -> dict[str, Any]:
+    """The JSON Schema of each field of the open wait the answer goes to; `{}` if unknown."""
+    waits = [w for w in service.list_pending_inputs(run_id) if key is None or w.name == key]
+    if len(waits) != 1 or waits[0].spec is None:
+        return {}
+    properties = (json.loads(waits[0].spec).get("schema") or {}).get("properties")
+    return properties if isinstance(properties, dict) else {}
+
+
+_JSON_TYPES = {
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    type(None): "null",
+    list: "array",
+    dict: "object",
+}
+
+
+def _field_value(text: str, schema: Any) -> Any:
+    """`text` as JSON when it parses, unless the field wants a string and JSON would not be one.
+
+    `code=0123456` for a string field stays the text `"0123456"`, not the number 123456.
+    """
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    kinds = _schema_types(schema) if isinstance(schema, dict) else set()
+    kind = _JSON_TYPES.get(type(value), "")
+    fits = kind in kinds or (kind == "integer" and "number" in kinds)
+    return text if "string" in kinds and not fits else value
+
+
+def _schema_types(schema: dict[str, Any]) -> set[str]:
+    declared = schema.get("type")
+    kinds = {declared} if isinstance(declared, str) else set(declared or ())
+    for part in [*schema.get("anyOf", ()), *schema.get("oneOf", ())]:
+        if isinstance(part, dict):
+            kinds |= _schema_types(part)
+    return kinds
 
 
 @db_app.command("upgrade")
@@ -262,5 +391,5 @@ def main() -> None:
     try:
         app()
     except errors.TarryError as exc:
-        err.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]Error:[/] {markup.escape(str(exc))}", highlight=False)
         sys.exit(1)

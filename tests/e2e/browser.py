@@ -33,9 +33,13 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the whole session."""
+    """One headless Chromium per test module.
+
+    Playwright's sync API keeps an event loop in this thread while it runs; closing
+    it with the module lets later tests call `asyncio.run()` again.
+    """
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=chromium_path(), args=CHROMIUM_FLAGS, headless=True

@@ -170,7 +170,7 @@ def test_suspend_takes_a_waiting_run_out_of_memory_and_an_answer_still_resumes_i
         ("GET", "/runs?limit=0", None, 422, "invalid_request"),
         ("GET", "/runs?state=Sleeping", None, 422, "invalid_request"),
         ("POST", "/runs/no-such-run/resume", {}, 404, "not_found"),
-        ("GET", "/nowhere", None, 404, "not_found"),
+        ("GET", "/nowhere", None, 404, "no_such_route"),
     ],
 )
 def test_bad_requests_get_a_4xx_with_a_reason(

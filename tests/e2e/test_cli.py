@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from typing import Any
 
-from tarry.storage import sqlfiles
+import pytest
+
+from tarry import errors, loader
+from tarry.definitions import Flow
+from tarry.states import RunState, WaitStatus
+from tarry.storage import base, sqlfiles
+from tarry.testing import RunHandle, TestHarness
 from tests.conftest import ROOT, query, run_tarry
 
 PIPELINE = "examples/getting_started.py:pipeline"
+CHALLENGE_4 = ROOT / "examples" / "finance" / "challenge_4.py"
 
 
 def test_run_prints_the_result_and_stores_the_run(tarry_home: Path) -> None:
@@ -77,3 +86,95 @@ def test_db_upgrade_creates_the_schema(tarry_home: Path) -> None:
     assert latest >= 2
     versions = query(tarry_home / "tarry.db", "SELECT max(version) FROM tarry_migrations")
     assert versions == [(latest,)]
+
+
+def _train_model() -> Flow[..., Any]:
+    found = loader.load_object(f"{CHALLENGE_4}:train_model")
+    assert isinstance(found, Flow)
+    return found
+
+
+def _open_wait(harness: TestHarness, handle: RunHandle, name: str) -> base.WaitRecord:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = [w for w in harness.store.open_inputs(handle.id) if w.name == name]
+        if found:
+            return found[0]
+        time.sleep(0.01)
+    raise AssertionError(f"run {handle.id} never waited for {name!r}: {handle.run.state}")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_resume_from_another_process_answers_with_set_flags(harness: TestHarness) -> None:
+    home = harness.host.settings.home
+    handle = harness.start(_train_model())
+    _open_wait(harness, handle, "approval")
+
+    listing = run_tarry(home, "inputs", "ls")
+    assert listing.returncode == 0, listing.stderr
+    for text in (handle.run.name, handle.id[:8], "train-model", "approval", "decision"):
+        assert text in listing.stdout
+
+    approve = ("--key", "approval", "--set", "decision=Approve", "--responder", "cfo")
+    done = run_tarry(home, "resume", handle.id[:8], *approve)
+    assert done.returncode == 0, done.stderr
+    assert f"answered 'approval' of run {handle.id}" in _one_line(done.stdout)
+
+    code = _open_wait(harness, handle, "authorization")
+    refused = run_tarry(home, "resume", handle.id, "--set", "code=1230567")
+    assert refused.returncode == 1
+    assert "code: String should match pattern '^[1-9]{7}$'" in refused.stderr.splitlines()
+    assert "the run keeps waiting" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert handle.run.state is RunState.WAITING
+    still = harness.store.get_wait(code.id)
+    assert still is not None
+    assert still.status is WaitStatus.OPEN
+
+    # --set goes over --input; a string field keeps digits as text.
+    base_input = json.dumps({"code": "9"})
+    accepted = run_tarry(home, "resume", handle.id, "-i", base_input, "-s", "code=1234567")
+    assert accepted.returncode == 0, accepted.stderr
+    assert handle.result(timeout=30) == "model trained (authorization 1234567)"
+    answered = {w.name: (w.responder, w.channel, w.answer) for w in handle.waits()}
+    assert answered == {
+        "approval": ("cfo", "cli", '{"decision":"Approve"}'),
+        "authorization": (None, "cli", '{"code":"1234567"}'),
+    }
+
+
+def test_resume_rejects_malformed_set_flags(tarry_home: Path) -> None:
+    cases = {
+        ("resume", "0000", "--set", "oops"): "--set 'oops' must look like field=value",
+        ("resume", "0000", "-i", "5", "--set", "a=1"): "--set adds fields to an object",
+        ("resume", "0000", "--set", "a=1"): "no run with id '0000'",
+    }
+    for args, message in cases.items():
+        done = run_tarry(tarry_home, *args)
+        assert done.returncode == 1, args
+        assert message in _one_line(done.stderr), (args, done.stderr)
+
+
+def test_runs_cancel_cancels_a_waiting_run(harness: TestHarness) -> None:
+    home = harness.host.settings.home
+    handle = harness.start(_train_model())
+    wait = _open_wait(harness, handle, "approval")
+
+    done = run_tarry(home, "runs", "cancel", handle.id[:8])
+    assert done.returncode == 0, done.stderr
+    assert _one_line(done.stdout) == f"cancelled run {handle.run.name} ({handle.id})"
+    assert handle.wait_for(RunState.CANCELLED).state_reason == "cancelled by cli"
+    with pytest.raises(errors.RunFailed, match="Cancelled"):
+        handle.result(timeout=30)
+    closed = harness.store.get_wait(wait.id)
+    assert closed is not None
+    assert closed.status is not WaitStatus.OPEN
+
+    again = run_tarry(home, "runs", "cancel", handle.id)
+    assert again.returncode == 1
+    assert f"run {handle.id} has ended (Cancelled)" in _one_line(again.stderr)
+    unknown = run_tarry(home, "runs", "cancel", "0000")
+    assert (unknown.returncode, "no run with id '0000'" in unknown.stderr) == (1, True)

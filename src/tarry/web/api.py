@@ -197,16 +197,15 @@ async def resume_run(request: Request, run_id: RunId, body: ResumeIn) -> AnswerO
         channel="api",
         hst=_host(request),
     )
-    return _answered(submitted)
+    return await _answered(request, submitted)
 
 
-def _answered(submitted: answers.Submitted) -> AnswerOut:
+async def _answered(request: Request, submitted: answers.Submitted) -> AnswerOut:
     wait = submitted.wait
-    return AnswerOut(
-        accepted=wait is not None,
-        wait=InputOut.of(wait) if wait is not None else None,
-        kept_for_later=wait is None,
-    )
+    if wait is None:
+        return AnswerOut(accepted=False, wait=None, kept_for_later=True)
+    item = await run_in_threadpool(service.get_inbox_item, wait.id, hst=_host(request))
+    return AnswerOut(accepted=True, wait=InputOut.of_item(item), kept_for_later=False)
 
 
 @router.get(
@@ -251,7 +250,7 @@ async def answer_input(request: Request, wait_id: WaitId, body: AnswerIn) -> Ans
         channel="api",
         hst=hst,
     )
-    return _answered(submitted)
+    return await _answered(request, submitted)
 
 
 @router.get("/deployments", summary="List deployments", tags=["deployments"])

@@ -133,12 +133,19 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(request, 422, body)
 
 
-_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
+# Our own "not found" errors come as `errors.NotFound`; a bare 404 is a wrong address.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "no_such_route",
+    405: "method_not_allowed",
+}
 
 
 def _field_error(error: dict[str, Any]) -> FieldErrorOut:
     loc = [part for part in error.get("loc", ()) if isinstance(part, str | int)]
-    return FieldErrorOut(loc=loc, msg=str(error.get("msg", "invalid")))
+    kind = str(error.get("type", "value_error"))
+    return FieldErrorOut(loc=loc, msg=str(error.get("msg", "invalid")), type=kind)
 
 
 def plain_error_page(_request: Request, status: int, detail: str) -> Response:

@@ -54,11 +54,12 @@ class FieldErrorOut(pydantic.BaseModel):
 
     loc: list[str | int] = pydantic.Field(description="Where: field names and list indexes.")
     msg: str = pydantic.Field(description="What is wrong, in words.")
+    type: str = pydantic.Field("value_error", description="A stable name for the kind of error.")
 
     @classmethod
     def of(cls, error: errors.FieldError) -> FieldErrorOut:
         """From tarry's field error."""
-        return cls(loc=list(error.loc), msg=error.message)
+        return cls(loc=list(error.loc), msg=error.message, type=error.type)
 
 
 class ErrorOut(pydantic.BaseModel):
