@@ -496,6 +496,12 @@ async def _burst(harness: TestHarness, n: int) -> tuple[int, list[str]]:
     pending = [asyncio.ensure_future(waits_async(i)) for i in range(n)]
     while len(harness.store.open_inputs(limit=100)) < n:
         await asyncio.sleep(0.01)
+    # A suspending waiter's wait is stored just before it leaves the hub: give the
+    # last ones a moment; waiters that stay resident never leave.
+    for _ in range(200):
+        if harness.host.hub.resident() <= harness.host.settings.max_resident_runs:
+            break
+        await asyncio.sleep(0.01)
     resident = harness.host.hub.resident()
     for wait in harness.store.open_inputs(limit=100):
         await asyncio.to_thread(harness.answer, wait.run_id, "x", key="name")
