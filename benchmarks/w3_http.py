@@ -25,7 +25,7 @@ from server_proc import tarry_server
 import tarry
 
 WARMUP = 1
-DEPLOYMENT = "approval-timed/approval-timed"
+DEPLOYMENT = "approval-timed/w3-http-flow"
 
 
 def _until(read, done, timeout: float = 30.0):  # type: ignore[no-untyped-def]

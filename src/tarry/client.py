@@ -7,7 +7,7 @@ the server (as FlyteRemote or the Durable Task client do)::
     from tarry import get_client
 
     with get_client(sync_client=True) as client:
-        run = client.create_flow_run_from_deployment("train-model/train-model")
+        run = client.create_flow_run_from_deployment("train-model/challenge-4")
         [wait] = client.list_pending_inputs(run.id)
         client.answer_input(wait.id, {"decision": "Approve"}, responder="finance@corp")
 

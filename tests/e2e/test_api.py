@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 from tests.e2e.live import live_server
 
 CHALLENGE_4 = str(ROOT / "examples" / "finance" / "challenge_4.py") + ":train_model"
-DEPLOYMENT = "train-model/train-model"
+DEPLOYMENT = "train-model/challenge-4"
 
 
 @pytest.fixture

@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 import pytest
 
 import tarry
-from tarry import config, deployments, errors, host, loader
+from tarry import config, errors, host, loader
 from tarry.client import AsyncClient, Client, get_client
 from tarry.states import RunState, WaitStatus
+from tarry.web import server as tarry_server
 from tarry.web.schemas import InputOut, RunOut
 from tests.conftest import ROOT
 from tests.e2e import live
@@ -25,7 +26,7 @@ from tests.e2e import live
 T = TypeVar("T")
 
 CHALLENGE_4 = ROOT / "examples" / "finance" / "challenge_4.py"
-DEPLOYMENT = "train-model/train-model"
+DEPLOYMENT = "train-model/challenge-4"
 BAD_CODE = ((("code",), "String should match pattern '^[1-9]{7}$'"),)
 TRAINED = "model trained (authorization 1234567)"
 
@@ -49,7 +50,7 @@ def _serve(home: Path, **settings: Any) -> Iterator[Server]:
         )
     )
     try:
-        deployments.deploy(loader.load_object(f"{CHALLENGE_4}:train_model"), hst=hst)
+        tarry_server.deploy_entrypoints(hst, [f"{CHALLENGE_4}:train_model"])
         with live.live_server(hst, worker=True) as base_url:
             yield Server(f"{base_url}/api", hst)
     finally:

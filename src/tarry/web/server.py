@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 import uvicorn
 
@@ -25,6 +26,8 @@ _UNFINISHED = (RunState.PENDING, RunState.RUNNING, RunState.WAITING, RunState.SC
 def deploy_entrypoints(hst: host.Host, entrypoints: Iterable[str]) -> list[base.DeploymentRecord]:
     """Import each `path/to/file.py:flow` (or `module:flow`) and register it as a deployment.
 
+    Each is named after its file or module: `flow-name/file-name`.
+
     Raises:
         errors.FlowLoadError: An entrypoint cannot be imported or is not a flow.
     """
@@ -36,8 +39,15 @@ def deploy_entrypoints(hst: host.Host, entrypoints: Iterable[str]) -> list[base.
         found = loader.load_object(entrypoint)
         if not isinstance(found, Flow):
             raise errors.FlowLoadError(f"{entrypoint} is a {type(found).__name__}, not a @flow")
-        deployed.append(deployments.deploy(found, hst=hst))
+        deployed.append(deployments.deploy(found, _name_of(entrypoint), hst=hst))
     return deployed
+
+
+def _name_of(entrypoint: str) -> str:
+    """`examples/finance/challenge_4.py:train_model` is deployed as `train-model/challenge-4`."""
+    where = entrypoint.rpartition(":")[0]
+    stem = Path(where).stem if where.endswith(".py") else where.rpartition(".")[2]
+    return stem.replace("_", "-")
 
 
 def start_demo_runs(
@@ -47,9 +57,9 @@ def start_demo_runs(
     started = []
     for deployment in deployed:
         busy = service.list_runs(
-            states=_UNFINISHED, flow_name=deployment.flow_name, limit=1, hst=hst
+            states=_UNFINISHED, flow_name=deployment.flow_name, limit=500, hst=hst
         )
-        if not busy:
+        if all(run.entrypoint != deployment.entrypoint for run in busy):
             started.append(service.start_run(deployment.name, hst=hst))
     return started
 
