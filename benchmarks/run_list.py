@@ -23,9 +23,9 @@ from server_proc import tarry_server
 
 import tarry
 from tarry import config, host
+from tarry.states import RunState
 from tarry.storage import base, sqlfiles
 from tarry.storage import sqlite_rows as mapping
-from tarry.states import RunState
 
 PAGES = {
     "ui_runs": "/runs",

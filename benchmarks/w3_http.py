@@ -47,7 +47,9 @@ def trial(api: httpx.Client, rnd: random.Random) -> tuple[float, float, float]:
     post = time.time() - t_submit
     response.raise_for_status()
     server = float(response.headers["server-timing"].split("dur=")[1]) / 1000
-    run = _until(lambda: api.get(f"/runs/{run_id}").json()["run"], lambda r: r["state"] == "Completed")
+    run = _until(
+        lambda: api.get(f"/runs/{run_id}").json()["run"], lambda r: r["state"] == "Completed"
+    )
     return run["result"] - t_submit, post, server
 
 
@@ -55,14 +57,17 @@ def main() -> None:
     trials = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     rnd = random.Random(1234)
     latencies, posts, servers = [], [], []
-    with tarry_server(make_workdir("tarry-w3http-"), "w3_http_flow.py:approval_timed") as url:
-        with httpx.Client(base_url=url + "/api") as api:
-            for n in range(WARMUP + trials):
-                latency, post, server = trial(api, rnd)
-                if n >= WARMUP:
-                    latencies.append(latency)
-                    posts.append(post)
-                    servers.append(server)
+    home = make_workdir("tarry-w3http-")
+    with (
+        tarry_server(home, "w3_http_flow.py:approval_timed") as url,
+        httpx.Client(base_url=url + "/api") as api,
+    ):
+        for n in range(WARMUP + trials):
+            latency, post, server = trial(api, rnd)
+            if n >= WARMUP:
+                latencies.append(latency)
+                posts.append(post)
+                servers.append(server)
     emit(
         {
             "engine": "tarry",

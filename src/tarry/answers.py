@@ -169,7 +169,7 @@ def _closed(hst: host.Host, wait: base.WaitRecord) -> errors.TarryError:
     # A wait closed with its run (cancelled) says so, not "another wait won".
     if wait.status is WaitStatus.CANCELLED:
         run = hst.store.get_run(wait.run_id)
-        if run is not None and run.state.is_final:
+        if run is not None and run.state is RunState.CANCELLED:
             return errors.RunEnded(run.id, run.state.value, "answered")
     return _already(wait)
 

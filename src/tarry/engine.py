@@ -234,6 +234,8 @@ def _drive(
 
 def _ended(hst: host.Host, run_id: str) -> _Ended | None:
     """The run, if it ended while taken away from this caller (cancelled, say)."""
+    if hst.hub.closed_reason is not None:
+        return None  # the process is shutting down; its store may be closed already
     current = hst.store.get_run(run_id)
     return _Ended(current) if current is not None and current.state.is_final else None
 
@@ -284,6 +286,7 @@ def _await_ready(hst: host.Host, run_id: str, chain: tuple[str, ...]) -> base.Ru
     watcher.ensure_watcher(hst)
     try:
         while True:
+            _check_open(hst, run_id)
             found = hst.hub.take_handed(run_id) or _ready_or_ended(hst, run_id)
             if found is not None:
                 return found
@@ -293,6 +296,16 @@ def _await_ready(hst: host.Host, run_id: str, chain: tuple[str, ...]) -> base.Ru
             signal.clear()
     finally:
         _stop_watching(hst, run_id, signal)
+
+
+def _check_open(hst: host.Host, run_id: str) -> None:
+    """A caller stops waiting for its run when this process shuts down.
+
+    Raises:
+        errors.RunAborted: The host closed.
+    """
+    if hst.hub.closed_reason is not None:
+        raise errors.RunAborted(run_id, hst.hub.closed_reason)
 
 
 def _stop_watching(hst: host.Host, run_id: str, signal: hub.Signal) -> None:
@@ -559,6 +572,7 @@ async def _await_ready_async(
     watcher.ensure_watcher(hst)
     try:
         while True:
+            _check_open(hst, run_id)
             handed = hst.hub.take_handed(run_id)
             if handed is not None:
                 return handed, await steps.offload(hst.store.get_steps, run_id)

@@ -155,8 +155,13 @@ class Host:
         self.abort(ended, "the run ended elsewhere (cancelled)")
 
     def close(self) -> None:
-        """Stop heart-beating and close the store."""
+        """Stop waiters and heart-beating, then close the store.
+
+        Runs still waiting in memory stop where they are (their journal is stored);
+        they resume by replay in any process once answered.
+        """
         self._stopped.set()
+        self.hub.close("the process is shutting down")
         for closer in reversed(self._closers):
             closer()
         if self._heartbeat is not None:

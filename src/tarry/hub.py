@@ -90,6 +90,7 @@ class Hub:
         self._closed_here: dict[str, float] = {}
         self._handed: dict[str, base.RunRecord] = {}
         self._aborted: dict[str, str] = {}
+        self._closed_reason: str | None = None
 
     # -- resident waiters -------------------------------------------------------------
 
@@ -175,7 +176,18 @@ class Hub:
 
     def aborted(self, run_id: str) -> str | None:
         """Why run `run_id` must stop, or `None`."""
-        return self._aborted.get(run_id)
+        return self._aborted.get(run_id) or self._closed_reason
+
+    def close(self, reason: str) -> None:
+        """Stop every run and caller waiting in this process (it is shutting down)."""
+        with self._lock:
+            self._closed_reason = reason
+        self.kick_all()
+
+    @property
+    def closed_reason(self) -> str | None:
+        """Why the hub closed, or `None` while it is open."""
+        return self._closed_reason
 
     def forget_aborted(self, run_id: str) -> None:
         """The run stopped executing here."""

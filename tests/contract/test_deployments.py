@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def deployment(name: str = "train-model/finance", **fields: object) -> DeploymentRecord:
     values: dict[str, object] = {
         "name": name,
-        "flow_name": name.split("/")[0],
+        "flow_name": name.split("/", maxsplit=1)[0],
         "entrypoint": "examples/finance/challenge_4.py:train_model",
         "created_at": T0,
         "updated_at": T0,

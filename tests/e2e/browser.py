@@ -64,5 +64,7 @@ def screenshot(page: Page, name: str) -> Path:
     """Save a full-page screenshot under `test-artifacts/`."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    # From the top, so the sticky header is drawn once, at the top.
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=True)
     return path

@@ -513,3 +513,15 @@ def test_a_burst_of_waits_keeps_exactly_the_resident_limit_in_memory() -> None:
         resident, results = asyncio.run(_burst(h, 20))
     assert resident == 10
     assert results == ["x"] * 20
+
+
+@pytest.mark.parametrize("resident_seconds", [7200, 0])
+def test_closing_the_host_stops_runs_and_callers_still_waiting(resident_seconds: float) -> None:
+    with tarry_test_harness(resident_seconds=resident_seconds, fake_clock=True) as h:
+        run = h.start(needs_approval, 1)
+        run.wait_for(RunState.WAITING)
+        if resident_seconds == 0:
+            _until_suspended(h, run.id)
+
+    with pytest.raises(errors.RunAborted, match="shutting down"):
+        run.result(timeout=5)

@@ -208,9 +208,7 @@ async def _answered(request: Request, submitted: answers.Submitted) -> AnswerOut
     return AnswerOut(accepted=True, wait=InputOut.of_item(item), kept_for_later=False)
 
 
-@router.get(
-    "/inputs", summary="Open input waits (the inbox)", tags=["inputs"], responses=_doc(404)
-)
+@router.get("/inputs", summary="Open input waits (the inbox)", tags=["inputs"], responses=_doc(404))
 async def list_inputs(
     request: Request,
     limit: Limit = 50,
