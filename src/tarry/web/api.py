@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from tarry import answers, errors, host, service
+from tarry import errors, host, service
 from tarry.states import RunState
 from tarry.storage import UNSET
 from tarry.web import auth
@@ -188,23 +188,25 @@ async def suspend_run(request: Request, run_id: RunId) -> RunOut:
 )
 async def resume_run(request: Request, run_id: RunId, body: ResumeIn) -> AnswerOut:
     """Answers the wait the run is on (or the one named `key`), like `resume_flow_run`."""
+    return await _answer(request, run_id, body, key=body.key)
+
+
+async def _answer(request: Request, run_id: str, body: AnswerIn, **which: str | None) -> AnswerOut:
+    """Submit `body` to the run's wait (`key=` or `wait_id=`), then describe the outcome."""
+    hst = _host(request)
     submitted = await run_in_threadpool(
         service.submit_input,
         run_id,
         body.input,
-        key=body.key,
         responder=body.responder,
         channel="api",
-        hst=_host(request),
+        hst=hst,
+        **which,
     )
-    return await _answered(request, submitted)
-
-
-async def _answered(request: Request, submitted: answers.Submitted) -> AnswerOut:
     wait = submitted.wait
     if wait is None:
         return AnswerOut(accepted=False, wait=None, kept_for_later=True)
-    item = await run_in_threadpool(service.get_inbox_item, wait.id, hst=_host(request))
+    item = await run_in_threadpool(service.get_inbox_item, wait.id, hst=hst)
     return AnswerOut(accepted=True, wait=InputOut.of_item(item), kept_for_later=False)
 
 
@@ -237,18 +239,8 @@ async def get_input(request: Request, wait_id: WaitId) -> InputOut:
 )
 async def answer_input(request: Request, wait_id: WaitId, body: AnswerIn) -> AnswerOut:
     """Validates the answer against the wait's input model; the first valid answer wins."""
-    hst = _host(request)
-    item = await run_in_threadpool(service.get_inbox_item, wait_id, hst=hst)
-    submitted = await run_in_threadpool(
-        service.submit_input,
-        item.run.id,
-        body.input,
-        wait_id=wait_id,
-        responder=body.responder,
-        channel="api",
-        hst=hst,
-    )
-    return await _answered(request, submitted)
+    item = await run_in_threadpool(service.get_inbox_item, wait_id, hst=_host(request))
+    return await _answer(request, item.run.id, body, wait_id=wait_id)
 
 
 @router.get("/deployments", summary="List deployments", tags=["deployments"])
