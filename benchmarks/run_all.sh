@@ -12,6 +12,7 @@
 #                  below); W1/W2 with TARRY_SQLITE_SYNCHRONOUS=NORMAL; W5 with 1000
 #                  waiting runs, and with 10 000 all kept resident (tuned settings)
 #          waits - only the W3 and W5 runs of main and extra
+#          server - W3 over HTTP against `tarry server`, and the run list with 100 000 runs
 #          all   - main and extra
 # W6 times process start-up. If PYTHONDONTWRITEBYTECODE is set and the venv has
 # no .pyc files, every start compiles tarry, typer, rich and pydantic from
@@ -67,6 +68,12 @@ main_group() {
   run tarry-w2 -- "$PY" w2_workflow_start.py 200
   waits_main
   run tarry-w6 -- "$PY" w6_crash_recovery.py cli
+  server_group
+}
+
+server_group() {
+  run tarry-w3-http -- "$PY" w3_http.py 20
+  run tarry-run-list -- "$PY" run_list.py 100000 30
 }
 
 waits_main() {
@@ -95,6 +102,7 @@ case "$GROUP" in
   main) main_group ;;
   extra) extra_group ;;
   waits) waits_main; waits_extra ;;
+  server) server_group ;;
   all) main_group; extra_group ;;
-  *) echo "unknown group $GROUP (main|extra|waits|all)" >&2; exit 2 ;;
+  *) echo "unknown group $GROUP (main|extra|waits|server|all)" >&2; exit 2 ;;
 esac

@@ -31,6 +31,7 @@ PAGES = {
     "ui_runs": "/runs",
     "ui_runs_failed": "/runs?state=Failed",
     "ui_runs_flow": "/runs?flow=flow-7",
+    "ui_runs_flow_none": "/runs?flow=no-such-flow",
     "ui_runs_page_100": "/runs?offset=5000",
     "api_runs": "/api/runs",
 }
