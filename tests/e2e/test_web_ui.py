@@ -48,7 +48,7 @@ class ShirtOrder(RunInput):
 
 
 DESCRIPTION = (
-    "## Pick a shirt\n\n"
+    "## Pick a **shirt**\n\n"
     f"Sizes run small. {XSS}\n\n"
     "See [the size guide](https://example.com/sizes) or [this](javascript:alert(1))."
 )
@@ -365,7 +365,7 @@ def test_inbox_lists_pending_questions_with_links_to_their_forms(
         assert f'href="/inputs/{wait.id}"' in html
         assert run.run.name in html
     assert "shirt-shop" in html
-    assert "Pick a shirt" in html  # the description's first line
+    assert "Pick a shirt" in html  # the description's first line, as plain text
     assert 'hx-trigger="every 3s"' in html
 
     first = client.get("/inbox", params={"limit": 2}).text
@@ -428,7 +428,7 @@ def test_the_description_is_markdown_shown_safely_above_the_form(
     html = client.get(f"/inputs/{wait.id}").text
 
     description = html.split('<div class="prose description">')[1].split("</div>")[0]
-    assert "<h2>Pick a shirt</h2>" in description
+    assert "<h2>Pick a <strong>shirt</strong></h2>" in description
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in description
     assert "<script>alert" not in html
     assert 'href="https://example.com/sizes"' in description

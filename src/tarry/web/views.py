@@ -121,11 +121,15 @@ def _preview(value: Any) -> str:
     return text if len(text) <= _PREVIEW else text[: _PREVIEW - 1] + "…"
 
 
+_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(.+?)\1")
+
+
 def _first_line(markdown: str | None) -> str:
+    """The first line of a markdown text, as plain text (for previews)."""
     for line in (markdown or "").splitlines():
         plain = line.strip().lstrip("#>*- ").strip()
         if plain:
-            return plain
+            return _EMPHASIS.sub(r"\2", plain)
     return ""
 
 
