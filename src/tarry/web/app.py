@@ -17,11 +17,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from tarry import __version__, errors, host, watcher
-from tarry.web import api
+from tarry.web import api, views
 from tarry.web.schemas import ErrorOut, FieldErrorOut
 from tarry.web.timing import ServerTiming
 from tarry.worker import Worker
@@ -65,12 +65,7 @@ def create_app(hst: host.Host | None = None, *, worker: bool = True) -> FastAPI:
 
 
 def _add_ui(app: FastAPI) -> None:
-    if STATIC.is_dir():
-        app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    try:
-        from tarry.web import views  # noqa: PLC0415 - the UI is optional while it is built
-    except ImportError:
-        return
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     views.install(app)
 
 
@@ -146,8 +141,3 @@ def _field_error(error: dict[str, Any]) -> FieldErrorOut:
     loc = [part for part in error.get("loc", ()) if isinstance(part, str | int)]
     kind = str(error.get("type", "value_error"))
     return FieldErrorOut(loc=loc, msg=str(error.get("msg", "invalid")), type=kind)
-
-
-def plain_error_page(_request: Request, status: int, detail: str) -> Response:
-    """A text error page, until the views install theirs."""
-    return PlainTextResponse(detail, status_code=status)

@@ -1,0 +1,104 @@
+"""What the answer form partial (`_answer_form.html`) needs, on its page or inline.
+
+The fields come from `tarry.web.forms`; here they get the values just submitted,
+the validation errors next to the fields they concern, and the "Your name" field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.datastructures import FormData
+
+from tarry import errors
+from tarry.storage import base
+from tarry.web import forms, pages, safe_markdown
+
+__all__ = [
+    "MAX_RESPONDER",
+    "RESPONDER_FALLBACK",
+    "RESPONDER_FIELD",
+    "form_context",
+    "responder_field",
+]
+
+RESPONDER_FIELD = "responder"
+"""The name of the form's "Your name" field..."""
+RESPONDER_FALLBACK = "_responder"
+"""...unless the input has a field of that name (no model field starts with `_`)."""
+MAX_RESPONDER = 200
+"""How many characters of the responder's name are kept."""
+
+
+def form_context(
+    wait: base.WaitRecord,
+    run: base.RunRecord,
+    submitted: FormData | None = None,
+    field_errors: list[errors.FieldError] | None = None,
+) -> dict[str, Any]:
+    """What the answer form partial needs.
+
+    Args:
+        wait: The wait the form answers.
+        run: The wait's run.
+        submitted: The form as it was sent, to show again (the initial data if `None`).
+        field_errors: Why the submitted answer was refused.
+    """
+    spec: dict[str, Any] | None = json.loads(wait.spec) if wait.spec else None
+    fields = forms.form_fields(spec) if spec is not None else []
+    if submitted is not None:
+        fields = [_as_submitted(f, submitted) for f in fields]
+    by_field, general = _place_errors(fields, field_errors or [])
+    responder_name = responder_field(spec)
+    responder = pages.form_text(submitted, responder_name) if submitted is not None else None
+    return {
+        "wait": wait,
+        "run": run,
+        "description": safe_markdown.render_markdown(spec.get("description") if spec else None),
+        "has_spec": spec is not None,
+        "fields": fields,
+        "errors": by_field,
+        "general_errors": general,
+        "responder": responder or "",
+        "responder_field": responder_name,
+        "max_responder": MAX_RESPONDER,
+    }
+
+
+def responder_field(spec: Mapping[str, Any] | None) -> str:
+    """The name of the form's "Your name" field, which no input field may take.
+
+    Args:
+        spec: The wait's input spec (`InputSpec.to_json()`), if it has one.
+    """
+    properties = ((spec or {}).get("schema") or {}).get("properties") or {}
+    return RESPONDER_FALLBACK if RESPONDER_FIELD in properties else RESPONDER_FIELD
+
+
+def _as_submitted(field: forms.FormField, submitted: FormData) -> forms.FormField:
+    values = [v for v in submitted.getlist(field.name) if isinstance(v, str)]
+    if field.widget == "checkbox":
+        ticked = bool(values) and values[-1].strip().lower() not in {"", "0", "false", "off", "no"}
+        return dataclasses.replace(field, initial="true" if ticked else "false")
+    return dataclasses.replace(field, initial=values[-1] if values else "")
+
+
+def _place_errors(
+    fields: list[forms.FormField], found: list[errors.FieldError]
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Each error next to its field (by `loc[0]`); the others for the top of the form."""
+    names = {f.name for f in fields}
+    by_field: dict[str, list[str]] = {}
+    general: list[str] = []
+    for error in found:
+        head = str(error.loc[0]) if error.loc else None
+        if head in names and head is not None:
+            rest = ".".join(str(part) for part in error.loc[1:])
+            message = f"{rest}: {error.message}" if rest else error.message
+            by_field.setdefault(head, []).append(message)
+        else:
+            general.append(f"{error.field}: {error.message}" if error.field else error.message)
+    return by_field, general
