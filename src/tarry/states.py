@@ -82,6 +82,8 @@ class WaitKind(str, Enum):
     INPUT = "input"
     #: A point in time (`sleep`, or the timer of a `wait_any`).
     TIMER = "timer"
+    #: A message sent to the run (`send_input` / `receive_input`).
+    MESSAGE = "message"
 
     def __str__(self) -> str:
         return self.value

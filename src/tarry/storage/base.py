@@ -13,8 +13,9 @@ batched with the next write.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Collection, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from tarry import states
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
@@ -257,6 +258,8 @@ class WaitClose:
     """For a suspended top-level run: `None` makes it Pending, for any process to
     claim; a change to Running with a lease hands it straight to the caller that
     awaits it in the closing process, saving a claim."""
+    message_id: int | None = None
+    """A message this close delivers (it becomes received at the wait's key)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -271,6 +274,46 @@ class WaitClosed:
     """The top-level run made Pending by this close (it was suspended), if any."""
     resumed_run: RunRecord | None = None
     """The suspended top-level run that `WaitClose.resume_as` made Running, if any."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """A message sent to a run, received at most once, at one key of its journal."""
+
+    run_id: str
+    """The run it is sent to."""
+    key: str
+    """Unique among the messages of that run: sending the same key again is a no-op."""
+    data: str
+    """JSON of the value."""
+    sent_at: float
+    """When it was sent."""
+    sender_run_id: str | None = None
+    """The run that sent it (replies go there), if a run did."""
+    sender: str | None = None
+    """Who or what sent it, in words (a person, `api`, `cli`)."""
+    reply_to: str | None = None
+    """The key of the message this one answers."""
+    status: str = "pending"
+    """`pending` until a receive takes it, then `received`."""
+    received_at: float | None = None
+    """When it was received."""
+    received_step_key: str | None = None
+    """The receiver's journal key that holds it."""
+    id: int | None = None
+    """Set by the store, in order of sending."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MessageSent:
+    """What `Store.send_message` did."""
+
+    message: MessageRecord
+    """The message as stored (the earlier one when its key was sent before)."""
+    created: bool
+    """False when a message with that key had been sent before: nothing changed."""
+    closed: WaitClosed | None = None
+    """The receive it was delivered to at once, if the receiver was waiting for it."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -443,6 +486,27 @@ class Store(Protocol):
     def list_runs(self, where: RunFilter) -> list[RunRecord]:
         """Runs matching `where`, newest first."""
 
+    # -- messages ------------------------------------------------------------------------
+
+    def send_message(
+        self, message: MessageRecord, resume_as: StateChange | None = None
+    ) -> MessageSent:
+        """Store a message and deliver it to a matching open receive of its run, atomically.
+
+        The receiving run's oldest open MESSAGE wait whose filters the message
+        passes is closed with it (as `close_wait` would, with `resume_as`).
+        Otherwise the message stays pending until a receive opens; `open_waits`
+        delivers the oldest matching pending message at once.
+
+        Returns:
+            What was done; `created=False` when the key was sent before.
+        """
+
+    def messages_of_run(
+        self, run_id: str, *, sent: bool = False, limit: int = 200
+    ) -> list[MessageRecord]:
+        """Messages sent to the run (or, with `sent`, by it), oldest first."""
+
     # -- deployments ---------------------------------------------------------------------
 
     def put_deployment(self, deployment: DeploymentRecord) -> DeploymentRecord:
@@ -581,6 +645,63 @@ def wait_closed(wait: WaitRecord, close: WaitClose, woken_root: RunRecord | None
     if woken_root.state is RunState.PENDING:
         return WaitClosed(won=True, wait=closed, ready_run_id=woken_root.id)
     return WaitClosed(won=True, wait=closed, resumed_run=woken_root)
+
+
+def message_filter(key_prefix: str | None, exclude_keys: Collection[str] = ()) -> str:
+    """The `spec` of a MESSAGE wait: which messages it takes."""
+    return json.dumps({"key_prefix": key_prefix, "exclude_keys": sorted(exclude_keys)})
+
+
+def message_matches(wait: WaitRecord, message: MessageRecord) -> bool:
+    """Whether a MESSAGE wait takes this message (pure)."""
+    rule = json.loads(wait.spec or "{}")
+    prefix = rule.get("key_prefix")
+    if prefix and not message.key.startswith(prefix):
+        return False
+    return message.key not in set(rule.get("exclude_keys") or ())
+
+
+def message_value(message: MessageRecord) -> dict[str, Any]:
+    """A received message as the journal holds it: its data and metadata."""
+    return {
+        "key": message.key,
+        "data": json.loads(message.data),
+        "sent_at": message.sent_at,
+        "sender_run_id": message.sender_run_id,
+        "sender": message.sender,
+        "reply_to": message.reply_to,
+    }
+
+
+def message_close(
+    wait: WaitRecord, message: MessageRecord, at: float, resume_as: StateChange | None = None
+) -> WaitClose:
+    """Closing a MESSAGE wait with a message: the journal entry it becomes (pure)."""
+    result = {"alt": wait.alt, "value": message_value(message), "given": False}
+    step = StepRecord(
+        run_id=wait.run_id,
+        key=wait.step_key,
+        name=wait.label or wait.name,
+        kind=StepKind.WAIT,
+        inputs_digest="",
+        status=StepStatus.COMPLETED,
+        started_at=wait.created_at,
+        ended_at=at,
+        result=json.dumps(result, separators=(",", ":")),
+        flow_attempt=wait.attempt,
+    )
+    return WaitClose(
+        wait_id=wait.id,
+        status=WaitStatus.ANSWERED,
+        at=at,
+        step=step,
+        answer=message.data,
+        responder=message.sender or message.sender_run_id,
+        channel="message",
+        reason=f"message {message.key!r} received",
+        resume_as=resume_as,
+        message_id=message.id,
+    )
 
 
 def woken_root_change(close: WaitClose) -> StateChange:

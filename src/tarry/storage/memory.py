@@ -7,7 +7,7 @@ import threading
 from collections.abc import Collection, Sequence
 
 from tarry import errors
-from tarry.states import RunState, WaitStatus
+from tarry.states import RunState, WaitKind, WaitStatus
 from tarry.storage import base
 
 __all__ = ["MemoryStore"]
@@ -25,6 +25,7 @@ class MemoryStore:
         self._waits: dict[str, base.WaitRecord] = {}
         self._early: list[base.EarlyInput] = []
         self._deployments: dict[str, base.DeploymentRecord] = {}
+        self._messages: list[base.MessageRecord] = []
         self._closed = False
 
     def __repr__(self) -> str:
@@ -190,25 +191,73 @@ class MemoryStore:
             stored = self._step_waits(waits[0])
             if any(w.status is not WaitStatus.OPEN for w in stored):
                 return stored
+            if self._deliver_pending(stored, change.at):
+                return self._step_waits(waits[0])
             run = self._runs.get(waits[0].run_id)
             if run is not None and base.change_allowed(run, (RunState.RUNNING,), change):
                 self._apply(run, change)
             return stored
 
+    def _deliver_pending(self, waits: Sequence[base.WaitRecord], at: float) -> bool:
+        receives = [w for w in waits if w.kind is WaitKind.MESSAGE]
+        pending = [m for m in self._messages if receives and m.run_id == receives[0].run_id]
+        for message in (m for m in pending if m.status == "pending"):
+            for wait in receives:
+                if base.message_matches(wait, message):
+                    self._close_locked(base.message_close(wait, message, at))
+                    return True
+        return False
+
+    def send_message(
+        self, message: base.MessageRecord, resume_as: base.StateChange | None = None
+    ) -> base.MessageSent:
+        """See `Store.send_message`."""
+        with self._lock:
+            self._check_open()
+            for known in self._messages:
+                if (known.run_id, known.key) == (message.run_id, message.key):
+                    return base.MessageSent(known, created=False)
+            stored = dataclasses.replace(message, id=len(self._messages) + 1, status="pending")
+            self._messages.append(stored)
+            for wait in self._open_receives(stored.run_id):
+                if base.message_matches(wait, stored):
+                    close = base.message_close(wait, stored, stored.sent_at, resume_as)
+                    return base.MessageSent(stored, True, self._close_locked(close))
+            return base.MessageSent(stored, created=True)
+
+    def _open_receives(self, run_id: str) -> list[base.WaitRecord]:
+        found = [
+            w
+            for w in self._waits.values()
+            if w.run_id == run_id and w.kind is WaitKind.MESSAGE and w.status is WaitStatus.OPEN
+        ]
+        return sorted(found, key=lambda w: (w.created_at, w.alt))
+
+    def messages_of_run(
+        self, run_id: str, *, sent: bool = False, limit: int = 200
+    ) -> list[base.MessageRecord]:
+        """See `Store.messages_of_run`."""
+        self._check_open()
+        found = [m for m in self._messages if (m.sender_run_id if sent else m.run_id) == run_id]
+        return found[:limit]
+
     def close_wait(self, close: base.WaitClose) -> base.WaitClosed | None:
         """See `Store.close_wait`."""
         with self._lock:
             self._check_open()
-            wait = self._waits.get(close.wait_id)
-            if wait is None or wait.status is not WaitStatus.OPEN:
-                return None if wait is None else base.WaitClosed(won=False, wait=wait)
-            for other in self._step_waits(wait):
-                if other.id != wait.id and other.status is WaitStatus.OPEN:
-                    self._waits[other.id] = dataclasses.replace(
-                        other, status=WaitStatus.CANCELLED, closed_at=close.at
-                    )
-            self._close(wait, close)
-            return base.wait_closed(wait, close, self._wake_root(wait, close))
+            return self._close_locked(close)
+
+    def _close_locked(self, close: base.WaitClose) -> base.WaitClosed | None:
+        wait = self._waits.get(close.wait_id)
+        if wait is None or wait.status is not WaitStatus.OPEN:
+            return None if wait is None else base.WaitClosed(won=False, wait=wait)
+        for other in self._step_waits(wait):
+            if other.id != wait.id and other.status is WaitStatus.OPEN:
+                self._waits[other.id] = dataclasses.replace(
+                    other, status=WaitStatus.CANCELLED, closed_at=close.at
+                )
+        self._close(wait, close)
+        return base.wait_closed(wait, close, self._wake_root(wait, close))
 
     def _close(self, wait: base.WaitRecord, close: base.WaitClose) -> None:
         self._waits[wait.id] = base.closed_by(wait, close)
@@ -217,6 +266,15 @@ class MemoryStore:
             dataclasses.replace(e, status="consumed") if e.id == close.early_input_id else e
             for e in self._early
         ]
+        if close.message_id is not None:
+            self._messages = [
+                dataclasses.replace(
+                    m, status="received", received_at=close.at, received_step_key=wait.step_key
+                )
+                if m.id == close.message_id and m.status == "pending"
+                else m
+                for m in self._messages
+            ]
 
     def _wake_root(self, wait: base.WaitRecord, close: base.WaitClose) -> base.RunRecord | None:
         run = self._runs[wait.run_id]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tarry import errors
-from tarry.states import RunState, WaitStatus
+from tarry.states import RunState, WaitKind, WaitStatus
 from tarry.storage import base, group_commit, sqlfiles
 from tarry.storage import sqlite_rows as mapping
 
@@ -299,6 +299,20 @@ class SqliteStore:
         change = base.suspend_change(owner, at, reason)
         return self._write(lambda conn: _suspend_runs(conn, run_ids, wait_ids, change))
 
+    def send_message(
+        self, message: base.MessageRecord, resume_as: base.StateChange | None = None
+    ) -> base.MessageSent:
+        """See `Store.send_message`."""
+        return self._write(lambda conn: _send_message(conn, message, resume_as))
+
+    def messages_of_run(
+        self, run_id: str, *, sent: bool = False, limit: int = 200
+    ) -> list[base.MessageRecord]:
+        """See `Store.messages_of_run`."""
+        query = "messages_from_run" if sent else "messages_to_run"
+        rows = self._read(query, {"run_id": run_id, "limit": limit})
+        return [mapping.message_from_row(row) for row in rows]
+
     def put_deployment(self, deployment: base.DeploymentRecord) -> base.DeploymentRecord:
         """See `Store.put_deployment`."""
 
@@ -418,11 +432,44 @@ def _open_waits(
     stored = [mapping.wait_from_row(r) for r in conn.execute(_QUERIES["waits_of_step"], params)]
     if any(w.status is not WaitStatus.OPEN for w in stored):
         return stored  # answered while the run was away: it goes on Running
+    if _deliver_pending(conn, stored, change.at):
+        return [mapping.wait_from_row(r) for r in conn.execute(_QUERIES["waits_of_step"], params)]
     row = conn.execute(_QUERIES["get_run"], {"id": first.run_id}).fetchone()
     run = mapping.run_from_row(row) if row is not None else None
     if run is not None and base.change_allowed(run, (RunState.RUNNING,), change):
         _update_run(conn, run, change)
     return stored
+
+
+def _deliver_pending(conn: sqlite3.Connection, waits: Sequence[base.WaitRecord], at: float) -> bool:
+    """Close the first MESSAGE wait of `waits` with the oldest pending message it takes."""
+    receives = [w for w in waits if w.kind is WaitKind.MESSAGE]
+    if not receives:
+        return False
+    rows = conn.execute(_QUERIES["pending_messages"], {"run_id": receives[0].run_id})
+    for message in (mapping.message_from_row(row) for row in rows):
+        for wait in receives:
+            if base.message_matches(wait, message):
+                _close_wait(conn, base.message_close(wait, message, at))
+                return True
+    return False
+
+
+def _send_message(
+    conn: sqlite3.Connection, message: base.MessageRecord, resume_as: base.StateChange | None
+) -> base.MessageSent:
+    created = conn.execute(_QUERIES["insert_message"], mapping.message_params(message)).rowcount
+    where = {"run_id": message.run_id, "key": message.key}
+    stored = mapping.message_from_row(conn.execute(_QUERIES["get_message"], where).fetchone())
+    if not created:
+        return base.MessageSent(stored, created=False)
+    params = {"run_id": message.run_id}
+    for row in conn.execute(_QUERIES["open_message_waits_of_run"], params).fetchall():
+        wait = mapping.wait_from_row(row)
+        if base.message_matches(wait, stored):
+            closed = _close_wait(conn, base.message_close(wait, stored, message.sent_at, resume_as))
+            return base.MessageSent(stored, created=True, closed=closed)
+    return base.MessageSent(stored, created=True)
 
 
 def _close_wait(conn: sqlite3.Connection, close: base.WaitClose) -> base.WaitClosed | None:
@@ -447,6 +494,9 @@ def _close_wait(conn: sqlite3.Connection, close: base.WaitClose) -> base.WaitClo
     if close.early_input_id is not None:
         params = {"id": close.early_input_id, "status": "consumed", "detail": None}
         conn.execute(_QUERIES["settle_early_input"], params)
+    if close.message_id is not None:
+        received = {"id": close.message_id, "received_at": close.at}
+        conn.execute(_QUERIES["receive_message"], {**received, "received_step_key": wait.step_key})
     return base.wait_closed(wait, close, _wake_root(conn, wait.run_id, close))
 
 

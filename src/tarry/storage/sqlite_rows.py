@@ -204,3 +204,22 @@ def deployment_from_row(row: sqlite3.Row) -> base.DeploymentRecord:
     fields = {key: row[key] for key in row.keys()}  # noqa: SIM118 - sqlite3.Row has no items()
     fields["tags"] = tuple(json.loads(row["tags"]))
     return base.DeploymentRecord(**fields)
+
+
+def message_params(message: base.MessageRecord) -> dict[str, Any]:
+    """Query parameters that insert a message."""
+    return {
+        "run_id": message.run_id,
+        "key": message.key,
+        "data": message.data,
+        "sent_at": message.sent_at,
+        "sender_run_id": message.sender_run_id,
+        "sender": message.sender,
+        "reply_to": message.reply_to,
+    }
+
+
+def message_from_row(row: sqlite3.Row) -> base.MessageRecord:
+    """The message a `messages` row holds."""
+    fields = {key: row[key] for key in row.keys()}  # noqa: SIM118 - sqlite3.Row has no items()
+    return base.MessageRecord(**fields)

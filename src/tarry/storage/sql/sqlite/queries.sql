@@ -177,3 +177,29 @@ SELECT * FROM deployments WHERE name = :name;
 
 -- name: list_deployments
 SELECT * FROM deployments ORDER BY name LIMIT :limit OFFSET :offset;
+
+-- name: insert_message
+INSERT INTO messages (run_id, key, data, sent_at, sender_run_id, sender, reply_to)
+VALUES (:run_id, :key, :data, :sent_at, :sender_run_id, :sender, :reply_to)
+ON CONFLICT (run_id, key) DO NOTHING;
+
+-- name: get_message
+SELECT * FROM messages WHERE run_id = :run_id AND key = :key;
+
+-- name: pending_messages
+SELECT * FROM messages WHERE run_id = :run_id AND status = 'pending' ORDER BY id;
+
+-- name: receive_message
+UPDATE messages SET status = 'received', received_at = :received_at,
+    received_step_key = :received_step_key
+WHERE id = :id AND status = 'pending';
+
+-- name: messages_to_run
+SELECT * FROM messages WHERE run_id = :run_id ORDER BY id LIMIT :limit;
+
+-- name: messages_from_run
+SELECT * FROM messages WHERE sender_run_id = :run_id ORDER BY id LIMIT :limit;
+
+-- name: open_message_waits_of_run
+SELECT * FROM waits WHERE run_id = :run_id AND status = 'open' AND kind = 'message'
+ORDER BY created_at, alt;

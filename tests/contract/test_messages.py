@@ -1,0 +1,145 @@
+"""Contract: messages sent to runs, delivered at most once to a matching receive."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import TYPE_CHECKING
+
+from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
+from tarry.storage import MessageRecord, base
+from tests.contract.support import wait_record
+from tests.contract.test_waits import NOW, leased_run, stored_run, waiting_change
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from tarry.storage import RunRecord, Store, WaitRecord
+
+
+def message(run: RunRecord, key: str, data: object = "hi", **fields: object) -> MessageRecord:
+    values: dict[str, object] = {"sent_at": NOW, **fields}
+    return MessageRecord(run_id=run.id, key=key, data=json.dumps(data), **values)  # type: ignore[arg-type]
+
+
+def receive(
+    run: RunRecord,
+    key: str = "1",
+    *,
+    prefix: str | None = None,
+    exclude: Collection[str] = (),
+    at: float = NOW,
+) -> WaitRecord:
+    """A MESSAGE wait as `receive_input` stores it."""
+    wait = wait_record(run.id, key, kind=WaitKind.MESSAGE, name="message", created_at=at)
+    return dataclasses.replace(wait, spec=base.message_filter(prefix, exclude))
+
+
+def received_value(store: Store, run: RunRecord, key: str) -> dict[str, object]:
+    [step] = [s for s in store.get_steps(run.id) if s.key == key]
+    assert (step.kind, step.status) == (StepKind.WAIT, StepStatus.COMPLETED)
+    value: dict[str, object] = json.loads(step.result or "null")["value"]
+    return value
+
+
+def test_a_message_sent_before_the_receive_is_delivered_when_it_opens(store: Store) -> None:
+    run = leased_run(store)
+    sent = store.send_message(message(run, "m1", {"name": "Ann"}, sender="ada"))
+    assert (sent.created, sent.closed, sent.message.status) == (True, None, "pending")
+
+    [wait] = store.open_waits([receive(run)], waiting_change(label="message"))
+
+    assert wait.status is WaitStatus.ANSWERED
+    assert received_value(store, run, "1")["data"] == {"name": "Ann"}
+    assert received_value(store, run, "1")["sender"] == "ada"
+    assert stored_run(store, run.id).state is RunState.RUNNING  # it never had to wait
+    [delivered] = store.messages_of_run(run.id)
+    assert (delivered.status, delivered.received_step_key) == ("received", "1")
+
+
+def test_a_message_sent_to_a_waiting_receive_closes_it_and_resumes_the_run(store: Store) -> None:
+    run = leased_run(store)
+    store.open_waits([receive(run)], waiting_change(label="message"))
+    assert stored_run(store, run.id).state is RunState.WAITING
+
+    sent = store.send_message(message(run, "m1", 42, sender_run_id="the-sender"))
+
+    assert sent.closed is not None
+    assert sent.closed.won
+    assert received_value(store, run, "1")["data"] == 42
+    assert received_value(store, run, "1")["sender_run_id"] == "the-sender"
+    assert stored_run(store, run.id).state is RunState.RUNNING
+
+
+def test_a_suspended_receiver_is_made_pending_by_a_message(store: Store) -> None:
+    run = leased_run(store)
+    store.open_waits([receive(run)], waiting_change(label="message", release=True))
+
+    sent = store.send_message(message(run, "m1"))
+
+    assert sent.closed is not None
+    assert sent.closed.ready_run_id == run.id
+    assert stored_run(store, run.id).state is RunState.PENDING
+
+
+def test_each_message_is_received_once_in_the_order_sent(store: Store) -> None:
+    run = leased_run(store)
+    for n in range(3):
+        store.send_message(message(run, f"m{n}", n))
+
+    keys = []
+    for step in ("1", "2", "3", "4"):
+        [wait] = store.open_waits([receive(run, step)], waiting_change(label="message"))
+        if wait.status is WaitStatus.ANSWERED:
+            keys.append(received_value(store, run, step)["key"])
+
+    assert keys == ["m0", "m1", "m2"]
+    assert stored_run(store, run.id).state is RunState.WAITING  # the fourth receive waits
+
+
+def test_sending_a_key_again_changes_nothing(store: Store) -> None:
+    run = leased_run(store)
+    first = store.send_message(message(run, "greeting", "hello"))
+
+    again = store.send_message(message(run, "greeting", "something else"))
+
+    assert (again.created, again.message) == (False, first.message)
+    assert [m.data for m in store.messages_of_run(run.id)] == ['"hello"']
+
+
+def test_filters_choose_which_messages_a_receive_takes(store: Store) -> None:
+    run = leased_run(store)
+    store.send_message(message(run, "chat-1", "skip me"))
+    store.send_message(message(run, "other-1", "not mine"))
+    store.send_message(message(run, "chat-2", "take me"))
+
+    [wait] = store.open_waits(
+        [receive(run, prefix="chat-", exclude={"chat-1"})], waiting_change(label="message")
+    )
+
+    assert wait.status is WaitStatus.ANSWERED
+    assert received_value(store, run, "1")["key"] == "chat-2"
+    pending = [m.key for m in store.messages_of_run(run.id) if m.status == "pending"]
+    assert pending == ["chat-1", "other-1"]
+
+
+def test_a_message_for_another_prefix_leaves_the_receive_waiting(store: Store) -> None:
+    run = leased_run(store)
+    store.open_waits([receive(run, prefix="chat-")], waiting_change(label="message"))
+
+    sent = store.send_message(message(run, "other-1"))
+
+    assert sent.closed is None
+    assert stored_run(store, run.id).state is RunState.WAITING
+
+
+def test_messages_sent_by_a_run_are_its_outbox(store: Store) -> None:
+    sender, receiver = leased_run(store), leased_run(store)
+    store.send_message(message(receiver, "q1", "ping", sender_run_id=sender.id))
+    store.send_message(message(sender, "a1", "pong", sender_run_id=receiver.id, reply_to="q1"))
+
+    [out] = store.messages_of_run(sender.id, sent=True)
+    [inbound] = store.messages_of_run(sender.id)
+
+    assert (out.run_id, out.key) == (receiver.id, "q1")
+    assert (inbound.key, inbound.reply_to) == ("a1", "q1")
