@@ -15,6 +15,7 @@ CORE = {
     "errors",
     "futures",
     "journal",
+    "messaging",
     "recorded",
     "run_logs",
     "serialization",

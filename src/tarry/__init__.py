@@ -25,6 +25,7 @@ from tarry.errors import (
     WaitTimeout,
 )
 from tarry.futures import TarryFuture
+from tarry.messaging import receive_input, send_input
 from tarry.recorded import now, random, uuid4
 from tarry.run_logs import get_run_logger
 from tarry.states import RunState, StepStatus
@@ -66,7 +67,9 @@ __all__ = [
     "now",
     "pause_flow_run",
     "random",
+    "receive_input",
     "resume_flow_run",
+    "send_input",
     "sleep",
     "suspend_flow_run",
     "task",

@@ -24,6 +24,8 @@ __all__ = [
     "fire_timeout",
     "give_back",
     "journal_entry",
+    "notify",
+    "resume_as",
     "submit_input",
     "wait_spec",
 ]
@@ -216,15 +218,18 @@ def _close(
         prompt=prompt,
         early_input_id=early_input_id,
         reason=f"{wait.name!r} answered" + (f" by {who.responder}" if who.responder else ""),
-        resume_as=_resume_as(hst, wait, at),
+        resume_as=resume_as(hst, wait.run_id, at),
     )
     return _apply(hst, close).wait
 
 
-def _resume_as(hst: host.Host, wait: base.WaitRecord, at: float) -> base.StateChange | None:
-    # A caller here awaits the run: if the close resumes it, it resumes leased to
-    # this process, so the caller continues without a claim of its own.
-    if hst.hub.awaited_root(wait.run_id) is None:
+def resume_as(hst: host.Host, run_id: str, at: float) -> base.StateChange | None:
+    """How a close made here resumes `run_id` if it is suspended (see `WaitClose.resume_as`).
+
+    When a caller here awaits the run, it resumes leased to this process, so the
+    caller continues without a claim of its own.
+    """
+    if hst.hub.awaited_root(run_id) is None:
         return None
     return base.StateChange(
         RunState.RUNNING,
@@ -241,7 +246,7 @@ def _apply(hst: host.Host, close: base.WaitClose) -> base.WaitClosed:
         raise errors.NotWaiting(close.step.run_id, f"has no wait {close.wait_id}")
     if not closed.won:
         raise _already(closed.wait)
-    _notify(hst, closed, close.step)
+    notify(hst, closed, close.step)
     return closed
 
 
@@ -249,7 +254,8 @@ def _already(wait: base.WaitRecord) -> errors.AlreadyAnswered:
     return errors.AlreadyAnswered(wait.id, wait.responder, wait.closed_at, wait.status.value)
 
 
-def _notify(hst: host.Host, closed: base.WaitClosed, step: base.StepRecord) -> None:
+def notify(hst: host.Host, closed: base.WaitClosed, step: base.StepRecord) -> None:
+    """Wake who waits here for a wait that was just closed (and the run it resumed)."""
     hst.hub.note_closed_here(closed.wait.id, closed.wait.closed_at or hst.clock.now())
     hst.hub.closed(closed.wait.id, step)
     hst.hub.forget_specs([closed.wait.id])
@@ -311,12 +317,12 @@ def fire_timeout(hst: host.Host, wait: base.WaitRecord) -> bool:
         responder=None,
         channel="timer",
         reason=f"{wait.name!r} reached its deadline",
-        resume_as=_resume_as(hst, wait, at),
+        resume_as=resume_as(hst, wait.run_id, at),
     )
     closed = hst.store.close_wait(close)
     if closed is None or not closed.won:
         return False
-    _notify(hst, closed, step)
+    notify(hst, closed, step)
     return True
 
 

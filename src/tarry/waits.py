@@ -99,6 +99,13 @@ class _Alt:
     spec: input_module.InputSpec | None
     seconds: float | None
     on_timeout: dict[str, Any]
+    message_filter: str | None = None
+    """For a MESSAGE wait: which messages it takes (`base.message_filter`)."""
+
+    @classmethod
+    def message(cls, seconds: float | None, message_filter: str) -> _Alt:
+        """A receive: the next message that passes `message_filter`, or `None` at the deadline."""
+        return cls(WaitKind.MESSAGE, "message", None, seconds, {"kind": "fire"}, message_filter)
 
     @classmethod
     def of(cls, wait: WaitSpec) -> _Alt:
@@ -112,6 +119,8 @@ class _Alt:
         """What the flow gets for this alternative's stored outcome."""
         if stored.get("given"):
             return serialization.decode(stored["value"])
+        if self.kind is WaitKind.MESSAGE:
+            return stored["value"]  # the message with its metadata; None at the deadline
         if self.kind is WaitKind.TIMER or self.spec is None:
             return None
         return input_module.to_value(self.spec, stored["value"])
@@ -168,7 +177,7 @@ class _Session:
             attempt=attempt,
             label=self.label,
             on_timeout=json.dumps(alt.on_timeout),
-            spec=_spec_json(alt.spec) if alt.spec else None,
+            spec=alt.message_filter or (_spec_json(alt.spec) if alt.spec else None),
             deadline=None if alt.seconds is None else now + alt.seconds,
         )
 
@@ -387,6 +396,19 @@ def _value_of(result: Any) -> Any:
     if asyncio.iscoroutine(result):
         return _second(result)
     return result[1]
+
+
+def receive_message(seconds: float | None, message_filter: str) -> Any:
+    """Wait for the next message to this run that passes `message_filter`.
+
+    The engine of `tarry.messaging.receive_input`: one journal entry per message.
+
+    Returns:
+        The message as `base.message_value` stores it, or `None` at the deadline
+        (awaitable in `async def` flows).
+    """
+    alt = _Alt.message(seconds, message_filter)
+    return _value_of(_dispatch("receive_input", "message", [alt], suspend_now=False))
 
 
 def pause_flow_run(

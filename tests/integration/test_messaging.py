@@ -1,0 +1,135 @@
+"""Runs that talk, in one process against a real SQLite file: exactly once, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tarry import flow
+from tarry.messaging import Message, receive_input, send_input
+from tarry.states import RunState
+from tarry.testing import TestHarness, tarry_test_harness
+
+EXIT = "__EXIT__"
+
+
+@pytest.fixture(params=["resident", "suspending"])
+def harness(request: pytest.FixtureRequest) -> Iterator[TestHarness]:
+    """Receivers stay in memory, or leave it at every receive (replayed each time)."""
+    resident_seconds = 7200 if request.param == "resident" else 0
+    with tarry_test_harness(resident_seconds=resident_seconds, fake_clock=True) as h:
+        yield h
+
+
+@flow
+def greeter() -> int:
+    greeted = 0
+    for message in receive_input(str, timeout=3600, with_metadata=True):
+        if message.value == EXIT:
+            break
+        if message.sender_run_id is not None:  # a person or a script cannot be answered
+            message.respond(f"Hello, {message.value}!")
+        greeted += 1
+    return greeted
+
+
+@flow
+def sender(greeter_id: str, names: list[str]) -> list[str]:
+    replies = []
+    for name in names:
+        send_input(name, greeter_id)
+        for reply in receive_input(str, timeout=3600):
+            replies.append(reply)
+            break
+    send_input(EXIT, greeter_id)
+    return replies
+
+
+def test_five_names_get_five_greetings_in_order_exactly_once(harness: TestHarness) -> None:
+    names = ["Ann", "Bob", "Cid", "Dee", "Eve"]
+    greeting = harness.start(greeter)
+    greeting.wait_for(RunState.WAITING)
+
+    talking = harness.start(sender, greeting.id, names)
+
+    assert talking.result() == [f"Hello, {name}!" for name in names]
+    assert greeting.result() == 5
+    received = harness.store.messages_of_run(greeting.id)
+    assert [m.data for m in received] == [f'"{n}"' for n in [*names, EXIT]]
+    assert all(m.status == "received" for m in received)
+    replies = harness.store.messages_of_run(talking.id)
+    assert [m.reply_to for m in replies] == [m.key for m in received[:5]]
+
+
+def test_messages_sent_before_the_receiver_asks_wait_for_it(harness: TestHarness) -> None:
+    greeting = harness.start(greeter)
+    greeting.wait_for(RunState.WAITING)
+    for name in ("Ann", "Bob"):
+        send_input(name, greeting.id, sender="test", hst=harness.host)
+    send_input(EXIT, greeting.id, hst=harness.host)
+
+    assert greeting.result() == 2
+
+
+@flow
+def collector(expected: int) -> list[tuple[str, str | None, str]]:
+    got = []
+    for message in receive_input(int, timeout=3600, with_metadata=True, key_prefix="n-"):
+        assert isinstance(message, Message)
+        got.append((message.key, message.sender, str(message.value)))
+        if len(got) == expected:
+            break
+    return got
+
+
+def test_keys_filter_and_deduplicate(harness: TestHarness) -> None:
+    run = harness.start(collector, 2)
+    run.wait_for(RunState.WAITING)
+    send_input(1, run.id, sender="ada", key="n-1", hst=harness.host)
+    send_input(99, run.id, sender="ada", key="n-1", hst=harness.host)  # same key: ignored
+    send_input(5, run.id, sender="bob", key="other", hst=harness.host)  # another prefix
+    send_input(2, run.id, sender="bob", key="n-2", hst=harness.host)
+
+    assert run.result() == [("n-1", "ada", "1"), ("n-2", "bob", "2")]
+    pending = [m.key for m in harness.store.messages_of_run(run.id) if m.status == "pending"]
+    assert pending == ["other"]
+
+
+@flow
+async def async_echo() -> list[str]:
+    heard = []
+    async for text in receive_input(str, timeout=3600):
+        if text == EXIT:
+            break
+        heard.append(text.upper())
+    return heard
+
+
+def test_async_flows_receive_with_async_for(harness: TestHarness) -> None:
+    run = harness.start(async_echo)
+    run.wait_for(RunState.WAITING)
+    for text in ("a", "b", EXIT):
+        asyncio.run(asyncio.to_thread(send_input, text, run.id, hst=harness.host))
+
+    assert run.result() == ["A", "B"]
+
+
+@flow
+def one_then_timeout() -> list[str]:
+    return list(receive_input(str, timeout=60))
+
+
+def test_the_iteration_ends_at_the_timeout(harness: TestHarness) -> None:
+    run = harness.start(one_then_timeout)
+    run.wait_for(RunState.WAITING)
+    send_input("only", run.id, hst=harness.host)
+    for _ in range(2000):  # until it waits for the next message
+        if len(harness.store.waits_of_run(run.id)) == 2:
+            break
+        time.sleep(0.002)
+    harness.advance(61)
+
+    assert run.result() == ["only"]
