@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import AsyncIterator, Collection, Iterator
 from typing import Any, Generic, TypeVar
 
 import pydantic
 
-from tarry import answers, context, errors, host, recorded, serialization, waits
+from tarry import answers, context, errors, host, serialization, waits
 from tarry import input as input_module
 from tarry.storage import base
 
@@ -113,10 +114,10 @@ def _journal_entry(hst: host.Host, wait: base.WaitRecord) -> base.StepRecord:
 
 def _new_key(ctx: context.RunContext | None) -> str:
     if ctx is None:
-        import uuid  # noqa: PLC0415 - only sends from outside a flow need a fresh one
-
         return str(uuid.uuid4())
-    return f"{ctx.run.id}:{recorded.uuid4()}"
+    # The send's place in the run: the same on every replay, so a replayed send is a
+    # no-op, and it costs no journal write.
+    return f"{ctx.run.id}/{context.current_scope().next_key()}"
 
 
 def _data(value: Any) -> str:

@@ -280,7 +280,9 @@ class SqliteStore:
         self, waits: Sequence[base.WaitRecord], change: base.StateChange
     ) -> list[base.WaitRecord]:
         """See `Store.open_waits`."""
-        return self._write(lambda conn: _open_waits(conn, waits, change))
+        # Lazy: lost to a power cut only with everything after it, and a run that
+        # lost its wait opens it again when recovered. Answers commit durably.
+        return self._write(lambda conn: _open_waits(conn, waits, change), durable=False)
 
     def close_wait(self, close: base.WaitClose) -> base.WaitClosed | None:
         """See `Store.close_wait`."""
