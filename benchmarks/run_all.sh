@@ -11,7 +11,7 @@
 #          extra - W6 with the recover script; W6 with a warm bytecode cache (see
 #                  below); W1/W2 with TARRY_SQLITE_SYNCHRONOUS=NORMAL; W5 with 1000
 #                  waiting runs, and with 10 000 all kept resident (tuned settings)
-#          waits - only the W3 and W5 runs of main and extra
+#          waits - only the W3, W4 and W5 runs of main and extra
 #          server - W3 over HTTP against `tarry server`, and the run list with 100 000 runs
 #          all   - main and extra
 # W6 times process start-up. If PYTHONDONTWRITEBYTECODE is set and the venv has
@@ -80,6 +80,7 @@ waits_main() {
   run tarry-w3 -- "$PY" w3_pause_resume.py 20 resident
   run tarry-w3-suspended -- "$PY" w3_pause_resume.py 20 suspended
   run tarry-w5 -- "$PY" w5_many_waiting.py 10000
+  run tarry-w4 -- "$PY" w4_ping_pong.py 50
 }
 
 waits_extra() {

@@ -528,7 +528,9 @@ class Store(Protocol):
         """Store the waits of one journal key and move their run to Waiting, atomically.
 
         Waits already stored are skipped; `change` applies only if the run is Running
-        and none of the waits at that key is closed yet.
+        and none of the waits at that key is closed yet. A MESSAGE wait is closed at
+        once with the oldest pending message it takes. Adapters may commit this
+        lazily: a run whose wait was lost opens it again when it is recovered.
 
         Returns:
             The waits stored at that key, as they are now (some may be closed).
