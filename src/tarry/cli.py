@@ -272,6 +272,29 @@ def runs_cancel(
     out.print(f"cancelled run {run.name} ({run.id})", highlight=False, markup=False)
 
 
+@app.command("send")
+def send_command(
+    run_id: Annotated[str, typer.Argument(help="The receiving run's id, or the start of it")],
+    value: Annotated[str, typer.Argument(help="What to send; read as JSON when it parses")],
+    key: Annotated[
+        str | None, typer.Option(help="Unique per run: a key sent before is ignored")
+    ] = None,
+    sender: Annotated[str | None, typer.Option(help="Who sends it")] = None,
+) -> None:
+    """Send a message to a run, which gets it from `receive_input`."""
+    try:
+        data = json.loads(value)
+    except json.JSONDecodeError:
+        data = value
+    try:
+        sent = service.send_message(run_id, data, key=key, sender=sender or "cli")
+    except errors.TarryError as exc:
+        raise _fail(str(exc)) from None
+    out.print(
+        f"sent {sent.key} to run {sent.run_id} ({sent.status})", highlight=False, markup=False
+    )
+
+
 @app.command("resume")
 def resume_command(
     run_id: Annotated[str, typer.Argument(help="The run's id, or the start of it")],

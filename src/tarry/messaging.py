@@ -22,7 +22,7 @@ from tarry import answers, context, errors, host, serialization, waits
 from tarry import input as input_module
 from tarry.storage import base
 
-__all__ = ["Message", "Receiver", "receive_input", "send_input"]
+__all__ = ["Message", "Receiver", "receive_input", "send", "send_input"]
 
 T = TypeVar("T")
 
@@ -88,6 +88,24 @@ def send_input(
         errors.RunNotFound: No run has this id.
         errors.SerializationError: The value cannot be stored as JSON.
     """
+    return send(value, run_id, sender, key, reply_to=reply_to, hst=hst).key
+
+
+def send(
+    value: Any,
+    run_id: str,
+    sender: str | None = None,
+    key: str | None = None,
+    *,
+    reply_to: str | None = None,
+    hst: host.Host | None = None,
+) -> base.MessageRecord:
+    """Like `send_input`, returning the message as stored.
+
+    Raises:
+        errors.RunNotFound: No run has this id.
+        errors.SerializationError: The value cannot be stored as JSON.
+    """
     hst = hst or host.get_host()
     if hst.store.get_run(run_id) is None:
         raise errors.RunNotFound(run_id)
@@ -104,7 +122,7 @@ def send_input(
     sent = hst.store.send_message(message, answers.resume_as(hst, run_id, message.sent_at))
     if sent.closed is not None and sent.closed.won:
         answers.notify(hst, sent.closed, _journal_entry(hst, sent.closed.wait))
-    return sent.message.key
+    return sent.message
 
 
 def _journal_entry(hst: host.Host, wait: base.WaitRecord) -> base.StepRecord:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Collection
 from typing import Any
 
-from tarry import answers, deployments, engine, errors, host, serialization
+from tarry import answers, deployments, engine, errors, host, messaging, serialization
 from tarry.states import RunState, WaitKind
 from tarry.storage import base
 
@@ -27,9 +27,11 @@ __all__ = [
     "get_run_detail",
     "list_deployments",
     "list_inbox",
+    "list_messages",
     "list_pending_inputs",
     "list_runs",
     "resolve_run_id",
+    "send_message",
     "start_run",
     "submit_input",
     "suspend_run",
@@ -248,6 +250,39 @@ def start_run(
     hst.store.insert_run(run, f"started from deployment {deployment.name}")
     hst.hub.run_ready(run.id)
     return run
+
+
+# -- messages -------------------------------------------------------------------------------
+
+
+def send_message(
+    run_id: str,
+    value: Any,
+    *,
+    key: str | None = None,
+    sender: str | None = None,
+    hst: host.Host | None = None,
+) -> base.MessageRecord:
+    """Send `value` to a run (see `tarry.send_input`); `run_id` may be a prefix.
+
+    Raises:
+        errors.RunNotFound: No run matches.
+        errors.SerializationError: The value cannot be stored as JSON.
+    """
+    hst = _host(hst)
+    return messaging.send(value, resolve_run_id(run_id, hst=hst), sender, key, hst=hst)
+
+
+def list_messages(
+    run_id: str, *, sent: bool = False, limit: int = 200, hst: host.Host | None = None
+) -> list[base.MessageRecord]:
+    """Messages sent to a run (its inbox), or with `sent` by it (its outbox), oldest first.
+
+    Raises:
+        errors.RunNotFound: No run matches.
+    """
+    hst = _host(hst)
+    return hst.store.messages_of_run(resolve_run_id(run_id, hst=hst), sent=sent, limit=limit)
 
 
 # -- inputs ---------------------------------------------------------------------------------

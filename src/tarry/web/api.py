@@ -25,10 +25,12 @@ from tarry.web.schemas import (
     ErrorOut,
     InputOut,
     LogOut,
+    MessageOut,
     Page,
     ResumeIn,
     RunDetailOut,
     RunOut,
+    SendIn,
     StartRunIn,
 )
 
@@ -208,6 +210,45 @@ async def _answer(request: Request, run_id: str, body: AnswerIn, **which: str | 
         return AnswerOut(accepted=False, wait=None, kept_for_later=True)
     item = await run_in_threadpool(service.get_inbox_item, wait.id, hst=hst)
     return AnswerOut(accepted=True, wait=InputOut.of_item(item), kept_for_later=False)
+
+
+@router.post(
+    "/runs/{run_id}/messages",
+    status_code=201,
+    summary="Send a message to a run",
+    tags=["messages"],
+    responses=_doc(400, 404),
+)
+async def send_message(request: Request, run_id: RunId, body: SendIn) -> MessageOut:
+    """The run receives it with `receive_input`, exactly once; a key already sent is ignored."""
+    sent = await run_in_threadpool(
+        service.send_message,
+        run_id,
+        body.value,
+        key=body.key,
+        sender=body.sender or "api",
+        hst=_host(request),
+    )
+    return MessageOut.of(sent)
+
+
+@router.get(
+    "/runs/{run_id}/messages",
+    summary="A run's messages",
+    tags=["messages"],
+    responses=_doc(404),
+)
+async def list_messages(
+    request: Request,
+    run_id: RunId,
+    sent: Annotated[bool, Query(description="Messages the run sent, not received.")] = False,
+    limit: Limit = 200,
+) -> list[MessageOut]:
+    """Messages sent to the run (or by it), oldest first."""
+    found = await run_in_threadpool(
+        service.list_messages, run_id, sent=sent, limit=limit, hst=_host(request)
+    )
+    return [MessageOut.of(m) for m in found]
 
 
 @router.get("/inputs", summary="Open input waits (the inbox)", tags=["inputs"], responses=_doc(404))

@@ -24,10 +24,12 @@ __all__ = [
     "FieldErrorOut",
     "InputOut",
     "LogOut",
+    "MessageOut",
     "Page",
     "ResumeIn",
     "RunDetailOut",
     "RunOut",
+    "SendIn",
     "StartRunIn",
     "StepOut",
     "TransitionOut",
@@ -303,6 +305,49 @@ class DeploymentOut(pydantic.BaseModel):
             created_at=_at(deployment.created_at),
             updated_at=_at(deployment.updated_at),
         )
+
+
+class MessageOut(pydantic.BaseModel):
+    """A message sent to a run."""
+
+    id: int | None
+    run_id: str = pydantic.Field(description="The run it was sent to.")
+    key: str
+    value: Any = pydantic.Field(description="What was sent (JSON).")
+    sent_at: dt.datetime
+    sender: str | None
+    sender_run_id: str | None
+    reply_to: str | None
+    status: str = pydantic.Field(description="`pending` until the run receives it, `received`.")
+    received_at: dt.datetime | None
+    received_step_key: str | None
+
+    @classmethod
+    def of(cls, message: base.MessageRecord) -> MessageOut:
+        """From a stored message."""
+        return cls(
+            id=message.id,
+            run_id=message.run_id,
+            key=message.key,
+            value=json.loads(message.data),
+            sent_at=_at(message.sent_at),
+            sender=message.sender,
+            sender_run_id=message.sender_run_id,
+            reply_to=message.reply_to,
+            status=message.status,
+            received_at=_time(message.received_at),
+            received_step_key=message.received_step_key,
+        )
+
+
+class SendIn(pydantic.BaseModel):
+    """A message to send to a run."""
+
+    value: Any = pydantic.Field(description="What to send (JSON).")
+    key: str | None = pydantic.Field(
+        None, min_length=1, max_length=200, description="Unique per run; sent once."
+    )
+    sender: str | None = pydantic.Field(None, max_length=200, description="Who sends it.")
 
 
 class Page(pydantic.BaseModel, Generic[T]):
