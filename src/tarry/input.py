@@ -90,6 +90,41 @@ class RunInput(pydantic.BaseModel):
         """
         return _derive(cls, description, initial)
 
+    def send_to(self, flow_run_id: str, sender: str | None = None, key: str | None = None) -> Any:
+        """Send this input to a run as a message (see `tarry.send_input`).
+
+        Returns:
+            The message's key (awaitable in `async def` code, as in Prefect).
+        """
+        from tarry import messaging  # noqa: PLC0415 - messaging builds on this module
+
+        return messaging.send_input(self, flow_run_id, sender=sender, key=key)
+
+    @classmethod
+    def receive(
+        cls,
+        timeout: float | None = 3600,
+        raise_timeout_error: bool = False,
+        exclude_keys: Any = None,
+        key_prefix: str | None = None,
+        with_metadata: bool = False,
+    ) -> Any:
+        """Receive messages of this type sent to the current run (see `tarry.receive_input`).
+
+        Returns:
+            An iterable (and async iterable) of instances of this class.
+        """
+        from tarry import messaging  # noqa: PLC0415 - messaging builds on this module
+
+        return messaging.receive_input(
+            cls,
+            timeout=timeout,
+            raise_timeout_error=raise_timeout_error,
+            exclude_keys=exclude_keys,
+            key_prefix=key_prefix,
+            with_metadata=with_metadata,
+        )
+
 
 def _derivation(model: type[pydantic.BaseModel]) -> _Derivation | None:
     # Read from the class itself: a hand-written subclass of a derived class is not derived.

@@ -10,15 +10,16 @@ in its journal, so a replay never sends twice.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import uuid
-from collections.abc import AsyncIterator, Collection, Iterator
+from collections.abc import AsyncIterator, Collection, Coroutine, Iterator
 from typing import Any, Generic, TypeVar
 
 import pydantic
 
-from tarry import answers, context, errors, host, serialization, waits
+from tarry import answers, context, errors, host, serialization, steps, waits
 from tarry import input as input_module
 from tarry.storage import base
 
@@ -44,11 +45,11 @@ class Message(Generic[T]):
     reply_to: str | None = None
     """The key of the message it answers."""
 
-    def respond(self, value: Any, *, key: str | None = None) -> str:
+    def respond(self, value: Any, *, key: str | None = None) -> Any:
         """Send `value` back to the run that sent this message, as a reply to it.
 
         Returns:
-            The reply's key.
+            The reply's key (awaitable in `async def` flows, as in Prefect).
 
         Raises:
             errors.TarryError: No run sent this message.
@@ -60,13 +61,15 @@ class Message(Generic[T]):
 
 def send_input(
     value: Any,
-    run_id: str,
+    run_id: str | None = None,
     sender: str | None = None,
     key: str | None = None,
     *,
+    flow_run_id: str | None = None,
+    key_prefix: str | None = None,
     reply_to: str | None = None,
     hst: host.Host | None = None,
-) -> str:
+) -> Any:
     """Send `value` to run `run_id`, which gets it from `receive_input`.
 
     Inside a flow the sender is that run (replies come back to it) and the default
@@ -78,17 +81,57 @@ def send_input(
         run_id: The receiving run.
         sender: Who sends it, in words (shown with the message).
         key: Unique among the receiver's messages; sending a key again is a no-op.
+        flow_run_id: Prefect's name for `run_id`.
+        key_prefix: Start of the generated key (for receivers that filter by it).
         reply_to: The key of the message this one answers.
         hst: The host; this process's by default.
 
     Returns:
-        The message's key.
+        The message's key; in code running on an event loop (an `async def` flow),
+        an awaitable of it, as in Prefect.
 
     Raises:
         errors.RunNotFound: No run has this id.
         errors.SerializationError: The value cannot be stored as JSON.
     """
-    return send(value, run_id, sender, key, reply_to=reply_to, hst=hst).key
+    target = run_id or flow_run_id
+    if target is None:
+        raise TypeError("send_input() needs the receiving run: run_id (or flow_run_id)")
+    if key is None and key_prefix is not None:
+        key = f"{key_prefix}-{_new_key(context.current_run())}"
+    if _in_event_loop():
+        return _send_async(value, str(target), sender, key, reply_to=reply_to, hst=hst)
+    return send(value, str(target), sender, key, reply_to=reply_to, hst=hst).key
+
+
+def _in_event_loop() -> bool:
+    """Whether the caller runs on an event loop (then sends are awaited, as in Prefect)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+async def _send_async(
+    value: Any,
+    run_id: str,
+    sender: str | None,
+    key: str | None,
+    *,
+    reply_to: str | None,
+    hst: host.Host | None,
+) -> str:
+    # The key is taken on the loop (it may read the run's journal position); the
+    # store write happens on a store thread.
+    # Taken on the loop: the store thread does not see this run's context.
+    ctx = context.current_run()
+    key = key or _new_key(ctx)
+    sender_run_id = ctx.run.id if ctx is not None else None
+    message = await steps.offload(
+        send, value, run_id, sender, key, reply_to=reply_to, sender_run_id=sender_run_id, hst=hst
+    )
+    return message.key
 
 
 def send(
@@ -98,9 +141,12 @@ def send(
     key: str | None = None,
     *,
     reply_to: str | None = None,
+    sender_run_id: str | None = None,
     hst: host.Host | None = None,
 ) -> base.MessageRecord:
     """Like `send_input`, returning the message as stored.
+
+    `sender_run_id` defaults to the run this is called in (if any).
 
     Raises:
         errors.RunNotFound: No run has this id.
@@ -115,7 +161,7 @@ def send(
         key=key or _new_key(ctx),
         data=_data(value),
         sent_at=hst.clock.now(),
-        sender_run_id=ctx.run.id if ctx is not None else None,
+        sender_run_id=sender_run_id or (ctx.run.id if ctx is not None else None),
         sender=sender,
         reply_to=reply_to,
     )
@@ -178,6 +224,25 @@ class Receiver(Generic[T]):
                 self._timed_out()
                 return
             yield self._received(stored)
+
+    def next(self) -> Any:
+        """The next message (awaitable in `async def` flows, as in Prefect).
+
+        Raises:
+            TimeoutError: None came within the timeout.
+        """
+        stored = waits.receive_message(self._timeout, self._filter)
+        if asyncio.iscoroutine(stored):
+            return self._next_async(stored)
+        return self._one(stored)
+
+    async def _next_async(self, pending: Coroutine[Any, Any, Any]) -> Any:
+        return self._one(await pending)
+
+    def _one(self, stored: dict[str, Any] | None) -> Any:
+        if stored is None:
+            raise TimeoutError(f"no message came within {self._timeout} s")
+        return self._received(stored)
 
     def _timed_out(self) -> None:
         if self._raise:

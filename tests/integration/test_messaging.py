@@ -133,3 +133,32 @@ def test_the_iteration_ends_at_the_timeout(harness: TestHarness) -> None:
     harness.advance(61)
 
     assert run.result() == ["only"]
+
+
+@flow
+async def prefect_style_greeter() -> None:
+    async for name_input in receive_input(str, with_metadata=True, timeout=None):
+        if name_input.value == EXIT:
+            break
+        await name_input.respond(f"Hello, {name_input.value}!")
+
+
+@flow
+async def prefect_style_sender(greeter_id: str, names: list[str]) -> list[str]:
+    receiver = receive_input(str, timeout=None, poll_interval=0.1)
+    greetings = []
+    for name in names:
+        await send_input(name, flow_run_id=greeter_id)
+        greetings.append(await receiver.next())
+    await send_input(EXIT, flow_run_id=greeter_id)
+    return greetings
+
+
+def test_async_flows_await_sends_replies_and_next_as_in_prefect(harness: TestHarness) -> None:
+    greeting = harness.start(prefect_style_greeter)
+    greeting.wait_for(RunState.WAITING)
+
+    talking = harness.start(prefect_style_sender, greeting.id, ["Ann", "Bob", "Cid"])
+
+    assert talking.result() == ["Hello, Ann!", "Hello, Bob!", "Hello, Cid!"]
+    assert greeting.result() is None
