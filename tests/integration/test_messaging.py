@@ -162,3 +162,36 @@ def test_async_flows_await_sends_replies_and_next_as_in_prefect(harness: TestHar
 
     assert talking.result() == ["Hello, Ann!", "Hello, Bob!", "Hello, Cid!"]
     assert greeting.result() is None
+
+
+@flow
+def three_answers() -> None:
+    for question in receive_input(str, timeout=3600, with_metadata=True):
+        for n in (1, 2, 3):
+            question.respond(f"{question.value} #{n}")
+        break
+
+
+@flow
+def asker(answerer_id: str) -> list[tuple[str, str | None]]:
+    question_key = send_input("why?", answerer_id)
+    replies = []
+    for reply in receive_input(str, timeout=3600, with_metadata=True):
+        replies.append((reply.value, reply.reply_to))
+        if len(replies) == 3:
+            break
+    assert all(to == question_key for _, to in replies)
+    return replies
+
+
+def test_three_replies_to_one_question_all_arrive_correlated(harness: TestHarness) -> None:
+    answering = harness.start(three_answers)
+    answering.wait_for(RunState.WAITING)
+
+    asking = harness.start(asker, answering.id)
+
+    replies = asking.result()
+    assert [text for text, _ in replies] == ["why? #1", "why? #2", "why? #3"]
+    [question] = harness.store.messages_of_run(answering.id)
+    assert {to for _, to in replies} == {question.key}
+    answering.result()
