@@ -56,6 +56,10 @@ class RunDetail:
     """Runs it started as child flows."""
     waits: list[base.WaitRecord] = dataclasses.field(default_factory=list)
     """Its waits, oldest first (the open ones are what it waits for now)."""
+    messages_in: list[base.MessageRecord] = dataclasses.field(default_factory=list)
+    """Messages sent to it, oldest first."""
+    messages_out: list[base.MessageRecord] = dataclasses.field(default_factory=list)
+    """Messages it sent, oldest first."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +143,8 @@ def get_run_detail(run_id: str, *, hst: host.Host | None = None) -> RunDetail:
         transitions=store.get_transitions(run.id),
         children=store.list_runs(base.RunFilter(parent_id=run.id, limit=1000)),
         waits=store.waits_of_run(run.id),
+        messages_in=store.messages_of_run(run.id),
+        messages_out=store.messages_of_run(run.id, sent=True),
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import pydantic
 import pytest
 
-from tarry import flow, get_run_logger, pause_flow_run, service, task
+from tarry import flow, get_run_logger, pause_flow_run, receive_input, send_input, service, task
 from tarry.definitions import Flow
 from tarry.input import RunInput
 from tarry.states import RunState, WaitStatus
@@ -763,3 +763,27 @@ def test_script_tags_from_users_are_shown_as_text_on_every_page(
     assert f"Question {ESCAPED}" in pages["inbox"]
     assert ESCAPED in pages["closed wait"]  # the answer, the responder, the prompt
     assert "<dt>Answered by</dt><dd>&lt;script&gt;" in pages["closed wait"]
+
+
+@flow
+def listener() -> list[str]:
+    heard = []
+    for text in receive_input(str, timeout=3600):
+        heard.append(text)
+        break
+    return heard
+
+
+def test_the_run_page_lists_its_messages_escaped(ui: TestHarness, client: TestClient) -> None:
+    run = ui.start(listener)
+    run.wait_for(RunState.WAITING)
+    send_input(XSS, run.id, sender="ada", key="note-1", hst=ui.host)
+    assert run.result() == [XSS]
+
+    html = client.get(f"/runs/{run.id}").text
+
+    assert "<h2>Messages</h2>" in html
+    assert "note-1" in html
+    assert "ada" in html
+    assert XSS not in html
+    assert "&lt;script&gt;" in html

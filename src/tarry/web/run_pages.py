@@ -106,6 +106,11 @@ def _run_context(request: Request, detail: service.RunDetail) -> dict[str, Any]:
         "can_suspend": run.state is RunState.WAITING and run.lease_owner is not None,
         "children": [(c, duration(c, now)) for c in detail.children],
         "transitions": detail.transitions,
+        "messages": sorted(
+            [("received", m) for m in detail.messages_in]
+            + [("sent", m) for m in detail.messages_out],
+            key=lambda pair: pair[1].sent_at,
+        ),
         "logs": detail.logs[-_MAX_LOG_LINES:],
         "hidden_logs": max(0, len(detail.logs) - _MAX_LOG_LINES),
         "refresh": request.url.path,
