@@ -222,7 +222,8 @@ class MemoryStore:
             for wait in self._open_receives(stored.run_id):
                 if base.message_matches(wait, stored):
                     close = base.message_close(wait, stored, stored.sent_at, resume_as)
-                    return base.MessageSent(stored, True, self._close_locked(close))
+                    closed = self._close_locked(close)
+                    return base.MessageSent(self._messages[-1], True, closed)
             return base.MessageSent(stored, created=True)
 
     def _open_receives(self, run_id: str) -> list[base.WaitRecord]:

@@ -461,8 +461,7 @@ def _send_message(
     conn: sqlite3.Connection, message: base.MessageRecord, resume_as: base.StateChange | None
 ) -> base.MessageSent:
     created = conn.execute(_QUERIES["insert_message"], mapping.message_params(message)).rowcount
-    where = {"run_id": message.run_id, "key": message.key}
-    stored = mapping.message_from_row(conn.execute(_QUERIES["get_message"], where).fetchone())
+    stored = _stored_message(conn, message)
     if not created:
         return base.MessageSent(stored, created=False)
     params = {"run_id": message.run_id}
@@ -470,8 +469,13 @@ def _send_message(
         wait = mapping.wait_from_row(row)
         if base.message_matches(wait, stored):
             closed = _close_wait(conn, base.message_close(wait, stored, message.sent_at, resume_as))
-            return base.MessageSent(stored, created=True, closed=closed)
+            return base.MessageSent(_stored_message(conn, message), created=True, closed=closed)
     return base.MessageSent(stored, created=True)
+
+
+def _stored_message(conn: sqlite3.Connection, message: base.MessageRecord) -> base.MessageRecord:
+    where = {"run_id": message.run_id, "key": message.key}
+    return mapping.message_from_row(conn.execute(_QUERIES["get_message"], where).fetchone())
 
 
 def _close_wait(conn: sqlite3.Connection, close: base.WaitClose) -> base.WaitClosed | None:
