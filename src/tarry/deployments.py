@@ -15,11 +15,21 @@ from typing import Any
 
 import pydantic
 
-from tarry import errors, host, serialization
+from tarry import engine, errors, host, serialization, steps
 from tarry.definitions import Flow
+from tarry.states import RunState
 from tarry.storage import base
 
-__all__ = ["deploy", "deployment_name", "load_flow", "parameter_schema"]
+__all__ = [
+    "deploy",
+    "deployment_name",
+    "load_flow",
+    "parameter_schema",
+    "run_deployment",
+    "start",
+]
+
+_POLL_SECONDS = 0.05
 
 
 def deployment_name(flow: Flow[..., Any], name: str | None = None) -> str:
@@ -53,7 +63,8 @@ def deploy(
         errors.ParameterError: The default parameters do not fit the flow.
     """
     hst = hst or host.get_host()
-    defaults = flow.validate_parameters(dict(parameters or {}))
+    defaults = dict(parameters or {})
+    _check_names(flow, defaults)
     now = time.time()
     record = base.DeploymentRecord(
         name=deployment_name(flow, name),
@@ -67,6 +78,17 @@ def deploy(
         tags=tags or flow.tags,
     )
     return hst.store.put_deployment(record)
+
+
+def _check_names(flow: Flow[..., Any], defaults: dict[str, Any]) -> None:
+    # Defaults may leave parameters out (runs give them); the full set is checked
+    # against the signature when a run starts.
+    try:
+        flow.signature.bind_partial(**defaults)
+    except TypeError as exc:
+        raise errors.ParameterError(
+            f"flow {flow.name!r} has no parameters like these: {exc}", flow_name=flow.name
+        ) from None
 
 
 def parameter_schema(flow: Flow[..., Any]) -> dict[str, Any]:
@@ -103,3 +125,70 @@ def load_flow(deployment: base.DeploymentRecord) -> Flow[..., Any]:
     if not isinstance(found, Flow):
         raise errors.FlowLoadError(f"{deployment.entrypoint} is not a @flow")
     return found
+
+
+def start(
+    name: str, parameters: dict[str, Any] | None = None, *, hst: host.Host | None = None
+) -> base.RunRecord:
+    """Create a Pending run of deployment `name`; a worker that has its code executes it.
+
+    Parameters are merged over the deployment's defaults and checked against the
+    flow's signature before the run is created.
+
+    Raises:
+        errors.DeploymentNotFound: No deployment has this name.
+        errors.FlowLoadError: This process cannot import the deployment's flow.
+        errors.ParameterError: The parameters do not fit the flow.
+    """
+    hst = hst or host.get_host()
+    deployment = hst.store.get_deployment(name)
+    if deployment is None:
+        raise errors.DeploymentNotFound(name)
+    flow = load_flow(deployment)
+    merged = {**serialization.loads(deployment.parameters), **(parameters or {})}
+    run = engine.new_run(flow, flow.validate_parameters(merged), None, None, state=RunState.PENDING)
+    hst.store.insert_run(run, f"started from deployment {deployment.name}")
+    hst.hub.run_ready(run.id)
+    return run
+
+
+def run_deployment(
+    name: str,
+    parameters: dict[str, Any] | None = None,
+    timeout: float | None = None,
+    as_subflow: bool = True,
+    *,
+    hst: host.Host | None = None,
+) -> base.RunRecord:
+    """Start a run of a deployment and wait for it to end (like Prefect's `run_deployment`).
+
+    Inside a flow the started run's id is recorded in the caller's journal, so a
+    replay waits for the same run instead of starting another.
+
+    Args:
+        name: The deployment, `flow-name/deployment`.
+        parameters: Parameters over the deployment's defaults.
+        timeout: Seconds to wait for the run to end; `0` returns at once, `None`
+            waits until it ends.
+        as_subflow: Accepted for Prefect compatibility; the run is started as a
+            top-level run of its own.
+        hst: The host; this process's by default.
+
+    Returns:
+        The run as it is when it ended or the timeout passed.
+    """
+    del as_subflow
+    hst = hst or host.get_host()
+    run_id = steps.record_value("tarry.run_deployment", lambda: start(name, parameters, hst=hst).id)
+    return _until_final(hst, run_id, timeout)
+
+
+def _until_final(hst: host.Host, run_id: str, timeout: float | None) -> base.RunRecord:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        run = hst.store.get_run(run_id)
+        if run is None:
+            raise errors.RunNotFound(run_id)
+        if run.state.is_final or (deadline is not None and time.monotonic() >= deadline):
+            return run
+        time.sleep(_POLL_SECONDS)

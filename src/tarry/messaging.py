@@ -45,6 +45,11 @@ class Message(Generic[T]):
     reply_to: str | None = None
     """The key of the message it answers."""
 
+    @property
+    def metadata(self) -> Message[None]:
+        """The metadata without the value (Prefect's `message.metadata.key`)."""
+        return dataclasses.replace(self, value=None)  # type: ignore[arg-type, return-value]
+
     def respond(self, value: Any, *, key: str | None = None) -> Any:
         """Send `value` back to the run that sent this message, as a reply to it.
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Collection
 from typing import Any
 
-from tarry import answers, deployments, engine, errors, host, messaging, serialization
+from tarry import answers, deployments, errors, host, messaging
 from tarry.states import RunState, WaitKind
 from tarry.storage import base
 
@@ -247,15 +247,7 @@ def start_run(
         errors.FlowLoadError: This process cannot import the deployment's flow.
         errors.ParameterError: The parameters do not fit the flow.
     """
-    hst = _host(hst)
-    deployment = get_deployment(deployment_name, hst=hst)
-    flow = deployments.load_flow(deployment)
-    merged = {**serialization.loads(deployment.parameters), **(parameters or {})}
-    checked = flow.validate_parameters(merged)
-    run = engine.new_run(flow, checked, None, None, state=RunState.PENDING)
-    hst.store.insert_run(run, f"started from deployment {deployment.name}")
-    hst.hub.run_ready(run.id)
-    return run
+    return deployments.start(deployment_name, parameters, hst=hst)
 
 
 # -- messages -------------------------------------------------------------------------------

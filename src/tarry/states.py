@@ -46,6 +46,23 @@ class RunState(str, Enum):
         """Whether no transition leaves this state."""
         return self in FINAL_STATES
 
+    # Prefect's state predicates, so code written against Prefect reads states as it did.
+    def is_running(self) -> bool:
+        """Whether the run is executing now."""
+        return self is RunState.RUNNING
+
+    def is_completed(self) -> bool:
+        """Whether the run returned a result."""
+        return self is RunState.COMPLETED
+
+    def is_failed(self) -> bool:
+        """Whether the run ended with an error."""
+        return self is RunState.FAILED
+
+    def is_paused(self) -> bool:
+        """Whether the run waits (for an input, a message or a timer)."""
+        return self is RunState.WAITING
+
 
 class StepStatus(str, Enum):
     """Outcome of a journaled step."""

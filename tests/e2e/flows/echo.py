@@ -13,3 +13,8 @@ def echo(n: int = 2) -> list[str]:
         if len(heard) == n:
             break
     return heard
+
+
+@flow
+def shout(text: str) -> str:
+    return text.upper()
