@@ -171,6 +171,27 @@ class Flow(Generic[P, R]):
         self.bind((), parameters)
         return _coerce(self, parameters)
 
+    def serve(
+        self, name: str | None = None, *, parameters: dict[str, Any] | None = None, limit: int = 8
+    ) -> None:
+        """Deploy this flow and execute its runs in this process until interrupted.
+
+        See `tarry.deployments.serve`.
+        """
+        from tarry import deployments  # noqa: PLC0415 - deployments build on flows
+
+        deployments.serve(self, name, parameters=parameters, limit=limit)
+
+    def deploy(self, name: str | None = None, *, parameters: dict[str, Any] | None = None) -> Any:
+        """Register this flow as a deployment (see `tarry.deployments.deploy`).
+
+        Returns:
+            The deployment as stored.
+        """
+        from tarry import deployments  # noqa: PLC0415 - deployments build on flows
+
+        return deployments.deploy(self, name, parameters=parameters)
+
     def with_options(self, **changes: Any) -> Flow[P, R]:
         """A copy of the flow with some options changed (`name`, `retries`, ...)."""
         task_runner = changes.pop("task_runner", self.task_runner)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import time
 import warnings
 from typing import Any
@@ -26,10 +27,13 @@ __all__ = [
     "load_flow",
     "parameter_schema",
     "run_deployment",
+    "serve",
     "start",
 ]
 
 _POLL_SECONDS = 0.05
+
+_log = logging.getLogger("tarry.deployments")
 
 
 def deployment_name(flow: Flow[..., Any], name: str | None = None) -> str:
@@ -192,3 +196,36 @@ def _until_final(hst: host.Host, run_id: str, timeout: float | None) -> base.Run
         if run.state.is_final or (deadline is not None and time.monotonic() >= deadline):
             return run
         time.sleep(_POLL_SECONDS)
+
+
+def serve(
+    flow: Flow[..., Any],
+    name: str | None = None,
+    *,
+    parameters: dict[str, Any] | None = None,
+    limit: int = 8,
+    hst: host.Host | None = None,
+) -> None:
+    """Deploy `flow` and execute its runs (and any other runnable run) in this process.
+
+    Blocks until interrupted (Ctrl-C); the runs in progress finish first, and
+    waiting runs leave memory, to resume in any process when answered.
+
+    Args:
+        flow: The flow to serve.
+        name: The deployment's own name; the flow's name when omitted.
+        parameters: Default parameters of its runs.
+        limit: The most runs executed at once.
+        hst: The host; this process's by default.
+    """
+    from tarry import worker  # noqa: PLC0415 - workers execute flows; deploying needs none
+
+    hst = hst or host.get_host()
+    deployment = deploy(flow, name, parameters=parameters, hst=hst)
+    runner = worker.Worker(hst, max_runs=limit)
+    _log.info("serving %s (%s); Ctrl-C stops", deployment.name, flow.entrypoint)
+    try:
+        runner.run()
+    except KeyboardInterrupt:
+        runner.stop()
+        hst.hub.ask_to_suspend()
