@@ -70,6 +70,16 @@ class Settings:
     """When set, every API call must carry it (`Authorization: Bearer ...`) and the
     web UI asks for it once (a login cookie). `TARRY_API_TOKEN`."""
 
+    chatbot_url: str = ""
+    """An OpenAI-compatible API root for the chatbot example; empty: its offline
+    answerer. `TARRY_CHATBOT_URL`."""
+
+    chatbot_model: str = ""
+    """The chatbot example's model. `TARRY_CHATBOT_MODEL`."""
+
+    chatbot_api_key: str = ""
+    """The chatbot example's API key, if its endpoint needs one. `TARRY_CHATBOT_API_KEY`."""
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, with the default under `home` filled in."""

@@ -58,3 +58,51 @@ def test_five_names_get_five_greetings_from_a_greeter_suspended_between_them(
         here.close()
     assert greeter.returncode == 0, err
     assert "Goodbye!" in out
+
+
+CHATBOT = ROOT / "examples" / "messaging" / "llm_chatbot.py"
+
+
+def test_the_chatbot_answers_and_resumes_an_answerer_that_suspended_itself(
+    tarry_home: Path,
+) -> None:
+    answerer = subprocess.Popen(
+        [sys.executable, str(CHATBOT), "answerer", "0.5"],
+        env=subprocess_env(tarry_home, TARRY_WORKER_POLL_SECONDS="0.05"),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    here = host.Host(config.Settings(home=tarry_home))
+    previous = host.set_host(here)
+    try:
+        deadline = time.monotonic() + 30
+        while here.store.get_deployment("question-answerer/llm-chatbot") is None:
+            assert answerer.poll() is None, answerer.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        chat = loader.load_object(f"{CHATBOT}:chat_session")
+
+        first = chat(["what is 12 * (3 + 4)?", "my name is Ann"])
+        [session] = here.store.list_runs(RunFilter(flow_name="question-answerer"))
+        _until_idle(here, session.id)
+        second = chat(["convert 10 km to miles"])
+
+        assert "84" in first[0]
+        assert "Ann" in first[1]
+        assert "6.21" in second[0]
+    finally:
+        host.set_host(previous)
+        answerer.send_signal(signal.SIGINT)
+        _, err = answerer.communicate(timeout=30)
+        here.close()
+    assert answerer.returncode == 0, err
+
+
+def _until_idle(hst: host.Host, run_id: str) -> None:
+    """Until the answerer suspended itself for lack of questions (its idle pause is open)."""
+    deadline = time.monotonic() + 30
+    while not hst.store.open_inputs(run_id):
+        assert time.monotonic() < deadline, "the answerer never went idle"
+        time.sleep(0.05)
