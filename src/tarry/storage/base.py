@@ -507,6 +507,18 @@ class Store(Protocol):
     ) -> list[MessageRecord]:
         """Messages sent to the run (or, with `sent`, by it), oldest first."""
 
+    # -- variables -----------------------------------------------------------------------
+
+    def get_variable(self, name: str) -> str | None:
+        """The JSON value of a variable, or `None` when it is not set."""
+
+    def set_variable(self, name: str, value: str, at: float, *, overwrite: bool) -> bool:
+        """Set a variable to a JSON value.
+
+        Returns:
+            `False`, and nothing changed, when it was set before and not `overwrite`.
+        """
+
     # -- deployments ---------------------------------------------------------------------
 
     def put_deployment(self, deployment: DeploymentRecord) -> DeploymentRecord:

@@ -26,6 +26,7 @@ class MemoryStore:
         self._early: list[base.EarlyInput] = []
         self._deployments: dict[str, base.DeploymentRecord] = {}
         self._messages: list[base.MessageRecord] = []
+        self._variables: dict[str, str] = {}
         self._closed = False
 
     def __repr__(self) -> str:
@@ -309,6 +310,21 @@ class MemoryStore:
                 allowed = (RunState.RUNNING, RunState.WAITING)
                 if run is not None and base.change_allowed(run, allowed, change):
                     self._apply(run, change)
+            return True
+
+    def get_variable(self, name: str) -> str | None:
+        """See `Store.get_variable`."""
+        self._check_open()
+        return self._variables.get(name)
+
+    def set_variable(self, name: str, value: str, at: float, *, overwrite: bool) -> bool:
+        """See `Store.set_variable`."""
+        del at
+        with self._lock:
+            self._check_open()
+            if name in self._variables and not overwrite:
+                return False
+            self._variables[name] = value
             return True
 
     def put_deployment(self, deployment: base.DeploymentRecord) -> base.DeploymentRecord:

@@ -315,6 +315,17 @@ class SqliteStore:
         rows = self._read(query, {"run_id": run_id, "limit": limit})
         return [mapping.message_from_row(row) for row in rows]
 
+    def get_variable(self, name: str) -> str | None:
+        """See `Store.get_variable`."""
+        rows = self._read("get_variable", {"name": name})
+        return str(rows[0]["value"]) if rows else None
+
+    def set_variable(self, name: str, value: str, at: float, *, overwrite: bool) -> bool:
+        """See `Store.set_variable`."""
+        query = _QUERIES["put_variable" if overwrite else "insert_variable"]
+        params = {"name": name, "value": value, "updated_at": at}
+        return bool(self._write(lambda conn: conn.execute(query, params).rowcount))
+
     def put_deployment(self, deployment: base.DeploymentRecord) -> base.DeploymentRecord:
         """See `Store.put_deployment`."""
 

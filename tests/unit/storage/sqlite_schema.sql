@@ -121,3 +121,8 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_pending ON messages (run_id, id) WHERE status = 'pending';
 CREATE INDEX messages_sent_by ON messages (sender_run_id, id) WHERE sender_run_id IS NOT NULL;
+CREATE TABLE variables (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);

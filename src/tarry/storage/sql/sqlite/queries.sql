@@ -203,3 +203,14 @@ SELECT * FROM messages WHERE sender_run_id = :run_id ORDER BY id LIMIT :limit;
 -- name: open_message_waits_of_run
 SELECT * FROM waits WHERE run_id = :run_id AND status = 'open' AND kind = 'message'
 ORDER BY created_at, alt;
+
+-- name: get_variable
+SELECT value FROM variables WHERE name = :name;
+
+-- name: insert_variable
+INSERT INTO variables (name, value, updated_at) VALUES (:name, :value, :updated_at)
+ON CONFLICT (name) DO NOTHING;
+
+-- name: put_variable
+INSERT INTO variables (name, value, updated_at) VALUES (:name, :value, :updated_at)
+ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at;
