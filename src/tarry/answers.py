@@ -27,6 +27,7 @@ __all__ = [
     "notify",
     "resume_as",
     "submit_input",
+    "tell_blocked_senders",
     "wait_spec",
 ]
 
@@ -341,3 +342,47 @@ def _timeout_entry(hst: host.Host, wait: base.WaitRecord, at: float) -> base.Ste
 
 def _described(wait: base.WaitRecord) -> str:
     return "the pause" if wait.name == "pause" else f"input {wait.name!r}"
+
+
+def tell_blocked_senders(hst: host.Host, ended: base.RunRecord) -> int:
+    """Fail the receives of runs that still wait for a reply from a run that ended.
+
+    A run that sent `ended` a message (not itself a reply) that it never
+    answered, and now waits for a message, gets `errors.RunFailed` from that
+    receive instead of waiting for ever.
+
+    Returns:
+        How many receives were failed.
+    """
+    answered = {m.reply_to for m in hst.store.messages_of_run(ended.id, sent=True)}
+    # Replies expect no reply; questions (messages that answer nothing) do.
+    blocked = {
+        m.sender_run_id
+        for m in hst.store.messages_of_run(ended.id)
+        if m.sender_run_id and m.reply_to is None and m.key not in answered
+    }
+    reason = f"it ended ({ended.state.value}) without answering"
+    told = 0
+    for sender_id in sorted(blocked):
+        for wait in hst.store.waits_of_run(sender_id):
+            if wait.kind is WaitKind.MESSAGE and wait.status is WaitStatus.OPEN:
+                told += _fail_wait(hst, wait, errors.RunFailed(ended.id, ended.state.value, reason))
+    return told
+
+
+def _fail_wait(hst: host.Host, wait: base.WaitRecord, exc: Exception) -> bool:
+    at = hst.clock.now()
+    close = base.WaitClose(
+        wait_id=wait.id,
+        status=WaitStatus.ANSWERED,
+        at=at,
+        step=_failed_entry(wait, exc, at),
+        channel="peer-ended",
+        reason=str(exc),
+        resume_as=resume_as(hst, wait.run_id, at),
+    )
+    closed = hst.store.close_wait(close)
+    if closed is None or not closed.won:
+        return False
+    notify(hst, closed, close.step)
+    return True

@@ -159,6 +159,9 @@ def _finish_log(ctx: context.RunContext) -> None:
     run = ctx.run
     if not run.state.is_final:
         return
+    if ctx.journal.has_receives():
+        # Runs waiting for this one's reply hear that none will come.
+        answers.tell_blocked_senders(ctx.host, run)
     if run.state is RunState.COMPLETED:
         run_logs.log_run_event(ctx, logging.INFO, "Finished in state Completed()")
     else:

@@ -37,6 +37,13 @@ class Journal:
     def __len__(self) -> int:
         return len(self._steps)
 
+    def has_receives(self) -> bool:
+        """Whether the run received messages (so other runs may wait for its replies)."""
+        with self._lock:
+            return any(
+                s.kind is StepKind.WAIT and s.name == "message" for s in self._steps.values()
+            )
+
     def start_attempt(self, attempt: int) -> None:
         """Begin flow attempt `attempt`: steps that failed before will run again."""
         with self._lock:

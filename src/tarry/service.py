@@ -170,6 +170,8 @@ def cancel_run(
         raise errors.RunEnded(run.id, run.state.value, "cancelled")
     hst.abort([r.id for r in done.runs], reason)
     hst.hub.run_ready(run.id)
+    for cancelled in done.runs:
+        answers.tell_blocked_senders(hst, cancelled)
     return done.runs[0]
 
 

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tarry import flow
+from tarry import flow, service
+from tarry.errors import RunFailed
 from tarry.messaging import Message, receive_input, send_input
 from tarry.states import RunState
 from tarry.testing import TestHarness, tarry_test_harness
@@ -195,3 +196,46 @@ def test_three_replies_to_one_question_all_arrive_correlated(harness: TestHarnes
     [question] = harness.store.messages_of_run(answering.id)
     assert {to for _, to in replies} == {question.key}
     answering.result()
+
+
+@flow
+def breaks_on_a_question() -> None:
+    for question in receive_input(str, timeout=3600):
+        raise RuntimeError(f"cannot answer {question!r}")
+
+
+@flow
+def waits_for_an_answer(answerer_id: str) -> str:
+    send_input("why?", answerer_id)
+    try:
+        for reply in receive_input(str, timeout=None):
+            return str(reply)
+    except RunFailed as exc:
+        return f"told: {exc.reason}"
+    return "no reply"
+
+
+def test_a_sender_waiting_for_a_receiver_that_failed_is_told(harness: TestHarness) -> None:
+    answering = harness.start(breaks_on_a_question)
+    answering.wait_for(RunState.WAITING)
+
+    asking = harness.start(waits_for_an_answer, answering.id)
+
+    assert asking.result() == "told: it ended (Failed) without answering"
+    with pytest.raises(RuntimeError, match="cannot answer"):
+        answering.result()
+
+
+def test_a_sender_waiting_for_a_cancelled_receiver_is_told(harness: TestHarness) -> None:
+    silent = harness.start(collector, 5)
+    silent.wait_for(RunState.WAITING)
+    asking = harness.start(waits_for_an_answer, silent.id)
+    asking.wait_for(RunState.WAITING)
+    deadline = time.monotonic() + 10
+    while not harness.store.messages_of_run(silent.id):
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+
+    service.cancel_run(silent.id, hst=harness.host)
+
+    assert asking.result() == "told: it ended (Cancelled) without answering"
