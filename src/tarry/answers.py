@@ -15,7 +15,7 @@ from typing import Any
 
 from tarry import errors, host, serialization
 from tarry import input as input_module
-from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
+from tarry.states import RunState, StepStatus, WaitKind, WaitStatus
 from tarry.storage import base
 
 __all__ = [
@@ -54,18 +54,7 @@ def journal_entry(
         given: The value is the flow's declared timeout value, returned as it is.
     """
     result = {"alt": wait.alt, "value": value, "given": given}
-    return base.StepRecord(
-        run_id=wait.run_id,
-        key=wait.step_key,
-        name=wait.label or wait.name,
-        kind=StepKind.WAIT,
-        inputs_digest="",
-        status=StepStatus.COMPLETED,
-        started_at=wait.created_at,
-        ended_at=at,
-        result=serialization.dumps(result),
-        flow_attempt=wait.attempt,
-    )
+    return base.wait_entry(wait, serialization.dumps(result), at)
 
 
 def _failed_entry(wait: base.WaitRecord, exc: Exception, at: float) -> base.StepRecord:

@@ -687,12 +687,9 @@ def message_value(message: MessageRecord) -> dict[str, Any]:
     }
 
 
-def message_close(
-    wait: WaitRecord, message: MessageRecord, at: float, resume_as: StateChange | None = None
-) -> WaitClose:
-    """Closing a MESSAGE wait with a message: the journal entry it becomes (pure)."""
-    result = {"alt": wait.alt, "value": message_value(message), "given": False}
-    step = StepRecord(
+def wait_entry(wait: WaitRecord, result: str, at: float) -> StepRecord:
+    """The journal entry a closed wait becomes, holding `result` (JSON of its outcome)."""
+    return StepRecord(
         run_id=wait.run_id,
         key=wait.step_key,
         name=wait.label or wait.name,
@@ -701,9 +698,17 @@ def message_close(
         status=StepStatus.COMPLETED,
         started_at=wait.created_at,
         ended_at=at,
-        result=json.dumps(result, separators=(",", ":")),
+        result=result,
         flow_attempt=wait.attempt,
     )
+
+
+def message_close(
+    wait: WaitRecord, message: MessageRecord, at: float, resume_as: StateChange | None = None
+) -> WaitClose:
+    """Closing a MESSAGE wait with a message: the journal entry it becomes (pure)."""
+    result = {"alt": wait.alt, "value": message_value(message), "given": False}
+    step = wait_entry(wait, json.dumps(result, separators=(",", ":")), at)
     return WaitClose(
         wait_id=wait.id,
         status=WaitStatus.ANSWERED,
