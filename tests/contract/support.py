@@ -186,7 +186,7 @@ def wait_close(
         wait_id=wait.id,
         status=WaitStatus.ANSWERED,
         at=at,
-        step=_wait_step(wait, at, json.dumps(result, separators=(",", ":"))),
+        step=base.wait_entry(wait, json.dumps(result, separators=(",", ":")), at),
         answer=json.dumps(answer),
         responder=responder,
         channel="api",
@@ -203,24 +203,9 @@ def timeout_close(wait: WaitRecord, *, at: float) -> base.WaitClose:
         wait_id=wait.id,
         status=WaitStatus.TIMED_OUT,
         at=at,
-        step=_wait_step(wait, at, json.dumps(result, separators=(",", ":"))),
+        step=base.wait_entry(wait, json.dumps(result, separators=(",", ":")), at),
         channel="timer",
         reason=f"{wait.name!r} reached its deadline",
-    )
-
-
-def _wait_step(wait: WaitRecord, at: float, result: str) -> StepRecord:
-    return StepRecord(
-        run_id=wait.run_id,
-        key=wait.step_key,
-        name=wait.label or wait.name,
-        kind=StepKind.WAIT,
-        inputs_digest="",
-        status=StepStatus.COMPLETED,
-        started_at=wait.created_at,
-        ended_at=at,
-        result=result,
-        flow_attempt=wait.attempt,
     )
 
 
