@@ -171,14 +171,9 @@ def send(
         reply_to=reply_to,
     )
     sent = hst.store.send_message(message, answers.resume_as(hst, run_id, message.sent_at))
-    if sent.closed is not None and sent.closed.won:
-        answers.notify(hst, sent.closed, _journal_entry(hst, sent.closed.wait))
+    if sent.closed is not None and sent.closed.won and sent.step is not None:
+        answers.notify(hst, sent.closed, sent.step)
     return sent.message
-
-
-def _journal_entry(hst: host.Host, wait: base.WaitRecord) -> base.StepRecord:
-    """The entry the delivery wrote at the receiver's key (its waiter gets it)."""
-    return next(s for s in hst.store.get_steps(wait.run_id) if s.key == wait.step_key)
 
 
 def _new_key(ctx: context.RunContext | None) -> str:

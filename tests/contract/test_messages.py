@@ -67,6 +67,7 @@ def test_a_message_sent_to_a_waiting_receive_closes_it_and_resumes_the_run(store
     assert sent.closed is not None
     assert sent.closed.won
     assert (sent.message.status, sent.message.received_step_key) == ("received", "1")
+    assert sent.step == next(s for s in store.get_steps(run.id) if s.key == "1")
     assert received_value(store, run, "1")["data"] == 42
     assert received_value(store, run, "1")["sender_run_id"] == "the-sender"
     assert stored_run(store, run.id).state is RunState.RUNNING

@@ -314,6 +314,8 @@ class MessageSent:
     """False when a message with that key had been sent before: nothing changed."""
     closed: WaitClosed | None = None
     """The receive it was delivered to at once, if the receiver was waiting for it."""
+    step: StepRecord | None = None
+    """The journal entry that delivery wrote (for waking the receiver)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

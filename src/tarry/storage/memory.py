@@ -224,7 +224,7 @@ class MemoryStore:
                 if base.message_matches(wait, stored):
                     close = base.message_close(wait, stored, stored.sent_at, resume_as)
                     closed = self._close_locked(close)
-                    return base.MessageSent(self._messages[-1], True, closed)
+                    return base.MessageSent(self._messages[-1], True, closed, close.step)
             return base.MessageSent(stored, created=True)
 
     def _open_receives(self, run_id: str) -> list[base.WaitRecord]:

@@ -479,8 +479,10 @@ def _send_message(
     for row in conn.execute(_QUERIES["open_message_waits_of_run"], params).fetchall():
         wait = mapping.wait_from_row(row)
         if base.message_matches(wait, stored):
-            closed = _close_wait(conn, base.message_close(wait, stored, message.sent_at, resume_as))
-            return base.MessageSent(_stored_message(conn, message), created=True, closed=closed)
+            close = base.message_close(wait, stored, message.sent_at, resume_as)
+            closed = _close_wait(conn, close)
+            received = _stored_message(conn, message)
+            return base.MessageSent(received, created=True, closed=closed, step=close.step)
     return base.MessageSent(stored, created=True)
 
 
