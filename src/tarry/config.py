@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
 from tarry import errors
 
-__all__ = ["Settings", "SqliteSynchronous"]
+__all__ = ["MailSecurity", "Settings", "SqliteSynchronous"]
 
 SqliteSynchronous = Literal["FULL", "NORMAL", "OFF", "EXTRA"]
+MailSecurity = Literal["starttls", "ssl", "none"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +81,84 @@ class Settings:
     chatbot_api_key: str = ""
     """The chatbot example's API key, if its endpoint needs one. `TARRY_CHATBOT_API_KEY`."""
 
+    public_url: str = ""
+    """The address people reach this server at, used in links sent by mail or
+    webhook; empty: `http://<server_host>:<server_port>`. `TARRY_PUBLIC_URL`."""
+
+    secret_key: str = ""
+    """Signs answer links and reply addresses. Empty: a random key is made once and
+    kept in `<home>/secret_key`; every process of one installation must share it.
+    `TARRY_SECRET_KEY`."""
+
+    link_max_age_seconds: float = 7 * 86400.0
+    """How long an answer link stays valid when its wait has no deadline (with a
+    deadline, the link expires with it). `TARRY_LINK_MAX_AGE_SECONDS`."""
+
+    smtp_host: str = ""
+    """Mail server for notifications and `tarry.notify.email.send`; empty: mail is
+    not sent (each attempt is logged as failed). `TARRY_SMTP_HOST`."""
+
+    smtp_port: int = 587
+    """The mail server's port. `TARRY_SMTP_PORT`."""
+
+    smtp_security: MailSecurity = "starttls"
+    """`starttls`, `ssl` (implicit TLS, usually port 465) or `none`. `TARRY_SMTP_SECURITY`."""
+
+    smtp_username: str = ""
+    """User name for the mail server; empty: no login. `TARRY_SMTP_USERNAME`."""
+
+    smtp_password: str = ""
+    """Password for the mail server. `TARRY_SMTP_PASSWORD`."""
+
+    mail_from: str = "tarry@localhost"
+    """The sender of tarry's mail, e.g. `Approvals <tarry@example.com>`. `TARRY_MAIL_FROM`."""
+
+    mail_reply_to: str = ""
+    """The mailbox replies go to; each mail's Reply-To is this address with a signed
+    `+token` added to its local part, so a reply finds its wait or run. Empty: the
+    address of `mail_from`. `TARRY_MAIL_REPLY_TO`."""
+
+    inbound_smtp_port: int = 0
+    """Port of the SMTP endpoint that receives replies in `tarry server`; 0: off.
+    `TARRY_INBOUND_SMTP_PORT`."""
+
+    inbound_smtp_host: str = "127.0.0.1"
+    """Address the inbound SMTP endpoint listens on. `TARRY_INBOUND_SMTP_HOST`."""
+
+    imap_host: str = ""
+    """IMAP server to poll for replies; empty: no polling. `TARRY_IMAP_HOST`."""
+
+    imap_port: int = 993
+    """The IMAP server's port. `TARRY_IMAP_PORT`."""
+
+    imap_security: MailSecurity = "ssl"
+    """`ssl`, `starttls` or `none`. `TARRY_IMAP_SECURITY`."""
+
+    imap_username: str = ""
+    """IMAP user name. `TARRY_IMAP_USERNAME`."""
+
+    imap_password: str = ""
+    """IMAP password. `TARRY_IMAP_PASSWORD`."""
+
+    imap_folder: str = "INBOX"
+    """The folder polled for replies. `TARRY_IMAP_FOLDER`."""
+
+    imap_poll_seconds: float = 30.0
+    """How often the IMAP folder is read. `TARRY_IMAP_POLL_SECONDS`."""
+
+    notify_max_attempts: int = 8
+    """How many times a notification or mail is tried before it is given up (each
+    failure is logged to its run). `TARRY_NOTIFY_MAX_ATTEMPTS`."""
+
+    notify_retry_seconds: float = 2.0
+    """Delay before the first retry of a failed notification; it doubles after each
+    failure, up to 10 minutes. `TARRY_NOTIFY_RETRY_SECONDS`."""
+
+    @property
+    def resolved_public_url(self) -> str:
+        """The public URL, with the server's own address filled in when unset."""
+        return (self.public_url or f"http://{self.server_host}:{self.server_port}").rstrip("/")
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, with the default under `home` filled in."""
@@ -116,27 +195,32 @@ class Settings:
             )
         if self.lease_seconds <= 0:
             raise errors.ConfigurationError("TARRY_LEASE_SECONDS must be greater than 0")
-        if not 0 <= self.server_port <= 65535:
-            raise errors.ConfigurationError("TARRY_SERVER_PORT must be a port number, 0 to 65535")
+        for name in ("server_port", "smtp_port", "inbound_smtp_port", "imap_port"):
+            if not 0 <= getattr(self, name) <= 65535:
+                raise errors.ConfigurationError(
+                    f"TARRY_{name.upper()} must be a port number, 0 to 65535"
+                )
+        for name in ("smtp_security", "imap_security"):
+            if getattr(self, name) not in ("starttls", "ssl", "none"):
+                raise errors.ConfigurationError(
+                    f"TARRY_{name.upper()} must be starttls, ssl or none"
+                )
 
 
 def _parse(name: str, raw: str) -> object:
-    kinds: dict[str, type] = {
-        "home": Path,
-        "lease_seconds": float,
-        "worker_poll_seconds": float,
-        "resident_seconds": float,
-        "max_resident_runs": int,
-        "poll_seconds": float,
-        "server_port": int,
-    }
-    kind = kinds.get(name, str)
+    # A setting's default tells its kind: Path, float, int or str.
+    kind: Callable[[str], object] = type(_DEFAULTS[name])
     try:
         value = kind(raw)
     except ValueError:
         raise errors.ConfigurationError(
-            f"TARRY_{name.upper()}={raw!r} is not a valid {kind.__name__}"
+            f"TARRY_{name.upper()}={raw!r} is not a valid {type(_DEFAULTS[name]).__name__}"
         ) from None
     if name in ("sqlite_synchronous", "logging_level"):
         return raw.upper()
+    if name in ("smtp_security", "imap_security"):
+        return raw.lower()
     return value
+
+
+_DEFAULTS: dict[str, object] = {field.name: field.default for field in dataclasses.fields(Settings)}

@@ -24,6 +24,10 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     ├── WaitTimeout (TimeoutError)  nobody answered a wait before its deadline
     ├── ApprovalRejected            an `approve(...)` gate was answered "no"
     ├── RunFailed                   a run ended Failed/Crashed/Cancelled
+    ├── LinkRefused                 a signed link or reply address cannot be used
+    │   ├── LinkInvalid             it was altered or signed with another key
+    │   └── LinkExpired             its time is over
+    ├── DeliveryFailed              a notification or mail could not be sent
     └── InputError                  an answer to a wait was refused
         ├── InputInvalid            the answer does not fit the input model
         ├── AlreadyAnswered         someone answered this wait first
@@ -46,6 +50,7 @@ __all__ = [
     "ApprovalRejected",
     "ConfigurationError",
     "ControlSignal",
+    "DeliveryFailed",
     "DeploymentNotFound",
     "FieldError",
     "FlowLoadError",
@@ -53,6 +58,9 @@ __all__ = [
     "InputError",
     "InputInvalid",
     "InvalidTransition",
+    "LinkExpired",
+    "LinkInvalid",
+    "LinkRefused",
     "MigrationError",
     "NondeterminismError",
     "NotFound",
@@ -230,6 +238,26 @@ class RunFailed(TarryError):
         self.run_id = run_id
         self.state = state
         self.reason = reason
+
+
+class LinkRefused(TarryError):
+    """A signed link or reply address cannot be used."""
+
+
+class LinkInvalid(LinkRefused):
+    """This link was altered, cut short or signed with another server's key."""
+
+
+class LinkExpired(LinkRefused):
+    """This link's time is over."""
+
+    def __init__(self, expired_at: float) -> None:
+        super().__init__()
+        self.expired_at = expired_at
+
+
+class DeliveryFailed(TarryError):
+    """A notification or mail could not be sent; it is retried later."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,6 +9,7 @@ from tarry import errors
 __all__ = [
     "FINAL_STATES",
     "TRANSITIONS",
+    "DeliveryStatus",
     "RunState",
     "StepKind",
     "StepStatus",
@@ -117,6 +118,22 @@ class WaitStatus(str, Enum):
     TIMED_OUT = "timed_out"
     #: Another alternative of the same `wait_any` won.
     CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class DeliveryStatus(str, Enum):
+    """Where an outgoing notification or mail is: queued, sent, or given up."""
+
+    #: Waiting to be sent (again, after a failed attempt).
+    PENDING = "pending"
+    #: The mail server or webhook accepted it.
+    SENT = "sent"
+    #: Every attempt failed; it is not tried again.
+    FAILED = "failed"
+    #: Not sent: its wait was answered or the run ended before it could go out.
+    SKIPPED = "skipped"
 
     def __str__(self) -> str:
         return self.value

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from tarry import states
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
+from tarry.storage.outbox import OutboxStore
 
 __all__ = [
     "UNSET",
@@ -392,8 +393,8 @@ class RunFilter:
     """Skip this many."""
 
 
-class Store(Protocol):
-    """Durable home of runs, journals and logs. One adapter per database."""
+class Store(OutboxStore, Protocol):
+    """Durable home of runs, journals, logs and the outbox. One adapter per database."""
 
     def migrate(self) -> None:
         """Bring the schema up to date, applying numbered migrations in order.

@@ -7,8 +7,8 @@ import threading
 from collections.abc import Collection, Sequence
 
 from tarry import errors
-from tarry.states import RunState, WaitKind, WaitStatus
-from tarry.storage import base
+from tarry.states import DeliveryStatus, RunState, WaitKind, WaitStatus
+from tarry.storage import base, outbox
 
 __all__ = ["MemoryStore"]
 
@@ -27,6 +27,8 @@ class MemoryStore:
         self._deployments: dict[str, base.DeploymentRecord] = {}
         self._messages: list[base.MessageRecord] = []
         self._variables: dict[str, str] = {}
+        self._outbox: dict[str, outbox.OutboxItem] = {}
+        self._claims: dict[int, tuple[str, float]] = {}
         self._closed = False
 
     def __repr__(self) -> str:
@@ -326,6 +328,56 @@ class MemoryStore:
                 return False
             self._variables[name] = value
             return True
+
+    # -- outbox -----------------------------------------------------------------
+
+    def queue_outbox(self, items: Sequence[outbox.OutboxItem]) -> int:
+        """See `OutboxStore.queue_outbox`."""
+        with self._lock:
+            self._check_open()
+            new = [item for item in items if item.key not in self._outbox]
+            for item in new:
+                self._outbox[item.key] = dataclasses.replace(item, id=len(self._outbox) + 1)
+            return len(new)
+
+    def claim_outbox(
+        self, owner: str, now: float, until: float, limit: int
+    ) -> list[outbox.OutboxItem]:
+        """See `OutboxStore.claim_outbox`."""
+        with self._lock:
+            self._check_open()
+            due = [item for item in self._outbox.values() if self._claimable(item, owner, now)]
+            chosen = sorted(due, key=lambda i: (i.due_at, i.id))[:limit]
+            for item in chosen:
+                self._claims[item.id or 0] = (owner, until)
+            return chosen
+
+    def _claimable(self, item: outbox.OutboxItem, owner: str, now: float) -> bool:
+        holder, until = self._claims.get(item.id or 0, (owner, now))
+        free = holder == owner or until < now
+        return item.status is DeliveryStatus.PENDING and item.due_at <= now and free
+
+    def settle_outbox(self, item_id: int, outcome: outbox.Settlement) -> None:
+        """See `OutboxStore.settle_outbox`."""
+        with self._lock:
+            self._check_open()
+            for key, item in self._outbox.items():
+                if item.id == item_id:
+                    self._outbox[key] = outbox.settled(item, outcome)
+            self._claims.pop(item_id, None)
+
+    def outbox_of_run(self, run_id: str) -> list[outbox.OutboxItem]:
+        """See `OutboxStore.outbox_of_run`."""
+        self._check_open()
+        return [item for item in self._outbox.values() if item.run_id == run_id]
+
+    def next_outbox_due(self) -> float | None:
+        """See `OutboxStore.next_outbox_due`."""
+        self._check_open()
+        pending = self._outbox.values()
+        return min(
+            (i.due_at for i in pending if i.status is DeliveryStatus.PENDING), default=None
+        )
 
     def put_deployment(self, deployment: base.DeploymentRecord) -> base.DeploymentRecord:
         """See `Store.put_deployment`."""

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from tarry import errors
 from tarry.states import RunState, WaitKind, WaitStatus
-from tarry.storage import base, group_commit, sqlfiles
+from tarry.storage import base, group_commit, outbox, sqlfiles
 from tarry.storage import sqlite_rows as mapping
 
 __all__ = ["SqliteStore"]
@@ -325,6 +325,43 @@ class SqliteStore:
         query = _QUERIES["put_variable" if overwrite else "insert_variable"]
         params = {"name": name, "value": value, "updated_at": at}
         return bool(self._write(lambda conn: conn.execute(query, params).rowcount))
+
+    # -- outbox -----------------------------------------------------------------
+
+    def queue_outbox(self, items: Sequence[outbox.OutboxItem]) -> int:
+        """See `OutboxStore.queue_outbox`."""
+        params = [outbox.item_params(item) for item in items]
+
+        def op(conn: sqlite3.Connection) -> int:
+            return sum(conn.execute(_QUERIES["queue_outbox"], p).rowcount for p in params)
+
+        return self._write(op)
+
+    def claim_outbox(
+        self, owner: str, now: float, until: float, limit: int
+    ) -> list[outbox.OutboxItem]:
+        """See `OutboxStore.claim_outbox`."""
+        params = {"owner": owner, "now": now, "until": until, "limit": limit}
+
+        def op(conn: sqlite3.Connection) -> list[outbox.OutboxItem]:
+            rows = conn.execute(_QUERIES["claim_outbox"], params).fetchall()
+            return sorted(map(outbox.item_from_row, rows), key=lambda i: (i.due_at, i.id))
+
+        return self._write(op, durable=False)
+
+    def settle_outbox(self, item_id: int, outcome: outbox.Settlement) -> None:
+        """See `OutboxStore.settle_outbox`."""
+        params = outbox.settle_params(item_id, outcome)
+        self._write(lambda conn: conn.execute(_QUERIES["settle_outbox"], params))
+
+    def outbox_of_run(self, run_id: str) -> list[outbox.OutboxItem]:
+        """See `OutboxStore.outbox_of_run`."""
+        return [outbox.item_from_row(r) for r in self._read("outbox_of_run", {"run_id": run_id})]
+
+    def next_outbox_due(self) -> float | None:
+        """See `OutboxStore.next_outbox_due`."""
+        due = self._read("next_outbox_due", {})[0]["due_at"]
+        return None if due is None else float(due)
 
     def put_deployment(self, deployment: base.DeploymentRecord) -> base.DeploymentRecord:
         """See `Store.put_deployment`."""

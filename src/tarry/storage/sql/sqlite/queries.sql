@@ -214,3 +214,32 @@ ON CONFLICT (name) DO NOTHING;
 -- name: put_variable
 INSERT INTO variables (name, value, updated_at) VALUES (:name, :value, :updated_at)
 ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at;
+
+-- name: queue_outbox
+INSERT INTO outbox (key, run_id, wait_id, channel, recipients, payload, created_at, due_at)
+VALUES (:key, :run_id, :wait_id, :channel, :recipients, :payload, :created_at, :due_at)
+ON CONFLICT (key) DO NOTHING;
+
+-- name: claim_outbox
+UPDATE outbox SET claimed_by = :owner, claimed_until = :until
+WHERE id IN (
+    SELECT id FROM outbox
+    WHERE status = 'pending' AND due_at <= :now
+      AND (claimed_until IS NULL OR claimed_until < :now OR claimed_by = :owner)
+    ORDER BY due_at, id
+    LIMIT :limit
+)
+RETURNING *;
+
+-- name: settle_outbox
+UPDATE outbox
+SET status = :status, attempts = attempts + :attempted, last_error = :error,
+    due_at = coalesce(:retry_at, due_at), sent_at = :sent_at,
+    claimed_by = NULL, claimed_until = NULL
+WHERE id = :id;
+
+-- name: outbox_of_run
+SELECT * FROM outbox WHERE run_id = :run_id ORDER BY id;
+
+-- name: next_outbox_due
+SELECT min(due_at) AS due_at FROM outbox WHERE status = 'pending';
