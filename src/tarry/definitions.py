@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from tarry import engine, errors, futures, loader, steps, task_runners
+from tarry.notify import targets
 
 __all__ = ["Flow", "Task", "flow", "task"]
 
@@ -24,6 +25,7 @@ class _Options:
     timeout_seconds: float | None = None
     tags: tuple[str, ...] = ()
     log_prints: bool | None = None
+    notify: tuple[targets.Target, ...] = ()
 
 
 def _check_options(name: str, retries: int, timeout_seconds: float | None) -> None:
@@ -123,6 +125,9 @@ class Flow(Generic[P, R]):
     tags = property(lambda self: self._options.tags, doc="Tags given to its runs.")
     log_prints = property(
         lambda self: bool(self._options.log_prints), doc="Send `print` to the run log."
+    )
+    notify = property(
+        lambda self: self._options.notify, doc="Whom to tell when a wait of the flow opens."
     )
 
     @functools.cached_property
@@ -309,6 +314,7 @@ def flow(
     tags: Iterable[str] = (),
     log_prints: bool = False,
     task_runner: task_runners.TaskRunner | None = None,
+    notify: targets.Notify = None,
 ) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
 
 
@@ -323,6 +329,7 @@ def flow(
     tags: Iterable[str] = (),
     log_prints: bool = False,
     task_runner: task_runners.TaskRunner | None = None,
+    notify: targets.Notify = None,
 ) -> Flow[P, R] | Callable[[Callable[P, R]], Flow[P, R]]:
     """Make a function a flow: each call is a durable run.
 
@@ -340,6 +347,9 @@ def flow(
         tags: Tags given to its runs.
         log_prints: Send `print` in the flow and its tasks to the run log.
         task_runner: Where `Task.submit` runs tasks (default: a thread pool).
+        notify: Whom to tell when the flow waits for an answer, for every wait
+            without a `notify=` of its own: `tarry.notify.Email(...)`,
+            `tarry.notify.Webhook(...)`, a mail address, a webhook URL, or a list.
 
     Returns:
         The flow, or a decorator that makes one.
@@ -353,6 +363,7 @@ def flow(
             timeout_seconds,
             tuple(tags),
             log_prints,
+            targets.targets_of(notify),
         )
         return Flow(f, options, task_runner)
 

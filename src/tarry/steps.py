@@ -32,6 +32,7 @@ __all__ = [
     "check_aborted",
     "offload",
     "open_entry",
+    "record_keyed",
     "record_value",
     "replay",
     "run_coroutine_sync",
@@ -313,16 +314,26 @@ def record_value(name: str, compute: Callable[[], T]) -> T:
 
     Outside a flow the value is simply computed.
     """
+    return record_keyed(name, lambda _key: compute())
+
+
+def record_keyed(name: str, compute: Callable[[str | None], T]) -> T:
+    """`record_value` whose `compute` gets a key unique to this call in this run.
+
+    The key (`<run id>/<journal key>`) is the same if the value is computed again
+    after a crash, so `compute` can use it to make its effect idempotent; outside a
+    flow it is `None`.
+    """
     ctx = context.current_run()
     if ctx is None:
-        return compute()
+        return compute(None)
     check_aborted(ctx)
     key = context.current_scope().next_key()
     recorded = ctx.journal.decide(key, name, StepKind.VALUE, "")
     if recorded is not None:
         return replay(recorded)  # type: ignore[no-any-return]
     entry = open_entry(ctx, key=key, name=name, kind=StepKind.VALUE, digest="", started=time.time())
-    value = compute()
+    value = compute(f"{ctx.run.id}/{key}")
     _save(ctx, settle(entry, value, failed=False))
     return value
 

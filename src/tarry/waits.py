@@ -20,6 +20,8 @@ from typing import Any
 
 from tarry import answers, context, errors, serialization, steps, watcher
 from tarry import input as input_module
+from tarry.notify import outbox as notify_outbox
+from tarry.notify import targets
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
 from tarry.storage import base
 
@@ -66,12 +68,15 @@ class Input:
         timeout: Seconds (or a timedelta) before `on_timeout` applies.
         on_timeout: `"fail"` (raise `WaitTimeout`), `"default"` (the initial data),
             or a value to return.
+        notify: Whom to tell that the question waits (see `tarry.notify`); the
+            flow's `notify=` when omitted.
     """
 
     name: str
     expected_type: Any = None
     timeout: Seconds | None = None
     on_timeout: Any = "fail"
+    notify: targets.Notify = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +106,8 @@ class _Alt:
     on_timeout: dict[str, Any]
     message_filter: str | None = None
     """For a MESSAGE wait: which messages it takes (`base.message_filter`)."""
+    notify: tuple[targets.Target, ...] | None = None
+    """For an INPUT wait: whom to tell it opened (`None`: as the flow says)."""
 
     @classmethod
     def message(cls, seconds: float | None, message_filter: str) -> _Alt:
@@ -113,7 +120,9 @@ class _Alt:
             return cls(WaitKind.TIMER, wait.name, None, _seconds(wait.duration), {"kind": "fire"})
         spec = None if wait.expected_type is None else input_module.input_spec(wait.expected_type)
         outcome = _timeout_outcome(wait.on_timeout)
-        return cls(WaitKind.INPUT, wait.name, spec, _seconds(wait.timeout), outcome)
+        notify = None if wait.notify is None else targets.targets_of(wait.notify)
+        seconds = _seconds(wait.timeout)
+        return cls(WaitKind.INPUT, wait.name, spec, seconds, outcome, notify=notify)
 
     def value(self, stored: dict[str, Any]) -> Any:
         """What the flow gets for this alternative's stored outcome."""
@@ -218,12 +227,20 @@ class _Session:
                 self.hst.hub.keep_spec(row.id, alt.spec)
         if any(row.status is not WaitStatus.OPEN for row in self.rows):
             return self.stored_outcome()
+        self._notify()
         # With the lease released, an early answer makes the run Pending: it is
         # replayed like any suspended run, so leave memory either way.
         answered = any(answers.consume_early(self.hst, row) for row in self._open_inputs())
         if release:
             raise self.suspended(self.ctx.chain_ids())
         return self.stored_outcome() if answered else None
+
+    def _notify(self) -> None:
+        """Queue the notices of the open input waits (again on replay: a no-op)."""
+        for row, alt in zip(self.rows, self.alts, strict=True):
+            to = self.ctx.flow.notify if alt.notify is None else alt.notify
+            if row.kind is WaitKind.INPUT and to:
+                notify_outbox.queue_wait_notices(self.hst, self.ctx.run, row, to)
 
     def suspended(self, chain: tuple[str, ...]) -> errors.RunSuspended:
         """The signal that unwinds the run's stack."""
@@ -417,6 +434,8 @@ def pause_flow_run(
     poll_interval: float | None = None,
     key: str | None = None,
     on_timeout: Any = "fail",
+    *,
+    notify: targets.Notify = None,
 ) -> Any:
     """Pause the run until someone answers (or resumes it), and return the answer.
 
@@ -434,6 +453,9 @@ def pause_flow_run(
         key: The wait's name, to answer it before the run reaches it.
         on_timeout: `"fail"` (raise `WaitTimeout`, the default), `"default"` (return
             the initial data), or a value to return.
+        notify: Whom to tell that the run waits, with links to answer: a mail
+            address, `tarry.notify.Email(...)`, a webhook URL or
+            `tarry.notify.Webhook(...)`, or a list; the flow's `notify=` when omitted.
 
     Returns:
         The validated answer: a model instance, the plain value, or `None`.
@@ -442,7 +464,7 @@ def pause_flow_run(
         errors.WaitTimeout: Nobody answered in time and `on_timeout="fail"`.
     """
     del poll_interval
-    alt = _Alt.of(Input(key or "pause", wait_for_input, timeout, on_timeout))
+    alt = _Alt.of(Input(key or "pause", wait_for_input, timeout, on_timeout, notify))
     return _value_of(_dispatch("pause_flow_run", key or "pause", [alt], suspend_now=False))
 
 
@@ -452,6 +474,8 @@ def suspend_flow_run(
     timeout: Seconds | None = 3600,
     key: str | None = None,
     on_timeout: Any = "fail",
+    *,
+    notify: targets.Notify = None,
 ) -> Any:
     """Like `pause_flow_run`, but the run leaves memory at once.
 
@@ -461,6 +485,7 @@ def suspend_flow_run(
         timeout: As for `pause_flow_run`.
         key: As for `pause_flow_run`.
         on_timeout: As for `pause_flow_run`.
+        notify: As for `pause_flow_run`.
 
     Returns:
         The validated answer, once the run is resumed and replayed to this point.
@@ -473,12 +498,17 @@ def suspend_flow_run(
         raise errors.TarryError(
             "suspend_flow_run suspends the run that calls it; to stop another run, cancel it"
         )
-    alt = _Alt.of(Input(key or "suspend", wait_for_input, timeout, on_timeout))
+    alt = _Alt.of(Input(key or "suspend", wait_for_input, timeout, on_timeout, notify))
     return _value_of(_dispatch("suspend_flow_run", key or "suspend", [alt], suspend_now=True))
 
 
 def wait_for_input(
-    name: str, expected_type: Any, timeout: Seconds | None = None, on_timeout: Any = "fail"
+    name: str,
+    expected_type: Any,
+    timeout: Seconds | None = None,
+    on_timeout: Any = "fail",
+    *,
+    notify: targets.Notify = None,
 ) -> Any:
     """Wait for a named input (Flyte's `wait_for_input`) and return its value.
 
@@ -487,24 +517,28 @@ def wait_for_input(
         expected_type: As `wait_for_input` of `pause_flow_run`.
         timeout: Seconds or a timedelta; `None` waits for ever.
         on_timeout: As for `pause_flow_run`.
+        notify: As for `pause_flow_run`.
 
     Returns:
         The validated value.
     """
-    alt = _Alt.of(Input(name, expected_type, timeout, on_timeout))
+    alt = _Alt.of(Input(name, expected_type, timeout, on_timeout, notify))
     return _value_of(_dispatch("wait_for_input", f"input:{name}", [alt], suspend_now=False))
 
 
-def approve(value: Any, name: str, timeout: Seconds | None = None) -> Any:
+def approve(
+    value: Any, name: str, timeout: Seconds | None = None, notify: targets.Notify = None
+) -> Any:
     """Wait until `name` is approved, then return `value` (Flyte's `approve`).
 
-    The answer is a bool: `True` approves, `False` rejects.
+    The answer is a bool: `True` approves, `False` rejects. With `notify=`, each
+    recipient gets Approve and Reject links.
 
     Raises:
         errors.ApprovalRejected: The answer was `False`.
         errors.WaitTimeout: Nobody answered in time.
     """
-    alt = _Alt.of(Input(name, bool, timeout))
+    alt = _Alt.of(Input(name, bool, timeout, notify=notify))
     ctx = _flow_context("approve")
     result = _dispatch("approve", f"approve:{name}", [alt], suspend_now=False)
     if asyncio.iscoroutine(result):

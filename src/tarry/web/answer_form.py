@@ -13,9 +13,9 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from tarry import errors
+from tarry import errors, safe_markdown
 from tarry.storage import base
-from tarry.web import forms, pages, safe_markdown
+from tarry.web import forms, pages
 
 __all__ = [
     "MAX_RESPONDER",

@@ -169,20 +169,22 @@ _REASONS = {
     404: "Not found",
     405: "Not allowed",
     409: "Conflict",
+    410: "No longer valid",
     422: "Invalid request",
     500: "Server error",
 }
 
 
-def error_page(request: Request, status: int, detail: str) -> Response:
+def error_page(request: Request, status: int, detail: str, title: str | None = None) -> Response:
     """An error as a page: the status and the reason, in words.
 
     Args:
         request: The request that failed.
         status: The HTTP status to answer with.
         detail: Why, in one sentence.
+        title: The heading; the status's usual name when omitted.
     """
-    title = _REASONS.get(status, "Error")
+    title = title or _REASONS.get(status, "Error")
     context = {"status": status, "title": title, "detail": detail}
     return render(request, "error.html", context, status=status)
 

@@ -15,7 +15,7 @@ This module puts the UI together; the pages live in their own modules:
 * `tarry.web.login`: the login form and the dependency that asks for it.
 * `tarry.web.run_pages`: the run list, one run, and the run actions.
 * `tarry.web.input_pages`: the inbox and the answer pages.
-* `tarry.web.answer_form`, `tarry.web.formatting`, `tarry.web.safe_markdown`: what
+* `tarry.web.answer_form`, `tarry.web.formatting`, `tarry.safe_markdown`: what
   the pages show.
 """
 
@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from tarry.web import input_pages, login, run_pages
+from tarry.safe_markdown import render_markdown
+from tarry.web import input_pages, link_pages, login, run_pages
 from tarry.web.pages import error_page
-from tarry.web.safe_markdown import render_markdown
 
 __all__ = ["error_page", "install", "render_markdown"]
 
@@ -37,6 +37,7 @@ def install(app: FastAPI) -> None:
         app: The server application (`tarry.web.app.create_app`).
     """
     app.include_router(login.router)
+    app.include_router(link_pages.router)
     app.include_router(input_pages.router)
     app.include_router(run_pages.router)
     app.add_exception_handler(login.LoginRequired, login.redirect_to_login)

@@ -1,0 +1,234 @@
+"""Mail out: notifications, mail sent by flows, and answers to replies.
+
+Inside a flow, `send` queues the mail in the store's outbox as one journaled step,
+so a replay or a crash never sends it twice, and returns at once; this process's
+dispatcher sends it, retrying failures. Its Reply-To address carries a signed token:
+a reply comes back to the run as a message (`tarry.receive_input`).
+Outside a flow, `send` hands the mail to the SMTP server at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import logging
+import smtplib
+import ssl
+import uuid
+from collections.abc import Iterator, Sequence
+from email.message import EmailMessage
+from typing import Any
+
+from tarry import context, errors, host, steps
+from tarry.config import Settings
+from tarry.notify import tokens
+
+__all__ = [
+    "SmtpConnection",
+    "build_message",
+    "mail_payload",
+    "reply_address",
+    "send",
+    "send_reply",
+    "smtp_connection",
+]
+
+_log = logging.getLogger(__name__)
+_MAIL_NAMESPACE = uuid.UUID("5c1d8c7e-0d7b-4f57-9d0e-3a4b61f0f2aa")
+
+
+def _mailbox(settings: Settings) -> tuple[str, str]:
+    """The local part and domain replies go to."""
+    address = email.utils.parseaddr(settings.mail_reply_to or settings.mail_from)[1]
+    local, _, domain = address.rpartition("@")
+    return (local or address or "tarry"), (domain or "localhost")
+
+
+def reply_address(settings: Settings, target: tokens.ReplyTarget) -> str:
+    """`local+token@domain`: a reply to it is delivered to `target`."""
+    local, domain = _mailbox(settings)
+    token = tokens.reply_token(tokens.secret_key(settings), target)
+    return f"{local}+{token}@{domain}"
+
+
+def _message_id(settings: Settings, target: tokens.ReplyTarget | None, seed: str) -> str:
+    # Derived from `seed`, so the same mail gets the same id when queued again;
+    # it starts with the reply token, so `In-Reply-To` finds the target too.
+    unique = uuid.uuid5(_MAIL_NAMESPACE, seed).hex[:16]
+    token = tokens.reply_token(tokens.secret_key(settings), target) if target else "m"
+    return f"<{token}.{unique}@{_mailbox(settings)[1]}>"
+
+
+def mail_payload(
+    settings: Settings,
+    to: Sequence[str],
+    subject: str,
+    text: str,
+    *,
+    html: str | None = None,
+    target: tokens.ReplyTarget | None = None,
+    seed: str,
+) -> dict[str, Any]:
+    """A mail as the outbox stores it; `target` is where replies go (`None`: nowhere)."""
+    payload: dict[str, Any] = {"to": list(to), "subject": subject, "text": text, "html": html}
+    payload["message_id"] = _message_id(settings, target, seed)
+    if target is not None:
+        payload["reply_to"] = reply_address(settings, target)
+    return payload
+
+
+def build_message(settings: Settings, payload: dict[str, Any]) -> EmailMessage:
+    """The MIME message of a stored mail payload."""
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = ", ".join(payload["to"])
+    message["Subject"] = payload["subject"]
+    message["Date"] = email.utils.formatdate(localtime=False)
+    message["Message-ID"] = payload["message_id"]
+    for header, field in (("Reply-To", "reply_to"), ("In-Reply-To", "in_reply_to")):
+        if payload.get(field):
+            message[header] = payload[field]
+    if payload.get("in_reply_to"):
+        message["References"] = payload["in_reply_to"]
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(payload["text"])
+    if payload.get("html"):
+        message.add_alternative(payload["html"], subtype="html")
+    return message
+
+
+class SmtpConnection:
+    """An open connection to the configured mail server."""
+
+    def __init__(self, client: smtplib.SMTP) -> None:
+        self._client = client
+
+    def send(self, message: EmailMessage) -> None:
+        """Hand `message` to the server.
+
+        Raises:
+            errors.DeliveryFailed: The server refused it or the connection failed.
+        """
+        try:
+            refused = self._client.send_message(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise errors.DeliveryFailed(f"mail to {message['To']}: {exc}") from exc
+        if refused:
+            raise errors.DeliveryFailed(f"the mail server refused {', '.join(refused)}")
+
+
+@contextlib.contextmanager
+def smtp_connection(settings: Settings) -> Iterator[SmtpConnection]:
+    """A connection to `TARRY_SMTP_HOST`, logged in if a user name is set.
+
+    Raises:
+        errors.DeliveryFailed: No mail server is set, or it cannot be reached.
+    """
+    if not settings.smtp_host:
+        raise errors.DeliveryFailed("no mail server is set: set TARRY_SMTP_HOST")
+    try:
+        client = _connect(settings)
+    except (smtplib.SMTPException, OSError) as exc:
+        where = f"{settings.smtp_host}:{settings.smtp_port}"
+        raise errors.DeliveryFailed(f"cannot reach the mail server {where}: {exc}") from exc
+    try:
+        yield SmtpConnection(client)
+    finally:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            client.quit()
+
+
+def _connect(settings: Settings) -> smtplib.SMTP:
+    host_, port = settings.smtp_host, settings.smtp_port
+    if settings.smtp_security == "ssl":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(host_, port, timeout=30)
+    else:
+        client = smtplib.SMTP(host_, port, timeout=30)
+        if settings.smtp_security == "starttls":
+            client.starttls(context=ssl.create_default_context())
+    if settings.smtp_username:
+        client.login(settings.smtp_username, settings.smtp_password)
+    return client
+
+
+def send(
+    to: str | Sequence[str],
+    subject: str,
+    text: str,
+    *,
+    html: str | None = None,
+    replies: bool = True,
+) -> str:
+    """Send a mail; inside a flow, replies to it come back to the run as messages.
+
+    Args:
+        to: One address or several.
+        subject: The subject line.
+        text: The plain-text body.
+        html: An HTML body shown instead of `text` by mail programs that can.
+        replies: Route replies to this run (inside a flow): each reply becomes a
+            message for `tarry.receive_input`, its `sender` the replying address.
+
+    Returns:
+        The mail's Message-ID.
+
+    Raises:
+        errors.DeliveryFailed: Outside a flow only: the mail could not be handed
+            to the server. Inside a flow, failures are retried and logged to the run.
+    """
+    recipients = [to] if isinstance(to, str) else list(to)
+    if not recipients:
+        raise ValueError("send needs at least one recipient")
+    return steps.record_keyed(
+        "tarry.notify.email.send",
+        lambda key: _send(recipients, subject, text, html=html, replies=replies, key=key),
+    )
+
+
+def _send(
+    to: list[str], subject: str, text: str, *, html: str | None, replies: bool, key: str | None
+) -> str:
+    # Imported here: the outbox module imports this one for its payloads.
+    from tarry.notify import outbox  # noqa: PLC0415
+
+    ctx = context.current_run()
+    hst = ctx.host if ctx else host.get_host()
+    target = tokens.ReplyTarget("run", ctx.run.id) if ctx and replies else None
+    payload = mail_payload(
+        hst.settings, to, subject, text, html=html, target=target, seed=key or uuid.uuid4().hex
+    )
+    if ctx is None or key is None:
+        with smtp_connection(hst.settings) as connection:
+            connection.send(build_message(hst.settings, payload))
+    else:
+        outbox.queue_mail(hst, ctx.run.id, f"mail:{key}", payload)
+    return str(payload["message_id"])
+
+
+def send_reply(hst: host.Host, original: EmailMessage, text: str) -> bool:
+    """Answer a received mail at once (say, to explain why a reply was refused).
+
+    Failures are logged, not raised: the reply is a courtesy.
+
+    Returns:
+        Whether the mail server took the answer.
+    """
+    sender = email.utils.parseaddr(str(original.get("Reply-To") or original.get("From", "")))[1]
+    if not sender:
+        return False
+    subject = str(original.get("Subject", ""))
+    payload = mail_payload(
+        hst.settings,
+        [sender],
+        subject if subject.lower().startswith("re:") else f"Re: {subject}",
+        text,
+        seed=uuid.uuid4().hex,
+    )
+    payload["in_reply_to"] = str(original.get("Message-ID", "")) or None
+    try:
+        with smtp_connection(hst.settings) as connection:
+            connection.send(build_message(hst.settings, payload))
+    except errors.DeliveryFailed as exc:
+        _log.warning("could not answer the mail from %s: %s", sender, exc)
+        return False
+    return True
