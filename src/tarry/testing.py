@@ -22,7 +22,7 @@ import concurrent.futures as cf
 import contextvars
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -132,6 +132,21 @@ class TestHarness:
             if time.monotonic() > deadline:
                 found = run.state.value if run else "missing"
                 raise TimeoutError(f"run {run_id} is {found}, not {[s.value for s in states]}")
+            time.sleep(0.002)
+
+    def wait_until(self, condition: Callable[[], object], timeout: float = 10.0) -> None:
+        """Block until `condition()` is true (polled every 2 ms).
+
+        For what happens in background threads: a notification being sent, a
+        message arriving.
+
+        Raises:
+            TimeoutError: It was still false after `timeout` seconds (real time).
+        """
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"still not true after {timeout:g} s: {condition!r}")
             time.sleep(0.002)
 
     def close(self) -> None:

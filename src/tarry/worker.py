@@ -14,6 +14,7 @@ import threading
 import time
 
 from tarry import definitions, engine, errors, host, loader, watcher
+from tarry.notify import dispatch
 from tarry.states import RunState
 from tarry.storage import base
 
@@ -75,6 +76,8 @@ class Worker:
         """Claim and execute runs until `stop()` (or, with `burst`, until none is left)."""
         poll = self.host.settings.worker_poll_seconds
         watcher.ensure_watcher(self.host)
+        # Sends what any process queued, including processes that have gone.
+        dispatch.ensure_dispatcher(self.host)
         while not self._stop.is_set():
             # Cleared before looking, so a run ending meanwhile still wakes us.
             self._wake.clear()

@@ -1,3 +1,13 @@
-"""Reaching people where they are: notifications, signed answer links and mail."""
+"""Reaching people where they are: notifications, signed answer links and mail.
+
+Give a wait or a flow `notify=` and each new question is announced by mail (one
+mail per recipient, with one-click links and a reply address) or by a
+Slack-compatible webhook; `tarry.notify.email.send` sends mail from a flow, and
+replies come back to the run as messages.
+"""
 
 from __future__ import annotations
+
+from tarry.notify.targets import Email, Notify, Target, Webhook
+
+__all__ = ["Email", "Notify", "Target", "Webhook"]
