@@ -16,6 +16,7 @@ from typing import Any
 from tarry import answers, deployments, errors, host, messaging
 from tarry.states import RunState, WaitKind
 from tarry.storage import base
+from tarry.storage.outbox import OutboxItem
 
 __all__ = [
     "InboxItem",
@@ -60,6 +61,8 @@ class RunDetail:
     """Messages sent to it, oldest first."""
     messages_out: list[base.MessageRecord] = dataclasses.field(default_factory=list)
     """Messages it sent, oldest first."""
+    outbox: list[OutboxItem] = dataclasses.field(default_factory=list)
+    """Notifications and mail it sent or will send, oldest first."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,6 +148,7 @@ def get_run_detail(run_id: str, *, hst: host.Host | None = None) -> RunDetail:
         waits=store.waits_of_run(run.id),
         messages_in=store.messages_of_run(run.id),
         messages_out=store.messages_of_run(run.id, sent=True),
+        outbox=store.outbox_of_run(run.id),
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 
 from tarry import approve, flow, pause_flow_run, receive_input
@@ -16,6 +17,7 @@ from tarry.notify import Email, Webhook
 from tarry.notify import email as mail
 from tarry.states import DeliveryStatus, RunState
 from tarry.testing import TestHarness, tarry_test_harness
+from tests.e2e.live import live_server
 from tests.smtp_capture import MailCatcher, body_text, mail_catcher
 
 
@@ -214,3 +216,19 @@ def test_send_outside_a_flow_hands_the_mail_over_at_once(
     [sent] = catcher.wait_for(1)
     assert str(sent["Message-ID"]) == message_id
     assert sent["Reply-To"] is None
+
+
+def test_the_run_page_lists_its_notifications_with_their_status(
+    harness: TestHarness, catcher: MailCatcher
+) -> None:
+    catcher.refuse = True
+    run = harness.start(expense, 120)
+    run.wait_for(RunState.WAITING)
+    harness.wait_until(lambda: _attempts(harness, run.id) >= 1)
+
+    with live_server(harness.host, worker=False) as url:
+        page = httpx.get(f"{url}/runs/{run.id}").text
+
+    assert "Notifications and mail" in page
+    assert "ann@example.com" in page
+    assert "try again later" in page

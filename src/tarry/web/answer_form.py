@@ -65,6 +65,8 @@ def form_context(
         "responder": responder or "",
         "responder_field": responder_name,
         "max_responder": MAX_RESPONDER,
+        "action": None,
+        "answering_as": None,
     }
 
 

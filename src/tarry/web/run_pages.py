@@ -111,6 +111,7 @@ def _run_context(request: Request, detail: service.RunDetail) -> dict[str, Any]:
             + [("sent", m) for m in detail.messages_out],
             key=lambda pair: pair[1].sent_at,
         ),
+        "outbox": detail.outbox,
         "logs": detail.logs[-_MAX_LOG_LINES:],
         "hidden_logs": max(0, len(detail.logs) - _MAX_LOG_LINES),
         "refresh": request.url.path,
