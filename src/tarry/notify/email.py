@@ -85,16 +85,21 @@ def build_message(settings: Settings, payload: dict[str, Any]) -> EmailMessage:
     message["Subject"] = payload["subject"]
     message["Date"] = email.utils.formatdate(localtime=False)
     message["Message-ID"] = payload["message_id"]
-    for header, field in (("Reply-To", "reply_to"), ("In-Reply-To", "in_reply_to")):
+    for header, field in _OPTIONAL_HEADERS:
         if payload.get(field):
             message[header] = payload[field]
-    if payload.get("in_reply_to"):
-        message["References"] = payload["in_reply_to"]
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(payload["text"])
     if payload.get("html"):
         message.add_alternative(payload["html"], subtype="html")
     return message
+
+
+_OPTIONAL_HEADERS = (
+    ("Reply-To", "reply_to"),
+    ("In-Reply-To", "in_reply_to"),
+    ("References", "references"),
+)
 
 
 class SmtpConnection:
@@ -205,10 +210,18 @@ def _send(
     return str(payload["message_id"])
 
 
-def send_reply(hst: host.Host, original: EmailMessage, text: str) -> bool:
+def send_reply(
+    hst: host.Host,
+    original: EmailMessage,
+    text: str,
+    *,
+    target: tokens.ReplyTarget | None = None,
+) -> bool:
     """Answer a received mail at once (say, to explain why a reply was refused).
 
-    Failures are logged, not raised: the reply is a courtesy.
+    The answer stays in the mail's thread; with `target`, a reply to the answer
+    goes to that wait or run again (a corrected answer, say).
+    Failures are logged, not raised: the answer is a courtesy.
 
     Returns:
         Whether the mail server took the answer.
@@ -216,15 +229,10 @@ def send_reply(hst: host.Host, original: EmailMessage, text: str) -> bool:
     sender = email.utils.parseaddr(str(original.get("Reply-To") or original.get("From", "")))[1]
     if not sender:
         return False
-    subject = str(original.get("Subject", ""))
     payload = mail_payload(
-        hst.settings,
-        [sender],
-        subject if subject.lower().startswith("re:") else f"Re: {subject}",
-        text,
-        seed=uuid.uuid4().hex,
+        hst.settings, [sender], _re(original), text, target=target, seed=uuid.uuid4().hex
     )
-    payload["in_reply_to"] = str(original.get("Message-ID", "")) or None
+    payload.update(_thread_of(original))
     try:
         with smtp_connection(hst.settings) as connection:
             connection.send(build_message(hst.settings, payload))
@@ -232,3 +240,18 @@ def send_reply(hst: host.Host, original: EmailMessage, text: str) -> bool:
         _log.warning("could not answer the mail from %s: %s", sender, exc)
         return False
     return True
+
+
+def _re(original: EmailMessage) -> str:
+    subject = str(original.get("Subject", ""))
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+
+
+def _thread_of(original: EmailMessage) -> dict[str, str | None]:
+    """`In-Reply-To` and `References` that keep an answer in the original's thread."""
+    message_id = str(original.get("Message-ID", "")).strip()
+    earlier = str(original.get("References", "")).split()
+    return {
+        "in_reply_to": message_id or None,
+        "references": " ".join([*earlier, message_id]).strip() or None,
+    }

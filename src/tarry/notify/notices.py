@@ -103,7 +103,7 @@ def _reply_hint(schema: dict[str, Any], found: choices_module.Choices | None) ->
         labels = ", ".join(option.label for option in found.options)
         return f"Or reply to this mail with one of: {labels}."
     if fields == ["value"]:
-        return "Or reply to this mail with your answer as the first line."
+        return "Or reply to this mail with your answer."
     if fields:
         return "Or reply to this mail with one line per field: " + ", ".join(
             f"{name}: ..." for name in fields

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from tarry import __version__, errors, host, watcher
+from tarry.notify import receivers
 from tarry.web import api, views
 from tarry.web.schemas import ErrorOut, FieldErrorOut
 from tarry.web.timing import ServerTiming
@@ -73,6 +74,7 @@ def _lifespan(hst: host.Host, with_worker: bool) -> Callable[[FastAPI], _Lifespa
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         watcher.ensure_watcher(hst)
+        stop_receivers = receivers.start_mail_receivers(hst)
         embedded = Worker(hst) if with_worker else None
         thread = None
         if embedded is not None:
@@ -87,6 +89,8 @@ def _lifespan(hst: host.Host, with_worker: bool) -> Callable[[FastAPI], _Lifespa
                 embedded.stop()
                 hst.hub.ask_to_suspend()
                 thread.join(timeout=30)
+            for stop in stop_receivers:
+                stop()
 
     return lifespan
 
