@@ -10,34 +10,16 @@ from typing import Any, Literal
 
 import httpx
 import pytest
-from pydantic import Field
 
 from tarry import flow, pause_flow_run, service
-from tarry.input import RunInput
 from tarry.states import RunState, WaitStatus
 from tarry.storage import base
 from tarry.testing import RunHandle, TestHarness, tarry_test_harness
+from tests.e2e.flows.approvals import APPROVER, authorized_training, budget_approval
 from tests.e2e.live import live_server
 from tests.smtp_capture import MailCatcher, body_text, mail_catcher
 
-ANN = "ann@example.com"
-
-
-@flow(notify=ANN)
-def budget_approval() -> str:
-    answer: str = pause_flow_run(Literal["Approve", "Disapprove"], timeout=600, key="budget")
-    return answer
-
-
-class Authorization(RunInput):
-    decision: Literal["Approve", "Disapprove"]
-    code: str = Field(pattern=r"^[1-9]{7}$", description="Seven digits, no zeroes.")
-
-
-@flow
-def authorized_training() -> str:
-    answer = pause_flow_run(Authorization, timeout=600, key="authorize", notify=ANN)
-    return f"{answer.decision} {answer.code}"
+ANN = APPROVER
 
 
 @flow

@@ -21,41 +21,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pytest
-from pydantic import Field
 
-from tarry import flow, pause_flow_run, receive_input, serialization, service
-from tarry.input import RunInput
+from tarry import flow, receive_input, serialization, service
 from tarry.notify import email as mail
 from tarry.notify import imap_poller, inbound, smtp_endpoint
 from tarry.states import RunState, WaitStatus
 from tarry.storage import base
 from tarry.testing import RunHandle, TestHarness, tarry_test_harness
+from tests.e2e.flows.approvals import APPROVER as JANE
+from tests.e2e.flows.approvals import authorized_training, budget_approval
 from tests.smtp_capture import MailCatcher, body_text, mail_catcher
 
-JANE = "jane@example.com"
 MALLORY = "mallory@example.net"
-
-
-@flow
-def budget_approval() -> str:
-    decision: str = pause_flow_run(
-        Literal["Approve", "Disapprove"], timeout=600, key="budget", notify=JANE
-    )
-    return decision
-
-
-class Authorization(RunInput):
-    decision: Literal["Approve", "Disapprove"]
-    code: str = Field(pattern=r"^[1-9]{7}$", description="Seven digits, no zeroes.")
-
-
-@flow
-def authorized_training() -> str:
-    answer = pause_flow_run(Authorization, timeout=600, key="authorize", notify=JANE)
-    return f"{answer.decision} {answer.code}"
 
 
 @flow
