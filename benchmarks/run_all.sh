@@ -13,6 +13,9 @@
 #                  waiting runs, and with 10 000 all kept resident (tuned settings)
 #          waits - only the W3, W4 and W5 runs of main and extra
 #          server - W3 over HTTP against `tarry server`, and the run list with 100 000 runs
+#          postgres - W1, W2, W3 (resident and suspended) and W4 on PostgreSQL, each in a
+#                  fresh schema of $BENCH_POSTGRES_URL
+#                  (default postgresql://postgres@127.0.0.1:5432/tarry_test)
 #          all   - main and extra
 # W6 times process start-up. If PYTHONDONTWRITEBYTECODE is set and the venv has
 # no .pyc files, every start compiles tarry, typer, rich and pydantic from
@@ -99,11 +102,21 @@ extra_group() {
   waits_extra
 }
 
+postgres_group() {
+  local pg=(TARRY_DATABASE_URL="${BENCH_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/tarry_test}")
+  run tarry-w1-postgres "${pg[@]}" -- "$PY" w1_task_overhead.py 500
+  run tarry-w2-postgres "${pg[@]}" -- "$PY" w2_workflow_start.py 200
+  run tarry-w3-postgres "${pg[@]}" -- "$PY" w3_pause_resume.py 20 resident
+  run tarry-w3-suspended-postgres "${pg[@]}" -- "$PY" w3_pause_resume.py 20 suspended
+  run tarry-w4-postgres "${pg[@]}" -- "$PY" w4_ping_pong.py 50
+}
+
 case "$GROUP" in
   main) main_group ;;
   extra) extra_group ;;
   waits) waits_main; waits_extra ;;
   server) server_group ;;
+  postgres) postgres_group ;;
   all) main_group; extra_group ;;
-  *) echo "unknown group $GROUP (main|extra|waits|server|all)" >&2; exit 2 ;;
+  *) echo "unknown group $GROUP (main|extra|waits|server|postgres|all)" >&2; exit 2 ;;
 esac

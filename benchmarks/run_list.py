@@ -25,7 +25,7 @@ import tarry
 from tarry import config, host
 from tarry.states import RunState
 from tarry.storage import base, sqlfiles
-from tarry.storage import sqlite_rows as mapping
+from tarry.storage import rows as mapping
 
 PAGES = {
     "ui_runs": "/runs",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tarry.storage import open_store
+from tests.conftest import empty_postgres_schema, postgres_session_url
 from tests.contract.support import Adapter
 
 if TYPE_CHECKING:
@@ -27,9 +28,15 @@ def _open_sqlite(folder: Path) -> Store:
     return open_store(f"sqlite:///{folder}/t.db")
 
 
+def _open_postgres(folder: Path) -> Store:
+    # One migrated schema per test session, emptied before each test (`reset`).
+    return open_store(postgres_session_url())
+
+
 ADAPTERS: dict[str, Adapter] = {
     "memory": Adapter(open=_open_memory, durable=False),
     "sqlite": Adapter(open=_open_sqlite, durable=True),
+    "postgres": Adapter(open=_open_postgres, durable=True, reset=empty_postgres_schema),
 }
 
 
@@ -37,6 +44,7 @@ ADAPTERS: dict[str, Adapter] = {
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A fresh, migrated store of each adapter, closed after the test."""
     name: str = request.param
+    ADAPTERS[name].reset()
     opened = ADAPTERS[name].open(tmp_path)
     yield opened
     opened.close()
@@ -46,4 +54,5 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 def durable_adapter(request: pytest.FixtureRequest) -> Adapter:
     """Each adapter whose data survives closing and reopening the store."""
     name: str = request.param
+    ADAPTERS[name].reset()
     return ADAPTERS[name]

@@ -24,6 +24,8 @@ class Adapter:
     """Open the store that keeps its data under this folder (the same data each time)."""
     durable: bool
     """Whether its data outlives `close()`, so opening it again finds it."""
+    reset: Callable[[], None] = lambda: None
+    """Forget the data of earlier tests (for a database that tests share)."""
 
 
 T0 = 1_000.0

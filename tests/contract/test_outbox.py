@@ -62,10 +62,8 @@ def test_a_claimed_item_is_not_lent_to_another_dispatcher_until_its_claim_ends(
 
 def test_only_due_items_are_claimed_oldest_first_up_to_the_limit(store: Store) -> None:
     run_id = _stored_run(store)
-    store.queue_outbox(
-        [_item(run_id, "late", due=T0 + 100), _item(run_id, "b", due=T0 + 2)]
-        + [_item(run_id, "a", due=T0 + 1)]
-    )
+    late, second, first = (("late", T0 + 100), ("b", T0 + 2), ("a", T0 + 1))
+    store.queue_outbox([_item(run_id, key, due=due) for key, due in (late, second, first)])
 
     claimed = store.claim_outbox("a", now=T0 + 50, until=T0 + 80, limit=1)
     assert [item.key for item in claimed] == ["a"]
@@ -97,7 +95,8 @@ def test_given_up_and_skipped_items_stay_visible_with_their_reason(store: Store)
     run_id = _stored_run(store)
     store.queue_outbox([_item(run_id, "k1"), _item(run_id, "k2", wait_id="w1")])
     one, two = store.claim_outbox("a", now=T0, until=T0 + 30, limit=10)
-    assert one.id is not None and two.id is not None
+    assert one.id is not None
+    assert two.id is not None
 
     store.settle_outbox(one.id, Settlement(DeliveryStatus.FAILED, at=T0 + 1, error="no such host"))
     store.settle_outbox(two.id, Settlement(DeliveryStatus.SKIPPED, at=T0 + 1))

@@ -44,7 +44,9 @@ def open_store(url: str, *, sqlite_synchronous: str = "FULL", migrate: bool = Tr
     """Open the store a database URL names.
 
     Args:
-        url: `sqlite:///relative/or/absolute.db`, `sqlite:////abs/path.db` or `memory://`.
+        url: `sqlite:///relative/or/absolute.db`, `sqlite:////abs/path.db`,
+            `postgresql://user:password@host:port/dbname` (or `postgres://...`) or
+            `memory://`.
         sqlite_synchronous: SQLite `PRAGMA synchronous` level.
         migrate: Bring the schema up to date before returning.
 
@@ -52,7 +54,9 @@ def open_store(url: str, *, sqlite_synchronous: str = "FULL", migrate: bool = Tr
         The open store.
 
     Raises:
-        errors.ConfigurationError: The URL's scheme is not supported.
+        errors.ConfigurationError: The URL's scheme is not supported, or PostgreSQL
+            is asked for without psycopg installed.
+        errors.StoreError: The database cannot be reached.
     """
     store: Store
     if url.startswith("sqlite:///"):
@@ -60,12 +64,11 @@ def open_store(url: str, *, sqlite_synchronous: str = "FULL", migrate: bool = Tr
     elif url.startswith("memory://"):
         store = MemoryStore()
     elif url.startswith(("postgresql://", "postgres://")):
-        raise errors.ConfigurationError(
-            "PostgreSQL support is not in this version of tarry yet; use sqlite:///path.db"
-        )
+        store = _open_postgres(url)
     else:
         raise errors.ConfigurationError(
             f"unsupported database URL {url!r}: use sqlite:///path/to/file.db"
+            " or postgresql://user@host:port/dbname"
         )
     if migrate:
         try:
@@ -74,3 +77,16 @@ def open_store(url: str, *, sqlite_synchronous: str = "FULL", migrate: bool = Tr
             store.close()
             raise
     return store
+
+
+def _open_postgres(url: str) -> Store:
+    # psycopg is an optional extra: only a PostgreSQL URL needs it.
+    try:
+        from tarry.storage import postgres  # noqa: PLC0415 - imported only when asked for
+    except ImportError as exc:
+        if not (exc.name or "").startswith("psycopg"):
+            raise
+        raise errors.ConfigurationError(
+            "a postgresql:// database URL needs psycopg: pip install 'tarry[postgres]'"
+        ) from exc
+    return postgres.PostgresStore(url)

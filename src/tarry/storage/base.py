@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 from tarry import states
@@ -731,6 +731,29 @@ def woken_root_change(close: WaitClose) -> StateChange:
     if close.resume_as is not None:
         return close.resume_as
     return StateChange(RunState.PENDING, at=close.at, reason=close.reason)
+
+
+def run_to_wake(runs: Mapping[str, RunRecord], run_id: str) -> tuple[RunRecord, bool] | None:
+    """Which run a won close of a wait of `run_id` moves on (pure).
+
+    Args:
+        runs: At least the waiting run and its ancestors, by id.
+        run_id: The waiting run.
+
+    Returns:
+        `(run, False)` for a resident waiting run (Waiting with a lease), which goes
+        back to Running; `(top-level run, True)` when that run is suspended (Waiting
+        with no lease), which moves on as `woken_root_change` says; `None` when no
+        run needs to change (the run runs again already).
+    """
+    run = runs[run_id]
+    if run.state is RunState.WAITING and run.lease_owner is not None:
+        return run, False
+    while run.parent_id is not None:
+        run = runs[run.parent_id]
+    if run.state is not RunState.WAITING or run.lease_owner is not None:
+        return None
+    return run, True
 
 
 def cancel_change(at: float, reason: str) -> StateChange:

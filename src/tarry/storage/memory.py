@@ -281,13 +281,12 @@ class MemoryStore:
             ]
 
     def _wake_root(self, wait: base.WaitRecord, close: base.WaitClose) -> base.RunRecord | None:
-        run = self._runs[wait.run_id]
-        if run.state is RunState.WAITING and run.lease_owner is not None:
-            self._apply(run, base.resumed_change(close))
+        found = base.run_to_wake(self._runs, wait.run_id)
+        if found is None:
             return None
-        while run.parent_id is not None:
-            run = self._runs[run.parent_id]
-        if run.state is not RunState.WAITING or run.lease_owner is not None:
+        run, is_root = found
+        if not is_root:
+            self._apply(run, base.resumed_change(close))
             return None
         return self._apply(run, base.woken_root_change(close))
 
@@ -375,9 +374,7 @@ class MemoryStore:
         """See `OutboxStore.next_outbox_due`."""
         self._check_open()
         pending = self._outbox.values()
-        return min(
-            (i.due_at for i in pending if i.status is DeliveryStatus.PENDING), default=None
-        )
+        return min((i.due_at for i in pending if i.status is DeliveryStatus.PENDING), default=None)
 
     def put_deployment(self, deployment: base.DeploymentRecord) -> base.DeploymentRecord:
         """See `Store.put_deployment`."""

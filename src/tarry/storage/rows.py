@@ -1,26 +1,46 @@
-"""Mapping between SQLite rows and the store's records."""
+"""Mapping between database rows and the store's records, for every SQL dialect.
+
+Both SQL adapters store the same columns with the same meaning (JSON as text,
+timestamps as floats, tags as a JSON list), so one mapping serves them. A row
+is anything indexable by column name: a `sqlite3.Row` or a psycopg dict row.
+Columns a record does not know (PostgreSQL's `seq`) are ignored.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
-from typing import Any
+from typing import Any, Protocol
 
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
 from tarry.storage import base
 
 __all__ = [
+    "Row",
     "close_params",
+    "deployment_from_row",
+    "deployment_params",
     "early_from_row",
+    "early_params",
+    "log_from_row",
     "log_params",
+    "message_from_row",
+    "message_params",
     "run_from_row",
     "run_params",
     "step_from_row",
     "step_params",
+    "transition_from_row",
+    "transition_params",
     "wait_from_row",
     "wait_params",
 ]
+
+
+class Row(Protocol):
+    """A result row whose columns are read by name."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
 
 
 def run_params(run: base.RunRecord) -> dict[str, Any]:
@@ -47,7 +67,7 @@ def run_params(run: base.RunRecord) -> dict[str, Any]:
     }
 
 
-def run_from_row(row: sqlite3.Row) -> base.RunRecord:
+def run_from_row(row: Row) -> base.RunRecord:
     """The run a `runs` row holds."""
     return base.RunRecord(
         id=row["id"],
@@ -90,7 +110,7 @@ def step_params(step: base.StepRecord) -> dict[str, Any]:
     }
 
 
-def step_from_row(row: sqlite3.Row) -> base.StepRecord:
+def step_from_row(row: Row) -> base.StepRecord:
     """The journal entry a `steps` row holds."""
     return base.StepRecord(
         run_id=row["run_id"],
@@ -141,7 +161,7 @@ def close_params(close: base.WaitClose) -> dict[str, Any]:
     }
 
 
-def wait_from_row(row: sqlite3.Row) -> base.WaitRecord:
+def wait_from_row(row: Row) -> base.WaitRecord:
     """The wait a `waits` row holds."""
     return base.WaitRecord(
         id=row["id"],
@@ -165,7 +185,19 @@ def wait_from_row(row: sqlite3.Row) -> base.WaitRecord:
     )
 
 
-def early_from_row(row: sqlite3.Row) -> base.EarlyInput:
+def early_params(early: base.EarlyInput) -> dict[str, Any]:
+    """Query parameters that insert an early input."""
+    return {
+        "run_id": early.run_id,
+        "name": early.name,
+        "data": early.data,
+        "sent_at": early.sent_at,
+        "responder": early.responder,
+        "channel": early.channel,
+    }
+
+
+def early_from_row(row: Row) -> base.EarlyInput:
     """The early input an `early_inputs` row holds."""
     return base.EarlyInput(
         run_id=row["run_id"],
@@ -192,6 +224,41 @@ def log_params(log: base.LogRecord) -> dict[str, Any]:
     }
 
 
+def log_from_row(row: Row) -> base.LogRecord:
+    """The log line a `logs` row holds."""
+    return base.LogRecord(
+        run_id=row["run_id"],
+        at=row["at"],
+        level=row["level"],
+        message=row["message"],
+        step_key=row["step_key"],
+        logger=row["logger"],
+    )
+
+
+def transition_params(transition: base.TransitionRecord) -> dict[str, Any]:
+    """Query parameters that insert a state change."""
+    from_state = transition.from_state
+    return {
+        "run_id": transition.run_id,
+        "from_state": from_state.value if from_state else None,
+        "to_state": transition.to_state.value,
+        "reason": transition.reason,
+        "at": transition.at,
+    }
+
+
+def transition_from_row(row: Row) -> base.TransitionRecord:
+    """The state change a `run_transitions` row holds."""
+    return base.TransitionRecord(
+        run_id=row["run_id"],
+        from_state=RunState(row["from_state"]) if row["from_state"] else None,
+        to_state=RunState(row["to_state"]),
+        at=row["at"],
+        reason=row["reason"],
+    )
+
+
 def deployment_params(deployment: base.DeploymentRecord) -> dict[str, Any]:
     """Query parameters of a deployment."""
     fields = dataclasses.asdict(deployment)
@@ -199,9 +266,9 @@ def deployment_params(deployment: base.DeploymentRecord) -> dict[str, Any]:
     return fields
 
 
-def deployment_from_row(row: sqlite3.Row) -> base.DeploymentRecord:
+def deployment_from_row(row: Row) -> base.DeploymentRecord:
     """The deployment a `deployments` row holds."""
-    fields = {key: row[key] for key in row.keys()}  # noqa: SIM118 - sqlite3.Row has no items()
+    fields = {name: row[name] for name in _DEPLOYMENT_FIELDS}
     fields["tags"] = tuple(json.loads(row["tags"]))
     return base.DeploymentRecord(**fields)
 
@@ -219,7 +286,10 @@ def message_params(message: base.MessageRecord) -> dict[str, Any]:
     }
 
 
-def message_from_row(row: sqlite3.Row) -> base.MessageRecord:
+def message_from_row(row: Row) -> base.MessageRecord:
     """The message a `messages` row holds."""
-    fields = {key: row[key] for key in row.keys()}  # noqa: SIM118 - sqlite3.Row has no items()
-    return base.MessageRecord(**fields)
+    return base.MessageRecord(**{name: row[name] for name in _MESSAGE_FIELDS})
+
+
+_DEPLOYMENT_FIELDS = tuple(field.name for field in dataclasses.fields(base.DeploymentRecord))
+_MESSAGE_FIELDS = tuple(field.name for field in dataclasses.fields(base.MessageRecord))

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from tarry import errors
 from tarry.states import RunState, WaitKind, WaitStatus
 from tarry.storage import base, group_commit, outbox, sqlfiles
-from tarry.storage import sqlite_rows as mapping
+from tarry.storage import rows as mapping
 
 __all__ = ["SqliteStore"]
 
@@ -229,16 +229,8 @@ class SqliteStore:
 
     def get_transitions(self, run_id: str) -> list[base.TransitionRecord]:
         """See `Store.get_transitions`."""
-        return [
-            base.TransitionRecord(
-                run_id=row["run_id"],
-                from_state=RunState(row["from_state"]) if row["from_state"] else None,
-                to_state=RunState(row["to_state"]),
-                at=row["at"],
-                reason=row["reason"],
-            )
-            for row in self._read("get_transitions", {"run_id": run_id})
-        ]
+        rows = self._read("get_transitions", {"run_id": run_id})
+        return [mapping.transition_from_row(row) for row in rows]
 
     # -- journal and logs -------------------------------------------------------
 
@@ -262,17 +254,8 @@ class SqliteStore:
 
     def get_logs(self, run_id: str, limit: int = 1000) -> list[base.LogRecord]:
         """See `Store.get_logs`."""
-        return [
-            base.LogRecord(
-                run_id=row["run_id"],
-                at=row["at"],
-                level=row["level"],
-                message=row["message"],
-                step_key=row["step_key"],
-                logger=row["logger"],
-            )
-            for row in self._read("get_logs", {"run_id": run_id, "limit": limit})
-        ]
+        rows = self._read("get_logs", {"run_id": run_id, "limit": limit})
+        return [mapping.log_from_row(row) for row in rows]
 
     # -- waits ------------------------------------------------------------------
 
@@ -416,14 +399,7 @@ class SqliteStore:
 
     def add_early_input(self, early: base.EarlyInput) -> int:
         """See `Store.add_early_input`."""
-        params = {
-            "run_id": early.run_id,
-            "name": early.name,
-            "data": early.data,
-            "sent_at": early.sent_at,
-            "responder": early.responder,
-            "channel": early.channel,
-        }
+        params = mapping.early_params(early)
         cursor = self._write(lambda conn: conn.execute(_QUERIES["insert_early_input"], params))
         return int(cursor.lastrowid or 0)
 
@@ -670,12 +646,4 @@ def _update_run(
 
 
 def _insert_transition(conn: sqlite3.Connection, transition: base.TransitionRecord) -> None:
-    from_state = transition.from_state
-    params = {
-        "run_id": transition.run_id,
-        "from_state": from_state.value if from_state else None,
-        "to_state": transition.to_state.value,
-        "reason": transition.reason,
-        "at": transition.at,
-    }
-    conn.execute(_QUERIES["insert_transition"], params)
+    conn.execute(_QUERIES["insert_transition"], mapping.transition_params(transition))

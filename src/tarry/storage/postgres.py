@@ -1,0 +1,454 @@
+"""The PostgreSQL store: any number of processes on any number of hosts share one database.
+
+Connections come from a psycopg pool and run in autocommit mode. A write that is
+one statement is its own transaction: one round trip. A write of several
+statements runs in a *pipeline* between `BEGIN` and `COMMIT`, so the statements
+whose results it does not need travel to the server together with the commit.
+
+Isolation is PostgreSQL's READ COMMITTED plus explicit row locks, so that what
+SQLite's single writer gave for free holds across processes (the transaction
+bodies and their locking are in `postgres_ops`):
+
+* a transaction that changes a run, or a wait, message or early input of a run,
+  first locks the run and its ancestors up to the top-level run, all in run id
+  order, so two transactions never wait for each other in a cycle;
+* `claim_runs` skips runs locked by a concurrent claim (`SKIP LOCKED`), so
+  workers claim at once and never the same run twice;
+* a deadlock PostgreSQL detects all the same (a child run created while its
+  tree is being cancelled) rolls back and runs the transaction again.
+
+Every transaction that closes a wait or makes a run Pending also sends a
+notification on channel `tarry_wake` (see `postgres_ops.wake_payload`);
+PostgreSQL delivers it to listeners when, and only if, the transaction commits.
+
+Payloads stay JSON *text*, not `jsonb`: they come back byte for byte as stored,
+as on SQLite, and the store never looks inside them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Collection, Iterator, Sequence
+from typing import Any, TypeVar
+
+import psycopg
+import psycopg_pool
+from psycopg.rows import DictRow, dict_row
+
+from tarry import errors
+from tarry.states import RunState
+from tarry.storage import base, outbox
+from tarry.storage import postgres_ops as ops
+from tarry.storage import rows as mapping
+
+__all__ = ["PostgresStore"]
+
+T = TypeVar("T")
+Conn = psycopg.Connection[DictRow]
+
+_QUERIES = ops.QUERIES
+_LOG_FLUSH_SECONDS = 0.2
+_CONNECT_TIMEOUT_SECONDS = 10
+_DEADLOCK_RETRIES = 5
+
+
+class PostgresStore:
+    """`Store` on a PostgreSQL database (psycopg 3, a pool of connections).
+
+    Args:
+        url: A libpq URL, `postgresql://user:password@host:port/dbname?options`.
+        max_connections: The most connections this store opens at once.
+
+    Raises:
+        errors.StoreError: The server cannot be reached.
+    """
+
+    def __init__(self, url: str, *, max_connections: int = 10) -> None:
+        self.url = url
+        _check_reachable(url)
+        self._pool = psycopg_pool.ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_connections,
+            connection_class=psycopg.Connection[DictRow],
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            open=False,
+            name="tarry",
+        )
+        self._pool.open(wait=True, timeout=_CONNECT_TIMEOUT_SECONDS)
+        self._closed = threading.Event()
+        self._logs = _LogBuffer(self._insert_logs, self._closed)
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({_describe(self.url)!r})"
+
+    # -- connections ------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Conn]:
+        if self._closed.is_set():
+            raise errors.StoreError("the store is closed")
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except psycopg_pool.PoolClosed as exc:
+            raise errors.StoreError("the store is closed") from exc
+        except psycopg.Error as exc:
+            raise errors.StoreError(f"PostgreSQL: {exc}") from exc
+
+    def _read(self, query: str, params: dict[str, Any]) -> list[DictRow]:
+        with self._connection() as conn:
+            return conn.execute(_QUERIES[query], params).fetchall()
+
+    def _write(self, query: str, params: dict[str, Any]) -> int:
+        """Run one statement as its own (durable) transaction; the rows it changed."""
+        with self._connection() as conn:
+            return conn.execute(_QUERIES[query], params).rowcount
+
+    def _returning(self, query: str, params: dict[str, Any]) -> list[DictRow]:
+        """Run one statement as its own (durable) transaction; the rows it returned."""
+        return self._read(query, params)  # autocommit: a lone write commits by itself
+
+    def _transaction(self, op: Callable[[Conn], T], *, durable: bool = True) -> T:
+        """Run `op` in one transaction, again if PostgreSQL broke a deadlock by aborting it."""
+        with self._connection() as conn:
+            for _ in range(_DEADLOCK_RETRIES - 1):
+                with contextlib.suppress(psycopg.errors.DeadlockDetected):
+                    return ops.in_transaction(conn, op, durable=durable)
+            return ops.in_transaction(conn, op, durable=durable)
+
+    # -- schema -----------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """See `Store.migrate`: one transaction under an advisory lock per schema."""
+        with self._connection() as conn, conn.transaction():
+            ops.apply_migrations(conn)
+
+    def schema_version(self) -> int:
+        """The number of the last migration applied (0 for an empty schema)."""
+        if not self._read("migrations_table_exists", {})[0]["present"]:
+            return 0
+        versions = [row["version"] for row in self._read("applied_migrations", {})]
+        return max(versions, default=0)
+
+    def close(self) -> None:
+        """See `Store.close`: writes the log lines still buffered first."""
+        if self._closed.is_set():
+            return
+        self._logs.close()
+        self._closed.set()
+        self._pool.close()
+
+    # -- runs -------------------------------------------------------------------
+
+    def insert_run(self, run: base.RunRecord, reason: str = "", *, durable: bool = True) -> bool:
+        """See `Store.insert_run`: with `durable=False` the commit does not wait for the disk."""
+        params = {
+            **mapping.run_params(run),
+            "reason": reason,
+            "wake": ops.wake_payload("run_ready", run.id),
+        }
+        if durable:
+            return bool(self._returning("insert_run", params))
+        query = _QUERIES["insert_run"]
+        return self._transaction(
+            lambda conn: bool(conn.execute(query, params).fetchall()), durable=False
+        )
+
+    def get_run(self, run_id: str) -> base.RunRecord | None:
+        """See `Store.get_run`."""
+        rows = self._read("get_run", {"id": run_id})
+        return mapping.run_from_row(rows[0]) if rows else None
+
+    def run_states(self, run_ids: Sequence[str]) -> dict[str, RunState]:
+        """See `Store.run_states`."""
+        rows = self._read("run_states", {"ids": list(run_ids)})
+        return {row["id"]: RunState(row["state"]) for row in rows}
+
+    def run_ids_starting_with(self, prefix: str, limit: int = 2) -> list[str]:
+        """See `Store.run_ids_starting_with`."""
+        # A range on the primary key (collation "C"): uses its index, unlike LIKE.
+        params = {"low": prefix, "high": prefix + "\U0010ffff", "limit": limit}
+        return [row["id"] for row in self._read("run_ids_in_range", params)]
+
+    def transition(
+        self, run_id: str, expected: Collection[RunState], change: base.StateChange
+    ) -> base.RunRecord | None:
+        """See `Store.transition`."""
+        return self._transaction(lambda conn: ops.transition(conn, run_id, expected, change))
+
+    def claim_runs(
+        self,
+        owner: str,
+        lease_expires_at: float,
+        now: float,
+        dead_owners: Collection[str],
+        *,
+        limit: int,
+        exclude: Collection[str] = (),
+    ) -> list[base.RunRecord]:
+        """See `Store.claim_runs`."""
+        claim = ops.Claim(owner, lease_expires_at, now, list(dead_owners), list(exclude), limit)
+        return self._transaction(lambda conn: ops.claim_runs(conn, claim))
+
+    def lease_owners(self) -> list[str]:
+        """See `Store.lease_owners`."""
+        return [row["lease_owner"] for row in self._read("lease_owners", {})]
+
+    def renew_leases(self, owner: str, lease_expires_at: float) -> int:
+        """See `Store.renew_leases`."""
+        return self._write("renew_leases", {"owner": owner, "lease_expires_at": lease_expires_at})
+
+    def list_runs(self, where: base.RunFilter) -> list[base.RunRecord]:
+        """See `Store.list_runs`."""
+        parent = where.parent_id
+        params = {
+            "any_state": not where.states,
+            "states": [s.value for s in where.states],
+            "flow_name": where.flow_name,
+            "any_parent": isinstance(parent, base.Unset),
+            "parent_id": None if isinstance(parent, base.Unset) else parent,
+            "limit": where.limit,
+            "offset": where.offset,
+        }
+        return [mapping.run_from_row(row) for row in self._read("list_runs", params)]
+
+    def get_transitions(self, run_id: str) -> list[base.TransitionRecord]:
+        """See `Store.get_transitions`."""
+        rows = self._read("get_transitions", {"run_id": run_id})
+        return [mapping.transition_from_row(row) for row in rows]
+
+    # -- journal and logs -------------------------------------------------------
+
+    def put_step(self, step: base.StepRecord) -> None:
+        """See `Store.put_step`: one statement, one round trip."""
+        self._write("put_step", mapping.step_params(step))
+
+    def get_steps(self, run_id: str) -> list[base.StepRecord]:
+        """See `Store.get_steps`."""
+        steps = [mapping.step_from_row(row) for row in self._read("get_steps", {"run_id": run_id})]
+        return sorted(steps, key=lambda s: base.step_order(s.key))
+
+    def add_logs(self, logs: Sequence[base.LogRecord]) -> None:
+        """See `Store.add_logs`: lines are written within 0.2 s, in order, without waiting."""
+        if not self._closed.is_set() and logs:
+            self._logs.add(logs)
+
+    def get_logs(self, run_id: str, limit: int = 1000) -> list[base.LogRecord]:
+        """See `Store.get_logs`: this store's buffered lines are written first."""
+        self._logs.flush()
+        rows = self._read("get_logs", {"run_id": run_id, "limit": limit})
+        return [mapping.log_from_row(row) for row in rows]
+
+    def _insert_logs(self, lines: list[base.LogRecord]) -> None:
+        # Log lines may be lost to a power cut (not to a crash of the server):
+        # their commit does not wait for the disk.
+        params = ops.columns([ops.log_params(line) for line in lines])
+        query = _QUERIES["add_logs"]
+        self._transaction(lambda conn: conn.execute(query, params), durable=False)
+
+    # -- waits ------------------------------------------------------------------
+
+    def open_waits(
+        self, waits: Sequence[base.WaitRecord], change: base.StateChange
+    ) -> list[base.WaitRecord]:
+        """See `Store.open_waits`."""
+        return self._transaction(lambda conn: ops.open_waits(conn, waits, change))
+
+    def close_wait(self, close: base.WaitClose) -> base.WaitClosed | None:
+        """See `Store.close_wait`: of two concurrent closes, the first to lock the run wins."""
+        return self._transaction(lambda conn: ops.close_wait(conn, close))
+
+    def suspend_runs(
+        self,
+        run_ids: Sequence[str],
+        wait_ids: Sequence[str],
+        *,
+        owner: str,
+        at: float,
+        reason: str,
+    ) -> bool:
+        """See `Store.suspend_runs`."""
+        change = base.suspend_change(owner, at, reason)
+        return self._transaction(lambda conn: ops.suspend_runs(conn, run_ids, wait_ids, change))
+
+    def cancel_run(self, run_id: str, at: float, reason: str) -> base.RunsCancelled | None:
+        """See `Store.cancel_run`."""
+        change = base.cancel_change(at, reason)
+        return self._transaction(lambda conn: ops.cancel_run(conn, run_id, change))
+
+    def get_wait(self, wait_id: str) -> base.WaitRecord | None:
+        """See `Store.get_wait`."""
+        rows = self._read("get_wait", {"id": wait_id})
+        return mapping.wait_from_row(rows[0]) if rows else None
+
+    def waits_of_run(self, run_id: str) -> list[base.WaitRecord]:
+        """See `Store.waits_of_run`."""
+        return [mapping.wait_from_row(r) for r in self._read("waits_of_run", {"run_id": run_id})]
+
+    def open_inputs(
+        self, run_id: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[base.WaitRecord]:
+        """See `Store.open_inputs`."""
+        params = {"run_id": run_id, "limit": limit, "offset": offset}
+        return [mapping.wait_from_row(r) for r in self._read("open_inputs", params)]
+
+    def due_waits(self, now: float, limit: int) -> list[base.WaitRecord]:
+        """See `Store.due_waits`."""
+        rows = self._read("due_waits", {"now": now, "limit": limit})
+        return [mapping.wait_from_row(r) for r in rows]
+
+    def closed_waits_since(self, since: float) -> list[tuple[str, str, float]]:
+        """See `Store.closed_waits_since`."""
+        rows = self._read("closed_waits_since", {"since": since})
+        return [(r["id"], r["run_id"], r["closed_at"]) for r in rows]
+
+    def add_early_input(self, early: base.EarlyInput) -> int:
+        """See `Store.add_early_input`."""
+        [row] = self._returning("insert_early_input", mapping.early_params(early))
+        return int(row["id"])
+
+    def pending_early_inputs(self, run_id: str, name: str) -> list[base.EarlyInput]:
+        """See `Store.pending_early_inputs`."""
+        params = {"run_id": run_id, "name": name}
+        return [mapping.early_from_row(r) for r in self._read("pending_early_inputs", params)]
+
+    def reject_early_input(self, early_id: int, detail: str) -> None:
+        """See `Store.reject_early_input`."""
+        self._write("settle_early_input", {"id": early_id, "status": "rejected", "detail": detail})
+
+    # -- messages, variables, deployments ---------------------------------------
+
+    def send_message(
+        self, message: base.MessageRecord, resume_as: base.StateChange | None = None
+    ) -> base.MessageSent:
+        """See `Store.send_message`: two sends of one key are serialised by the receiver's lock."""
+        return self._transaction(lambda conn: ops.send_message(conn, message, resume_as))
+
+    def messages_of_run(
+        self, run_id: str, *, sent: bool = False, limit: int = 200
+    ) -> list[base.MessageRecord]:
+        """See `Store.messages_of_run`."""
+        query = "messages_from_run" if sent else "messages_to_run"
+        rows = self._read(query, {"run_id": run_id, "limit": limit})
+        return [mapping.message_from_row(row) for row in rows]
+
+    def get_variable(self, name: str) -> str | None:
+        """See `Store.get_variable`."""
+        rows = self._read("get_variable", {"name": name})
+        return str(rows[0]["value"]) if rows else None
+
+    def set_variable(self, name: str, value: str, at: float, *, overwrite: bool) -> bool:
+        """See `Store.set_variable`."""
+        query = "put_variable" if overwrite else "insert_variable"
+        return bool(self._write(query, {"name": name, "value": value, "updated_at": at}))
+
+    # -- outbox -----------------------------------------------------------------
+
+    def queue_outbox(self, items: Sequence[outbox.OutboxItem]) -> int:
+        """See `OutboxStore.queue_outbox`: one statement for all the items."""
+        if not items:
+            return 0
+        params = ops.columns([outbox.item_params(item) for item in items])
+        return len(self._returning("queue_outbox", params))
+
+    def claim_outbox(
+        self, owner: str, now: float, until: float, limit: int
+    ) -> list[outbox.OutboxItem]:
+        """See `OutboxStore.claim_outbox`."""
+        params = {"owner": owner, "now": now, "until": until, "limit": limit}
+        items = map(outbox.item_from_row, self._returning("claim_outbox", params))
+        return sorted(items, key=lambda i: (i.due_at, i.id))
+
+    def settle_outbox(self, item_id: int, outcome: outbox.Settlement) -> None:
+        """See `OutboxStore.settle_outbox`."""
+        self._write("settle_outbox", outbox.settle_params(item_id, outcome))
+
+    def outbox_of_run(self, run_id: str) -> list[outbox.OutboxItem]:
+        """See `OutboxStore.outbox_of_run`."""
+        return [outbox.item_from_row(r) for r in self._read("outbox_of_run", {"run_id": run_id})]
+
+    def next_outbox_due(self) -> float | None:
+        """See `OutboxStore.next_outbox_due`."""
+        due = self._read("next_outbox_due", {})[0]["due_at"]
+        return None if due is None else float(due)
+
+    def put_deployment(self, deployment: base.DeploymentRecord) -> base.DeploymentRecord:
+        """See `Store.put_deployment`."""
+        [row] = self._returning("put_deployment", mapping.deployment_params(deployment))
+        return mapping.deployment_from_row(row)
+
+    def get_deployment(self, name: str) -> base.DeploymentRecord | None:
+        """See `Store.get_deployment`."""
+        rows = self._read("get_deployment", {"name": name})
+        return mapping.deployment_from_row(rows[0]) if rows else None
+
+    def list_deployments(self, limit: int = 50, offset: int = 0) -> list[base.DeploymentRecord]:
+        """See `Store.list_deployments`."""
+        rows = self._read("list_deployments", {"limit": limit, "offset": offset})
+        return [mapping.deployment_from_row(row) for row in rows]
+
+
+class _LogBuffer:
+    """Log lines waiting to be written: by a background thread, one batch at a time, in order.
+
+    Lines are logged from flows' threads and event loops, which must not wait for
+    a round trip per line; one writer at a time keeps them in the order logged.
+    """
+
+    def __init__(self, write: Callable[[list[base.LogRecord]], None], stop: threading.Event):
+        self._write = write
+        self._stop = stop
+        self._lines: list[base.LogRecord] = []
+        self._lock = threading.Lock()
+        self._writing = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, lines: Sequence[base.LogRecord]) -> None:
+        with self._lock:
+            self._lines.extend(lines)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="tarry-pg-log-writer", daemon=True
+                )
+                self._thread.start()
+
+    def flush(self) -> None:
+        with self._writing:
+            with self._lock:
+                lines, self._lines = self._lines, []
+            if lines:
+                self._write(lines)
+
+    def close(self) -> None:
+        self.flush()
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(_LOG_FLUSH_SECONDS):
+            try:
+                self.flush()
+            except errors.StoreError:
+                # Nothing to retry with: the lines are lost, and the next write
+                # reports the database's trouble to its caller.
+                continue
+
+
+def _check_reachable(url: str) -> None:
+    """Connect once, to fail at once with libpq's reason rather than after a pool timeout."""
+    try:
+        psycopg.connect(url, connect_timeout=_CONNECT_TIMEOUT_SECONDS).close()
+    except psycopg.Error as exc:
+        raise errors.StoreError(f"cannot connect to PostgreSQL at {_describe(url)}: {exc}") from exc
+
+
+def _describe(url: str) -> str:
+    """`host:port/dbname` of a URL, without its password."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "(an invalid URL)"
+    return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"

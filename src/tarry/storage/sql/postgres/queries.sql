@@ -1,0 +1,362 @@
+-- Named queries of the PostgreSQL store, with psycopg's %(name)s parameters.
+--
+-- Row locks are always taken in run id order (`ORDER BY id ... FOR NO KEY
+-- UPDATE`), runs before anything else, so two transactions never wait for each
+-- other in a cycle. `FOR NO KEY UPDATE` rather than `FOR UPDATE`: it does not
+-- block the foreign key checks of concurrent inserts (a step, a log line)
+-- referencing the locked run.
+
+-- name: lock_migrations
+SELECT pg_advisory_xact_lock(%(key)s, hashtext(coalesce(current_schema(), '')));
+
+-- name: create_migrations_table
+CREATE TABLE IF NOT EXISTS tarry_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at DOUBLE PRECISION NOT NULL
+);
+
+-- name: migrations_table_exists
+SELECT to_regclass('tarry_migrations') IS NOT NULL AS present;
+
+-- name: applied_migrations
+SELECT version FROM tarry_migrations ORDER BY version;
+
+-- name: record_migration
+INSERT INTO tarry_migrations (version, name, applied_at)
+VALUES (%(version)s, %(name)s, %(applied_at)s);
+
+-- name: wake
+SELECT pg_notify('tarry_wake', %(payload)s);
+
+-- name: insert_run
+WITH created AS (
+    INSERT INTO runs (id, name, flow_name, entrypoint, parameters, state, state_reason,
+                      parent_id, parent_step_key, attempt, result, error, lease_owner,
+                      lease_expires_at, tags, created_at, started_at, ended_at)
+    VALUES (%(id)s, %(name)s, %(flow_name)s, %(entrypoint)s, %(parameters)s, %(state)s,
+            %(state_reason)s, %(parent_id)s, %(parent_step_key)s, %(attempt)s, %(result)s,
+            %(error)s, %(lease_owner)s, %(lease_expires_at)s, %(tags)s, %(created_at)s,
+            %(started_at)s, %(ended_at)s)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id, state, created_at
+), first_transition AS (
+    INSERT INTO run_transitions (run_id, from_state, to_state, reason, at)
+    SELECT id, NULL, state, %(reason)s, created_at FROM created
+)
+SELECT id, CASE WHEN state = 'Pending' THEN pg_notify('tarry_wake', %(wake)s) END AS woken
+FROM created;
+
+-- name: insert_transition
+INSERT INTO run_transitions (run_id, from_state, to_state, reason, at)
+VALUES (%(run_id)s, %(from_state)s, %(to_state)s, %(reason)s, %(at)s);
+
+-- name: get_run
+SELECT * FROM runs WHERE id = %(id)s;
+
+-- name: run_states
+SELECT id, state FROM runs WHERE id = ANY(%(ids)s::text[]);
+
+-- name: run_ids_in_range
+SELECT id FROM runs WHERE id >= %(low)s AND id < %(high)s ORDER BY id LIMIT %(limit)s;
+
+-- name: lock_runs
+SELECT * FROM runs WHERE id = ANY(%(ids)s::text[]) ORDER BY id FOR NO KEY UPDATE;
+
+-- name: lock_runs_firmly
+-- Cancelling a tree: FOR UPDATE also keeps new children out until it commits
+-- (inserting a child checks its parent's key).
+SELECT * FROM runs WHERE id = ANY(%(ids)s::text[]) ORDER BY id FOR UPDATE;
+
+-- name: lock_run_chain
+-- A run and its ancestors (parent_id never changes, so reading it unlocked is safe).
+WITH RECURSIVE chain (id) AS (
+    SELECT %(run_id)s::text COLLATE "C"
+    UNION ALL
+    SELECT r.parent_id FROM runs r JOIN chain c ON r.id = c.id WHERE r.parent_id IS NOT NULL
+)
+SELECT * FROM runs WHERE id IN (SELECT id FROM chain) ORDER BY id FOR NO KEY UPDATE;
+
+-- name: lock_chain_of_wait
+WITH RECURSIVE chain (id) AS (
+    SELECT run_id FROM waits WHERE id = %(wait_id)s
+    UNION ALL
+    SELECT r.parent_id FROM runs r JOIN chain c ON r.id = c.id WHERE r.parent_id IS NOT NULL
+)
+SELECT * FROM runs WHERE id IN (SELECT id FROM chain) ORDER BY id FOR NO KEY UPDATE;
+
+-- name: lock_runs_of_waits
+SELECT * FROM runs
+WHERE id = ANY(%(run_ids)s::text[])
+   OR id IN (SELECT run_id FROM waits WHERE id = ANY(%(wait_ids)s::text[]))
+ORDER BY id
+FOR NO KEY UPDATE;
+
+-- name: run_tree
+WITH RECURSIVE tree (id, depth) AS (
+    SELECT id, 0 FROM runs WHERE id = %(id)s
+    UNION ALL
+    SELECT r.id, t.depth + 1 FROM runs r JOIN tree t ON r.parent_id = t.id
+)
+SELECT id FROM tree ORDER BY depth, id;
+
+-- name: update_run
+UPDATE runs
+SET state = %(state)s,
+    state_reason = %(state_reason)s,
+    result = %(result)s,
+    error = %(error)s,
+    lease_owner = %(lease_owner)s,
+    lease_expires_at = %(lease_expires_at)s,
+    attempt = %(attempt)s,
+    started_at = coalesce(started_at, %(started_at)s),
+    ended_at = %(ended_at)s
+WHERE id = %(id)s AND state = %(expected_state)s;
+
+-- name: claimable_runs
+-- SKIP LOCKED: a run another worker is claiming right now is not waited for,
+-- so any number of workers claim at once and never the same run twice.
+SELECT * FROM runs
+WHERE parent_id IS NULL
+  AND id <> ALL(%(exclude)s::text[])
+  AND (state = 'Pending'
+       OR (state IN ('Running', 'Waiting')
+           AND (lease_expires_at < %(now)s OR lease_owner = ANY(%(dead_owners)s::text[]))))
+ORDER BY created_at, seq
+LIMIT %(limit)s
+FOR NO KEY UPDATE SKIP LOCKED;
+
+-- name: lease_owners
+SELECT DISTINCT lease_owner FROM runs
+WHERE state IN ('Running', 'Waiting') AND lease_owner IS NOT NULL;
+
+-- name: renew_leases
+-- Locks in id order, as every other transaction does.
+WITH mine AS (
+    SELECT id FROM runs
+    WHERE lease_owner = %(owner)s AND state IN ('Running', 'Waiting')
+    ORDER BY id
+    FOR NO KEY UPDATE
+)
+UPDATE runs SET lease_expires_at = %(lease_expires_at)s
+FROM mine
+WHERE runs.id = mine.id AND runs.lease_owner = %(owner)s
+  AND runs.state IN ('Running', 'Waiting');
+
+-- name: put_step
+INSERT INTO steps (run_id, key, name, kind, inputs_digest, status, result, error,
+                   attempts, flow_attempt, child_run_id, started_at, ended_at)
+VALUES (%(run_id)s, %(key)s, %(name)s, %(kind)s, %(inputs_digest)s, %(status)s, %(result)s,
+        %(error)s, %(attempts)s, %(flow_attempt)s, %(child_run_id)s, %(started_at)s,
+        %(ended_at)s)
+ON CONFLICT (run_id, key) DO UPDATE SET
+    name = excluded.name,
+    kind = excluded.kind,
+    inputs_digest = excluded.inputs_digest,
+    status = excluded.status,
+    result = excluded.result,
+    error = excluded.error,
+    attempts = excluded.attempts,
+    flow_attempt = excluded.flow_attempt,
+    child_run_id = excluded.child_run_id,
+    started_at = excluded.started_at,
+    ended_at = excluded.ended_at;
+
+-- name: get_steps
+SELECT * FROM steps WHERE run_id = %(run_id)s;
+
+-- name: add_logs
+-- Lines of runs that do not exist are dropped, so one bad line cannot lose the batch.
+INSERT INTO logs (run_id, step_key, at, level, logger, message)
+SELECT line.run_id, line.step_key, line.at, line.level, line.logger, line.message
+FROM unnest(%(run_id)s::text[], %(step_key)s::text[], %(at)s::float8[], %(level)s::int[],
+            %(logger)s::text[], %(message)s::text[])
+     WITH ORDINALITY AS line (run_id, step_key, at, level, logger, message, n)
+WHERE EXISTS (SELECT 1 FROM runs WHERE runs.id = line.run_id)
+ORDER BY line.n;
+
+-- name: get_logs
+SELECT * FROM logs WHERE run_id = %(run_id)s ORDER BY id LIMIT %(limit)s;
+
+-- name: get_transitions
+SELECT * FROM run_transitions WHERE run_id = %(run_id)s ORDER BY id;
+
+-- name: list_runs
+SELECT * FROM runs
+WHERE (%(any_state)s OR state = ANY(%(states)s::text[]))
+  AND (%(flow_name)s::text IS NULL OR flow_name = %(flow_name)s)
+  AND (%(any_parent)s OR parent_id IS NOT DISTINCT FROM %(parent_id)s::text)
+ORDER BY created_at DESC, id
+LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: insert_wait
+INSERT INTO waits (id, run_id, step_key, attempt, alt, kind, name, label, spec, on_timeout,
+                   status, created_at, deadline)
+VALUES (%(id)s, %(run_id)s, %(step_key)s, %(attempt)s, %(alt)s, %(kind)s, %(name)s,
+        %(label)s, %(spec)s, %(on_timeout)s, %(status)s, %(created_at)s, %(deadline)s)
+ON CONFLICT DO NOTHING;
+
+-- name: get_wait
+SELECT * FROM waits WHERE id = %(id)s;
+
+-- name: waits_of_step
+SELECT * FROM waits
+WHERE run_id = %(run_id)s AND step_key = %(step_key)s AND attempt = %(attempt)s
+ORDER BY alt;
+
+-- name: wait_states
+SELECT id, status FROM waits WHERE id = ANY(%(ids)s::text[]);
+
+-- name: waits_of_run
+SELECT * FROM waits WHERE run_id = %(run_id)s ORDER BY created_at, seq;
+
+-- name: cancel_open_waits_of_runs
+UPDATE waits SET status = 'cancelled', closed_at = %(closed_at)s
+WHERE run_id = ANY(%(run_ids)s::text[]) AND status = 'open'
+RETURNING id, run_id, created_at, alt, seq;
+
+-- name: close_wait
+UPDATE waits
+SET status = %(status)s, answer = %(answer)s, closed_at = %(closed_at)s,
+    responder = %(responder)s, channel = %(channel)s, prompt = %(prompt)s
+WHERE id = %(id)s AND status = 'open';
+
+-- name: cancel_other_alternatives
+UPDATE waits SET status = 'cancelled', closed_at = %(closed_at)s
+WHERE run_id = %(run_id)s AND step_key = %(step_key)s AND attempt = %(attempt)s
+  AND id <> %(id)s AND status = 'open';
+
+-- name: due_waits
+SELECT * FROM waits
+WHERE status = 'open' AND deadline IS NOT NULL AND deadline <= %(now)s
+ORDER BY deadline, seq
+LIMIT %(limit)s;
+
+-- name: closed_waits_since
+SELECT id, run_id, closed_at FROM waits
+WHERE closed_at IS NOT NULL AND closed_at >= %(since)s
+ORDER BY closed_at, seq;
+
+-- name: open_inputs
+SELECT * FROM waits
+WHERE status = 'open' AND kind = 'input'
+  AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s)
+ORDER BY created_at, id
+LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: insert_early_input
+INSERT INTO early_inputs (run_id, name, data, sent_at, responder, channel, status)
+VALUES (%(run_id)s, %(name)s, %(data)s, %(sent_at)s, %(responder)s, %(channel)s, 'pending')
+RETURNING id;
+
+-- name: pending_early_inputs
+SELECT * FROM early_inputs
+WHERE run_id = %(run_id)s AND name = %(name)s AND status = 'pending'
+ORDER BY id;
+
+-- name: settle_early_input
+UPDATE early_inputs SET status = %(status)s, detail = %(detail)s
+WHERE id = %(id)s AND status = 'pending';
+
+-- name: put_deployment
+INSERT INTO deployments (
+    name, flow_name, entrypoint, description, parameters, parameter_schema, tags,
+    created_at, updated_at
+)
+VALUES (
+    %(name)s, %(flow_name)s, %(entrypoint)s, %(description)s, %(parameters)s,
+    %(parameter_schema)s, %(tags)s, %(created_at)s, %(updated_at)s
+)
+ON CONFLICT (name) DO UPDATE SET
+    flow_name = excluded.flow_name,
+    entrypoint = excluded.entrypoint,
+    description = excluded.description,
+    parameters = excluded.parameters,
+    parameter_schema = excluded.parameter_schema,
+    tags = excluded.tags,
+    updated_at = excluded.updated_at
+RETURNING *;
+
+-- name: get_deployment
+SELECT * FROM deployments WHERE name = %(name)s;
+
+-- name: list_deployments
+SELECT * FROM deployments ORDER BY name LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: insert_message
+INSERT INTO messages (run_id, key, data, sent_at, sender_run_id, sender, reply_to)
+VALUES (%(run_id)s, %(key)s, %(data)s, %(sent_at)s, %(sender_run_id)s, %(sender)s,
+        %(reply_to)s)
+ON CONFLICT (run_id, key) DO NOTHING
+RETURNING *;
+
+-- name: get_message
+SELECT * FROM messages WHERE run_id = %(run_id)s AND key = %(key)s;
+
+-- name: pending_messages
+SELECT * FROM messages WHERE run_id = %(run_id)s AND status = 'pending' ORDER BY id;
+
+-- name: receive_message
+UPDATE messages SET status = 'received', received_at = %(received_at)s,
+    received_step_key = %(received_step_key)s
+WHERE id = %(id)s AND status = 'pending';
+
+-- name: messages_to_run
+SELECT * FROM messages WHERE run_id = %(run_id)s ORDER BY id LIMIT %(limit)s;
+
+-- name: messages_from_run
+SELECT * FROM messages WHERE sender_run_id = %(run_id)s ORDER BY id LIMIT %(limit)s;
+
+-- name: open_message_waits_of_run
+SELECT * FROM waits WHERE run_id = %(run_id)s AND status = 'open' AND kind = 'message'
+ORDER BY created_at, alt, seq;
+
+-- name: get_variable
+SELECT value FROM variables WHERE name = %(name)s;
+
+-- name: insert_variable
+INSERT INTO variables (name, value, updated_at) VALUES (%(name)s, %(value)s, %(updated_at)s)
+ON CONFLICT (name) DO NOTHING;
+
+-- name: put_variable
+INSERT INTO variables (name, value, updated_at) VALUES (%(name)s, %(value)s, %(updated_at)s)
+ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at;
+
+-- name: queue_outbox
+INSERT INTO outbox (key, run_id, wait_id, channel, recipients, payload, created_at, due_at)
+SELECT item.key, item.run_id, item.wait_id, item.channel, item.recipients, item.payload,
+       item.created_at, item.due_at
+FROM unnest(%(key)s::text[], %(run_id)s::text[], %(wait_id)s::text[], %(channel)s::text[],
+            %(recipients)s::text[], %(payload)s::text[], %(created_at)s::float8[],
+            %(due_at)s::float8[])
+     WITH ORDINALITY AS item (key, run_id, wait_id, channel, recipients, payload, created_at,
+                              due_at, n)
+ORDER BY item.n
+ON CONFLICT (key) DO NOTHING
+RETURNING id;
+
+-- name: claim_outbox
+-- SKIP LOCKED: an item another dispatcher is claiming right now goes to it alone.
+UPDATE outbox SET claimed_by = %(owner)s, claimed_until = %(until)s
+WHERE id IN (
+    SELECT id FROM outbox
+    WHERE status = 'pending' AND due_at <= %(now)s
+      AND (claimed_until IS NULL OR claimed_until < %(now)s OR claimed_by = %(owner)s)
+    ORDER BY due_at, id
+    LIMIT %(limit)s
+    FOR NO KEY UPDATE SKIP LOCKED
+)
+RETURNING *;
+
+-- name: settle_outbox
+UPDATE outbox
+SET status = %(status)s, attempts = attempts + %(attempted)s, last_error = %(error)s,
+    due_at = coalesce(%(retry_at)s, due_at), sent_at = %(sent_at)s,
+    claimed_by = NULL, claimed_until = NULL
+WHERE id = %(id)s;
+
+-- name: outbox_of_run
+SELECT * FROM outbox WHERE run_id = %(run_id)s ORDER BY id;
+
+-- name: next_outbox_due
+SELECT min(due_at) AS due_at FROM outbox WHERE status = 'pending';
