@@ -359,6 +359,33 @@ def tell_blocked_senders(hst: host.Host, ended: base.RunRecord) -> int:
     return told
 
 
+def fail_if_asked_the_ended(hst: host.Host, wait: base.WaitRecord) -> bool:
+    """Fail a receive that waits for a reply from a run that already ended.
+
+    The other half of `tell_blocked_senders`: a run that asked a question and
+    opens its receive only after the asked run ended (or asked a run that had
+    ended already) is told at once too.
+
+    Returns:
+        Whether the receive was failed.
+    """
+    store = hst.store
+    questions = {
+        m.run_id: m.key
+        for m in store.messages_of_run(wait.run_id, sent=True)
+        if m.reply_to is None
+    }
+    ended = {i: s for i, s in store.run_states(list(questions)).items() if s.is_final}
+    if not ended:
+        return False
+    answered = {m.reply_to for m in store.messages_of_run(wait.run_id) if m.reply_to}
+    for run_id, state in sorted(ended.items()):
+        if questions[run_id] not in answered:
+            reason = f"it ended ({state.value}) without answering"
+            return _fail_wait(hst, wait, errors.RunFailed(run_id, state.value, reason))
+    return False
+
+
 def _fail_wait(hst: host.Host, wait: base.WaitRecord, exc: Exception) -> bool:
     at = hst.clock.now()
     close = base.WaitClose(

@@ -73,6 +73,8 @@ class Parked:
         self.signal = signal
         self.outcome: base.StepRecord | None = None
         self.suspend_asked = False
+        self.crowded = False
+        """Whether the resident limit was reached when it parked: it leaves memory at once."""
 
 
 class Hub:
@@ -95,14 +97,26 @@ class Hub:
     # -- resident waiters -------------------------------------------------------------
 
     def park(
-        self, run_id: str, wait_ids: list[str], loop: asyncio.AbstractEventLoop | None = None
+        self,
+        run_id: str,
+        wait_ids: list[str],
+        loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        max_resident: int | None = None,
     ) -> Parked:
-        """Register a waiter of run `run_id` for `wait_ids`."""
+        """Register a waiter of run `run_id` for `wait_ids`.
+
+        With `max_resident`, a waiter that finds that many resident already is
+        `crowded` and does not count as resident: the check and the count are one
+        step, so a burst of waiters never keeps more than `max_resident`.
+        """
         parked = Parked(run_id, wait_ids, Signal(loop))
         with self._lock:
             for wait_id in wait_ids:
                 self._parked[wait_id] = parked
-            self._resident.add(id(parked))
+            parked.crowded = max_resident is not None and len(self._resident) >= max_resident
+            if not parked.crowded:
+                self._resident.add(id(parked))
         return parked
 
     def unpark(self, parked: Parked) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from tarry import answers, context, errors, serialization, steps, watcher
+from tarry import hub as hub_module
 from tarry import input as input_module
 from tarry.notify import outbox as notify_outbox
 from tarry.notify import targets
@@ -167,9 +168,18 @@ class _Session:
         self.alts = alts
         now = self.hst.clock.now()
         self.rows = [self._record(i, alt, now) for i, alt in enumerate(alts)]
-        # Decided before this waiter parks, so it counts only waiters already
-        # parked: in a burst of waits, the first `max_resident_runs` stay resident.
-        self.crowded = self.hst.hub.resident() >= self.hst.settings.max_resident_runs
+        self.crowded = False
+        """Set when it parks: the resident limit was reached, so it leaves memory at once."""
+
+    def park(self, loop: asyncio.AbstractEventLoop | None = None) -> hub_module.Parked:
+        """Register this waiter with the hub, before its wait is stored.
+
+        An answer given right after the wait is stored must find its waiter.
+        """
+        limit = self.hst.settings.max_resident_runs
+        parked = self.hst.hub.park(self.ctx.run.id, self.wait_ids, loop, max_resident=limit)
+        self.crowded = parked.crowded
+        return parked
 
     def _record(self, index: int, alt: _Alt, now: float) -> base.WaitRecord:
         run, attempt = self.ctx.run, self.ctx.journal.attempt
@@ -231,6 +241,11 @@ class _Session:
         # With the lease released, an early answer makes the run Pending: it is
         # replayed like any suspended run, so leave memory either way.
         answered = any(answers.consume_early(self.hst, row) for row in self._open_inputs())
+        answered = answered or any(
+            answers.fail_if_asked_the_ended(self.hst, row)
+            for row in self.rows
+            if row.kind is WaitKind.MESSAGE
+        )
         if release:
             raise self.suspended(self.ctx.chain_ids())
         return self.stored_outcome() if answered else None
@@ -320,9 +335,7 @@ def _wait(ctx: context.RunContext, label: str, alts: list[_Alt], suspend_now: bo
 def _park(session: _Session, suspend_now: bool) -> base.StepRecord:
     hst = session.hst
     watcher.ensure_watcher(hst)
-    # Parked before the wait is stored: an answer given right after it is stored
-    # must find its waiter.
-    parked = hst.hub.park(session.ctx.run.id, session.wait_ids)
+    parked = session.park()
     try:
         known = session.open(session.releases_at_once(suspend_now))
         if known is not None:
@@ -363,7 +376,7 @@ async def _park_async(session: _Session, suspend_now: bool) -> base.StepRecord:
     """Async version of `_park`."""
     hst = session.hst
     watcher.ensure_watcher(hst)
-    parked = hst.hub.park(session.ctx.run.id, session.wait_ids, asyncio.get_running_loop())
+    parked = session.park(asyncio.get_running_loop())
     try:
         known = await steps.offload(session.open, session.releases_at_once(suspend_now))
         if known is not None:

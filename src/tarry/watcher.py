@@ -6,10 +6,16 @@ passed, and waits closed since the last tick (answers that other processes
 gave to runs parked or awaited here). Every few seconds it also reads the
 states of all suspended runs awaited here in a few batched queries, to notice
 runs that another process resumed and finished.
+
+On a store that pushes what other processes change (PostgreSQL's
+`LISTEN/NOTIFY`), each push is handled at once instead, the "closed since" query
+becomes a safety poll every few seconds, and only the process holding the
+store's timer duty fires due timers.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
@@ -17,12 +23,14 @@ import time
 from tarry import answers, host
 from tarry import clock as clock_module
 from tarry.states import RunState, WaitStatus
+from tarry.storage import base
 
 __all__ = ["Watcher", "ensure_watcher"]
 
 _SKEW_SECONDS = 1.0
 _DUE_BATCH = 500
 _SWEEP_SECONDS = 5.0
+_SAFETY_POLL_SECONDS = 2.0
 
 _log = logging.getLogger(__name__)
 
@@ -39,6 +47,9 @@ class Watcher:
         self._thread: threading.Thread | None = None
         self._tick_lock = threading.Lock()
         self._next_sweep = time.monotonic() + _SWEEP_SECONDS
+        self._next_relay = 0.0
+        self._wakes: collections.deque[base.Wake] = collections.deque()
+        self._unlisten = hst.store.listen(self._on_wake)
         hst.on_close(self.stop)
         if isinstance(hst.clock, clock_module.FakeClock):
             hst.clock.on_advance(self._after_fake_advance)
@@ -51,6 +62,8 @@ class Watcher:
 
     def stop(self) -> None:
         """Stop the thread."""
+        if self._unlisten is not None:
+            self._unlisten()
         self._stop.set()
         self._kick.set()
         if self._thread is not None:
@@ -75,10 +88,42 @@ class Watcher:
         with self._tick_lock:
             if self._stop.is_set():
                 return
-            self.fire_due()
-            self.relay_closed()
+            self._handle_wakes()
+            if self.host.store.serves_timers():
+                self.fire_due()
+            if self._unlisten is None or time.monotonic() >= self._next_relay:
+                self._next_relay = time.monotonic() + _SAFETY_POLL_SECONDS
+                self.relay_closed()
             if time.monotonic() >= self._next_sweep:
                 self.sweep_suspended()
+
+    def _on_wake(self, wake: base.Wake) -> None:
+        # Called on the store's listening thread: queue it and let this thread work.
+        self._wakes.append(wake)
+        self._kick.set()
+
+    def _handle_wakes(self) -> None:
+        hub = self.host.hub
+        while self._wakes:
+            wake = self._wakes.popleft()
+            if wake.event == "resync":
+                self._next_relay = 0.0
+            elif wake.event == "run_cancelled":
+                self.host.abort([wake.run_id], "the run was cancelled")
+            elif wake.wait_id is not None:
+                self._wait_closed(wake.wait_id, wake.run_id)
+            elif wake.run_id in hub.watched_runs():
+                hub.run_ready(wake.run_id)
+
+    def _wait_closed(self, wait_id: str, run_id: str) -> None:
+        hub = self.host.hub
+        if wait_id in self._seen or hub.was_closed_here(wait_id):
+            return
+        self._seen[wait_id] = self.host.clock.now()
+        if wait_id in hub.parked_wait_ids():
+            self._deliver(wait_id)
+        if run_id in hub.watched_runs():
+            hub.run_ready(run_id)
 
     def fire_due(self) -> int:
         """Apply the timeout outcome of every wait whose deadline passed. Returns how many."""

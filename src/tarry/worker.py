@@ -78,6 +78,19 @@ class Worker:
         watcher.ensure_watcher(self.host)
         # Sends what any process queued, including processes that have gone.
         dispatch.ensure_dispatcher(self.host)
+        unlisten = self.host.store.listen(self._on_wake)
+        try:
+            self._claim_until_stopped(burst=burst, poll=poll)
+        finally:
+            if unlisten is not None:
+                unlisten()
+        self._pool.shutdown(wait=True)
+
+    def _on_wake(self, wake: base.Wake) -> None:
+        if wake.event in ("run_ready", "resync"):
+            self._wake.set()  # another process made a run Pending: claim it now
+
+    def _claim_until_stopped(self, *, burst: bool, poll: float) -> None:
         while not self._stop.is_set():
             # Cleared before looking, so a run ending meanwhile still wakes us.
             self._wake.clear()
@@ -88,7 +101,6 @@ class Worker:
                 break
             if not claimed:
                 self._wake.wait(poll)
-        self._pool.shutdown(wait=True)
 
     def stop(self) -> None:
         """Ask `run` to return once the runs in progress have finished."""

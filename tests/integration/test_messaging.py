@@ -18,10 +18,11 @@ EXIT = "__EXIT__"
 
 
 @pytest.fixture(params=["resident", "suspending"])
-def harness(request: pytest.FixtureRequest) -> Iterator[TestHarness]:
+def harness(request: pytest.FixtureRequest, database_url: str) -> Iterator[TestHarness]:
     """Receivers stay in memory, or leave it at every receive (replayed each time)."""
     resident_seconds = 7200 if request.param == "resident" else 0
-    with tarry_test_harness(resident_seconds=resident_seconds, fake_clock=True) as h:
+    settings = {"resident_seconds": resident_seconds, "database_url": database_url}
+    with tarry_test_harness(fake_clock=True, **settings) as h:
         yield h
 
 
@@ -239,3 +240,19 @@ def test_a_sender_waiting_for_a_cancelled_receiver_is_told(harness: TestHarness)
     service.cancel_run(silent.id, hst=harness.host)
 
     assert asking.result() == "told: it ended (Cancelled) without answering"
+
+
+@flow
+def finishes_at_once() -> str:
+    return "done"
+
+
+def test_a_question_to_a_run_that_has_already_ended_is_answered_by_a_failure(
+    harness: TestHarness,
+) -> None:
+    ended = harness.start(finishes_at_once)
+    assert ended.result() == "done"
+
+    asking = harness.start(waits_for_an_answer, ended.id)
+
+    assert asking.result() == "told: it ended (Completed) without answering"

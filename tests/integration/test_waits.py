@@ -24,17 +24,23 @@ from tarry.waits import Input, Timer
 side_effects: list[str] = []
 
 
+# Every test runs on both stores: the `suspending`/`resident` harnesses are looked up
+# by name in some tests, so the store parameter must be in every test's closure.
+pytestmark = pytest.mark.usefixtures("database_url")
+
+
 @pytest.fixture
-def suspending() -> Iterator[TestHarness]:
+def suspending(database_url: str) -> Iterator[TestHarness]:
     """Every wait suspends its run at once; time moves only on `advance`."""
-    with tarry_test_harness(resident_seconds=0, fake_clock=True) as h:
+    with tarry_test_harness(resident_seconds=0, fake_clock=True, database_url=database_url) as h:
         yield h
 
 
 @pytest.fixture
-def resident() -> Iterator[TestHarness]:
+def resident(database_url: str) -> Iterator[TestHarness]:
     """Waits stay in memory (a long resident window); time moves only on `advance`."""
-    with tarry_test_harness(resident_seconds=7200, fake_clock=True) as h:
+    settings = {"resident_seconds": 7200, "database_url": database_url}
+    with tarry_test_harness(fake_clock=True, **settings) as h:
         yield h
 
 

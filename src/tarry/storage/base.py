@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 from tarry import states
@@ -31,10 +31,12 @@ __all__ = [
     "StepRecord",
     "Store",
     "TransitionRecord",
+    "Unlisten",
     "Unset",
     "WaitClose",
     "WaitClosed",
     "WaitRecord",
+    "Wake",
     "apply_change",
     "change_allowed",
     "closed_by",
@@ -378,6 +380,25 @@ class StateChange:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Wake:
+    """A change another process made that may concern this one, pushed by the store.
+
+    `wait_closed`: a wait of `run_id` (`wait_id`) was answered, timed out, got a
+    message or was cancelled. `run_ready`: `run_id` became Pending. `run_ended`:
+    `run_id` reached a final state. `run_cancelled`: `run_id` was cancelled.
+    `resync`: pushes may have been missed (the store reconnected); look again.
+    """
+
+    event: str
+    run_id: str = ""
+    wait_id: str | None = None
+
+
+Unlisten = Callable[[], None]
+"""Stops what `Store.listen` started."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class RunFilter:
     """Which runs `Store.list_runs` returns, newest first."""
 
@@ -618,6 +639,22 @@ class Store(OutboxStore, Protocol):
 
     def reject_early_input(self, early_id: int, detail: str) -> None:
         """Mark a pending early input rejected, with the reason."""
+
+    def listen(self, callback: Callable[[Wake], None]) -> Unlisten | None:
+        """Push what other processes change to `callback`, from a background thread.
+
+        Returns:
+            How to stop, or `None` when this store cannot push (then the process
+            polls: one indexed query per tick for all its waiters).
+        """
+
+    def serves_timers(self) -> bool:
+        """Whether this process should fire due timers now.
+
+        On a store many processes share, one process at a time does (the others
+        take over if it goes); closing a wait is first-wins anyway, so a timer
+        never fires twice.
+        """
 
 
 def change_allowed(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from tarry import errors
 from tarry.states import DeliveryStatus, RunState, WaitKind, WaitStatus
@@ -327,6 +327,17 @@ class MemoryStore:
                 return False
             self._variables[name] = value
             return True
+
+    # -- wake-ups ---------------------------------------------------------------
+
+    def listen(self, callback: Callable[[base.Wake], None]) -> base.Unlisten | None:
+        """See `Store.listen`: this store cannot push; processes poll it."""
+        del callback
+        return None
+
+    def serves_timers(self) -> bool:
+        """See `Store.serves_timers`: every process may (closing a wait is first-wins)."""
+        return True
 
     # -- outbox -----------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from tarry.states import RunState
 from tarry.storage import base, outbox
 from tarry.storage import postgres_ops as ops
 from tarry.storage import rows as mapping
+from tarry.storage.postgres_listen import Listener
 
 __all__ = ["PostgresStore"]
 
@@ -79,6 +80,7 @@ class PostgresStore:
         self._pool.open(wait=True, timeout=_CONNECT_TIMEOUT_SECONDS)
         self._closed = threading.Event()
         self._logs = _LogBuffer(self._insert_logs, self._closed)
+        self._listener = Listener(url)
 
     def __repr__(self) -> str:
         return f"PostgresStore({_describe(self.url)!r})"
@@ -138,7 +140,19 @@ class PostgresStore:
             return
         self._logs.close()
         self._closed.set()
+        self._listener.stop()
         self._pool.close()
+
+    # -- wake-ups ---------------------------------------------------------------
+
+    def listen(self, callback: Callable[[base.Wake], None]) -> base.Unlisten | None:
+        """See `Store.listen`: `LISTEN tarry_wake` on a connection of its own."""
+        return self._listener.subscribe(callback)
+
+    def serves_timers(self) -> bool:
+        """See `Store.serves_timers`: while this process holds the timer lock."""
+        self._listener.start()
+        return self._listener.holds_timer_duty
 
     # -- runs -------------------------------------------------------------------
 

@@ -52,7 +52,7 @@ QUERIES = sqlfiles.load_queries("postgres")
 _MIGRATION_LOCK = 0x7A77
 """First key of the advisory lock that serialises migrations (the second is the schema's)."""
 
-WakeEvent = Literal["wait_closed", "run_ready", "run_cancelled"]
+WakeEvent = Literal["wait_closed", "run_ready", "run_ended", "run_cancelled"]
 """What a `tarry_wake` notification announces."""
 
 
@@ -62,7 +62,8 @@ def wake_payload(event: WakeEvent, run_id: str, wait_id: str | None = None) -> s
     `{"event": "wait_closed", "run_id": R, "wait_id": W}`: wait W of run R was
     answered, timed out, received a message or was cancelled.
     `{"event": "run_ready", "run_id": R}`: run R became Pending (any process may
-    claim it). `{"event": "run_cancelled", "run_id": R}`: run R was cancelled.
+    claim it). `{"event": "run_ended", "run_id": R}`: run R reached a final
+    state. `{"event": "run_cancelled", "run_id": R}`: run R was cancelled.
 
     Args:
         event: What happened.
@@ -143,6 +144,8 @@ def _update_run(conn: Conn, run: base.RunRecord, change: base.StateChange) -> ba
     conn.execute(QUERIES["insert_transition"], mapping.transition_params(transition))
     if new.state is RunState.PENDING:
         _wake(conn, "run_ready", run.id)
+    elif new.state.is_final and not run.state.is_final:
+        _wake(conn, "run_ended", run.id)
     return new
 
 

@@ -309,6 +309,17 @@ class SqliteStore:
         params = {"name": name, "value": value, "updated_at": at}
         return bool(self._write(lambda conn: conn.execute(query, params).rowcount))
 
+    # -- wake-ups ---------------------------------------------------------------
+
+    def listen(self, callback: Callable[[base.Wake], None]) -> base.Unlisten | None:
+        """See `Store.listen`: this store cannot push; processes poll it."""
+        del callback
+        return None
+
+    def serves_timers(self) -> bool:
+        """See `Store.serves_timers`: every process may (closing a wait is first-wins)."""
+        return True
+
     # -- outbox -----------------------------------------------------------------
 
     def queue_outbox(self, items: Sequence[outbox.OutboxItem]) -> int:
