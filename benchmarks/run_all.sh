@@ -16,6 +16,8 @@
 #          postgres - W1, W2, W3 (resident and suspended) and W4 on PostgreSQL, each in a
 #                  fresh schema of $BENCH_POSTGRES_URL
 #                  (default postgresql://postgres@127.0.0.1:5432/tarry_test)
+#          drip  - the email drip campaign: 10 000 recipients, real mail out and reply
+#                  mails in, a 2-minute window (about 3 minutes per run)
 #          all   - main and extra
 # W6 times process start-up. If PYTHONDONTWRITEBYTECODE is set and the venv has
 # no .pyc files, every start compiles tarry, typer, rich and pydantic from
@@ -86,6 +88,10 @@ waits_main() {
   run tarry-w4 -- "$PY" w4_ping_pong.py 50
 }
 
+drip_group() {
+  run tarry-drip-campaign -- "$PY" drip_campaign.py 10000
+}
+
 waits_extra() {
   run tarry-w5-1000 -- "$PY" w5_many_waiting.py 1000
   run tarry-w5-resident TARRY_MAX_RESIDENT_RUNS=20000 TARRY_RESIDENT_SECONDS=600 -- \
@@ -117,6 +123,7 @@ case "$GROUP" in
   waits) waits_main; waits_extra ;;
   server) server_group ;;
   postgres) postgres_group ;;
+  drip) drip_group ;;
   all) main_group; extra_group ;;
-  *) echo "unknown group $GROUP (main|extra|waits|server|postgres|all)" >&2; exit 2 ;;
+  *) echo "unknown group $GROUP (main|extra|waits|server|postgres|drip|all)" >&2; exit 2 ;;
 esac

@@ -371,9 +371,7 @@ def fail_if_asked_the_ended(hst: host.Host, wait: base.WaitRecord) -> bool:
     """
     store = hst.store
     questions = {
-        m.run_id: m.key
-        for m in store.messages_of_run(wait.run_id, sent=True)
-        if m.reply_to is None
+        m.run_id: m.key for m in store.messages_of_run(wait.run_id, sent=True) if m.reply_to is None
     }
     ended = {i: s for i, s in store.run_states(list(questions)).items() if s.is_final}
     if not ended:
