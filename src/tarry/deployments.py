@@ -11,6 +11,7 @@ import inspect
 import json
 import logging
 import time
+import uuid
 import warnings
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "start",
 ]
 
+_STARTED_NAMESPACE = uuid.UUID("9a3c1f4e-2b7d-4c1a-8e5f-6d2b0c9a7e31")
 _POLL_SECONDS = 0.05
 
 _log = logging.getLogger("tarry.deployments")
@@ -132,12 +134,17 @@ def load_flow(deployment: base.DeploymentRecord) -> Flow[..., Any]:
 
 
 def start(
-    name: str, parameters: dict[str, Any] | None = None, *, hst: host.Host | None = None
+    name: str,
+    parameters: dict[str, Any] | None = None,
+    *,
+    run_id: str | None = None,
+    hst: host.Host | None = None,
 ) -> base.RunRecord:
     """Create a Pending run of deployment `name`; a worker that has its code executes it.
 
     Parameters are merged over the deployment's defaults and checked against the
-    flow's signature before the run is created.
+    flow's signature before the run is created. Given `run_id`, starting again is
+    a no-op: the run made the first time is returned.
 
     Raises:
         errors.DeploymentNotFound: No deployment has this name.
@@ -150,8 +157,10 @@ def start(
         raise errors.DeploymentNotFound(name)
     flow = load_flow(deployment)
     merged = {**serialization.loads(deployment.parameters), **(parameters or {})}
-    run = engine.new_run(flow, flow.validate_parameters(merged), None, None, state=RunState.PENDING)
-    hst.store.insert_run(run, f"started from deployment {deployment.name}")
+    params = flow.validate_parameters(merged)
+    run = engine.new_run(flow, params, None, None, run_id=run_id, state=RunState.PENDING)
+    if not hst.store.insert_run(run, f"started from deployment {deployment.name}"):
+        return hst.store.get_run(run.id) or run
     hst.hub.run_ready(run.id)
     return run
 
@@ -183,8 +192,17 @@ def run_deployment(
     """
     del as_subflow
     hst = hst or host.get_host()
-    run_id = steps.record_value("tarry.run_deployment", lambda: start(name, parameters, hst=hst).id)
+    run_id = steps.record_keyed(
+        "tarry.run_deployment",
+        lambda key: start(name, parameters, run_id=_started_id(key), hst=hst).id,
+    )
     return _until_final(hst, run_id, timeout)
+
+
+def _started_id(key: str | None) -> str | None:
+    # From the journal key: a replay after a crash between creating the run and
+    # journaling its id finds the same run instead of starting a second one.
+    return None if key is None else str(uuid.uuid5(_STARTED_NAMESPACE, key))
 
 
 def _until_final(hst: host.Host, run_id: str, timeout: float | None) -> base.RunRecord:

@@ -215,7 +215,8 @@ class _Session:
         Then one transaction stores the wait and releases the lease. Only a
         top-level run can: a child's ancestors must be released with it.
         """
-        return (suspend_now or self.crowded) and self.ctx.parent is None
+        at_once = suspend_now or self.crowded or self.hst.settings.resident_seconds <= 0
+        return at_once and self.ctx.parent is None
 
     def open(self, release: bool) -> base.StepRecord | None:
         """Store the waits (or find them again on replay); the outcome if already known.
@@ -266,9 +267,9 @@ class _Session:
 
     def stored_outcome(self) -> base.StepRecord:
         """The journal entry the close of this wait wrote."""
-        for step in self.hst.store.get_steps(self.ctx.run.id):
-            if step.key == self.key and step.flow_attempt == self.ctx.journal.attempt:
-                return step
+        step = self.hst.store.get_step(self.ctx.run.id, self.key)
+        if step is not None and step.flow_attempt == self.ctx.journal.attempt:
+            return step
         raise errors.StoreError(f"run {self.ctx.run.id}: wait {self.key} closed without outcome")
 
     def fire_due(self) -> base.StepRecord:

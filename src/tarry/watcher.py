@@ -103,17 +103,20 @@ class Watcher:
         self._kick.set()
 
     def _handle_wakes(self) -> None:
-        hub = self.host.hub
         while self._wakes:
             wake = self._wakes.popleft()
             if wake.event == "resync":
                 self._next_relay = 0.0
-            elif wake.event == "run_cancelled":
-                self.host.abort([wake.run_id], "the run was cancelled")
             elif wake.wait_id is not None:
                 self._wait_closed(wake.wait_id, wake.run_id)
-            elif wake.run_id in hub.watched_runs():
-                hub.run_ready(wake.run_id)
+            else:
+                self._run_changed(wake)
+
+    def _run_changed(self, wake: base.Wake) -> None:
+        if wake.event == "run_cancelled":
+            self.host.abort([wake.run_id], "the run was cancelled")
+        if wake.run_id in self.host.hub.watched_runs():
+            self.host.hub.run_ready(wake.run_id)
 
     def _wait_closed(self, wait_id: str, run_id: str) -> None:
         hub = self.host.hub
@@ -168,9 +171,9 @@ class Watcher:
         if wait.status is WaitStatus.CANCELLED:
             self._abort_if_ended(wait.run_id)
             return
-        for step in self.host.store.get_steps(wait.run_id):
-            if step.key == wait.step_key:
-                self.host.hub.closed(wait_id, step)
+        step = self.host.store.get_step(wait.run_id, wait.step_key)
+        if step is not None:
+            self.host.hub.closed(wait_id, step)
 
     def _abort_if_ended(self, run_id: str) -> None:
         # A wait cancelled with its run (not a losing alternative): stop the run here.

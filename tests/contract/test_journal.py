@@ -33,6 +33,8 @@ def test_put_step_then_get_steps_returns_it(store: Store) -> None:
     store.put_step(step)
 
     assert store.get_steps(run_id) == [step]
+    assert store.get_step(run_id, "1") == step
+    assert store.get_step(run_id, "2") is None
 
 
 def test_put_step_with_the_same_key_replaces_the_entry(store: Store) -> None:

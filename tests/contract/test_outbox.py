@@ -79,12 +79,12 @@ def test_a_failed_attempt_is_retried_later_and_a_sent_item_is_never_claimed_agai
     assert item.id is not None
 
     retry = Settlement(DeliveryStatus.PENDING, at=T0 + 1, error="refused", retry_at=T0 + 5)
-    store.settle_outbox(item.id, retry)
+    store.settle_outbox([(item.id, retry)])
     assert store.claim_outbox("b", now=T0 + 2, until=T0 + 30, limit=10) == []
     [again] = store.claim_outbox("b", now=T0 + 5, until=T0 + 30, limit=10)
     assert (again.attempts, again.last_error) == (1, "refused")
 
-    store.settle_outbox(item.id, Settlement(DeliveryStatus.SENT, at=T0 + 6))
+    store.settle_outbox([(item.id, Settlement(DeliveryStatus.SENT, at=T0 + 6))])
     [sent] = store.outbox_of_run(run_id)
     assert (sent.status, sent.attempts, sent.sent_at) == (DeliveryStatus.SENT, 2, T0 + 6)
     assert store.claim_outbox("c", now=T0 + 100, until=T0 + 130, limit=10) == []
@@ -98,8 +98,10 @@ def test_given_up_and_skipped_items_stay_visible_with_their_reason(store: Store)
     assert one.id is not None
     assert two.id is not None
 
-    store.settle_outbox(one.id, Settlement(DeliveryStatus.FAILED, at=T0 + 1, error="no such host"))
-    store.settle_outbox(two.id, Settlement(DeliveryStatus.SKIPPED, at=T0 + 1))
+    failure = Settlement(DeliveryStatus.FAILED, at=T0 + 1, error="no such host")
+    store.settle_outbox(
+        [(one.id, failure), (two.id, Settlement(DeliveryStatus.SKIPPED, at=T0 + 1))]
+    )
 
     failed, skipped = store.outbox_of_run(run_id)
     assert (failed.status, failed.attempts, failed.last_error) == (

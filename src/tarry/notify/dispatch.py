@@ -91,27 +91,28 @@ class Dispatcher:
         return min(_IDLE_SECONDS, max(0.0, due - self.host.clock.now()))
 
     def drain(self) -> int:
-        """Send one batch of due items; returns how many were claimed."""
+        """Send one batch of due items and settle them in one write; how many were claimed."""
         now = self.host.clock.now()
         store = self.host.store
         items = store.claim_outbox(self.host.owner, now, now + _CLAIM_SECONDS, _BATCH)
         mails = [item for item in items if item.channel == "email"]
-        for item in items:
-            if item.channel != "email":
-                self._settle(item, self._attempt(item, None))
+        outcomes = [(item, self._attempt(item, None)) for item in items if item.channel != "email"]
         if mails:
-            self._send_mails(mails)
+            outcomes += self._send_mails(mails)
+        if outcomes:
+            store.settle_outbox([(item.id or 0, outcome) for item, outcome in outcomes])
+            for item, outcome in outcomes:
+                if outcome.error:
+                    self._log_failure(item, outcome)
         return len(items)
 
-    def _send_mails(self, items: list[OutboxItem]) -> None:
+    def _send_mails(self, items: list[OutboxItem]) -> list[tuple[OutboxItem, Settlement]]:
         try:
             with mail.smtp_connection(self.host.settings) as connection:
-                for item in items:
-                    self._settle(item, self._attempt(item, connection))
+                return [(item, self._attempt(item, connection)) for item in items]
         except errors.DeliveryFailed as exc:
             # No connection at all: every mail of the batch failed the same way.
-            for item in items:
-                self._settle(item, self._failed(item, str(exc)))
+            return [(item, self._failed(item, str(exc))) for item in items]
 
     def _attempt(self, item: OutboxItem, connection: mail.SmtpConnection | None) -> Settlement:
         if self._answered(item):
@@ -151,11 +152,6 @@ class Dispatcher:
             return Settlement(DeliveryStatus.FAILED, at=now, error=error)
         delay = min(_MAX_RETRY_SECONDS, settings.notify_retry_seconds * 2**item.attempts)
         return Settlement(DeliveryStatus.PENDING, at=now, error=error, retry_at=now + delay)
-
-    def _settle(self, item: OutboxItem, outcome: Settlement) -> None:
-        self.host.store.settle_outbox(item.id or 0, outcome)
-        if outcome.error:
-            self._log_failure(item, outcome)
 
     def _log_failure(self, item: OutboxItem, outcome: Settlement) -> None:
         attempt = f"attempt {item.attempts + 1} of {self.host.settings.notify_max_attempts}"

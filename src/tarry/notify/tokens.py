@@ -14,6 +14,7 @@ Two kinds, both signed with the installation's secret key:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 import secrets
@@ -78,10 +79,12 @@ def secret_key(settings: Settings) -> bytes:
     """
     if settings.secret_key:
         return settings.secret_key.encode()
-    return _kept_key(settings.home / "secret_key")
+    return _kept_key(settings.home.resolve() / "secret_key")
 
 
+@functools.lru_cache(maxsize=8)
 def _kept_key(path: Path) -> bytes:
+    # Read once per process: every mail and link is signed with it.
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         _create_private(path, secrets.token_hex(32))

@@ -498,6 +498,9 @@ class Store(OutboxStore, Protocol):
     def get_steps(self, run_id: str) -> list[StepRecord]:
         """The run's journal in key order (empty when none)."""
 
+    def get_step(self, run_id: str, key: str) -> StepRecord | None:
+        """One journal entry of the run, or `None`."""
+
     def add_logs(self, logs: Sequence[LogRecord]) -> None:
         """Append log lines. They may be written with the next write, not at once."""
 

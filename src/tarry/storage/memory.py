@@ -165,6 +165,11 @@ class MemoryStore:
         steps = self._steps.get(run_id, {}).values()
         return sorted(steps, key=lambda s: base.step_order(s.key))
 
+    def get_step(self, run_id: str, key: str) -> base.StepRecord | None:
+        """See `Store.get_step`."""
+        self._check_open()
+        return self._steps.get(run_id, {}).get(key)
+
     def add_logs(self, logs: Sequence[base.LogRecord]) -> None:
         """See `Store.add_logs`."""
         with self._lock:
@@ -367,14 +372,15 @@ class MemoryStore:
         free = holder == owner or until < now
         return item.status is DeliveryStatus.PENDING and item.due_at <= now and free
 
-    def settle_outbox(self, item_id: int, outcome: outbox.Settlement) -> None:
+    def settle_outbox(self, outcomes: Sequence[tuple[int, outbox.Settlement]]) -> None:
         """See `OutboxStore.settle_outbox`."""
+        by_id = dict(outcomes)
         with self._lock:
             self._check_open()
             for key, item in self._outbox.items():
-                if item.id == item_id:
-                    self._outbox[key] = outbox.settled(item, outcome)
-            self._claims.pop(item_id, None)
+                if item.id in by_id:
+                    self._outbox[key] = outbox.settled(item, by_id[item.id])
+                    self._claims.pop(item.id, None)
 
     def outbox_of_run(self, run_id: str) -> list[outbox.OutboxItem]:
         """See `OutboxStore.outbox_of_run`."""

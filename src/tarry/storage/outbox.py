@@ -144,8 +144,8 @@ class OutboxStore(Protocol):
         """
         ...
 
-    def settle_outbox(self, item_id: int, outcome: Settlement) -> None:
-        """Record how an attempt ended and release the claim."""
+    def settle_outbox(self, outcomes: Sequence[tuple[int, Settlement]]) -> None:
+        """Record how attempts ended (by item id), in one transaction; release the claims."""
         ...
 
     def outbox_of_run(self, run_id: str) -> list[OutboxItem]:

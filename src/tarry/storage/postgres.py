@@ -244,6 +244,11 @@ class PostgresStore:
         steps = [mapping.step_from_row(row) for row in self._read("get_steps", {"run_id": run_id})]
         return sorted(steps, key=lambda s: base.step_order(s.key))
 
+    def get_step(self, run_id: str, key: str) -> base.StepRecord | None:
+        """See `Store.get_step`."""
+        rows = self._read("get_step", {"run_id": run_id, "key": key})
+        return mapping.step_from_row(rows[0]) if rows else None
+
     def add_logs(self, logs: Sequence[base.LogRecord]) -> None:
         """See `Store.add_logs`: lines are written within 0.2 s, in order, without waiting."""
         if not self._closed.is_set() and logs:
@@ -375,9 +380,10 @@ class PostgresStore:
         items = map(outbox.item_from_row, self._returning("claim_outbox", params))
         return sorted(items, key=lambda i: (i.due_at, i.id))
 
-    def settle_outbox(self, item_id: int, outcome: outbox.Settlement) -> None:
+    def settle_outbox(self, outcomes: Sequence[tuple[int, outbox.Settlement]]) -> None:
         """See `OutboxStore.settle_outbox`."""
-        self._write("settle_outbox", outbox.settle_params(item_id, outcome))
+        params = [outbox.settle_params(item_id, outcome) for item_id, outcome in outcomes]
+        self._transaction(lambda conn: conn.cursor().executemany(_QUERIES["settle_outbox"], params))
 
     def outbox_of_run(self, run_id: str) -> list[outbox.OutboxItem]:
         """See `OutboxStore.outbox_of_run`."""

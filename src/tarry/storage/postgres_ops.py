@@ -144,8 +144,8 @@ def _update_run(conn: Conn, run: base.RunRecord, change: base.StateChange) -> ba
     conn.execute(QUERIES["insert_transition"], mapping.transition_params(transition))
     if new.state is RunState.PENDING:
         _wake(conn, "run_ready", run.id)
-    elif new.state.is_final and not run.state.is_final:
-        _wake(conn, "run_ended", run.id)
+    elif new.state.is_final and new.state is not RunState.CANCELLED:
+        _wake(conn, "run_ended", run.id)  # a cancel announces itself (`run_cancelled`)
     return new
 
 

@@ -165,6 +165,9 @@ ON CONFLICT (run_id, key) DO UPDATE SET
 -- name: get_steps
 SELECT * FROM steps WHERE run_id = %(run_id)s;
 
+-- name: get_step
+SELECT * FROM steps WHERE run_id = %(run_id)s AND key = %(key)s;
+
 -- name: add_logs
 -- Lines of runs that do not exist are dropped, so one bad line cannot lose the batch.
 INSERT INTO logs (run_id, step_key, at, level, logger, message)

@@ -61,6 +61,9 @@ VALUES (:run_id, :key, :name, :kind, :inputs_digest, :status, :result, :error,
 -- name: get_steps
 SELECT * FROM steps WHERE run_id = :run_id;
 
+-- name: get_step
+SELECT * FROM steps WHERE run_id = :run_id AND key = :key;
+
 -- name: add_log
 INSERT INTO logs (run_id, step_key, at, level, logger, message)
 VALUES (:run_id, :step_key, :at, :level, :logger, :message);
