@@ -145,6 +145,11 @@ class Hub:
         with self._lock:
             return len(self._resident)
 
+    def parked_run_ids(self) -> list[str]:
+        """Runs with a waiter parked here, the longest parked first."""
+        with self._lock:
+            return list(dict.fromkeys(p.run_id for p in self._parked.values()))
+
     def parked_wait_ids(self) -> set[str]:
         """Ids of the waits someone here is parked on."""
         with self._lock:

@@ -36,6 +36,8 @@ class Worker:
         self.max_runs = max_runs
         self._pool = cf.ThreadPoolExecutor(max_runs, "tarry-worker")
         self._running: set[cf.Future[None]] = set()
+        self._executing: dict[cf.Future[None], str] = {}
+        self._asked: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -45,31 +47,48 @@ class Worker:
         self.host.hub.on_ready(lambda _run_id: self._wake.set())
 
     def claim(self) -> list[base.RunRecord]:
-        """Claim as many runs as there are free slots, and start executing them."""
+        """Claim as many runs as there are free slots, and start executing them.
+
+        When every slot is taken and some of its runs only wait in memory, one
+        more run is claimed if there is one, and the longest-waiting of them is
+        asked to leave memory to make room for it: waiting never blocks work.
+        """
         with self._lock:
             free = self.max_runs - len(self._running)
-        if free <= 0:
+            # Asked runs are on their way out; their slots are taken already.
+            mine = set(self._executing.values()) - self._asked
+        waiting = [run_id for run_id in self.host.hub.parked_run_ids() if run_id in mine]
+        if free <= 0 and not waiting:
             return []
-        store = self.host.store
-        dead = self.host.dead_owners(store.lease_owners())
-        claimed = store.claim_runs(
-            self.host.owner,
-            self.host.lease_until(),
-            time.time(),
-            dead,
-            limit=free,
-            exclude=self._unloadable,
-        )
+        claimed = self._claim_runs(max(free, 1))
+        if free <= 0 and claimed:
+            with self._lock:
+                self._asked.add(waiting[0])
+            self.host.hub.ask_to_suspend(waiting[0])
         for run in claimed:
             future = self._pool.submit(self.execute, run)
             with self._lock:
                 self._running.add(future)
+                self._executing[future] = run.id
             future.add_done_callback(self._done)
         return claimed
+
+    def _claim_runs(self, limit: int) -> list[base.RunRecord]:
+        store = self.host.store
+        dead = self.host.dead_owners(store.lease_owners())
+        return store.claim_runs(
+            self.host.owner,
+            self.host.lease_until(),
+            time.time(),
+            dead,
+            limit=limit,
+            exclude=self._unloadable,
+        )
 
     def _done(self, future: cf.Future[None]) -> None:
         with self._lock:
             self._running.discard(future)
+            self._asked.discard(self._executing.pop(future, ""))
         self._wake.set()
 
     def run(self, *, burst: bool = False) -> None:
