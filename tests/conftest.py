@@ -19,6 +19,7 @@ from psycopg import sql
 from tarry import host
 from tarry.storage import open_store
 from tarry.testing import TestHarness, tarry_test_harness
+from tests.smtp_capture import MailCatcher, mail_catcher
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +35,13 @@ def harness() -> Iterator[TestHarness]:
     """Flows called in the test run against a fresh SQLite file."""
     with tarry_test_harness() as h:
         yield h
+
+
+@pytest.fixture
+def catcher() -> Iterator[MailCatcher]:
+    """A real SMTP server on a loopback port that keeps every mail it receives."""
+    with mail_catcher() as found:
+        yield found
 
 
 @pytest.fixture

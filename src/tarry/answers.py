@@ -235,7 +235,7 @@ def _apply(hst: host.Host, close: base.WaitClose) -> base.WaitClosed:
     if closed is None:
         raise errors.NotWaiting(close.step.run_id, f"has no wait {close.wait_id}")
     if not closed.won:
-        raise _already(closed.wait)
+        raise _closed(hst, closed.wait)  # a cancel that came first says the run ended
     notify(hst, closed, close.step)
     return closed
 

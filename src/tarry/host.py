@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from tarry import clock as clock_module
 from tarry import config, hub, storage
@@ -57,6 +58,9 @@ def owner_is_alive(owner: str, hostname: str | None = None) -> bool:
     return _pid_alive(pid) and _process_start(pid) == start
 
 
+S = TypeVar("S")
+
+
 class Host:
     """What this process needs to execute runs.
 
@@ -85,8 +89,21 @@ class Host:
         self._heartbeat: threading.Thread | None = None
         self._stopped = threading.Event()
         self._closers: list[Callable[[], None]] = []
+        self._services_lock = threading.Lock()
         self.services: dict[str, object] = {}
         """Per-host helpers made on demand (the watcher), by name."""
+
+    def service(self, kind: type[S]) -> S:
+        """This host's one `kind` helper (the watcher, the dispatcher), made on first use.
+
+        `kind` is called with the host to make it.
+        """
+        with self._services_lock:
+            found = self.services.get(kind.__name__)
+            if not isinstance(found, kind):
+                found = kind(self)  # type: ignore[call-arg]
+                self.services[kind.__name__] = found
+        return found
 
     def on_close(self, closer: Callable[[], None]) -> None:
         """Call `closer` when the host closes, before its store closes."""

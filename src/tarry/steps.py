@@ -168,7 +168,10 @@ def _prepare(
 
 
 def _save(ctx: context.RunContext, step: base.StepRecord) -> None:
-    ctx.host.store.put_step(step)
+    if not ctx.host.store.put_step(step, owner=ctx.host.owner):
+        # Paused past its lease, this process lost the run to another one: the
+        # journal is theirs now, and this execution must stop here.
+        raise errors.RunAborted(ctx.run.id, "another process took the run over")
     ctx.journal.record(step)
 
 

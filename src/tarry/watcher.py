@@ -192,15 +192,8 @@ class Watcher:
         self.host.hub.kick_all()
 
 
-_lock = threading.Lock()
-
-
 def ensure_watcher(hst: host.Host) -> Watcher:
     """The host's watcher, started on first use."""
-    with _lock:
-        found = hst.services.get("watcher")
-        if not isinstance(found, Watcher):
-            found = Watcher(hst)
-            hst.services["watcher"] = found
+    found = hst.service(Watcher)
     found.start()
     return found

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tarry.states import StepStatus
+from tarry.states import RunState, StepStatus
 from tarry.storage.base import step_order
-from tests.contract.support import run_record, step_record
+from tests.contract.support import T0, run_record, step_record
 
 if TYPE_CHECKING:
     from tarry.storage import Store
@@ -100,3 +100,15 @@ def test_step_order_puts_a_nested_call_after_its_step_and_before_the_next(
     next_key = ".".join([*outer, str(int(last) + 1)])
 
     assert step_order(key) < step_order(f"{key}.{nested}") < step_order(next_key)
+
+
+def test_a_step_is_recorded_only_while_its_process_holds_the_lease(store: Store) -> None:
+    run = run_record(state=RunState.RUNNING, lease_owner="me", lease_expires_at=T0 + 30)
+    store.insert_run(run)
+
+    assert store.put_step(step_record(run.id, "1", result='"mine"'), owner="me")
+    # Another process took the run over: this one may no longer write its journal.
+    assert not store.put_step(step_record(run.id, "1", result='"stale"'), owner="someone-else")
+
+    [kept] = store.get_steps(run.id)
+    assert kept.result == '"mine"'

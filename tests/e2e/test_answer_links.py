@@ -17,7 +17,7 @@ from tarry.storage import base
 from tarry.testing import RunHandle, TestHarness, tarry_test_harness
 from tests.e2e.flows.approvals import APPROVER, authorized_training, budget_approval
 from tests.e2e.live import live_server
-from tests.smtp_capture import MailCatcher, body_text, mail_catcher
+from tests.smtp_capture import MailCatcher, body_text
 
 ANN = APPROVER
 
@@ -28,12 +28,6 @@ def open_ended() -> str:
         Literal["Approve", "Disapprove"], timeout=None, key="whenever", notify=ANN
     )
     return answer
-
-
-@pytest.fixture
-def catcher() -> Iterator[MailCatcher]:
-    with mail_catcher() as found:
-        yield found
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from tarry.states import RunState
 from tarry.storage import RunFilter
 from tarry.testing import TestHarness, tarry_test_harness
 from tests.conftest import ROOT, subprocess_env
-from tests.smtp_capture import MailCatcher, mail_catcher
+from tests.smtp_capture import MailCatcher
 
 EXAMPLES = ROOT / "examples" / "drip_campaign"
 WINDOW = 120.0
@@ -98,13 +98,6 @@ def test_mock_mail_demo_script_prints_who_got_how_many(tarry_home: Path) -> None
 
 
 # -- challenge 4: real mail -----------------------------------------------------------------
-
-
-@pytest.fixture
-def catcher() -> Iterator[MailCatcher]:
-    """The mail server the campaign sends through; it keeps every mail."""
-    with mail_catcher() as found:
-        yield found
 
 
 @contextlib.contextmanager

@@ -33,7 +33,7 @@ from tarry.storage import base
 from tarry.testing import RunHandle, TestHarness, tarry_test_harness
 from tests.e2e.flows.approvals import APPROVER as JANE
 from tests.e2e.flows.approvals import authorized_training, budget_approval
-from tests.smtp_capture import MailCatcher, body_text, mail_catcher
+from tests.smtp_capture import MailCatcher, body_text
 
 MALLORY = "mallory@example.net"
 
@@ -45,13 +45,6 @@ def still_interested(person: str) -> list[str]:
 
 
 # --- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def catcher() -> Iterator[MailCatcher]:
-    """The outgoing mail server: it receives the questions and the explanations."""
-    with mail_catcher() as found:
-        yield found
 
 
 @pytest.fixture

@@ -22,16 +22,10 @@ import pytest
 from tarry.client import Client
 from tests.conftest import ROOT, subprocess_env
 from tests.e2e.test_server_process import _until_up
-from tests.smtp_capture import MailCatcher, body_text, free_port, mail_catcher
+from tests.smtp_capture import MailCatcher, body_text, free_port
 
 APPROVER = "finance@example.com"
 DEPLOYMENT = "expense-approval/expense-approval"
-
-
-@pytest.fixture
-def catcher() -> Iterator[MailCatcher]:
-    with mail_catcher() as found:
-        yield found
 
 
 @pytest.fixture

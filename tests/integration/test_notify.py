@@ -18,7 +18,7 @@ from tarry.notify import email as mail
 from tarry.states import DeliveryStatus, RunState
 from tarry.testing import TestHarness, tarry_test_harness
 from tests.e2e.live import live_server
-from tests.smtp_capture import MailCatcher, body_text, mail_catcher
+from tests.smtp_capture import MailCatcher, body_text
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -57,12 +57,6 @@ class WebhookReceiver:
 
     def fail(self, failing: bool) -> None:
         self.server.failing = failing  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def catcher() -> Iterator[MailCatcher]:
-    with mail_catcher() as found:
-        yield found
 
 
 @pytest.fixture

@@ -181,15 +181,8 @@ def _logged(message: str) -> Iterator[None]:
         time.sleep(_IDLE_SECONDS)
 
 
-_lock = threading.Lock()
-
-
 def ensure_dispatcher(hst: host.Host) -> Dispatcher:
     """The host's dispatcher, started on first use."""
-    with _lock:
-        found = hst.services.get("dispatcher")
-        if not isinstance(found, Dispatcher):
-            found = Dispatcher(hst)
-            hst.services["dispatcher"] = found
+    found = hst.service(Dispatcher)
     found.start()
     return found

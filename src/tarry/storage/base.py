@@ -32,6 +32,7 @@ __all__ = [
     "Store",
     "TransitionRecord",
     "Unlisten",
+    "Unpushed",
     "Unset",
     "WaitClose",
     "WaitClosed",
@@ -398,6 +399,19 @@ Unlisten = Callable[[], None]
 """Stops what `Store.listen` started."""
 
 
+class Unpushed:
+    """`Store.listen` and `Store.serves_timers` of a store that cannot push changes."""
+
+    def listen(self, callback: Callable[[Wake], None]) -> Unlisten | None:
+        """See `Store.listen`: this store cannot push; processes poll it."""
+        del callback
+        return None
+
+    def serves_timers(self) -> bool:
+        """See `Store.serves_timers`: every process may (closing a wait is first-wins)."""
+        return True
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class RunFilter:
     """Which runs `Store.list_runs` returns, newest first."""
@@ -492,8 +506,13 @@ class Store(OutboxStore, Protocol):
     def renew_leases(self, owner: str, lease_expires_at: float) -> int:
         """Extend every lease `owner` holds on a Running run. Returns how many."""
 
-    def put_step(self, step: StepRecord) -> None:
-        """Record a step, replacing an entry with the same run and key."""
+    def put_step(self, step: StepRecord, *, owner: str | None = None) -> bool:
+        """Record a step, replacing an entry with the same run and key.
+
+        With `owner`, only while that process holds the run's lease: a process that
+        lost the run (paused past its lease, another took it over) cannot overwrite
+        the journal. Returns whether the step was recorded.
+        """
 
     def get_steps(self, run_id: str) -> list[StepRecord]:
         """The run's journal in key order (empty when none)."""

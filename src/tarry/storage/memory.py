@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 
 from tarry import errors
 from tarry.states import DeliveryStatus, RunState, WaitKind, WaitStatus
@@ -13,7 +13,7 @@ from tarry.storage import base, outbox
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore:
+class MemoryStore(base.Unpushed):
     """`Store` kept in this process's memory; gone when the process ends."""
 
     def __init__(self) -> None:
@@ -153,11 +153,15 @@ class MemoryStore:
         self._check_open()
         return list(self._transitions.get(run_id, []))
 
-    def put_step(self, step: base.StepRecord) -> None:
+    def put_step(self, step: base.StepRecord, *, owner: str | None = None) -> bool:
         """See `Store.put_step`."""
         with self._lock:
             self._check_open()
+            run = self._runs.get(step.run_id)
+            if owner is not None and (run is None or run.lease_owner != owner):
+                return False
             self._steps.setdefault(step.run_id, {})[step.key] = step
+            return True
 
     def get_steps(self, run_id: str) -> list[base.StepRecord]:
         """See `Store.get_steps`."""
@@ -332,17 +336,6 @@ class MemoryStore:
                 return False
             self._variables[name] = value
             return True
-
-    # -- wake-ups ---------------------------------------------------------------
-
-    def listen(self, callback: Callable[[base.Wake], None]) -> base.Unlisten | None:
-        """See `Store.listen`: this store cannot push; processes poll it."""
-        del callback
-        return None
-
-    def serves_timers(self) -> bool:
-        """See `Store.serves_timers`: every process may (closing a wait is first-wins)."""
-        return True
 
     # -- outbox -----------------------------------------------------------------
 

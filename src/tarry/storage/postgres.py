@@ -235,9 +235,10 @@ class PostgresStore:
 
     # -- journal and logs -------------------------------------------------------
 
-    def put_step(self, step: base.StepRecord) -> None:
+    def put_step(self, step: base.StepRecord, *, owner: str | None = None) -> bool:
         """See `Store.put_step`: one statement, one round trip."""
-        self._write("put_step", mapping.step_params(step))
+        params = {**mapping.step_params(step), "owner": owner}
+        return bool(self._write("put_step" if owner is None else "put_step_fenced", params))
 
     def get_steps(self, run_id: str) -> list[base.StepRecord]:
         """See `Store.get_steps`."""

@@ -33,7 +33,7 @@ _READER_CACHE_KIB = 1024
 _IDS_PER_QUERY = 500
 
 
-class SqliteStore:
+class SqliteStore(base.Unpushed):
     """`Store` on a SQLite file (WAL, `synchronous=FULL` by default).
 
     Args:
@@ -234,10 +234,11 @@ class SqliteStore:
 
     # -- journal and logs -------------------------------------------------------
 
-    def put_step(self, step: base.StepRecord) -> None:
+    def put_step(self, step: base.StepRecord, *, owner: str | None = None) -> bool:
         """See `Store.put_step`."""
-        params = mapping.step_params(step)
-        self._write(lambda conn: conn.execute(_QUERIES["put_step"], params))
+        params = {**mapping.step_params(step), "owner": owner}
+        query = _QUERIES["put_step" if owner is None else "put_step_fenced"]
+        return bool(self._write(lambda conn: conn.execute(query, params).rowcount))
 
     def get_steps(self, run_id: str) -> list[base.StepRecord]:
         """See `Store.get_steps`."""
@@ -313,17 +314,6 @@ class SqliteStore:
         query = _QUERIES["put_variable" if overwrite else "insert_variable"]
         params = {"name": name, "value": value, "updated_at": at}
         return bool(self._write(lambda conn: conn.execute(query, params).rowcount))
-
-    # -- wake-ups ---------------------------------------------------------------
-
-    def listen(self, callback: Callable[[base.Wake], None]) -> base.Unlisten | None:
-        """See `Store.listen`: this store cannot push; processes poll it."""
-        del callback
-        return None
-
-    def serves_timers(self) -> bool:
-        """See `Store.serves_timers`: every process may (closing a wait is first-wins)."""
-        return True
 
     # -- outbox -----------------------------------------------------------------
 

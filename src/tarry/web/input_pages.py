@@ -83,7 +83,7 @@ async def answer(request: Request, wait_id: WaitId) -> Response:
     hst = pages.host_of(request)
     item = await run_in_threadpool(service.get_inbox_item, wait_id, hst=hst)
     spec: dict[str, Any] | None = json.loads(item.wait.spec) if item.wait.spec else None
-    data = forms.answer_from_form(spec, _lists(form)) if spec is not None else None
+    data = forms.answer_from_form(spec, pages.form_lists(form)) if spec is not None else None
     name = pages.form_text(form, answer_form.responder_field(spec)) or ""
     responder = name.strip()[: answer_form.MAX_RESPONDER] or None
     try:
@@ -117,11 +117,3 @@ async def _too_late(request: Request, wait_id: str, exc: errors.TarryError) -> R
     else:
         notice = f"This question can no longer be answered: {exc}"
     return _input_response(request, item, status=409, notice=notice)
-
-
-def _lists(form: FormData) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            found.setdefault(key, []).append(value)
-    return found

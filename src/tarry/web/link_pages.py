@@ -149,7 +149,7 @@ def _answer_data(opened: _Opened, form: FormData) -> Any:
     spec = opened.spec
     if spec is None:
         return None
-    return forms.answer_from_form(spec, _lists(form))
+    return forms.answer_from_form(spec, pages.form_lists(form))
 
 
 def _responder(opened: _Opened, form: FormData) -> str | None:
@@ -176,14 +176,6 @@ def _submit(request: Request, opened: _Opened, data: Any, responder: str | None)
         # Someone was quicker: say who, from the wait as it is now.
         _check_open(service.get_inbox_item(item.wait.id, hst=hst))
         raise
-
-
-def _lists(form: FormData) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            found.setdefault(key, []).append(value)
-    return found
 
 
 def _confirm_page(request: Request, opened: _Opened) -> Response:

@@ -35,6 +35,7 @@ __all__ = [
     "Pager",
     "csrf_failed",
     "error_page",
+    "form_lists",
     "form_text",
     "host_of",
     "pager",
@@ -224,6 +225,19 @@ def form_text(form: FormData, name: str) -> str | None:
     """
     value = form.get(name)
     return value if isinstance(value, str) else None
+
+
+def form_lists(form: FormData) -> dict[str, list[str]]:
+    """A submitted form's text values by name (files are left out).
+
+    Args:
+        form: The submitted form.
+    """
+    found: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            found.setdefault(key, []).append(value)
+    return found
 
 
 def path_with_query(request: Request, **changes: str | int | None) -> str:

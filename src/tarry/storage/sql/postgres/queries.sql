@@ -162,6 +162,26 @@ ON CONFLICT (run_id, key) DO UPDATE SET
     started_at = excluded.started_at,
     ended_at = excluded.ended_at;
 
+-- name: put_step_fenced
+INSERT INTO steps (run_id, key, name, kind, inputs_digest, status, result, error,
+                   attempts, flow_attempt, child_run_id, started_at, ended_at)
+SELECT %(run_id)s, %(key)s, %(name)s, %(kind)s, %(inputs_digest)s, %(status)s, %(result)s,
+       %(error)s, %(attempts)s, %(flow_attempt)s, %(child_run_id)s, %(started_at)s,
+       %(ended_at)s
+WHERE EXISTS (SELECT 1 FROM runs WHERE id = %(run_id)s AND lease_owner = %(owner)s)
+ON CONFLICT (run_id, key) DO UPDATE SET
+    name = excluded.name,
+    kind = excluded.kind,
+    inputs_digest = excluded.inputs_digest,
+    status = excluded.status,
+    result = excluded.result,
+    error = excluded.error,
+    attempts = excluded.attempts,
+    flow_attempt = excluded.flow_attempt,
+    child_run_id = excluded.child_run_id,
+    started_at = excluded.started_at,
+    ended_at = excluded.ended_at;
+
 -- name: get_steps
 SELECT * FROM steps WHERE run_id = %(run_id)s;
 
