@@ -136,6 +136,12 @@ def server_command(
         str | None, typer.Option("--host", help="Address to listen on [default: 127.0.0.1]")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: 4300]")] = None,
+    max_runs: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Runs the embedded worker executes at once; 0: none (use tarry worker)"
+        ),
+    ] = 8,
 ) -> None:
     """Serve the web UI, the REST API and an embedded worker."""
     from tarry.web import server  # noqa: PLC0415 - web dependencies only for this command
@@ -156,7 +162,8 @@ def server_command(
     for run in started:
         err.print(f"started {run.name} ({run.id}) of {run.flow_name}", highlight=False)
     try:
-        server.serve(hst, bind=address, port=port if port is not None else settings.server_port)
+        chosen = port if port is not None else settings.server_port
+        server.serve(hst, bind=address, port=chosen, max_runs=max_runs)
     finally:
         hst.close()
 

@@ -39,12 +39,13 @@ ErrorPage = Callable[[Request, int, str], Response]
 """How the UI shows an error (status, reason) as a page; set by the views."""
 
 
-def create_app(hst: host.Host | None = None, *, worker: bool = True) -> FastAPI:
+def create_app(hst: host.Host | None = None, *, worker: bool = True, max_runs: int = 8) -> FastAPI:
     """The server application for `hst` (this process's host by default).
 
     Args:
         hst: The host whose store it serves.
         worker: Run an embedded worker while the app is up.
+        max_runs: How many runs the embedded worker executes at once.
     """
     hst = hst or host.get_host()
     app = FastAPI(
@@ -54,7 +55,7 @@ def create_app(hst: host.Host | None = None, *, worker: bool = True) -> FastAPI:
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
-        lifespan=_lifespan(hst, worker),
+        lifespan=_lifespan(hst, max_runs if worker else 0),
     )
     app.state.host = hst
     app.state.error_page = None
@@ -70,12 +71,12 @@ def _add_ui(app: FastAPI) -> None:
     views.install(app)
 
 
-def _lifespan(hst: host.Host, with_worker: bool) -> Callable[[FastAPI], _Lifespan]:
+def _lifespan(hst: host.Host, max_runs: int) -> Callable[[FastAPI], _Lifespan]:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         watcher.ensure_watcher(hst)
         stop_receivers = receivers.start_mail_receivers(hst)
-        embedded = Worker(hst) if with_worker else None
+        embedded = Worker(hst, max_runs=max_runs) if max_runs > 0 else None
         thread = None
         if embedded is not None:
             thread = threading.Thread(target=embedded.run, name="tarry-server-worker", daemon=True)

@@ -64,8 +64,8 @@ def start_demo_runs(
     return started
 
 
-def serve(hst: host.Host, *, bind: str, port: int) -> None:
-    """Serve the API, the UI and an embedded worker until interrupted."""
-    app = create_app(hst, worker=True)
+def serve(hst: host.Host, *, bind: str, port: int, max_runs: int = 8) -> None:
+    """Serve the API, the UI and an embedded worker (of `max_runs`; 0: none) until interrupted."""
+    app = create_app(hst, worker=max_runs > 0, max_runs=max_runs)
     config = uvicorn.Config(app, host=bind, port=port, log_level="warning", lifespan="on")
     uvicorn.Server(config).run()
