@@ -113,9 +113,10 @@ def test_a_caller_hears_of_its_run_ended_by_another_process(
 
 
 def _until_suspended(harness: TestHarness, run_id: str) -> tarry.storage.RunRecord:
+    """The run once it left memory and its caller here awaits it again."""
     for _ in range(2000):
         run = harness.wait_for_state(run_id, RunState.WAITING)
-        if run.lease_owner is None:
+        if run.lease_owner is None and harness.host.hub.awaited_root(run_id) is not None:
             return run
         threading.Event().wait(0.002)
     raise AssertionError("the run never left memory")
