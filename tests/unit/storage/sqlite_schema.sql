@@ -145,3 +145,4 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox (due_at) WHERE status = 'pending';
 CREATE INDEX outbox_run ON outbox (run_id, id);
+CREATE INDEX runs_pending ON runs (created_at) WHERE state = 'Pending' AND parent_id IS NULL;

@@ -70,12 +70,14 @@ SELECT * FROM runs WHERE id = ANY(%(ids)s::text[]) ORDER BY id FOR UPDATE;
 
 -- name: lock_run_chain
 -- A run and its ancestors (parent_id never changes, so reading it unlocked is safe).
+-- The chain is collected into an array first: joined as a subquery, the planner
+-- expects many rows and scans the whole table.
 WITH RECURSIVE chain (id) AS (
     SELECT %(run_id)s::text COLLATE "C"
     UNION ALL
     SELECT r.parent_id FROM runs r JOIN chain c ON r.id = c.id WHERE r.parent_id IS NOT NULL
 )
-SELECT * FROM runs WHERE id IN (SELECT id FROM chain) ORDER BY id FOR NO KEY UPDATE;
+SELECT * FROM runs WHERE id = ANY(ARRAY(SELECT id FROM chain)) ORDER BY id FOR NO KEY UPDATE;
 
 -- name: lock_chain_of_wait
 WITH RECURSIVE chain (id) AS (
@@ -83,12 +85,12 @@ WITH RECURSIVE chain (id) AS (
     UNION ALL
     SELECT r.parent_id FROM runs r JOIN chain c ON r.id = c.id WHERE r.parent_id IS NOT NULL
 )
-SELECT * FROM runs WHERE id IN (SELECT id FROM chain) ORDER BY id FOR NO KEY UPDATE;
+SELECT * FROM runs WHERE id = ANY(ARRAY(SELECT id FROM chain)) ORDER BY id FOR NO KEY UPDATE;
 
 -- name: lock_runs_of_waits
 SELECT * FROM runs
-WHERE id = ANY(%(run_ids)s::text[])
-   OR id IN (SELECT run_id FROM waits WHERE id = ANY(%(wait_ids)s::text[]))
+WHERE id = ANY(%(run_ids)s::text[]
+               || ARRAY(SELECT run_id FROM waits WHERE id = ANY(%(wait_ids)s::text[])))
 ORDER BY id
 FOR NO KEY UPDATE;
 
@@ -116,9 +118,23 @@ WHERE id = %(id)s AND state = %(expected_state)s;
 -- name: claimable_runs
 -- SKIP LOCKED: a run another worker is claiming right now is not waited for,
 -- so any number of workers claim at once and never the same run twice.
+-- The candidates come from two index scans (the oldest Pending runs; runs whose
+-- lease ran out or whose holder is gone), a few more than asked for, so runs a
+-- concurrent claim holds can be skipped; the outer WHERE repeats the conditions,
+-- so a row another claim changed meanwhile is checked again once locked.
 SELECT * FROM runs
-WHERE parent_id IS NULL
-  AND id <> ALL(%(exclude)s::text[])
+WHERE id = ANY(ARRAY(
+        (SELECT id FROM runs
+         WHERE state = 'Pending' AND parent_id IS NULL AND id <> ALL(%(exclude)s::text[])
+         ORDER BY created_at, seq
+         LIMIT %(limit)s + 16)
+        UNION ALL
+        (SELECT id FROM runs
+         WHERE state IN ('Running', 'Waiting') AND parent_id IS NULL
+           AND id <> ALL(%(exclude)s::text[])
+           AND (lease_expires_at < %(now)s OR lease_owner = ANY(%(dead_owners)s::text[]))
+         LIMIT %(limit)s + 16)))
+  AND parent_id IS NULL
   AND (state = 'Pending'
        OR (state IN ('Running', 'Waiting')
            AND (lease_expires_at < %(now)s OR lease_owner = ANY(%(dead_owners)s::text[]))))
@@ -127,8 +143,16 @@ LIMIT %(limit)s
 FOR NO KEY UPDATE SKIP LOCKED;
 
 -- name: lease_owners
-SELECT DISTINCT lease_owner FROM runs
-WHERE state IN ('Running', 'Waiting') AND lease_owner IS NOT NULL;
+-- The distinct holders, one index probe each (a loose index scan), not one row per run.
+WITH RECURSIVE owners (owner) AS (
+    SELECT min(lease_owner) FROM runs
+    WHERE lease_owner IS NOT NULL AND state IN ('Running', 'Waiting')
+    UNION ALL
+    SELECT (SELECT min(lease_owner) FROM runs
+            WHERE lease_owner > owners.owner AND state IN ('Running', 'Waiting'))
+    FROM owners WHERE owners.owner IS NOT NULL
+)
+SELECT owner AS lease_owner FROM owners WHERE owner IS NOT NULL;
 
 -- name: renew_leases
 -- Locks in id order, as every other transaction does.
@@ -195,7 +219,7 @@ SELECT line.run_id, line.step_key, line.at, line.level, line.logger, line.messag
 FROM unnest(%(run_id)s::text[], %(step_key)s::text[], %(at)s::float8[], %(level)s::int[],
             %(logger)s::text[], %(message)s::text[])
      WITH ORDINALITY AS line (run_id, step_key, at, level, logger, message, n)
-WHERE EXISTS (SELECT 1 FROM runs WHERE runs.id = line.run_id)
+WHERE line.run_id = ANY(ARRAY(SELECT id FROM runs WHERE id = ANY(%(run_id)s::text[])))
 ORDER BY line.n;
 
 -- name: get_logs
