@@ -16,7 +16,7 @@ from tarry import approve, flow, pause_flow_run, receive_input
 from tarry.notify import Email, Webhook
 from tarry.notify import email as mail
 from tarry.states import DeliveryStatus, RunState
-from tarry.testing import TestHarness, tarry_test_harness
+from tarry.testing import RunHandle, TestHarness, tarry_test_harness
 from tests.e2e.live import live_server
 from tests.smtp_capture import MailCatcher, body_text
 
@@ -106,10 +106,7 @@ def test_each_recipient_gets_one_notice_with_their_own_approve_and_reject_links(
 def test_a_failing_mail_server_never_blocks_the_run_and_each_failure_is_logged(
     harness: TestHarness, catcher: MailCatcher
 ) -> None:
-    catcher.refuse = True
-    run = harness.start(expense, 120)
-    run.wait_for(RunState.WAITING)
-    harness.wait_until(lambda: _attempts(harness, run.id) >= 1)
+    run = _refused_once(harness, catcher)
 
     logs = [log.message for log in harness.store.get_logs(run.id)]
     assert any("failed (attempt 1 of 8), retrying in 5 s" in line for line in logs)
@@ -125,10 +122,7 @@ def test_a_failing_mail_server_never_blocks_the_run_and_each_failure_is_logged(
 def test_notices_for_a_question_answered_before_they_could_go_out_are_skipped(
     harness: TestHarness, catcher: MailCatcher
 ) -> None:
-    catcher.refuse = True
-    run = harness.start(expense, 120)
-    run.wait_for(RunState.WAITING)
-    harness.wait_until(lambda: _attempts(harness, run.id) >= 1)
+    run = _refused_once(harness, catcher)
 
     harness.answer(run.id, False, responder="carol")
     catcher.refuse = False
@@ -136,6 +130,15 @@ def test_notices_for_a_question_answered_before_they_could_go_out_are_skipped(
 
     harness.wait_until(lambda: _statuses(harness, run.id) == {DeliveryStatus.SKIPPED})
     assert catcher.messages == []
+
+
+def _refused_once(harness: TestHarness, catcher: MailCatcher) -> RunHandle:
+    """An expense run waiting, whose notices the mail server refused once."""
+    catcher.refuse = True
+    run = harness.start(expense, 120)
+    run.wait_for(RunState.WAITING)
+    harness.wait_until(lambda: _attempts(harness, run.id) >= 1)
+    return run
 
 
 def _attempts(harness: TestHarness, run_id: str) -> int:
@@ -215,10 +218,7 @@ def test_send_outside_a_flow_hands_the_mail_over_at_once(
 def test_the_run_page_lists_its_notifications_with_their_status(
     harness: TestHarness, catcher: MailCatcher
 ) -> None:
-    catcher.refuse = True
-    run = harness.start(expense, 120)
-    run.wait_for(RunState.WAITING)
-    harness.wait_until(lambda: _attempts(harness, run.id) >= 1)
+    run = _refused_once(harness, catcher)
 
     with live_server(harness.host, worker=False) as url:
         page = httpx.get(f"{url}/runs/{run.id}").text
