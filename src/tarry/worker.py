@@ -49,22 +49,24 @@ class Worker:
     def claim(self) -> list[base.RunRecord]:
         """Claim as many runs as there are free slots, and start executing them.
 
-        When every slot is taken and some of its runs only wait in memory, one
-        more run is claimed if there is one, and the longest-waiting of them is
-        asked to leave memory to make room for it: waiting never blocks work.
+        Runs of its own that only wait in memory count as room too: for each run
+        claimed beyond the free slots, the longest-waiting of them is asked to
+        leave memory (it resumes by replay when answered), so waiting never
+        blocks work.
         """
         with self._lock:
             free = self.max_runs - len(self._running)
             # Asked runs are on their way out; their slots are taken already.
             mine = set(self._executing.values()) - self._asked
         waiting = [run_id for run_id in self.host.hub.parked_run_ids() if run_id in mine]
-        if free <= 0 and not waiting:
+        free = max(free, 0)
+        if free + len(waiting) == 0:
             return []
-        claimed = self._claim_runs(max(free, 1))
-        if free <= 0 and claimed:
+        claimed = self._claim_runs(free + len(waiting))
+        for run_id in waiting[: max(0, len(claimed) - free)]:
             with self._lock:
-                self._asked.add(waiting[0])
-            self.host.hub.ask_to_suspend(waiting[0])
+                self._asked.add(run_id)
+            self.host.hub.ask_to_suspend(run_id)
         for run in claimed:
             future = self._pool.submit(self.execute, run)
             with self._lock:
