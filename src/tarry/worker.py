@@ -38,6 +38,7 @@ class Worker:
         self._running: set[cf.Future[None]] = set()
         self._executing: dict[cf.Future[None], str] = {}
         self._asked: set[str] = set()
+        self._next_recovery = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -77,11 +78,17 @@ class Worker:
 
     def _claim_runs(self, limit: int) -> list[base.RunRecord]:
         store = self.host.store
-        dead = self.host.dead_owners(store.lease_owners())
+        # Runs of processes that died are looked for every third of a lease, not at
+        # every claim: the search reads every leased run, a claim only the oldest
+        # ready ones.
+        recover = time.monotonic() >= self._next_recovery
+        if recover:
+            self._next_recovery = time.monotonic() + self.host.settings.lease_seconds / 3
+        dead = self.host.dead_owners(store.lease_owners()) if recover else []
         return store.claim_runs(
             self.host.owner,
             self.host.lease_until(),
-            time.time(),
+            time.time() if recover else 0.0,
             dead,
             limit=limit,
             exclude=self._unloadable,

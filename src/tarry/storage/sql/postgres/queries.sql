@@ -118,8 +118,8 @@ WHERE id = %(id)s AND state = %(expected_state)s;
 -- name: claimable_runs
 -- SKIP LOCKED: a run another worker is claiming right now is not waited for,
 -- so any number of workers claim at once and never the same run twice.
--- The candidates come from two index scans (the oldest Pending runs; runs whose
--- lease ran out or whose holder is gone), a few more than asked for, so runs a
+-- The candidates come from three index scans (the oldest Pending runs; runs whose
+-- lease ran out; runs whose holder is gone), a few more than asked for, so runs a
 -- concurrent claim holds can be skipped; the outer WHERE repeats the conditions,
 -- so a row another claim changed meanwhile is checked again once locked.
 SELECT * FROM runs
@@ -131,8 +131,12 @@ WHERE id = ANY(ARRAY(
         UNION ALL
         (SELECT id FROM runs
          WHERE state IN ('Running', 'Waiting') AND parent_id IS NULL
-           AND id <> ALL(%(exclude)s::text[])
-           AND (lease_expires_at < %(now)s OR lease_owner = ANY(%(dead_owners)s::text[]))
+           AND id <> ALL(%(exclude)s::text[]) AND lease_expires_at < %(now)s
+         LIMIT %(limit)s + 16)
+        UNION ALL
+        (SELECT id FROM runs
+         WHERE lease_owner = ANY(%(dead_owners)s::text[]) AND state IN ('Running', 'Waiting')
+           AND parent_id IS NULL AND id <> ALL(%(exclude)s::text[])
          LIMIT %(limit)s + 16)))
   AND parent_id IS NULL
   AND (state = 'Pending'
