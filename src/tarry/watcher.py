@@ -23,7 +23,7 @@ import time
 from tarry import answers, host
 from tarry import clock as clock_module
 from tarry.states import RunState, WaitStatus
-from tarry.storage import base
+from tarry.storage import wakeups
 
 __all__ = ["Watcher", "ensure_watcher"]
 
@@ -48,7 +48,7 @@ class Watcher:
         self._tick_lock = threading.Lock()
         self._next_sweep = time.monotonic() + _SWEEP_SECONDS
         self._next_relay = 0.0
-        self._wakes: collections.deque[base.Wake] = collections.deque()
+        self._wakes: collections.deque[wakeups.Wake] = collections.deque()
         self._unlisten = hst.store.listen(self._on_wake)
         hst.on_close(self.stop)
         if isinstance(hst.clock, clock_module.FakeClock):
@@ -97,7 +97,7 @@ class Watcher:
             if time.monotonic() >= self._next_sweep:
                 self.sweep_suspended()
 
-    def _on_wake(self, wake: base.Wake) -> None:
+    def _on_wake(self, wake: wakeups.Wake) -> None:
         # Called on the store's listening thread: queue it and let this thread work.
         self._wakes.append(wake)
         self._kick.set()
@@ -112,7 +112,7 @@ class Watcher:
             else:
                 self._run_changed(wake)
 
-    def _run_changed(self, wake: base.Wake) -> None:
+    def _run_changed(self, wake: wakeups.Wake) -> None:
         if wake.event == "run_cancelled":
             self.host.abort([wake.run_id], "the run was cancelled")
         if wake.run_id in self.host.hub.watched_runs():

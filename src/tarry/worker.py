@@ -16,7 +16,7 @@ import time
 from tarry import definitions, engine, errors, host, loader, watcher
 from tarry.notify import dispatch
 from tarry.states import RunState
-from tarry.storage import base
+from tarry.storage import base, wakeups
 
 __all__ = ["Worker"]
 
@@ -114,7 +114,7 @@ class Worker:
                 unlisten()
         self._pool.shutdown(wait=True)
 
-    def _on_wake(self, wake: base.Wake) -> None:
+    def _on_wake(self, wake: wakeups.Wake) -> None:
         if wake.event in ("run_ready", "resync"):
             self._wake.set()  # another process made a run Pending: claim it now
 

@@ -13,13 +13,13 @@ batched with the next write.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from tarry import states
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
 from tarry.storage.outbox import OutboxStore
+from tarry.storage.wakeups import Unlisten, Wake
 
 __all__ = [
     "UNSET",
@@ -31,13 +31,10 @@ __all__ = [
     "StepRecord",
     "Store",
     "TransitionRecord",
-    "Unlisten",
-    "Unpushed",
     "Unset",
     "WaitClose",
     "WaitClosed",
     "WaitRecord",
-    "Wake",
     "apply_change",
     "change_allowed",
     "closed_by",
@@ -381,38 +378,6 @@ class StateChange:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Wake:
-    """A change another process made that may concern this one, pushed by the store.
-
-    `wait_closed`: a wait of `run_id` (`wait_id`) was answered, timed out, got a
-    message or was cancelled. `run_ready`: `run_id` became Pending. `run_ended`:
-    `run_id` reached a final state. `run_cancelled`: `run_id` was cancelled.
-    `resync`: pushes may have been missed (the store reconnected); look again.
-    """
-
-    event: str
-    run_id: str = ""
-    wait_id: str | None = None
-
-
-Unlisten = Callable[[], None]
-"""Stops what `Store.listen` started."""
-
-
-class Unpushed:
-    """`Store.listen` and `Store.serves_timers` of a store that cannot push changes."""
-
-    def listen(self, callback: Callable[[Wake], None]) -> Unlisten | None:
-        """See `Store.listen`: this store cannot push; processes poll it."""
-        del callback
-        return None
-
-    def serves_timers(self) -> bool:
-        """See `Store.serves_timers`: every process may (closing a wait is first-wins)."""
-        return True
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class RunFilter:
     """Which runs `Store.list_runs` returns, newest first."""
 
@@ -723,32 +688,6 @@ def wait_closed(wait: WaitRecord, close: WaitClose, woken_root: RunRecord | None
     return WaitClosed(won=True, wait=closed, resumed_run=woken_root)
 
 
-def message_filter(key_prefix: str | None, exclude_keys: Collection[str] = ()) -> str:
-    """The `spec` of a MESSAGE wait: which messages it takes."""
-    return json.dumps({"key_prefix": key_prefix, "exclude_keys": sorted(exclude_keys)})
-
-
-def message_matches(wait: WaitRecord, message: MessageRecord) -> bool:
-    """Whether a MESSAGE wait takes this message (pure)."""
-    rule = json.loads(wait.spec or "{}")
-    prefix = rule.get("key_prefix")
-    if prefix and not message.key.startswith(prefix):
-        return False
-    return message.key not in set(rule.get("exclude_keys") or ())
-
-
-def message_value(message: MessageRecord) -> dict[str, Any]:
-    """A received message as the journal holds it: its data and metadata."""
-    return {
-        "key": message.key,
-        "data": json.loads(message.data),
-        "sent_at": message.sent_at,
-        "sender_run_id": message.sender_run_id,
-        "sender": message.sender,
-        "reply_to": message.reply_to,
-    }
-
-
 def wait_entry(wait: WaitRecord, result: str, at: float) -> StepRecord:
     """The journal entry a closed wait becomes, holding `result` (JSON of its outcome)."""
     return StepRecord(
@@ -762,26 +701,6 @@ def wait_entry(wait: WaitRecord, result: str, at: float) -> StepRecord:
         ended_at=at,
         result=result,
         flow_attempt=wait.attempt,
-    )
-
-
-def message_close(
-    wait: WaitRecord, message: MessageRecord, at: float, resume_as: StateChange | None = None
-) -> WaitClose:
-    """Closing a MESSAGE wait with a message: the journal entry it becomes (pure)."""
-    result = {"alt": wait.alt, "value": message_value(message), "given": False}
-    step = wait_entry(wait, json.dumps(result, separators=(",", ":")), at)
-    return WaitClose(
-        wait_id=wait.id,
-        status=WaitStatus.ANSWERED,
-        at=at,
-        step=step,
-        answer=message.data,
-        responder=message.sender or message.sender_run_id,
-        channel="message",
-        reason=f"message {message.key!r} received",
-        resume_as=resume_as,
-        message_id=message.id,
     )
 
 

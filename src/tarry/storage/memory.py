@@ -8,12 +8,12 @@ from collections.abc import Collection, Sequence
 
 from tarry import errors
 from tarry.states import DeliveryStatus, RunState, WaitKind, WaitStatus
-from tarry.storage import base, outbox
+from tarry.storage import base, messages, outbox, wakeups
 
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(base.Unpushed):
+class MemoryStore(wakeups.Unpushed):
     """`Store` kept in this process's memory; gone when the process ends."""
 
     def __init__(self) -> None:
@@ -215,8 +215,8 @@ class MemoryStore(base.Unpushed):
         pending = [m for m in self._messages if receives and m.run_id == receives[0].run_id]
         for message in (m for m in pending if m.status == "pending"):
             for wait in receives:
-                if base.message_matches(wait, message):
-                    self._close_locked(base.message_close(wait, message, at))
+                if messages.message_matches(wait, message):
+                    self._close_locked(messages.message_close(wait, message, at))
                     return True
         return False
 
@@ -232,8 +232,8 @@ class MemoryStore(base.Unpushed):
             stored = dataclasses.replace(message, id=len(self._messages) + 1, status="pending")
             self._messages.append(stored)
             for wait in self._open_receives(stored.run_id):
-                if base.message_matches(wait, stored):
-                    close = base.message_close(wait, stored, stored.sent_at, resume_as)
+                if messages.message_matches(wait, stored):
+                    close = messages.message_close(wait, stored, stored.sent_at, resume_as)
                     closed = self._close_locked(close)
                     return base.MessageSent(self._messages[-1], True, closed, close.step)
             return base.MessageSent(stored, created=True)

@@ -38,7 +38,7 @@ from psycopg.rows import DictRow, dict_row
 
 from tarry import errors
 from tarry.states import RunState
-from tarry.storage import base, outbox
+from tarry.storage import base, outbox, wakeups
 from tarry.storage import postgres_ops as ops
 from tarry.storage import rows as mapping
 from tarry.storage.postgres_listen import Listener
@@ -145,7 +145,7 @@ class PostgresStore:
 
     # -- wake-ups ---------------------------------------------------------------
 
-    def listen(self, callback: Callable[[base.Wake], None]) -> base.Unlisten | None:
+    def listen(self, callback: Callable[[wakeups.Wake], None]) -> wakeups.Unlisten | None:
         """See `Store.listen`: `LISTEN tarry_wake` on a connection of its own."""
         return self._listener.subscribe(callback)
 

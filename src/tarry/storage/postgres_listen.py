@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from tarry.storage import base
+from tarry.storage import wakeups
 
 __all__ = ["Listener"]
 
@@ -46,7 +46,7 @@ class Listener:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._callbacks: list[Callable[[base.Wake], None]] = []
+        self._callbacks: list[Callable[[wakeups.Wake], None]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ready = threading.Event()
@@ -55,14 +55,14 @@ class Listener:
         self.holds_timer_duty = False
         """Whether this process fires due timers now."""
 
-    def subscribe(self, callback: Callable[[base.Wake], None]) -> base.Unlisten:
+    def subscribe(self, callback: Callable[[wakeups.Wake], None]) -> wakeups.Unlisten:
         """Push every wake-up to `callback` until the returned function is called."""
         with self._lock:
             self._callbacks.append(callback)
         self.start()
         return lambda: self._unsubscribe(callback)
 
-    def _unsubscribe(self, callback: Callable[[base.Wake], None]) -> None:
+    def _unsubscribe(self, callback: Callable[[wakeups.Wake], None]) -> None:
         with self._lock, contextlib.suppress(ValueError):
             self._callbacks.remove(callback)
 
@@ -94,7 +94,7 @@ class Listener:
             if self._stop.wait(delay):
                 break
             delay = min(_MAX_RETRY_SECONDS, delay * 2)
-            self._push(base.Wake("resync"))
+            self._push(wakeups.Wake("resync"))
 
     def _listen(self) -> None:
         conn = psycopg.connect(self.url, autocommit=True)
@@ -121,7 +121,7 @@ class Listener:
             with contextlib.suppress(psycopg.Error):
                 conn.close()
 
-    def _push(self, wake: base.Wake) -> None:
+    def _push(self, wake: wakeups.Wake) -> None:
         with self._lock:
             callbacks = list(self._callbacks)
         for callback in callbacks:
@@ -131,9 +131,9 @@ class Listener:
                 _log.exception("a tarry wake-up subscriber failed")
 
 
-def _wake_of(payload: str) -> base.Wake:
+def _wake_of(payload: str) -> wakeups.Wake:
     try:
         fields = json.loads(payload)
-        return base.Wake(str(fields["event"]), str(fields["run_id"]), fields.get("wait_id"))
+        return wakeups.Wake(str(fields["event"]), str(fields["run_id"]), fields.get("wait_id"))
     except (ValueError, KeyError, TypeError):
-        return base.Wake("resync")
+        return wakeups.Wake("resync")

@@ -21,7 +21,7 @@ from psycopg.rows import DictRow
 
 from tarry import errors
 from tarry.states import RunState, WaitKind, WaitStatus
-from tarry.storage import base, sqlfiles
+from tarry.storage import base, messages, sqlfiles
 from tarry.storage import rows as mapping
 
 __all__ = [
@@ -243,8 +243,8 @@ def _deliver_pending(conn: Conn, runs: Runs, waits: Sequence[base.WaitRecord], a
     rows = conn.execute(QUERIES["pending_messages"], {"run_id": receives[0].run_id}).fetchall()
     for message in (mapping.message_from_row(row) for row in rows):
         for wait in receives:
-            if base.message_matches(wait, message):
-                _close_open(conn, runs, wait, base.message_close(wait, message, at))
+            if messages.message_matches(wait, message):
+                _close_open(conn, runs, wait, messages.message_close(wait, message, at))
                 return True
     return False
 
@@ -370,8 +370,8 @@ def send_message(
     stored = mapping.message_from_row(created[0])
     receives = conn.execute(QUERIES["open_message_waits_of_run"], {"run_id": message.run_id})
     for wait in [mapping.wait_from_row(row) for row in receives]:
-        if base.message_matches(wait, stored):
-            close = base.message_close(wait, stored, message.sent_at, resume_as)
+        if messages.message_matches(wait, stored):
+            close = messages.message_close(wait, stored, message.sent_at, resume_as)
             closed = _close_open(conn, runs, wait, close)
             received = _stored_message(conn, message)
             return base.MessageSent(received, created=True, closed=closed, step=close.step)

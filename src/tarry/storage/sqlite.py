@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from tarry import errors
 from tarry.states import RunState, WaitKind, WaitStatus
-from tarry.storage import base, group_commit, outbox, sqlfiles
+from tarry.storage import base, group_commit, messages, outbox, sqlfiles, wakeups
 from tarry.storage import rows as mapping
 
 __all__ = ["SqliteStore"]
@@ -33,7 +33,7 @@ _READER_CACHE_KIB = 1024
 _IDS_PER_QUERY = 500
 
 
-class SqliteStore(base.Unpushed):
+class SqliteStore(wakeups.Unpushed):
     """`Store` on a SQLite file (WAL, `synchronous=FULL` by default).
 
     Args:
@@ -481,8 +481,8 @@ def _deliver_pending(conn: sqlite3.Connection, waits: Sequence[base.WaitRecord],
     rows = conn.execute(_QUERIES["pending_messages"], {"run_id": receives[0].run_id})
     for message in (mapping.message_from_row(row) for row in rows):
         for wait in receives:
-            if base.message_matches(wait, message):
-                _close_wait(conn, base.message_close(wait, message, at))
+            if messages.message_matches(wait, message):
+                _close_wait(conn, messages.message_close(wait, message, at))
                 return True
     return False
 
@@ -497,8 +497,8 @@ def _send_message(
     params = {"run_id": message.run_id}
     for row in conn.execute(_QUERIES["open_message_waits_of_run"], params).fetchall():
         wait = mapping.wait_from_row(row)
-        if base.message_matches(wait, stored):
-            close = base.message_close(wait, stored, message.sent_at, resume_as)
+        if messages.message_matches(wait, stored):
+            close = messages.message_close(wait, stored, message.sent_at, resume_as)
             closed = _close_wait(conn, close)
             received = _stored_message(conn, message)
             return base.MessageSent(received, created=True, closed=closed, step=close.step)
