@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import statistics
 import sys
 import tempfile
@@ -16,6 +17,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = ["emit", "make_workdir", "pct", "process_stats", "summary"]
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def make_workdir(prefix: str) -> str:

@@ -32,7 +32,6 @@ import os
 import queue
 import resource
 import smtplib
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -47,7 +46,7 @@ from typing import Any
 import tarry_env
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from common import emit, process_stats, summary
+from common import emit, free_port, process_stats, summary
 
 from tarry import host, loader, worker
 from tarry.notify import smtp_endpoint
@@ -148,13 +147,6 @@ def world_main(smtp_port: int, inbound_port: int) -> None:
 
 
 # -- tarry's side (this process) -------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def example(name: str) -> ModuleType:

@@ -24,7 +24,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,7 +34,7 @@ from typing import Any, TypeVar
 import httpx
 import psycopg
 import tarry_env
-from common import process_stats
+from common import free_port, process_stats
 
 from tarry import deployments, host
 
@@ -121,12 +120,6 @@ def _base_url() -> str:
     if url.startswith(("postgresql://", "postgres://")):
         return url
     return os.environ.get("BENCH_POSTGRES_URL") or DEFAULT_URL
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Proc:
@@ -215,7 +208,7 @@ class Fleet:
 
     def server(self, name: str, *deploy: str, **env: str) -> Proc:
         """Start `tarry server` on a free port; returns once `/api/health` answers."""
-        port = _free_port()
+        port = free_port()
         args = ["server", "--port", str(port)]
         for entrypoint in deploy:
             args += ["--deploy", entrypoint]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +17,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-__all__ = ["MailCatcher", "body_text", "free_port", "mail_catcher"]
+from tests.net import free_port
+
+__all__ = ["MailCatcher", "body_text", "mail_catcher"]
 
 
 class MailCatcher:
@@ -62,14 +63,6 @@ class MailCatcher:
     def settings(self) -> dict[str, Any]:
         """`Settings` overrides that send tarry's mail here."""
         return {"smtp_host": "127.0.0.1", "smtp_port": self.port, "smtp_security": "none"}
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (aiosmtpd cannot be given port 0)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

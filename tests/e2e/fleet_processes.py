@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from typing import IO
 import httpx
 
 from tests.conftest import ROOT, subprocess_env
+from tests.net import free_port
 
 __all__ = ["Fleet", "Process", "fleet", "until"]
 
@@ -35,12 +35,6 @@ def until(condition: Callable[[], object], what: str, timeout: float) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
         time.sleep(0.02)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _dies_with_us() -> list[str]:
@@ -120,7 +114,7 @@ class Fleet:
 
     def server(self, name: str, *deploy: str, **env: str) -> Process:
         """Start `tarry server` on a free port, deploying `deploy` (it is up when this returns)."""
-        port = _free_port()
+        port = free_port()
         args = ["server", "--port", str(port)]
         for entrypoint in deploy:
             args += ["--deploy", entrypoint]

@@ -6,7 +6,6 @@ import asyncio
 import concurrent.futures as cf
 import contextlib
 import dataclasses
-import socket
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from tarry.web import server as tarry_server
 from tarry.web.schemas import InputOut, RunOut
 from tests.conftest import ROOT
 from tests.e2e import live
+from tests.net import free_port
 
 T = TypeVar("T")
 
@@ -308,15 +308,8 @@ def test_get_client_reads_the_url_and_token_from_the_environment(
         _run(scenario)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def test_no_server_at_the_url_says_how_to_start_one() -> None:
-    url = f"http://127.0.0.1:{_free_port()}/api"
+    url = f"http://127.0.0.1:{free_port()}/api"
     with Client(url, token="") as client:
         with pytest.raises(errors.ConfigurationError, match="`tarry server`") as refused:
             client.health()

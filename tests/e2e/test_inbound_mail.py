@@ -33,6 +33,7 @@ from tarry.storage import base
 from tarry.testing import RunHandle, TestHarness, tarry_test_harness
 from tests.e2e.flows.approvals import APPROVER as JANE
 from tests.e2e.flows.approvals import authorized_training, budget_approval
+from tests.net import free_port
 from tests.smtp_capture import MailCatcher, body_text
 
 MALLORY = "mallory@example.net"
@@ -337,12 +338,6 @@ class Mailbox:
             client.logout()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _dovecot_config(folder: Path, port: int, password_file: Path) -> str:
     # Dovecot refuses to run its login process or mail access as root, so as root
     # those run as the package's `dovenull` and as `nobody`; otherwise all as us.
@@ -406,7 +401,7 @@ def dovecot() -> Iterator[Mailbox]:
     with tempfile.TemporaryDirectory(prefix="tarry-dovecot-") as name:
         folder = Path(name)
         folder.chmod(0o755)
-        mailbox = Mailbox(_free_port())
+        mailbox = Mailbox(free_port())
         (folder / "mail").mkdir()
         if os.getuid() == 0:
             nobody = pwd.getpwnam("nobody")

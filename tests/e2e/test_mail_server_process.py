@@ -22,7 +22,8 @@ import pytest
 from tarry.client import Client
 from tests.conftest import ROOT, subprocess_env
 from tests.e2e.test_server_process import _until_up
-from tests.smtp_capture import MailCatcher, body_text, free_port
+from tests.net import free_port
+from tests.smtp_capture import MailCatcher, body_text
 
 APPROVER = "finance@example.com"
 DEPLOYMENT = "expense-approval/expense-approval"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,22 +18,17 @@ from tarry.client import Client
 from tarry.input import RunInput
 from tarry.states import RunState
 from tests.conftest import ROOT, subprocess_env
+from tests.net import free_port
 
 
 class Authorization(RunInput):
     code: str
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server_url(tarry_home: Path) -> Iterator[str]:
     """`tarry server --demo` with finance challenge 4, in its own process."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "tarry", "server", "--port", str(port), "--demo"]
     command += ["--deploy", "examples/finance/challenge_4.py:train_model"]
     proc = subprocess.Popen(
