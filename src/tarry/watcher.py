@@ -108,7 +108,8 @@ class Watcher:
             if wake.event == "resync":
                 self._next_relay = 0.0
             elif wake.wait_id is not None:
-                self._wait_closed(wake.wait_id, wake.run_id)
+                waiting = (self.host.hub.parked_wait_ids(), self.host.hub.watched_runs())
+                self._wait_closed(wake.wait_id, wake.run_id, self.host.clock.now(), waiting)
             else:
                 self._run_changed(wake)
 
@@ -118,14 +119,21 @@ class Watcher:
         if wake.run_id in self.host.hub.watched_runs():
             self.host.hub.run_ready(wake.run_id)
 
-    def _wait_closed(self, wait_id: str, run_id: str) -> None:
+    def _wait_closed(
+        self, wait_id: str, run_id: str, at: float, waiting: tuple[set[str], set[str]]
+    ) -> None:
+        """Relay one close made elsewhere, once: to its parked waiter and its run's caller.
+
+        `waiting` is `(parked wait ids, watched run ids)`, read once per batch.
+        """
         hub = self.host.hub
         if wait_id in self._seen or hub.was_closed_here(wait_id):
             return
-        self._seen[wait_id] = self.host.clock.now()
-        if wait_id in hub.parked_wait_ids():
+        self._seen[wait_id] = at
+        parked, watched = waiting
+        if wait_id in parked:
             self._deliver(wait_id)
-        if run_id in hub.watched_runs():
+        if run_id in watched:
             hub.run_ready(run_id)
 
     def fire_due(self) -> int:
@@ -142,13 +150,7 @@ class Watcher:
             return
         rows = self.host.store.closed_waits_since(self._since)
         for wait_id, run_id, closed_at in rows:
-            if wait_id in self._seen or hub.was_closed_here(wait_id):
-                continue
-            self._seen[wait_id] = closed_at
-            if wait_id in parked:
-                self._deliver(wait_id)
-            if run_id in watched:
-                hub.run_ready(run_id)
+            self._wait_closed(wait_id, run_id, closed_at, (parked, watched))
         self._advance(rows)
 
     def sweep_suspended(self) -> None:

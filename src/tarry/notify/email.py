@@ -203,11 +203,20 @@ def _send(
         hst.settings, to, subject, text, html=html, target=target, seed=key or uuid.uuid4().hex
     )
     if ctx is None or key is None:
-        with smtp_connection(hst.settings) as connection:
-            connection.send(build_message(hst.settings, payload))
+        _send_now(hst.settings, payload)
     else:
         outbox.queue_mail(hst, ctx.run.id, f"mail:{key}", payload)
     return str(payload["message_id"])
+
+
+def _send_now(settings: Settings, payload: dict[str, Any]) -> None:
+    """Hand one mail to the server over a connection of its own.
+
+    Raises:
+        errors.DeliveryFailed: It could not be handed over.
+    """
+    with smtp_connection(settings) as connection:
+        connection.send(build_message(settings, payload))
 
 
 def send_reply(
@@ -234,8 +243,7 @@ def send_reply(
     )
     payload.update(_thread_of(original))
     try:
-        with smtp_connection(hst.settings) as connection:
-            connection.send(build_message(hst.settings, payload))
+        _send_now(hst.settings, payload)
     except errors.DeliveryFailed as exc:
         _log.warning("could not answer the mail from %s: %s", sender, exc)
         return False

@@ -12,6 +12,7 @@ question was already answered.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from typing import Annotated, Any
 
@@ -42,8 +43,9 @@ class _Opened:
     claim: tokens.LinkClaim
     item: service.InboxItem
 
-    @property
+    @functools.cached_property
     def spec(self) -> dict[str, Any] | None:
+        """The wait's stored input spec, parsed once."""
         loaded: dict[str, Any] | None = (
             json.loads(self.item.wait.spec) if self.item.wait.spec else None
         )
@@ -208,8 +210,8 @@ def _prefilled(opened: _Opened) -> Any:
     spec = opened.spec
     if spec is None or not opened.claim.has_decision:
         return opened.item.wait
-    spec["initial"] = {**(spec.get("initial") or {}), **opened.claim.decision}
-    return dataclasses.replace(opened.item.wait, spec=json.dumps(spec))
+    initial = {**(spec.get("initial") or {}), **opened.claim.decision}
+    return dataclasses.replace(opened.item.wait, spec=json.dumps({**spec, "initial": initial}))
 
 
 def _page_context(opened: _Opened, form: dict[str, Any]) -> dict[str, Any]:
