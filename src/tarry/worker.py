@@ -88,10 +88,11 @@ class Worker:
         return store.claim_runs(
             self.host.owner,
             self.host.lease_until(),
-            time.time() if recover else 0.0,
+            time.time(),
             dead,
             limit=limit,
             exclude=self._unloadable,
+            recover=recover,
         )
 
     def _done(self, future: cf.Future[None]) -> None:

@@ -81,6 +81,19 @@ def test_claims_a_running_run_whose_owner_is_dead(store: Store) -> None:
     assert [c.lease_owner for c in claimed] == [ME]
 
 
+def test_without_recovery_only_pending_runs_are_claimed(store: Store) -> None:
+    ready = pending(store)
+    expired = running(store, OTHER, expires=NOW - 1)
+    orphaned = running(store, "host-c:1:1", expires=NOW + 60)
+
+    claimed = store.claim_runs(ME, LEASE, NOW, ["host-c:1:1"], limit=10, recover=False)
+
+    assert [c.id for c in claimed] == [ready.id]
+    assert claimed[0].started_at == NOW
+    assert store.get_run(expired.id) == expired
+    assert store.get_run(orphaned.id) == orphaned
+
+
 def test_never_claims_a_live_lease(store: Store) -> None:
     live = running(store, OTHER, expires=NOW + 60)
     expiring_now = running(store, OTHER, expires=NOW)

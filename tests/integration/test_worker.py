@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -49,6 +50,9 @@ def test_ready_runs_start_although_every_slot_holds_a_waiting_run(
     for n, run in enumerate(runs):
         done = harness.wait_for_state(run.id, RunState.COMPLETED, timeout=10)
         assert done.result == f'"{n}: Ann"'
+        # Claimed now, not at some other time the claim was given.
+        assert done.started_at is not None
+        assert abs(done.started_at - time.time()) < 60
 
 
 def test_runs_waiting_in_memory_stay_there_while_nothing_else_is_ready(

@@ -453,6 +453,7 @@ class Store(OutboxStore, Protocol):
         *,
         limit: int,
         exclude: Collection[str] = (),
+        recover: bool = True,
     ) -> list[RunRecord]:
         """Take up to `limit` top-level runs that need a process, atomically.
 
@@ -460,6 +461,8 @@ class Store(OutboxStore, Protocol):
         or whose holder is in `dead_owners`. Each claimed run becomes Running with
         `owner`'s lease, and a transition row says why. Child runs are never
         claimed: their parent's replay re-enters them, nor are runs in `exclude`.
+        With `recover=False` only Pending runs are claimed (the search for runs of
+        gone processes reads every leased run; workers make it now and then).
 
         Returns:
             The claimed runs as updated.

@@ -101,6 +101,7 @@ class MemoryStore(wakeups.Unpushed):
         *,
         limit: int,
         exclude: Collection[str] = (),
+        recover: bool = True,
     ) -> list[base.RunRecord]:
         """See `Store.claim_runs`."""
         with self._lock:
@@ -109,7 +110,10 @@ class MemoryStore(wakeups.Unpushed):
                 (
                     r
                     for r in self._runs.values()
-                    if r.id not in exclude and _claimable(r, now, dead_owners)
+                    if r.id not in exclude
+                    and _claimable(
+                        r, now if recover else float("-inf"), dead_owners if recover else ()
+                    )
                 ),
                 key=lambda r: r.created_at,
             )[:limit]

@@ -201,9 +201,12 @@ class PostgresStore:
         *,
         limit: int,
         exclude: Collection[str] = (),
+        recover: bool = True,
     ) -> list[base.RunRecord]:
         """See `Store.claim_runs`."""
-        claim = ops.Claim(owner, lease_expires_at, now, list(dead_owners), list(exclude), limit)
+        claim = ops.Claim(
+            owner, lease_expires_at, now, list(dead_owners), list(exclude), limit, recover
+        )
         return self._transaction(lambda conn: ops.claim_runs(conn, claim))
 
     def lease_owners(self) -> list[str]:

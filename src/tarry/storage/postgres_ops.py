@@ -179,13 +179,15 @@ class Claim:
     """Runs not to claim."""
     limit: int
     """At most this many."""
+    recover: bool = True
+    """Also take over runs whose lease expired or whose holder is gone."""
 
 
 def claim_runs(conn: Conn, claim: Claim) -> list[base.RunRecord]:
     """`Store.claim_runs`: the runs found are locked, and those other claims hold skipped."""
     params = {
-        "now": claim.now,
-        "dead_owners": claim.dead_owners,
+        "expired_before": claim.now if claim.recover else float("-inf"),
+        "dead_owners": claim.dead_owners if claim.recover else [],
         "exclude": claim.exclude,
         "limit": claim.limit,
     }

@@ -184,11 +184,12 @@ class SqliteStore(wakeups.Unpushed):
         *,
         limit: int,
         exclude: Collection[str] = (),
+        recover: bool = True,
     ) -> list[base.RunRecord]:
         """See `Store.claim_runs`."""
         params = {
-            "now": now,
-            "dead_owners": json.dumps(list(dead_owners)),
+            "expired_before": now if recover else float("-inf"),
+            "dead_owners": json.dumps(list(dead_owners) if recover else []),
             "exclude": json.dumps(list(exclude)),
             "limit": limit,
         }

@@ -131,7 +131,7 @@ WHERE id = ANY(ARRAY(
         UNION ALL
         (SELECT id FROM runs
          WHERE state IN ('Running', 'Waiting') AND parent_id IS NULL
-           AND id <> ALL(%(exclude)s::text[]) AND lease_expires_at < %(now)s
+           AND id <> ALL(%(exclude)s::text[]) AND lease_expires_at < %(expired_before)s
          LIMIT %(limit)s + 16)
         UNION ALL
         (SELECT id FROM runs
@@ -141,7 +141,7 @@ WHERE id = ANY(ARRAY(
   AND parent_id IS NULL
   AND (state = 'Pending'
        OR (state IN ('Running', 'Waiting')
-           AND (lease_expires_at < %(now)s OR lease_owner = ANY(%(dead_owners)s::text[]))))
+           AND (lease_expires_at < %(expired_before)s OR lease_owner = ANY(%(dead_owners)s::text[]))))
 ORDER BY created_at, seq
 LIMIT %(limit)s
 FOR NO KEY UPDATE SKIP LOCKED;

@@ -39,7 +39,7 @@ WHERE parent_id IS NULL
   AND id NOT IN (SELECT value FROM json_each(:exclude))
   AND (state = 'Pending'
        OR (state IN ('Running', 'Waiting')
-           AND (lease_expires_at < :now
+           AND (lease_expires_at < :expired_before
                 OR lease_owner IN (SELECT value FROM json_each(:dead_owners)))))
 ORDER BY created_at
 LIMIT :limit;
