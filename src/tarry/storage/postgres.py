@@ -41,6 +41,7 @@ from tarry.states import RunState
 from tarry.storage import base, outbox, wakeups
 from tarry.storage import postgres_ops as ops
 from tarry.storage import rows as mapping
+from tarry.storage.named_reads import NamedReads
 from tarry.storage.postgres_listen import Listener
 
 __all__ = ["PostgresStore"]
@@ -54,7 +55,7 @@ _CONNECT_TIMEOUT_SECONDS = 10
 _DEADLOCK_RETRIES = 5
 
 
-class PostgresStore:
+class PostgresStore(NamedReads):
     """`Store` on a PostgreSQL database (psycopg 3, a pool of connections).
 
     Args:
@@ -170,11 +171,6 @@ class PostgresStore:
             lambda conn: bool(conn.execute(query, params).fetchall()), durable=False
         )
 
-    def get_run(self, run_id: str) -> base.RunRecord | None:
-        """See `Store.get_run`."""
-        rows = self._read("get_run", {"id": run_id})
-        return mapping.run_from_row(rows[0]) if rows else None
-
     def run_states(self, run_ids: Sequence[str]) -> dict[str, RunState]:
         """See `Store.run_states`."""
         rows = self._read("run_states", {"ids": list(run_ids)})
@@ -231,27 +227,12 @@ class PostgresStore:
         }
         return [mapping.run_from_row(row) for row in self._read("list_runs", params)]
 
-    def get_transitions(self, run_id: str) -> list[base.TransitionRecord]:
-        """See `Store.get_transitions`."""
-        rows = self._read("get_transitions", {"run_id": run_id})
-        return [mapping.transition_from_row(row) for row in rows]
-
     # -- journal and logs -------------------------------------------------------
 
     def put_step(self, step: base.StepRecord, *, owner: str | None = None) -> bool:
         """See `Store.put_step`: one statement, one round trip."""
         params = {**mapping.step_params(step), "owner": owner}
         return bool(self._write("put_step" if owner is None else "put_step_fenced", params))
-
-    def get_steps(self, run_id: str) -> list[base.StepRecord]:
-        """See `Store.get_steps`."""
-        steps = [mapping.step_from_row(row) for row in self._read("get_steps", {"run_id": run_id})]
-        return sorted(steps, key=lambda s: base.step_order(s.key))
-
-    def get_step(self, run_id: str, key: str) -> base.StepRecord | None:
-        """See `Store.get_step`."""
-        rows = self._read("get_step", {"run_id": run_id, "key": key})
-        return mapping.step_from_row(rows[0]) if rows else None
 
     def add_logs(self, logs: Sequence[base.LogRecord]) -> None:
         """See `Store.add_logs`: lines are written within 0.2 s, in order, without waiting."""
@@ -301,41 +282,15 @@ class PostgresStore:
         change = base.cancel_change(at, reason)
         return self._transaction(lambda conn: ops.cancel_run(conn, run_id, change))
 
-    def get_wait(self, wait_id: str) -> base.WaitRecord | None:
-        """See `Store.get_wait`."""
-        rows = self._read("get_wait", {"id": wait_id})
-        return mapping.wait_from_row(rows[0]) if rows else None
-
-    def waits_of_run(self, run_id: str) -> list[base.WaitRecord]:
-        """See `Store.waits_of_run`."""
-        return [mapping.wait_from_row(r) for r in self._read("waits_of_run", {"run_id": run_id})]
-
-    def open_inputs(
-        self, run_id: str | None = None, limit: int = 50, offset: int = 0
-    ) -> list[base.WaitRecord]:
-        """See `Store.open_inputs`."""
-        params = {"run_id": run_id, "limit": limit, "offset": offset}
-        return [mapping.wait_from_row(r) for r in self._read("open_inputs", params)]
-
     def due_waits(self, now: float, limit: int) -> list[base.WaitRecord]:
         """See `Store.due_waits`."""
         rows = self._read("due_waits", {"now": now, "limit": limit})
         return [mapping.wait_from_row(r) for r in rows]
 
-    def closed_waits_since(self, since: float) -> list[tuple[str, str, float]]:
-        """See `Store.closed_waits_since`."""
-        rows = self._read("closed_waits_since", {"since": since})
-        return [(r["id"], r["run_id"], r["closed_at"]) for r in rows]
-
     def add_early_input(self, early: base.EarlyInput) -> int:
         """See `Store.add_early_input`."""
         [row] = self._returning("insert_early_input", mapping.early_params(early))
         return int(row["id"])
-
-    def pending_early_inputs(self, run_id: str, name: str) -> list[base.EarlyInput]:
-        """See `Store.pending_early_inputs`."""
-        params = {"run_id": run_id, "name": name}
-        return [mapping.early_from_row(r) for r in self._read("pending_early_inputs", params)]
 
     def reject_early_input(self, early_id: int, detail: str) -> None:
         """See `Store.reject_early_input`."""
@@ -348,19 +303,6 @@ class PostgresStore:
     ) -> base.MessageSent:
         """See `Store.send_message`: two sends of one key are serialised by the receiver's lock."""
         return self._transaction(lambda conn: ops.send_message(conn, message, resume_as))
-
-    def messages_of_run(
-        self, run_id: str, *, sent: bool = False, limit: int = 200
-    ) -> list[base.MessageRecord]:
-        """See `Store.messages_of_run`."""
-        query = "messages_from_run" if sent else "messages_to_run"
-        rows = self._read(query, {"run_id": run_id, "limit": limit})
-        return [mapping.message_from_row(row) for row in rows]
-
-    def get_variable(self, name: str) -> str | None:
-        """See `Store.get_variable`."""
-        rows = self._read("get_variable", {"name": name})
-        return str(rows[0]["value"]) if rows else None
 
     def set_variable(self, name: str, value: str, at: float, *, overwrite: bool) -> bool:
         """See `Store.set_variable`."""
@@ -389,29 +331,10 @@ class PostgresStore:
         params = [outbox.settle_params(item_id, outcome) for item_id, outcome in outcomes]
         self._transaction(lambda conn: conn.cursor().executemany(_QUERIES["settle_outbox"], params))
 
-    def outbox_of_run(self, run_id: str) -> list[outbox.OutboxItem]:
-        """See `OutboxStore.outbox_of_run`."""
-        return [outbox.item_from_row(r) for r in self._read("outbox_of_run", {"run_id": run_id})]
-
-    def next_outbox_due(self) -> float | None:
-        """See `OutboxStore.next_outbox_due`."""
-        due = self._read("next_outbox_due", {})[0]["due_at"]
-        return None if due is None else float(due)
-
     def put_deployment(self, deployment: base.DeploymentRecord) -> base.DeploymentRecord:
         """See `Store.put_deployment`."""
         [row] = self._returning("put_deployment", mapping.deployment_params(deployment))
         return mapping.deployment_from_row(row)
-
-    def get_deployment(self, name: str) -> base.DeploymentRecord | None:
-        """See `Store.get_deployment`."""
-        rows = self._read("get_deployment", {"name": name})
-        return mapping.deployment_from_row(rows[0]) if rows else None
-
-    def list_deployments(self, limit: int = 50, offset: int = 0) -> list[base.DeploymentRecord]:
-        """See `Store.list_deployments`."""
-        rows = self._read("list_deployments", {"limit": limit, "offset": offset})
-        return [mapping.deployment_from_row(row) for row in rows]
 
 
 class _LogBuffer:

@@ -21,6 +21,7 @@ from tarry import errors
 from tarry.states import RunState, WaitKind, WaitStatus
 from tarry.storage import base, group_commit, messages, outbox, sqlfiles, wakeups
 from tarry.storage import rows as mapping
+from tarry.storage.named_reads import NamedReads
 
 __all__ = ["SqliteStore"]
 
@@ -33,7 +34,7 @@ _READER_CACHE_KIB = 1024
 _IDS_PER_QUERY = 500
 
 
-class SqliteStore(wakeups.Unpushed):
+class SqliteStore(NamedReads, wakeups.Unpushed):
     """`Store` on a SQLite file (WAL, `synchronous=FULL` by default).
 
     Args:
@@ -141,11 +142,6 @@ class SqliteStore(wakeups.Unpushed):
 
         return self._write(op, durable)
 
-    def get_run(self, run_id: str) -> base.RunRecord | None:
-        """See `Store.get_run`."""
-        rows = self._read("get_run", {"id": run_id})
-        return mapping.run_from_row(rows[0]) if rows else None
-
     def run_states(self, run_ids: Sequence[str]) -> dict[str, RunState]:
         """See `Store.run_states`."""
         states: dict[str, RunState] = {}
@@ -228,11 +224,6 @@ class SqliteStore(wakeups.Unpushed):
         }
         return [mapping.run_from_row(row) for row in self._read("list_runs", params)]
 
-    def get_transitions(self, run_id: str) -> list[base.TransitionRecord]:
-        """See `Store.get_transitions`."""
-        rows = self._read("get_transitions", {"run_id": run_id})
-        return [mapping.transition_from_row(row) for row in rows]
-
     # -- journal and logs -------------------------------------------------------
 
     def put_step(self, step: base.StepRecord, *, owner: str | None = None) -> bool:
@@ -240,16 +231,6 @@ class SqliteStore(wakeups.Unpushed):
         params = {**mapping.step_params(step), "owner": owner}
         query = _QUERIES["put_step" if owner is None else "put_step_fenced"]
         return bool(self._write(lambda conn: conn.execute(query, params).rowcount))
-
-    def get_steps(self, run_id: str) -> list[base.StepRecord]:
-        """See `Store.get_steps`."""
-        steps = [mapping.step_from_row(row) for row in self._read("get_steps", {"run_id": run_id})]
-        return sorted(steps, key=lambda s: base.step_order(s.key))
-
-    def get_step(self, run_id: str, key: str) -> base.StepRecord | None:
-        """See `Store.get_step`."""
-        rows = self._read("get_step", {"run_id": run_id, "key": key})
-        return mapping.step_from_row(rows[0]) if rows else None
 
     def add_logs(self, logs: Sequence[base.LogRecord]) -> None:
         """See `Store.add_logs`: lines are committed with the next write, or within 0.2 s."""
@@ -297,19 +278,6 @@ class SqliteStore(wakeups.Unpushed):
         """See `Store.send_message`."""
         return self._write(lambda conn: _send_message(conn, message, resume_as))
 
-    def messages_of_run(
-        self, run_id: str, *, sent: bool = False, limit: int = 200
-    ) -> list[base.MessageRecord]:
-        """See `Store.messages_of_run`."""
-        query = "messages_from_run" if sent else "messages_to_run"
-        rows = self._read(query, {"run_id": run_id, "limit": limit})
-        return [mapping.message_from_row(row) for row in rows]
-
-    def get_variable(self, name: str) -> str | None:
-        """See `Store.get_variable`."""
-        rows = self._read("get_variable", {"name": name})
-        return str(rows[0]["value"]) if rows else None
-
     def set_variable(self, name: str, value: str, at: float, *, overwrite: bool) -> bool:
         """See `Store.set_variable`."""
         query = _QUERIES["put_variable" if overwrite else "insert_variable"]
@@ -344,15 +312,6 @@ class SqliteStore(wakeups.Unpushed):
         params = [outbox.settle_params(item_id, outcome) for item_id, outcome in outcomes]
         self._write(lambda conn: conn.executemany(_QUERIES["settle_outbox"], params))
 
-    def outbox_of_run(self, run_id: str) -> list[outbox.OutboxItem]:
-        """See `OutboxStore.outbox_of_run`."""
-        return [outbox.item_from_row(r) for r in self._read("outbox_of_run", {"run_id": run_id})]
-
-    def next_outbox_due(self) -> float | None:
-        """See `OutboxStore.next_outbox_due`."""
-        due = self._read("next_outbox_due", {})[0]["due_at"]
-        return None if due is None else float(due)
-
     def put_deployment(self, deployment: base.DeploymentRecord) -> base.DeploymentRecord:
         """See `Store.put_deployment`."""
 
@@ -363,35 +322,9 @@ class SqliteStore(wakeups.Unpushed):
 
         return self._write(op)
 
-    def get_deployment(self, name: str) -> base.DeploymentRecord | None:
-        """See `Store.get_deployment`."""
-        rows = self._read("get_deployment", {"name": name})
-        return mapping.deployment_from_row(rows[0]) if rows else None
-
-    def list_deployments(self, limit: int = 50, offset: int = 0) -> list[base.DeploymentRecord]:
-        """See `Store.list_deployments`."""
-        rows = self._read("list_deployments", {"limit": limit, "offset": offset})
-        return [mapping.deployment_from_row(row) for row in rows]
-
     def cancel_run(self, run_id: str, at: float, reason: str) -> base.RunsCancelled | None:
         """See `Store.cancel_run`."""
         return self._write(lambda conn: _cancel_run(conn, run_id, base.cancel_change(at, reason)))
-
-    def get_wait(self, wait_id: str) -> base.WaitRecord | None:
-        """See `Store.get_wait`."""
-        rows = self._read("get_wait", {"id": wait_id})
-        return mapping.wait_from_row(rows[0]) if rows else None
-
-    def waits_of_run(self, run_id: str) -> list[base.WaitRecord]:
-        """See `Store.waits_of_run`."""
-        return [mapping.wait_from_row(r) for r in self._read("waits_of_run", {"run_id": run_id})]
-
-    def open_inputs(
-        self, run_id: str | None = None, limit: int = 50, offset: int = 0
-    ) -> list[base.WaitRecord]:
-        """See `Store.open_inputs`."""
-        params = {"run_id": run_id, "limit": limit, "offset": offset}
-        return [mapping.wait_from_row(r) for r in self._read("open_inputs", params)]
 
     def due_waits(self, now: float, limit: int) -> list[base.WaitRecord]:
         """See `Store.due_waits`."""
@@ -399,21 +332,11 @@ class SqliteStore(wakeups.Unpushed):
             mapping.wait_from_row(r) for r in self._read("due_waits", {"now": now, "limit": limit})
         ]
 
-    def closed_waits_since(self, since: float) -> list[tuple[str, str, float]]:
-        """See `Store.closed_waits_since`."""
-        rows = self._read("closed_waits_since", {"since": since})
-        return [(r["id"], r["run_id"], r["closed_at"]) for r in rows]
-
     def add_early_input(self, early: base.EarlyInput) -> int:
         """See `Store.add_early_input`."""
         params = mapping.early_params(early)
         cursor = self._write(lambda conn: conn.execute(_QUERIES["insert_early_input"], params))
         return int(cursor.lastrowid or 0)
-
-    def pending_early_inputs(self, run_id: str, name: str) -> list[base.EarlyInput]:
-        """See `Store.pending_early_inputs`."""
-        params = {"run_id": run_id, "name": name}
-        return [mapping.early_from_row(r) for r in self._read("pending_early_inputs", params)]
 
     def reject_early_input(self, early_id: int, detail: str) -> None:
         """See `Store.reject_early_input`."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tarry import errors
-from tarry.storage import open_store, sqlfiles
+from tarry.storage import named_reads, open_store, sqlfiles
 from tarry.storage import sqlite as sqlite_adapter
 from tarry.storage.sqlite import SqliteStore
 from tests.contract.support import run_record
@@ -154,9 +154,9 @@ def test_every_file_in_the_migrations_folder_is_a_numbered_migration() -> None:
 
 
 def _query_names_used_by_the_sqlite_adapter() -> set[str]:
-    source = Path(sqlite_adapter.__file__).read_text()
+    sources = (Path(str(m.__file__)).read_text() for m in (sqlite_adapter, named_reads))
     names: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in (n for source in sources for n in ast.walk(ast.parse(source))):
         # _QUERIES["name"] and self._read("name", ...)
         if (
             isinstance(node, ast.Subscript)
