@@ -65,3 +65,17 @@ def test_prefect_style_module_paths() -> None:
     assert ThreadPoolTaskRunner(max_workers=3).max_workers == 3
     assert flow_run.id is None
     assert getattr(test_harness, "__test__", True) is False
+
+
+def test_testing_module_surface() -> None:
+    import tarry.testing
+    from tarry import pytest_plugin
+
+    assert tarry.testing.__all__ == [
+        "RunHandle",
+        "RunRef",
+        "TestHarness",
+        "tarry_test_harness",
+        "test_harness",
+    ]
+    assert pytest_plugin.__all__ == ["pytest_configure", "tarry_harness"]

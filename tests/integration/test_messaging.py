@@ -21,8 +21,9 @@ EXIT = "__EXIT__"
 def harness(request: pytest.FixtureRequest, database_url: str) -> Iterator[TestHarness]:
     """Receivers stay in memory, or leave it at every receive (replayed each time)."""
     resident_seconds = 7200 if request.param == "resident" else 0
-    settings = {"resident_seconds": resident_seconds, "database_url": database_url}
-    with tarry_test_harness(fake_clock=True, **settings) as h:
+    with tarry_test_harness(
+        fake_clock=True, resident_seconds=resident_seconds, database_url=database_url
+    ) as h:
         yield h
 
 

@@ -39,8 +39,7 @@ def suspending(database_url: str) -> Iterator[TestHarness]:
 @pytest.fixture
 def resident(database_url: str) -> Iterator[TestHarness]:
     """Waits stay in memory (a long resident window); time moves only on `advance`."""
-    settings = {"resident_seconds": 7200, "database_url": database_url}
-    with tarry_test_harness(fake_clock=True, **settings) as h:
+    with tarry_test_harness(fake_clock=True, resident_seconds=7200, database_url=database_url) as h:
         yield h
 
 
