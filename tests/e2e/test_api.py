@@ -54,6 +54,7 @@ def _open_input(client: httpx.Client, run_id: str, name: str) -> dict[str, Any]:
     return found[0]
 
 
+@pytest.mark.example
 def test_finance_challenge_4_over_the_api(served: tuple[httpx.Client, host.Host]) -> None:
     client, _ = served
     started = client.post("/runs", json={"deployment": DEPLOYMENT})

@@ -67,6 +67,7 @@ def _posts(page: Page) -> list[str]:
     return sent
 
 
+@pytest.mark.example
 def test_finance_challenge_4_in_the_browser(page: Page, served: tuple[str, host.Host]) -> None:
     url, hst = served
     run = service.start_run("train-model/challenge-4", hst=hst)

@@ -75,6 +75,7 @@ def _result(url: str, run_id: str) -> Any:
     raise AssertionError(f"run {run_id} did not end")
 
 
+@pytest.mark.example
 def test_the_approve_link_in_the_mail_approves_on_the_real_server(
     server: tuple[str, int], catcher: MailCatcher
 ) -> None:
@@ -91,6 +92,7 @@ def test_the_approve_link_in_the_mail_approves_on_the_real_server(
     assert httpx.post(approve_link).status_code == 409
 
 
+@pytest.mark.example
 def test_a_reply_to_the_notice_rejects_through_the_servers_smtp_endpoint(
     server: tuple[str, int], catcher: MailCatcher
 ) -> None:

@@ -60,6 +60,7 @@ def _finish(proc: subprocess.Popen[str]) -> str:
     return out + err
 
 
+@pytest.mark.example
 @pytest.mark.parametrize("resident_seconds", ["30", "0"], ids=["resident", "suspended"])
 def test_seed_greet_user_is_answered_from_another_process(
     tarry_home: Path, other_process: host.Host, resident_seconds: str
@@ -77,6 +78,7 @@ def test_seed_greet_user_is_answered_from_another_process(
     assert state == "Completed"
 
 
+@pytest.mark.example
 def test_seed_default_value_accepts_the_initial_data(
     tarry_home: Path, other_process: host.Host
 ) -> None:
@@ -89,6 +91,7 @@ def test_seed_default_value_accepts_the_initial_data(
     assert "Hello, stranger!" in _finish(proc)
 
 
+@pytest.mark.example
 def test_seed_shirt_order_is_validated_with_its_own_validator_before_acceptance(
     tarry_home: Path, other_process: host.Host
 ) -> None:
