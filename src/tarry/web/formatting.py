@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["first_line", "iso", "pretty", "preview", "seconds", "when"]
+__all__ = ["first_line", "iso", "pretty", "preview", "seconds", "source", "when"]
 
 _PREVIEW = 120
 _EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(.+?)\1")
@@ -110,3 +110,20 @@ def first_line(markdown: str | None) -> str:
         if plain:
             return _EMPHASIS.sub(r"\2", plain)
     return ""
+
+
+def source(entrypoint: str) -> str:
+    """Where a flow's code is, shortly: the file's folder and name, or the module.
+
+    Several examples share a flow name (`train-model`); the file tells them apart.
+
+    Args:
+        entrypoint: `path/to/file.py:function` or `package.module:function`.
+
+    Returns:
+        `folder/file.py` for a file, the module for a module.
+    """
+    location = entrypoint.rpartition(":")[0] or entrypoint
+    if not location.endswith(".py"):
+        return location
+    return "/".join(location.replace("\\", "/").split("/")[-2:])

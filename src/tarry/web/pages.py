@@ -83,6 +83,7 @@ _env.filters.update(
     short=lambda run_id: str(run_id)[:8],
     level=logging.getLevelName,
     first_line=formatting.first_line,
+    source=formatting.source,
     preview_json=lambda text: formatting.preview(json.loads(text)) if text else "",
 )
 

@@ -1,0 +1,108 @@
+"""The newcomer's path: `./scripts/start`'s server, then finance challenge 4 in the browser.
+
+The server is started with the same deployments as `scripts/start` (read from it), on
+a fresh TARRY_HOME, in its own process. Chromium answers challenge 4 through the inbox
+as `examples/README.md` tells: Approve, then a code without zeroes, then the run page
+shows the run Completed. The screenshots are the gallery's pictures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page
+
+from tests.conftest import ROOT, subprocess_env
+from tests.e2e.browser import screenshot
+from tests.net import free_port
+
+
+def start_script_deployments() -> list[str]:
+    """The `--deploy` entrypoints of `scripts/start`."""
+    return re.findall(r"--deploy\s+(\S+)", (ROOT / "scripts" / "start").read_text())
+
+
+@pytest.fixture
+def started(tarry_home: Path) -> Iterator[str]:
+    """`tarry server --demo` with every deployment of `scripts/start`, in its own process."""
+    port = free_port()
+    command = [sys.executable, "-m", "tarry", "server", "--port", str(port), "--demo"]
+    for entrypoint in start_script_deployments():
+        command += ["--deploy", entrypoint]
+    proc = subprocess.Popen(
+        command, env=subprocess_env(tarry_home), cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _until_up(url, proc)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+        assert "Traceback" not in stderr, stderr
+
+
+def _until_up(url: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "tarry server exited"
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url + "/api/health").is_success:
+                return
+        time.sleep(0.1)
+    raise AssertionError("tarry server did not come up")
+
+
+def _answer_from_inbox(page: Page, url: str, source: str, question: str) -> None:
+    """Open the inbox and click the question `question` of the run whose code is `source`."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        page.goto(url + "/inbox")
+        row = page.locator("tbody tr", has_text=source).filter(has_text=question)
+        if row.count():
+            row.first.get_by_role("link", name="Answer").click()
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no question {question!r} of {source} in the inbox")
+
+
+def test_a_newcomer_answers_challenge_4_in_the_browser(page: Page, started: str) -> None:
+    assert "examples/finance/challenge_4.py:train_model" in start_script_deployments()
+    page.goto(started + "/")
+    page.wait_for_url("**/inbox")
+    screenshot(page, "gallery-inbox")
+
+    _answer_from_inbox(page, started, "finance/challenge_4.py", "Training budget")
+    page.select_option("select[name=decision]", "Approve")
+    screenshot(page, "gallery-challenge-4-decision")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/runs/*")
+    run_url = page.url
+
+    _answer_from_inbox(page, started, "finance/challenge_4.py", "authorization")
+    code = page.locator("input[name=code]")
+    code.fill("1230567")
+    page.click("button[type=submit]")
+    assert code.evaluate("e => e.validity.valid") is False  # refused before sending
+    code.fill("1234567")
+    screenshot(page, "gallery-challenge-4-code")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/runs/*")
+    assert page.url.split("?")[0] == run_url.split("?")[0]
+
+    deadline = time.monotonic() + 20
+    while "Completed" not in page.locator(".page-head").inner_text():
+        assert time.monotonic() < deadline, "the run did not complete"
+        time.sleep(0.2)
+        page.reload()
+    assert "model trained (authorization 1234567)" in page.content()
+    screenshot(page, "gallery-challenge-4-done")
