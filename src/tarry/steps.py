@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tarry import context, errors, futures, journal, run_logs, serialization
+from tarry import context, errors, futures, journal, run_logs, serialization, task_runners
 from tarry.states import StepKind, StepStatus
 from tarry.storage import base
 
@@ -230,8 +230,17 @@ def _invoke_with_retries(call: _Call) -> Any:
             time.sleep(delay)
 
 
-def _invoke(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _invoke(
+    task: Task[Any, Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    remote: task_runners.RemoteCall | None = None,
+) -> Any:
+    remote = remote or task_runners.remote_call()
+
     def target() -> Any:
+        if remote is not None:
+            return remote(task.fn, args, kwargs)
         if task.is_async:
             return run_coroutine_sync(task.fn(*args, **kwargs))
         return task.fn(*args, **kwargs)
@@ -413,6 +422,10 @@ async def _invoke_with_retries_async(call: _Call) -> Any:
 
 
 async def _invoke_async(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    remote = task_runners.remote_call()
+    if remote is not None:
+        # The cluster computes; this loop only waits for the answer off its thread.
+        return await asyncio.to_thread(_invoke, task, args, kwargs, remote)
     if not task.is_async:
         return _invoke(task, args, kwargs)
     if task.timeout_seconds is None:

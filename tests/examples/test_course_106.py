@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,14 @@ def test_seed_test_harness_example(tarry_home: Path) -> None:
     assert "1 passed" in done.stdout
     # The harness kept the run out of the user's own database.
     assert not (tarry_home / "tarry.db").exists()
+
+
+def test_seed_dask_greetings_are_computed_by_a_dask_cluster(tarry_home: Path) -> None:
+    done = _python(tarry_home, str(EXAMPLES / "course_106" / "dask_greetings.py"))
+    assert done.returncode == 0, done.stderr
+    names = ("arthur", "trillian", "ford", "marvin")
+    # The worker's threads print at once, so lines may interleave: look for the words.
+    said = re.findall(r"(hello|goodbye) (arthur|trillian|ford|marvin)", done.stdout)
+    assert sorted(said) == sorted([("hello", n) for n in names] + [("goodbye", n) for n in names])
+    steps = query(tarry_home / "tarry.db", "SELECT name, status FROM steps ORDER BY key")
+    assert sorted(steps) == sorted([("say_hello", "Completed"), ("say_goodbye", "Completed")] * 4)
