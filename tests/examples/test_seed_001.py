@@ -9,6 +9,7 @@ the test harness's fake clock, which jumps over its hours of waiting.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -333,6 +334,20 @@ def test_seed_multi_step_needs_both_gates(api: httpx.Client) -> None:
         ("manager", "Mo"),
         ("finance", "Fay"),
     ]
+
+
+def test_seed_multi_step_gate_form_in_the_web_ui(api: httpx.Client) -> None:
+    run_id = _start(api, "multi_step_approval")
+    manager = _question(api, run_id, "manager")
+
+    html = httpx.get(str(api.base_url).removesuffix("api/") + f"inputs/{manager['id']}").text
+
+    assert re.search(r'<option value="approve">approve</option>\s*<option value="reject">', html)
+    assert re.search(r'name="approver"[^>]*minlength="2"[^>]*required', html)
+    assert re.search(r'<textarea[^>]*name="comments"[^>]*maxlength="500"', html)
+    for help_text in ("Your decision for this gate.", "required when you reject"):
+        assert help_text in html
+    assert "<h2>Manager review</h2>" in html
 
 
 def test_seed_multi_step_rejection_stops_at_the_first_gate(api: httpx.Client) -> None:
