@@ -11,7 +11,8 @@ and the parent returns what they produced:
 `all_departments` runs one `data_pipeline` child per department at the same time and adds their
 results up. To run child flows concurrently, make them `async def` and `asyncio.gather` their
 calls: each call is a child run of its own, with its parent recorded, and a replayed parent
-re-enters the same children. `tarry runs ls` lists them all; the UI shows the tree.
+re-enters the same children. `tarry runs ls` lists them all; in the UI each run links to its
+children.
 
 Run it:
 

@@ -6,9 +6,10 @@ a result that says who was asked and for how long. The deadline is a durable tim
 holds no thread while it waits, and the timeout fires even if the process restarted.
 
 Run it, then answer in the UI (http://127.0.0.1:4300) or from another terminal in the same
-folder (`--hours 0.01` to see the asks escalate within a minute):
+folder. HOURS is how long each ask stays open (default 4; 0.005 makes it 18 seconds, to watch
+the asks escalate and the flow give up within a minute):
 
-    python examples/human_in_loop/approval_with_deadline.py [--hours HOURS]
+    python examples/human_in_loop/approval_with_deadline.py [HOURS]
     tarry inputs ls
     tarry resume RUN_ID --set approved=true --set approver=Ada
 """
@@ -87,5 +88,4 @@ def approval_with_deadline(
 
 
 if __name__ == "__main__":
-    hours = float(sys.argv[2]) if sys.argv[1:2] == ["--hours"] and len(sys.argv) > 2 else 4.0
-    print(approval_with_deadline(hours=hours))
+    print(approval_with_deadline(hours=float(sys.argv[1]) if len(sys.argv) > 1 else 4))

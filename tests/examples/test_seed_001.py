@@ -8,8 +8,10 @@ the test harness's fake clock, which jumps over its hours of waiting.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -25,7 +27,7 @@ from tarry.definitions import Flow
 from tarry.states import RunState, WaitStatus
 from tarry.testing import RunHandle, TestHarness, tarry_test_harness
 from tarry.web import server
-from tests.conftest import ROOT, query, subprocess_env
+from tests.conftest import ROOT, query, run_tarry, subprocess_env
 from tests.e2e.live import live_server
 
 EXAMPLES = ROOT / "examples"
@@ -365,6 +367,63 @@ def test_seed_multi_step_rejection_stops_at_the_first_gate(api: httpx.Client) ->
     assert done["run"]["result"] == "New office: rejected at manager review by Mo: not this year"
     assert [w["name"] for w in done["waits"]] == ["manager"]
     assert "carry_out" not in _tasks(done)
+
+
+# -- approvals as scripts, answered from the CLI ---------------------------------------------
+
+
+def _waiting_run(db: Path, script: subprocess.Popen[str]) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and script.poll() is None:
+        with contextlib.suppress(sqlite3.OperationalError):  # not created yet
+            found = query(db, "SELECT id FROM runs WHERE state = 'Waiting'")
+            if found:
+                return str(found[0][0])
+        time.sleep(0.05)
+    script.kill()
+    raise AssertionError(f"no run waits; the script said: {script.communicate()}")
+
+
+def test_seed_simple_approval_script_answered_from_the_cli(tarry_home: Path) -> None:
+    script = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "human_in_loop" / "simple_approval.py")],
+        env=subprocess_env(tarry_home),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    run_id = _waiting_run(tarry_home / "tarry.db", script)
+
+    listed = run_tarry(tarry_home, "inputs", "ls")
+    refused = run_tarry(tarry_home, "resume", run_id[:8], "--set", "approver=A")
+    answered = run_tarry(
+        tarry_home, "resume", run_id[:8], "--set", "approved=true", "--set", "approver=Ada"
+    )
+
+    out, err = script.communicate(timeout=60)
+    assert "approval" in listed.stdout, listed.stderr
+    assert refused.returncode != 0
+    assert "approver: String should have at least 2 characters" in refused.stderr
+    assert answered.returncode == 0, answered.stderr
+    assert script.returncode == 0, err
+    assert f"tarry resume {run_id} --set approved=true --set approver=YOUR_NAME" in err
+    assert out.strip() == "published 12,500 rows of customers (approved by Ada)"
+
+
+def test_seed_conditional_script_below_threshold_needs_nobody(tarry_home: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "human_in_loop" / "conditional_approval.py"), "800"],
+        env=subprocess_env(tarry_home),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "paid $800.00 to Acme Supplies (approved by auto-approval)"
 
 
 # -- deadline, escalation, giving up (fake clock) -------------------------------------------
