@@ -43,7 +43,7 @@ def sleep_wf(num: int) -> int:
     """Simulate a "long-running" computation with sleep."""
     # increase the sleep duration to actually make it long-running
     sleep(timedelta(seconds=10))
-    # Flyte's `sleeping >> result` orders two graph nodes; Python runs them in program order.
+    # Flyte's `sleeping >> result` orders graph nodes; plain Python runs in program order.
     result = long_running_computation(num=num)
     return result
 
@@ -85,8 +85,8 @@ def reporting_with_approval_wf(data: list[float]) -> dict[str, Any]:
 @flow
 def approval_as_promise_wf(data: list[float]) -> dict[str, Any]:
     report = create_report(data=data)
-    # Flyte's `report >> title_input` (wait for report to run so that the user can view
-    # it before adding a custom title) is program order here: the report is made first.
+    # wait for report to run so that the user can view it before adding a custom
+    # title to the report (Flyte's `report >> title_input`; here, program order)
     title_input = wait_for_input("title", timeout=timedelta(hours=1), expected_type=str)
 
     final_report = finalize_report(
@@ -108,13 +108,12 @@ def conditional_wf(data: list[float]) -> dict[str, Any]:
 
     # Define a "review-passes" wait_for_input node so that a human can review
     # the report before finalizing it.
-    # (Flyte's `report >> review_passed` is program order here.)
+    # (Flyte's `report >> review_passed`; here, program order)
     review_passed = wait_for_input("review-passes", timeout=timedelta(hours=2), expected_type=bool)
 
     # This conditional returns the finalized report if the review passes,
     # otherwise it returns an invalid report output.
-    # (Flyte's `conditional(...).if_(...).then(...).else_()` builds a graph; a wait
-    # returns a plain bool here, so it is a plain `if`.)
+    # (Flyte's `conditional(...).if_().then().else_()` builds nodes; a bool is tested by `if`)
     if review_passed:
         return finalize_report(report=report, title=title_input)
     return invalid_report()
