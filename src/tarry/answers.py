@@ -188,7 +188,13 @@ def _keep_early(
         responder=who.responder,
         channel=who.channel,
     )
-    return Submitted(None, hst.store.add_early_input(early))
+    early_id = hst.store.add_early_input(early)
+    # The run may have opened this wait after `_target` looked and before the insert,
+    # and found nothing kept then: hand it the answer now (a close both try wins once).
+    opened = _target(hst.store, run.id, key, None)
+    if opened is not None and opened.status is WaitStatus.OPEN:
+        consume_early(hst, opened)
+    return Submitted(None, early_id)
 
 
 def _close(

@@ -1,8 +1,8 @@
 """Python client of a tarry server's REST API: `Client`, `AsyncClient` and `get_client`.
 
 Start runs of deployments, read runs and their logs, list the inputs runs wait for
-and answer them, cancel, suspend and resume runs, from any process that reaches
-the server (as FlyteRemote or the Durable Task client do)::
+and answer them, send runs messages, cancel, suspend and resume runs, from any
+process that reaches the server (as FlyteRemote or the Durable Task client do)::
 
     from tarry import get_client
 
@@ -24,9 +24,9 @@ into a result or a tarry error. `Client` and `AsyncClient` only do the I/O, as
 httpx's clients share `Auth.auth_flow`.
 
 Results are the API's own models from `tarry.web.schemas` (`RunOut`,
-`RunDetailOut`, `LogOut`, `InputOut`, `AnswerOut`, `DeploymentOut`). List methods
-return one page as a list: ask for the next one with `offset` increased by
-`limit`; a page shorter than `limit` is the last.
+`RunDetailOut`, `LogOut`, `InputOut`, `AnswerOut`, `MessageOut`, `DeploymentOut`).
+List methods return one page as a list: ask for the next one with `offset`
+increased by `limit`; a page shorter than `limit` is the last.
 
 Errors are tarry's exceptions, carrying the server's message:
 
@@ -373,6 +373,15 @@ def _pending_inputs_call(
     return Call("GET", "inputs", _inputs, params=tuple(params), subject="run", subject_id=run_id)
 
 
+def _send_call(
+    run_id: str, value: Any, key: str | None, sender: str | None
+) -> Call[schemas.MessageOut]:
+    body = {"value": _jsonable(value), "key": key, "sender": sender}
+    path = f"runs/{_quote(run_id)}/messages"
+    read = schemas.MessageOut.model_validate
+    return Call("POST", path, read, body=body, subject="run", subject_id=run_id)
+
+
 def _input_call(wait_id: str) -> Call[schemas.InputOut]:
     read = schemas.InputOut.model_validate
     return Call("GET", f"inputs/{_quote(wait_id)}", read, subject="wait", subject_id=wait_id)
@@ -593,6 +602,29 @@ class Client(_BaseClient):
         """
         return self._send(_resume_call(run_id, run_input, key, responder))
 
+    def send_input(
+        self, run_id: str, value: Any, *, key: str | None = None, sender: str | None = None
+    ) -> schemas.MessageOut:
+        """Send a message to a run, which takes it with `receive_input` (as `tarry.send_input`).
+
+        Messages sent before the run listens are kept; each is received exactly once.
+
+        Args:
+            run_id: The run's id or a unique prefix.
+            value: What to send: JSON data, or a pydantic model (a `RunInput`) sent as
+                its fields.
+            key: Unique per run: a message with a key already sent is not sent again,
+                and the one sent first is returned.
+            sender: Who sends it, shown with the message; `"api"` when omitted.
+
+        Returns:
+            The message as stored (`status` `received` if the run took it at once).
+
+        Raises:
+            errors.RunNotFound: No run matches, or several do.
+        """
+        return self._send(_send_call(run_id, value, key, sender))
+
     def list_pending_inputs(
         self, run_id: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[schemas.InputOut]:
@@ -731,6 +763,12 @@ class AsyncClient(_BaseClient):
     ) -> schemas.AnswerOut:
         """Async version of `Client.resume_flow_run`."""
         return await self._send(_resume_call(run_id, run_input, key, responder))
+
+    async def send_input(
+        self, run_id: str, value: Any, *, key: str | None = None, sender: str | None = None
+    ) -> schemas.MessageOut:
+        """Async version of `Client.send_input`."""
+        return await self._send(_send_call(run_id, value, key, sender))
 
     async def list_pending_inputs(
         self, run_id: str | None = None, limit: int = 50, offset: int = 0

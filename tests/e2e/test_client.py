@@ -27,6 +27,8 @@ T = TypeVar("T")
 
 CHALLENGE_4 = ROOT / "examples" / "finance" / "challenge_4.py"
 DEPLOYMENT = "train-model/challenge-4"
+ECHO = f"{ROOT / 'tests' / 'e2e' / 'flows' / 'echo.py'}:echo"
+"""A flow that returns the first `n` (2) messages it receives."""
 BAD_CODE = ((("code",), "String should match pattern '^[1-9]{7}$'"),)
 TRAINED = "model trained (authorization 1234567)"
 
@@ -38,7 +40,9 @@ class Server:
 
 
 @contextlib.contextmanager
-def _serve(home: Path, **settings: Any) -> Iterator[Server]:
+def _serve(
+    home: Path, entrypoints: tuple[str, ...] = (f"{CHALLENGE_4}:train_model",), **settings: Any
+) -> Iterator[Server]:
     """`tarry server`'s app on 127.0.0.1 and a free port, with `train_model` deployed."""
     hst = host.Host(
         config.Settings(
@@ -50,7 +54,7 @@ def _serve(home: Path, **settings: Any) -> Iterator[Server]:
         )
     )
     try:
-        tarry_server.deploy_entrypoints(hst, [f"{CHALLENGE_4}:train_model"])
+        tarry_server.deploy_entrypoints(hst, entrypoints)
         with live.live_server(hst, worker=True) as base_url:
             yield Server(f"{base_url}/api", hst)
     finally:
@@ -199,6 +203,38 @@ def test_async_client_suspends_and_resumes_by_key(server: Server) -> None:
             assert (await client.read_input(code.id)).status is WaitStatus.ANSWERED
 
     _run(scenario)
+
+
+def test_messages_sent_by_the_client_are_received_once(tmp_path: Path) -> None:
+    with _serve(tmp_path, (ECHO,)) as running, Client(running.url, token="") as client:
+        run = client.create_flow_run_from_deployment("echo/echo")
+        sent = client.send_input(run.id[:8], "first", key="k1", sender="tester")
+        assert (sent.run_id, sent.key, sent.value) == (run.id, "k1", "first")
+        assert sent.sender == "tester"
+        again = client.send_input(run.id, "ignored", key="k1")
+        assert (again.id, again.value) == (sent.id, "first"), "a key is sent once"
+        assert client.send_input(run.id, "second").sender == "api"
+
+        done = _until(lambda: _ended(client.read_flow_run(run.id)))
+        assert (done.state, done.result) == (RunState.COMPLETED, ["first", "second"])
+        with pytest.raises(errors.RunNotFound) as missing:
+            client.send_input("no-such-run", "hello")
+        assert missing.value.run_id == "no-such-run"
+
+        async def scenario() -> None:
+            async with AsyncClient(running.url, token="") as aclient:
+                started = await aclient.create_flow_run_from_deployment("echo/echo", {"n": 1})
+                message = await aclient.send_input(started.id, "async", sender="coroutine")
+                assert (message.value, message.sender) == ("async", "coroutine")
+
+                async def ended() -> RunOut | None:
+                    return _ended(await aclient.read_flow_run(started.id))
+
+                assert (await _until_async(ended)).result == ["async"]
+                with pytest.raises(errors.RunNotFound):
+                    await aclient.send_input("no-such-run", "hello")
+
+        _run(scenario)
 
 
 def test_unknown_ids_raise_not_found_errors(api_url: str) -> None:
