@@ -161,6 +161,10 @@ def server_command(
         err.print(f"deployed {deployment.name}", highlight=False)
     for run in started:
         err.print(f"started {run.name} ({run.id}) of {run.flow_name}", highlight=False)
+    for deployment in deployed if demo else []:
+        if missing := server.missing_parameters(deployment):
+            needs = ", ".join(missing)
+            err.print(f"no demo run of {deployment.name}: it needs {needs}", highlight=False)
     try:
         chosen = port if port is not None else settings.server_port
         server.serve(hst, bind=address, port=chosen, max_runs=max_runs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -58,3 +59,23 @@ def test_run_deployment_waits_for_the_end_by_default(served: TestHarness) -> Non
     ended = deployments.run_deployment("shout/shout", {"text": "hi"}, hst=served.host)
 
     assert (ended.state, ended.result) == (RunState.COMPLETED, '"HI"')
+
+
+@flow
+def needs_data(data: list[float], title: str = "report") -> str:
+    return f"{title}: {sum(data)}"
+
+
+def test_the_demo_starts_no_run_of_a_flow_whose_parameters_it_cannot_give(
+    harness: TestHarness,
+) -> None:
+    from tarry.web import server
+
+    bare = deployments.deploy(needs_data, "bare", hst=harness.host)
+    filled = deployments.deploy(needs_data, "filled", parameters={"data": [1, 2]}, hst=harness.host)
+
+    started = server.start_demo_runs(harness.host, [bare, filled])
+
+    assert server.missing_parameters(bare) == ["data"]
+    assert server.missing_parameters(filled) == []
+    assert [json.loads(run.parameters) for run in started] == [{"data": [1.0, 2.0]}]

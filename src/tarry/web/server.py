@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -16,7 +17,7 @@ from tarry.states import RunState
 from tarry.storage import base
 from tarry.web.app import create_app
 
-__all__ = ["deploy_entrypoints", "serve", "start_demo_runs"]
+__all__ = ["deploy_entrypoints", "missing_parameters", "serve", "start_demo_runs"]
 
 logger = logging.getLogger("tarry.server")
 
@@ -53,15 +54,29 @@ def _name_of(entrypoint: str) -> str:
 def start_demo_runs(
     hst: host.Host, deployed: Iterable[base.DeploymentRecord]
 ) -> list[base.RunRecord]:
-    """Start one run of each deployment that has no unfinished run, so a new user sees one."""
+    """Start one run of each deployment that has no unfinished run, so a new user sees one.
+
+    A deployment whose flow needs parameters it has no default for is left out
+    (see `missing_parameters`): its runs are started with parameters, by the API or
+    a script.
+    """
     started = []
     for deployment in deployed:
+        if missing_parameters(deployment):
+            continue
         busy = service.list_runs(
             states=_UNFINISHED, flow_name=deployment.flow_name, limit=500, hst=hst
         )
         if all(run.entrypoint != deployment.entrypoint for run in busy):
             started.append(service.start_run(deployment.name, hst=hst))
     return started
+
+
+def missing_parameters(deployment: base.DeploymentRecord) -> list[str]:
+    """The flow's required parameters the deployment gives no default for."""
+    required = json.loads(deployment.parameter_schema).get("required", [])
+    defaults = json.loads(deployment.parameters)
+    return [name for name in required if name not in defaults]
 
 
 def serve(hst: host.Host, *, bind: str, port: int, max_runs: int = 8) -> None:
