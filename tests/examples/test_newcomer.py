@@ -106,3 +106,41 @@ def test_a_newcomer_answers_challenge_4_in_the_browser(page: Page, started: str)
         page.reload()
     assert "model trained (authorization 1234567)" in page.content()
     screenshot(page, "gallery-challenge-4-done")
+
+
+def test_every_question_of_the_demo_opens_its_form(page: Page, started: str) -> None:
+    page.goto(started + "/inbox")
+    deadline = time.monotonic() + 20
+    while page.locator("tbody tr").count() < len(DEMO_QUESTIONS):
+        assert time.monotonic() < deadline, page.locator("tbody").inner_text()
+        time.sleep(0.2)
+        page.reload()
+    rows = page.locator("tbody tr")
+    found = []
+    for index in range(rows.count()):
+        row = rows.nth(index)
+        source = row.locator("td").nth(2).locator("code").inner_text()
+        found.append(source)
+        link = row.get_by_role("link", name="Answer").get_attribute("href")
+        form = page.context.new_page()
+        form.goto(started + str(link))
+        assert form.locator("form button[type=submit]").count() == 1, source
+        screenshot(form, "gallery-form-" + source.replace("/", "-").removesuffix(".py"))
+        form.close()
+    assert sorted(found) == sorted(DEMO_QUESTIONS)
+
+
+DEMO_QUESTIONS = [
+    "course_106/greet_user.py",
+    "course_106/greet_user_default.py",
+    "course_106/shirt_order.py",
+    "finance/challenge_1.py",
+    "finance/challenge_2.py",
+    "finance/challenge_3.py",
+    "finance/challenge_4.py",
+    "human_in_loop/approval_with_deadline.py",
+    "human_in_loop/conditional_approval.py",
+    "human_in_loop/multi_step_approval.py",
+    "human_in_loop/simple_approval.py",
+]
+"""The examples of `scripts/start` whose demo run waits for a person."""
