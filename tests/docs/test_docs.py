@@ -1,0 +1,256 @@
+"""Every code block of the docs is executed or checked, so the docs cannot rot.
+
+One test per page (`docs/*.md` and `README.md`): its `python` blocks run in order in
+one namespace, a module of its own, inside a fresh `tarry_test_harness()` and a
+temporary working folder; `<!-- test: ... -->` comments drive them (see
+`tests/docs/markdown.py` and `docs/README.md`). Its shell blocks' `tarry` commands
+are parsed by the real CLI, and the harmless ones run against a temporary
+`TARRY_HOME`. Its relative links must point at files and headings that exist.
+Every failure names the page and the line.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import inspect
+import re
+import sys
+import traceback
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tarry.states import RunState
+from tarry.testing import TestHarness, tarry_test_harness
+from tests.conftest import ROOT, drop_postgres_schema, postgres_schema_url, run_tarry
+from tests.docs import commands
+from tests.docs.markdown import Block, Directive, Page, heading_anchors, read_page
+
+PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
+PYTHON = {"python", "py", "python3"}
+SHELL = {"sh", "bash", "console", "shell"}
+FIXTURES = {"server", "postgres", "fake_clock"}
+MAX_SKIPPED = 3
+"""Blocks that may be skipped in all the docs; raise it only with a reason in the docs."""
+
+
+def _id(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def _skipped() -> list[tuple[Block, str]]:
+    return [(b, b.skip_reason) for p in PAGES for b in read_page(p).blocks if b.skip_reason]
+
+
+# -- python blocks ---------------------------------------------------------------------------
+
+
+def _run(code: str, namespace: dict[str, Any], filename: str) -> None:
+    """Execute `code` like a REPL would: top-level `await` and `async with` are allowed."""
+    compiled = compile(
+        code, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
+    )
+    if compiled.co_flags & inspect.CO_COROUTINE:
+        asyncio.run(eval(compiled, namespace))
+    else:
+        exec(compiled, namespace)
+
+
+def _step(block: Block, code: str, what: str, namespace: dict[str, Any]) -> None:
+    try:
+        _run(code, namespace, str(block.page))
+    except BaseException as exc:
+        trace = "".join(traceback.format_exception(exc))
+        pytest.fail(f"{block.where}: {what} failed:\n{trace}", pytrace=False)
+
+
+def _run_python_block(block: Block, namespace: dict[str, Any]) -> None:
+    if block.before:
+        _step(block, block.before.code, "the test-before comment of the block", namespace)
+    _step(block, block.code, "the python block", namespace)
+    if block.after:
+        _step(block, block.after.code, "the test comment after the block", namespace)
+
+
+@contextlib.contextmanager
+def _page_module(page: Path) -> Iterator[dict[str, Any]]:
+    """A fresh module for the page's blocks, importable while they run.
+
+    Flows, inputs and dataclasses the blocks define are then found by their
+    `module:name` reference, as another process would find a real module's.
+    """
+    name = "tarry_docs_" + re.sub(r"\W", "_", _id(page).removesuffix(".md")).lower()
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    try:
+        yield module.__dict__
+    finally:
+        del sys.modules[name]
+
+
+@contextlib.contextmanager
+def _harness(fixtures: frozenset[str]) -> Iterator[TestHarness]:
+    settings: dict[str, Any] = {}
+    url = postgres_schema_url() if "postgres" in fixtures else ""
+    if url:
+        settings["database_url"] = url
+    try:
+        with tarry_test_harness(fake_clock="fake_clock" in fixtures, **settings) as harness:
+            yield harness
+    finally:
+        if url:
+            drop_postgres_schema(url)
+
+
+@contextlib.contextmanager
+def _server(harness: TestHarness, wanted: bool, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A live server on a loopback port serving the harness's host, if the page wants one."""
+    if not wanted:
+        yield ""
+        return
+    from tests.e2e.live import live_server
+
+    with live_server(harness.host) as url:
+        monkeypatch.setenv("TARRY_API_URL", f"{url}/api")
+        yield url
+
+
+def _python_blocks(page: Page) -> list[Block]:
+    return [b for b in page.blocks if b.lang in PYTHON and not b.skip_reason]
+
+
+def _check_directives(page: Page) -> None:
+    where = _id(page.path)
+    problems = [f"{where}:{d.line}: a `{d.kind}` comment next to no block" for d in page.stray]
+    unknown = sorted(page.fixtures - FIXTURES)
+    problems += [f"{where}: unknown test-page fixture {word!r}" for word in unknown]
+    for block in page.blocks:
+        if block.after and block.after.skip_reason == "":
+            problems.append(f"{block.where}: `skip` needs a reason: `skip because ...`")
+        if _is_code(block.after) and block.lang not in PYTHON:
+            problems.append(f"{block.where}: a test comment after a {block.lang!r} block")
+    assert not problems, "\n".join(problems)
+
+
+def _is_code(directive: Directive | None) -> bool:
+    return directive is not None and directive.skip_reason is None
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("page", PAGES, ids=_id)
+def test_python_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's python blocks run in order, with their test comments, and pass."""
+    parsed = read_page(page)
+    _check_directives(parsed)
+    blocks = _python_blocks(parsed)
+    if not blocks:
+        return
+    monkeypatch.chdir(tmp_path)
+    with (
+        _page_module(page) as namespace,
+        _harness(parsed.fixtures) as harness,
+        _server(harness, "server" in parsed.fixtures, monkeypatch) as url,
+    ):
+        namespace.update(harness=harness, RunState=RunState, ROOT=ROOT, server_url=url)
+        for block in blocks:
+            _run_python_block(block, namespace)
+
+
+@pytest.mark.parametrize(
+    ("block", "reason"), _skipped(), ids=lambda v: v.where if isinstance(v, Block) else ""
+)
+def test_skipped_block(block: Block, reason: str) -> None:
+    """Each skipped block shows up in pytest's summary with its reason."""
+    pytest.skip(f"{block.where}: {reason}")
+
+
+def test_few_blocks_are_skipped() -> None:
+    """Skipping is the exception: the docs run, they are not just shown."""
+    skipped = _skipped()
+    assert len(skipped) <= MAX_SKIPPED, "\n".join(f"{b.where}: {r}" for b, r in skipped)
+
+
+# -- shell blocks ---------------------------------------------------------------------------
+
+
+def _shell_commands(page: Page) -> list[tuple[Block, commands.Command]]:
+    return [
+        (block, command)
+        for block in page.blocks
+        if block.lang in SHELL and not block.skip_reason
+        for command in commands.commands_of(block.code, block.lang)
+    ]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_id)
+def test_shell_commands_parse(page: Path) -> None:
+    """Every `tarry` command of the page's shell blocks exists with the options shown."""
+    problems = []
+    for _block, command in _shell_commands(read_page(page)):
+        error = commands.parse_error(command.args)
+        if error:
+            problems.append(f"{_id(page)}:{command.line}: tarry {' '.join(command.args)}: {error}")
+    assert not problems, "\n".join(problems)
+
+
+def _real_env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """The command's environment, with its databases and folders made temporary."""
+    real = {k: v for k, v in env.items() if k.startswith("TARRY_") and k != "TARRY_HOME"}
+    url = real.get("TARRY_DATABASE_URL", "")
+    if url.startswith(("postgresql:", "postgres:")):
+        real["TARRY_DATABASE_URL"] = postgres_schema_url()
+    elif url:
+        real["TARRY_DATABASE_URL"] = f"sqlite:///{tmp_path / 'doc.db'}"
+    return real
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("page", PAGES, ids=_id)
+def test_safe_commands_run(page: Path, tmp_path: Path) -> None:
+    """`tarry runs ls`, `inputs ls`, `db upgrade` and `--help` of the page really run."""
+    problems = []
+    for _block, command in _shell_commands(read_page(page)):
+        if not commands.is_safe(command.args) or commands.parse_error(command.args):
+            continue
+        home = tmp_path / f"home-{command.line}"
+        home.mkdir()
+        env = _real_env(command.env, tmp_path)
+        try:
+            done = run_tarry(home, *command.args, cwd=tmp_path, env=env)
+        finally:
+            if env.get("TARRY_DATABASE_URL", "").startswith("postgres"):
+                drop_postgres_schema(env["TARRY_DATABASE_URL"])
+        if done.returncode != 0:
+            problems.append(f"{_id(page)}:{command.line}: exit {done.returncode}: {done.stderr}")
+    assert not problems, "\n".join(problems)
+
+
+# -- links -------------------------------------------------------------------------------------
+
+
+def _link_problem(page: Path, target: str) -> str | None:
+    if re.match(r"^[a-z][a-z0-9+.-]*:", target):
+        return None  # http:, https:, mailto: ...
+    path_part, _, anchor = target.partition("#")
+    linked = (page.parent / path_part).resolve() if path_part else page
+    if not linked.exists():
+        return f"{target}: no such file"
+    if anchor and linked.suffix == ".md" and anchor not in heading_anchors(linked):
+        return f"{target}: no heading #{anchor} in {_id(linked)}"
+    return None
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_id)
+def test_relative_links_resolve(page: Path) -> None:
+    """Every relative link of the page names an existing file, and heading if it has `#`."""
+    problems = []
+    for link in read_page(page).links:
+        problem = _link_problem(page, link.target)
+        if problem:
+            problems.append(f"{_id(page)}:{link.line}: {problem}")
+    assert not problems, "\n".join(problems)
