@@ -26,15 +26,17 @@ from typing import Any
 import pytest
 
 from tarry.states import RunState
-from tarry.testing import TestHarness, tarry_test_harness
+from tarry.testing import tarry_test_harness
 from tests.conftest import ROOT, drop_postgres_schema, postgres_schema_url, run_tarry
 from tests.docs import commands
 from tests.docs.markdown import Block, Directive, Page, heading_anchors, read_page
+from tests.e2e.live import live_server
+from tests.smtp_capture import mail_catcher
 
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 PYTHON = {"python", "py", "python3"}
 SHELL = {"sh", "bash", "console", "shell"}
-FIXTURES = {"server", "postgres", "fake_clock"}
+FIXTURES = {"server", "postgres", "fake_clock", "mail"}
 MAX_SKIPPED = 3
 """Blocks that may be skipped in all the docs; raise it only with a reason in the docs."""
 
@@ -94,30 +96,24 @@ def _page_module(page: Path) -> Iterator[dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def _harness(fixtures: frozenset[str]) -> Iterator[TestHarness]:
-    settings: dict[str, Any] = {}
-    url = postgres_schema_url() if "postgres" in fixtures else ""
-    if url:
-        settings["database_url"] = url
-    try:
-        with tarry_test_harness(fake_clock="fake_clock" in fixtures, **settings) as harness:
-            yield harness
-    finally:
-        if url:
-            drop_postgres_schema(url)
-
-
-@contextlib.contextmanager
-def _server(harness: TestHarness, wanted: bool, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A live server on a loopback port serving the harness's host, if the page wants one."""
-    if not wanted:
-        yield ""
-        return
-    from tests.e2e.live import live_server
-
-    with live_server(harness.host) as url:
-        monkeypatch.setenv("TARRY_API_URL", f"{url}/api")
-        yield url
+def _fixtures(wanted: frozenset[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """The page's harness and what its `test-page` comment asks for, as namespace entries."""
+    with contextlib.ExitStack() as stack:
+        given: dict[str, Any] = {"RunState": RunState, "ROOT": ROOT}
+        settings: dict[str, Any] = {}
+        if "mail" in wanted:
+            given["mail"] = stack.enter_context(mail_catcher())
+            settings.update(given["mail"].settings())
+        if "postgres" in wanted:
+            settings["database_url"] = postgres_schema_url()
+            stack.callback(drop_postgres_schema, settings["database_url"])
+        fake_clock = "fake_clock" in wanted
+        harness = stack.enter_context(tarry_test_harness(fake_clock=fake_clock, **settings))
+        given["harness"] = harness
+        if "server" in wanted:
+            given["server_url"] = url = stack.enter_context(live_server(harness.host))
+            monkeypatch.setenv("TARRY_API_URL", f"{url}/api")
+        yield given
 
 
 def _python_blocks(page: Page) -> list[Block]:
@@ -151,12 +147,8 @@ def test_python_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     if not blocks:
         return
     monkeypatch.chdir(tmp_path)
-    with (
-        _page_module(page) as namespace,
-        _harness(parsed.fixtures) as harness,
-        _server(harness, "server" in parsed.fixtures, monkeypatch) as url,
-    ):
-        namespace.update(harness=harness, RunState=RunState, ROOT=ROOT, server_url=url)
+    with _page_module(page) as namespace, _fixtures(parsed.fixtures, monkeypatch) as given:
+        namespace.update(given)
         for block in blocks:
             _run_python_block(block, namespace)
 
