@@ -149,11 +149,9 @@ def read_page(path: Path) -> Page:
     lines = text.splitlines()
     spans = _fenced(lines)
     inside = {k for start, end, _ in spans for k in range(start, end + 1)}
-    directives = [
-        d
-        for d in (_directive(m, text) for m in _COMMENT.finditer(text))
-        if d.line - 1 not in inside
-    ]
+    # A comment quoted as inline code (`<!-- test: ... -->`) is prose, not a directive.
+    quoted = (m for m in _COMMENT.finditer(text) if not text[: m.start()].endswith("`"))
+    directives = [d for d in (_directive(m, text) for m in quoted) if d.line - 1 not in inside]
     blocks, used = [], set()
     for start, end, lang in spans:
         indent = len(lines[start]) - len(lines[start].lstrip())

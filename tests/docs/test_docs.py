@@ -71,10 +71,11 @@ def _step(block: Block, code: str, what: str, namespace: dict[str, Any]) -> None
         pytest.fail(f"{block.where}: {what} failed:\n{trace}", pytrace=False)
 
 
-def _run_python_block(block: Block, namespace: dict[str, Any]) -> None:
+def _run_block(block: Block, namespace: dict[str, Any]) -> None:
     if block.before:
         _step(block, block.before.code, "the test-before comment of the block", namespace)
-    _step(block, block.code, "the python block", namespace)
+    if block.lang in PYTHON:
+        _step(block, block.code, "the python block", namespace)
     if block.after:
         _step(block, block.after.code, "the test comment after the block", namespace)
 
@@ -117,7 +118,12 @@ def _fixtures(wanted: frozenset[str], monkeypatch: pytest.MonkeyPatch) -> Iterat
 
 
 def _python_blocks(page: Page) -> list[Block]:
-    return [b for b in page.blocks if b.lang in PYTHON and not b.skip_reason]
+    """Python blocks, and other blocks with python test comments (a shell block's driver)."""
+    return [
+        b
+        for b in page.blocks
+        if not b.skip_reason and (b.lang in PYTHON or b.before or _is_code(b.after))
+    ]
 
 
 def _check_directives(page: Page) -> None:
@@ -128,8 +134,6 @@ def _check_directives(page: Page) -> None:
     for block in page.blocks:
         if block.after and block.after.skip_reason == "":
             problems.append(f"{block.where}: `skip` needs a reason: `skip because ...`")
-        if _is_code(block.after) and block.lang not in PYTHON:
-            problems.append(f"{block.where}: a test comment after a {block.lang!r} block")
     assert not problems, "\n".join(problems)
 
 
@@ -150,7 +154,7 @@ def test_python_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     with _page_module(page) as namespace, _fixtures(parsed.fixtures, monkeypatch) as given:
         namespace.update(given)
         for block in blocks:
-            _run_python_block(block, namespace)
+            _run_block(block, namespace)
 
 
 @pytest.mark.parametrize(
