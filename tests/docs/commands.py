@@ -21,7 +21,7 @@ from typer._click import exceptions as click_exceptions
 
 from tarry import cli
 
-__all__ = ["Command", "commands_of", "is_safe", "parse_error"]
+__all__ = ["Command", "commands_of", "inline_command", "is_safe", "parse_error"]
 
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _SEPARATORS = {"&&", "||", ";", "|", "&", ";;", "(", ")"}
@@ -103,6 +103,25 @@ def commands_of(code: str, lang: str) -> list[Command]:
     return found
 
 
+_USAGE_NOTATION = re.compile(r"[\[\]|{}]|\.\.\.|…")
+
+
+def inline_command(span: str) -> tuple[str, ...] | None:
+    """The arguments of an inline `tarry ...` span written as a real command.
+
+    Spans in usage notation (`[--burst]`, `ls|show`, `...`) describe a command
+    rather than show one; they are not parsed.
+    """
+    if _USAGE_NOTATION.search(span):
+        return None
+    try:
+        words = shlex.split(span)
+    except ValueError:
+        return None
+    args = _tarry_args(words)
+    return tuple(args) if args else None
+
+
 def _root() -> typer_core.TyperGroup:
     # Typer 0.29 carries its own copy of click: its classes, not the `click` package's.
     command = typer.main.get_command(cli.app)
@@ -110,14 +129,24 @@ def _root() -> typer_core.TyperGroup:
     return command
 
 
-def parse_error(args: tuple[str, ...]) -> str | None:
+def parse_error(args: tuple[str, ...], *, mention: bool = False) -> str | None:
     """Why the CLI would refuse `args` before running anything; `None` if they parse.
 
     Each (sub)command parses its options with `resilient_parsing=False`, as the
     real call would, but no command callback runs. `--help` counts as parsed.
+
+    Args:
+        args: What follows `tarry`.
+        mention: The command is named in prose (`tarry resume`), not run: missing
+            arguments are fine, unknown commands and options are not.
     """
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        return _parse_error(args)
+        try:
+            return _parse_error(args)
+        except (click_exceptions.MissingParameter, click_exceptions.NoArgsIsHelpError) as exc:
+            if mention:
+                return None
+            return exc.format_message() or "a subcommand is missing: it only prints the help"
 
 
 def _parse_error(args: tuple[str, ...]) -> str | None:
@@ -138,8 +167,10 @@ def _parse_error(args: tuple[str, ...]) -> str | None:
             name, group, parent = found, sub, ctx
     except typer.Exit:
         return None  # --help printed the help
+    except (click_exceptions.MissingParameter, click_exceptions.NoArgsIsHelpError):
+        raise
     except click_exceptions.ClickException as exc:
-        return exc.format_message() or f"{type(exc).__name__}: only prints the help"
+        return exc.format_message()
 
 
 def is_safe(args: tuple[str, ...]) -> bool:

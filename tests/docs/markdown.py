@@ -93,6 +93,8 @@ class Page:
     fixtures: frozenset[str]
     """Words of its `test-page` directives."""
     links: list[Link]
+    spans: list[tuple[int, str]]
+    """`(line, text)` of each inline code span outside blocks."""
     stray: list[Directive]
     """`test` directives attached to no block: mistakes the tests report."""
 
@@ -163,7 +165,13 @@ def read_page(path: Path) -> Page:
     pages = [d for d in directives if d.kind == "test-page"]
     fixtures = frozenset(word for d in pages for word in d.code.split())
     stray = [d for d in directives if d.kind != "test-page" and id(d) not in used]
-    return Page(path, blocks, fixtures, _links(lines, inside), stray)
+    spans_found = [
+        (i + 1, m.group()[1:-1])
+        for i, line in enumerate(lines)
+        if i not in inside
+        for m in _INLINE_CODE.finditer(line)
+    ]
+    return Page(path, blocks, fixtures, _links(lines, inside), spans_found, stray)
 
 
 def _attached(

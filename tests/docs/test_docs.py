@@ -157,18 +157,16 @@ def test_python_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
             _run_block(block, namespace)
 
 
-@pytest.mark.parametrize(
-    ("block", "reason"), _skipped(), ids=lambda v: v.where if isinstance(v, Block) else ""
-)
-def test_skipped_block(block: Block, reason: str) -> None:
-    """Each skipped block shows up in pytest's summary with its reason."""
-    pytest.skip(f"{block.where}: {reason}")
+def test_skipped_blocks_are_few_and_listed() -> None:
+    """Skipping is the exception: the docs run, they are not just shown.
 
-
-def test_few_blocks_are_skipped() -> None:
-    """Skipping is the exception: the docs run, they are not just shown."""
+    The skipped blocks, with their reasons, appear in pytest's summary (`-ra`).
+    """
     skipped = _skipped()
-    assert len(skipped) <= MAX_SKIPPED, "\n".join(f"{b.where}: {r}" for b, r in skipped)
+    listed = "\n".join(f"{block.where}: {reason}" for block, reason in skipped)
+    assert len(skipped) <= MAX_SKIPPED, f"more than {MAX_SKIPPED} blocks skipped:\n{listed}"
+    if skipped:
+        pytest.skip(f"{len(skipped)} docs blocks are not run:\n{listed}")
 
 
 # -- shell blocks ---------------------------------------------------------------------------
@@ -191,6 +189,18 @@ def test_shell_commands_parse(page: Path) -> None:
         error = commands.parse_error(command.args)
         if error:
             problems.append(f"{_id(page)}:{command.line}: tarry {' '.join(command.args)}: {error}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_id)
+def test_inline_commands_parse(page: Path) -> None:
+    """Inline `tarry ...` commands of the prose exist too (usage notation like `[--x]` aside)."""
+    problems = []
+    for line, span in read_page(page).spans:
+        args = commands.inline_command(span)
+        error = commands.parse_error(args, mention=True) if args else None
+        if error:
+            problems.append(f"{_id(page)}:{line}: `{span}`: {error}")
     assert not problems, "\n".join(problems)
 
 
