@@ -15,6 +15,7 @@ import ast
 import asyncio
 import contextlib
 import inspect
+import json
 import re
 import sys
 import traceback
@@ -186,9 +187,32 @@ def test_shell_commands_parse(page: Path) -> None:
     """Every `tarry` command of the page's shell blocks exists with the options shown."""
     problems = []
     for _block, command in _shell_commands(read_page(page)):
-        error = commands.parse_error(command.args)
+        error = commands.parse_error(command.args) or _missing_script(command.args)
         if error:
             problems.append(f"{_id(page)}:{command.line}: tarry {' '.join(command.args)}: {error}")
+    assert not problems, "\n".join(problems)
+
+
+def _missing_script(args: tuple[str, ...]) -> str | None:
+    """A `path/file.py:flow` argument naming a file the repository does not have."""
+    for arg in args:
+        script = arg.partition(":")[0]
+        relative = script.endswith(".py") and not Path(script).is_absolute()
+        if relative and not (ROOT / script).is_file():
+            return f"no file {script} in the repository"
+    return None
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_id)
+def test_json_blocks_parse(page: Path) -> None:
+    """`json` blocks are valid JSON."""
+    problems = []
+    for block in read_page(page).blocks:
+        if block.lang == "json":
+            try:
+                json.loads(block.code)
+            except json.JSONDecodeError as exc:
+                problems.append(f"{_id(page)}:{exc.lineno}: {exc.msg}")
     assert not problems, "\n".join(problems)
 
 
