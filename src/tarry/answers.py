@@ -188,7 +188,23 @@ def _keep_early(
         responder=who.responder,
         channel=who.channel,
     )
-    return Submitted(None, hst.store.add_early_input(early))
+    early_id = hst.store.add_early_input(early)
+    _hand_to_opened(hst, run.id, key)
+    return Submitted(None, early_id)
+
+
+def _hand_to_opened(hst: host.Host, run_id: str, name: str) -> None:
+    """Give kept answers to the wait `name` if the run opened it meanwhile.
+
+    The run looks for kept answers just after opening a wait. An answer that
+    looked for the wait just before it opened, and was stored just after the
+    run looked, would otherwise be kept for ever. Each side stores, then looks,
+    so whichever looks last finds the other; if both hand it over, the first
+    close wins and the other is a no-op.
+    """
+    wait = _target(hst.store, run_id, name, None)
+    if wait is not None and wait.status is WaitStatus.OPEN:
+        consume_early(hst, wait)
 
 
 def _close(
