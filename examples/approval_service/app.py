@@ -44,6 +44,8 @@ and `python workflow.py` name it."""
 APPROVAL = "approval"
 """The name of the input the workflow waits for."""
 
+_ENTRYPOINT = "examples/approval_service/workflow.py:approval_workflow"
+
 
 # -- the API's bodies ------------------------------------------------------------------------
 
@@ -145,10 +147,11 @@ def tarry_client(request: Request) -> AsyncClient:
     return client
 
 
-Client = Annotated[AsyncClient, Depends(tarry_client)]
+TarryClient = Annotated[AsyncClient, Depends(tarry_client)]
+"""The app's client of the tarry server, as a route parameter."""
 
 
-async def create_request(body: NewRequest, request: Request, client: Client) -> RequestCreated:
+async def create_request(body: NewRequest, request: Request, client: TarryClient) -> RequestCreated:
     """Start an approval workflow for the request."""
     run = await client.create_flow_run_from_deployment(
         request.app.state.deployment, body.model_dump()
@@ -160,14 +163,14 @@ async def create_request(body: NewRequest, request: Request, client: Client) -> 
     )
 
 
-async def get_request(request_id: str, request: Request, client: Client) -> RequestStatus:
+async def get_request(request_id: str, request: Request, client: TarryClient) -> RequestStatus:
     """Where the request is, with the workflow's result once it is done."""
     run = await read_request(client, request.app.state.deployment, request_id)
     return request_status(run)
 
 
 async def answer_request(
-    request_id: str, body: Approval, request: Request, client: Client
+    request_id: str, body: Approval, request: Request, client: TarryClient
 ) -> ApprovalSent:
     """Send the approver's decision to the request's workflow; the first one wins."""
     run = await read_request(client, request.app.state.deployment, request_id)
@@ -204,7 +207,10 @@ async def on_tarry_error(_request: Request, exc: Exception) -> JSONResponse:
     status = next((code for kind, code in _STATUS_OF if isinstance(exc, kind)), 502)
     found = exc.field_errors if isinstance(exc, errors.InputInvalid) else []
     fields = [{"loc": list(e.loc), "msg": e.message, "type": e.type} for e in found]
-    return _error(status, str(exc), fields)
+    detail = str(exc)
+    if isinstance(exc, errors.DeploymentNotFound):
+        detail += f"; start the server with --deploy {_ENTRYPOINT} (or run workflow.py)"
+    return _error(status, detail, fields)
 
 
 async def on_invalid_body(_request: Request, exc: Exception) -> JSONResponse:
