@@ -82,8 +82,13 @@ def process_timeout(request: dict[str, Any], timeout_hours: float) -> dict[str, 
 
 
 @flow
-def approval_workflow(requester: str, item: str, timeout_hours: float = 24.0) -> dict[str, Any]:
-    """Ask for an approval of `item` for `requester`; give up after `timeout_hours`."""
+def approval_workflow(
+    requester: str = "Alice", item: str = "Vacation Request", timeout_hours: float = 24.0
+) -> dict[str, Any]:
+    """Ask for an approval of `item` for `requester`; give up after `timeout_hours`.
+
+    The defaults are for a run started without parameters (`tarry server --demo`).
+    """
     request = submit_approval_request(str(flow_run.id), requester, item)
     ask = ApprovalResponse.with_initial_data(
         description=f"**{requester}** asks for **{item}**. Approve or reject it."
