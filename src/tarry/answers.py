@@ -189,12 +189,22 @@ def _keep_early(
         channel=who.channel,
     )
     early_id = hst.store.add_early_input(early)
-    # The run may have opened this wait after `_target` looked and before the insert,
-    # and found nothing kept then: hand it the answer now (a close both try wins once).
-    opened = _target(hst.store, run.id, key, None)
-    if opened is not None and opened.status is WaitStatus.OPEN:
-        consume_early(hst, opened)
+    _hand_to_opened(hst, run.id, key)
     return Submitted(None, early_id)
+
+
+def _hand_to_opened(hst: host.Host, run_id: str, name: str) -> None:
+    """Give kept answers to the wait `name` if the run opened it meanwhile.
+
+    The run looks for kept answers just after opening a wait. An answer that
+    looked for the wait just before it opened, and was stored just after the
+    run looked, would otherwise be kept for ever. Each side stores, then looks,
+    so whichever looks last finds the other; if both hand it over, the first
+    close wins and the other is a no-op.
+    """
+    wait = _target(hst.store, run_id, name, None)
+    if wait is not None and wait.status is WaitStatus.OPEN:
+        consume_early(hst, wait)
 
 
 def _close(
