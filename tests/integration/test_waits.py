@@ -18,7 +18,6 @@ from tarry import errors, flow, pause_flow_run, suspend_flow_run, task, watcher
 from tarry.input import RunInput
 from tarry.states import RunState, StepKind, WaitStatus
 from tarry.storage import StateChange
-from tarry.storage import base as storage_base
 from tarry.testing import TestHarness, tarry_test_harness
 from tarry.waits import Input, Timer
 
@@ -288,36 +287,6 @@ def test_answers_sent_before_the_run_reaches_its_wait_are_kept(suspending: TestH
     suspending.answer(run.id, "Report", key="title")
     assert run.result() == ("Report", 12)
     assert {w.name: w.channel for w in run.waits()} == {"title": "test", "pages": "test"}
-
-
-def test_an_answer_kept_just_after_the_run_reached_its_wait_still_answers_it(
-    resident: TestHarness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The race, made certain: the answer for "pages" finds no such wait yet; before it
-    # is kept, the run reaches "pages" and looks for kept answers, finding none.
-    store = resident.store
-    looked = threading.Event()
-    look, keep = store.pending_early_inputs, store.add_early_input
-
-    def looking(run_id: str, name: str) -> list[storage_base.EarlyInput]:
-        found = look(run_id, name)
-        if name == "pages":
-            looked.set()
-        return found
-
-    def keeping(early: storage_base.EarlyInput) -> int:
-        resident.answer(run.id, "Report", key="title")
-        assert looked.wait(10), "the run never reached its wait for pages"
-        return keep(early)
-
-    monkeypatch.setattr(store, "pending_early_inputs", looking)
-    monkeypatch.setattr(store, "add_early_input", keeping)
-    run = resident.start(named_inputs)
-    _open_wait_named(resident, run.id, "title")
-
-    assert resident.answer(run.id, 12, key="pages").wait is None
-    assert run.result(timeout=5) == ("Report", 12)
-    assert {w.name: w.status for w in run.waits()}["pages"] is WaitStatus.ANSWERED
 
 
 def test_an_invalid_early_answer_is_rejected_when_the_wait_is_reached(
