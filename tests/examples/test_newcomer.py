@@ -131,6 +131,7 @@ def test_every_question_of_the_demo_opens_its_form(page: Page, started: str) -> 
 
 
 DEMO_QUESTIONS = [
+    "approval_service/workflow.py",
     "course_106/greet_user.py",
     "course_106/greet_user_default.py",
     "course_106/shirt_order.py",
