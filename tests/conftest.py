@@ -59,6 +59,19 @@ def subprocess_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def run_python(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `python ARGS` (a script of the repository) in a subprocess using `home`."""
+    return subprocess.run(
+        [sys.executable, *args],
+        env=subprocess_env(home),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def run_tarry(
     home: Path,
     *args: str,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from tarry.states import RunState
 from tarry.web import server
 from tests.conftest import ROOT
 from tests.e2e.live import live_server
+from tests.polling import until
 
 CHALLENGE_4 = str(ROOT / "examples" / "finance" / "challenge_4.py") + ":train_model"
 DEPLOYMENT = "train-model/challenge-4"
@@ -32,17 +32,6 @@ def served(tmp_path: Path) -> Iterator[tuple[httpx.Client, host.Host]]:
         hst.close()
 
 
-def _until(read: Any, done: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = read()
-        if done(found):
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; last seen: {found!r}")
-        time.sleep(0.02)
-
-
 def _open_input(client: httpx.Client, run_id: str, name: str) -> dict[str, Any]:
     def find() -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = client.get("/inputs", params={"run_id": run_id}).json()[
@@ -50,7 +39,7 @@ def _open_input(client: httpx.Client, run_id: str, name: str) -> dict[str, Any]:
         ]
         return [i for i in items if i["name"] == name]
 
-    found: list[dict[str, Any]] = _until(find, bool)
+    found: list[dict[str, Any]] = until(find, bool)
     return found[0]
 
 
@@ -82,7 +71,7 @@ def test_finance_challenge_4_over_the_api(served: tuple[httpx.Client, host.Host]
         f"/inputs/{code['id']}/answer", json={"input": {"code": "1234567"}, "responder": "fin"}
     )
     assert accepted.status_code == 200, accepted.text
-    done = _until(
+    done = until(
         lambda: client.get(f"/runs/{run_id}").json(), lambda d: d["run"]["state"] == "Completed"
     )
     assert done["run"]["result"] == "model trained (authorization 1234567)"
@@ -114,7 +103,7 @@ def test_resume_answers_the_wait_the_run_is_on(served: tuple[httpx.Client, host.
     resumed = client.post(f"/runs/{run_id[:8]}/resume", json={"input": {"decision": "Disapprove"}})
 
     assert resumed.status_code == 200, resumed.text
-    done = _until(
+    done = until(
         lambda: client.get(f"/runs/{run_id}").json()["run"], lambda r: r["state"] == "Completed"
     )
     assert done["result"] == "not approved"
@@ -150,7 +139,7 @@ def test_suspend_takes_a_waiting_run_out_of_memory_and_an_answer_still_resumes_i
     assert run is not None
     assert (run.state, run.lease_owner) == (RunState.WAITING, None)
     client.post(f"/inputs/{approval['id']}/answer", json={"input": {"decision": "Disapprove"}})
-    _until(lambda: client.get(f"/runs/{run_id}").json()["run"]["state"], lambda s: s == "Completed")
+    until(lambda: client.get(f"/runs/{run_id}").json()["run"]["state"], lambda s: s == "Completed")
 
 
 @pytest.mark.parametrize(

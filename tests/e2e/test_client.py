@@ -22,6 +22,7 @@ from tarry.web.schemas import InputOut, RunOut
 from tests.conftest import ROOT
 from tests.e2e import live
 from tests.net import free_port
+from tests.polling import until_found
 
 T = TypeVar("T")
 
@@ -79,14 +80,6 @@ def api_url(server: Server) -> str:
     return server.url
 
 
-def _until(get: Callable[[], T | None], timeout: float = 30) -> T:
-    deadline = time.monotonic() + timeout
-    while (found := get()) is None:
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-    return found
-
-
 async def _until_async(get: Callable[[], Awaitable[T | None]], timeout: float = 30) -> T:
     deadline = time.monotonic() + timeout
     while (found := await get()) is None:
@@ -104,7 +97,7 @@ def _ended(run: RunOut) -> RunOut | None:
 
 
 def _open_input(client: Client, run_id: str, name: str) -> InputOut:
-    return _until(lambda: _named(client.list_pending_inputs(run_id), name))
+    return until_found(lambda: _named(client.list_pending_inputs(run_id), name))
 
 
 async def _open_input_async(client: AsyncClient, run_id: str, name: str) -> InputOut:
@@ -144,7 +137,7 @@ def test_a_run_is_started_refused_a_bad_code_and_completed(api_url: str) -> None
         assert client.read_input(code.id).status is WaitStatus.OPEN
 
         assert client.answer_input(code.id, {"code": "1234567"}).accepted
-        done = _until(lambda: _ended(client.read_flow_run(run.id)))
+        done = until_found(lambda: _ended(client.read_flow_run(run.id)))
         assert (done.state, done.result) == (RunState.COMPLETED, TRAINED)
 
         with pytest.raises(errors.AlreadyAnswered) as twice:
@@ -215,7 +208,7 @@ def test_messages_sent_by_the_client_are_received_once(tmp_path: Path) -> None:
         assert (again.id, again.value) == (sent.id, "first"), "a key is sent once"
         assert client.send_input(run.id, "second").sender == "api"
 
-        done = _until(lambda: _ended(client.read_flow_run(run.id)))
+        done = until_found(lambda: _ended(client.read_flow_run(run.id)))
         assert (done.state, done.result) == (RunState.COMPLETED, ["first", "second"])
         with pytest.raises(errors.RunNotFound) as missing:
             client.send_input("no-such-run", "hello")

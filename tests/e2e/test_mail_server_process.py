@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import email.utils
 import re
-import signal
 import smtplib
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -20,9 +17,8 @@ import httpx
 import pytest
 
 from tarry.client import Client
-from tests.conftest import ROOT, subprocess_env
-from tests.e2e.test_server_process import _until_up
 from tests.net import free_port
+from tests.processes import tarry_server
 from tests.smtp_capture import MailCatcher, body_text
 
 APPROVER = "finance@example.com"
@@ -41,20 +37,9 @@ def server(tarry_home: Path, catcher: MailCatcher) -> Iterator[tuple[str, int]]:
         "TARRY_INBOUND_SMTP_PORT": str(inbound),
         "TARRY_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
-    command = [sys.executable, "-m", "tarry", "server", "--port", str(port)]
-    command += ["--deploy", "examples/notify/expense_approval.py:expense_approval"]
-    proc = subprocess.Popen(
-        command, env=subprocess_env(tarry_home, **env), cwd=ROOT, stderr=subprocess.PIPE, text=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _until_up(url + "/api", proc)
-        yield url, inbound
-    finally:
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=30)
-        assert proc.returncode in (0, 130), (proc.returncode, stderr)
-        assert "Traceback" not in stderr
+    deploy = "examples/notify/expense_approval.py:expense_approval"
+    with tarry_server(tarry_home, "--deploy", deploy, port=port, env=env) as api:
+        yield api.removesuffix("/api"), inbound
 
 
 def _start(url: str, catcher: MailCatcher) -> tuple[str, EmailMessage]:

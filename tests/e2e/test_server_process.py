@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +13,7 @@ from tarry import errors
 from tarry.client import Client
 from tarry.input import RunInput
 from tarry.states import RunState
-from tests.conftest import ROOT, subprocess_env
-from tests.net import free_port
+from tests.processes import tarry_server
 
 
 class Authorization(RunInput):
@@ -28,32 +23,9 @@ class Authorization(RunInput):
 @pytest.fixture
 def server_url(tarry_home: Path) -> Iterator[str]:
     """`tarry server --demo` with finance challenge 4, in its own process."""
-    port = free_port()
-    command = [sys.executable, "-m", "tarry", "server", "--port", str(port), "--demo"]
-    command += ["--deploy", "examples/finance/challenge_4.py:train_model"]
-    proc = subprocess.Popen(
-        command, env=subprocess_env(tarry_home), cwd=ROOT, stderr=subprocess.PIPE, text=True
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        _until_up(url, proc)
+    deploy = "examples/finance/challenge_4.py:train_model"
+    with tarry_server(tarry_home, "--demo", "--deploy", deploy) as url:
         yield url
-    finally:
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=30)
-        assert proc.returncode in (0, 130), (proc.returncode, stderr)  # 130: stopped by Ctrl-C
-        assert "Traceback" not in stderr
-
-
-def _until_up(url: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "tarry server exited"
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url + "/health").is_success:
-                return
-        time.sleep(0.05)
-    raise AssertionError("tarry server did not come up")
 
 
 def _waiting_for(client: Client, name: str) -> str:

@@ -23,52 +23,14 @@ from tarry.client import Client
 from tarry.states import RunState, WaitKind, WaitStatus
 from tests.conftest import ROOT, subprocess_env
 from tests.net import free_port
+from tests.processes import SLOW, served_process, tarry_server
 
 WORKFLOW = "examples/approval_service/workflow.py"
 APP = "examples/approval_service/app.py"
 DEPLOYMENT = "approval-workflow/workflow"
-SLOW = 30.0
-"""Seconds to allow for anything to happen: two cores run several test sessions."""
 
 
 # -- processes -------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _process(command: list[str], env: dict[str, str], ready: str) -> Iterator[None]:
-    """Run `command` until the test is over; `ready` answers once it is up."""
-    proc = subprocess.Popen(
-        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        _until_up(ready, proc)
-        yield
-    finally:
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=SLOW)
-    assert proc.returncode in (0, 130), (proc.returncode, stderr)  # 130: stopped by Ctrl-C
-    assert "Traceback" not in stderr, stderr
-
-
-def _until_up(url: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + SLOW
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"the process behind {url} exited"
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url).is_success:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"{url} did not come up")
-
-
-@contextlib.contextmanager
-def _tarry_server(home: Path, *options: str, port: int | None = None) -> Iterator[str]:
-    """`tarry server OPTIONS` on a loopback port; yields its API URL."""
-    port = port or free_port()
-    command = [sys.executable, "-m", "tarry", "server", "--port", str(port), *options]
-    api = f"http://127.0.0.1:{port}/api"
-    with _process(command, subprocess_env(home), f"{api}/health"):
-        yield api
 
 
 @contextlib.contextmanager
@@ -77,7 +39,7 @@ def _app(home: Path, api: str) -> Iterator[str]:
     port = free_port()
     command = [sys.executable, APP, "--port", str(port)]
     base = f"http://127.0.0.1:{port}"
-    with _process(command, subprocess_env(home, TARRY_API_URL=api), f"{base}/openapi.json"):
+    with served_process(command, subprocess_env(home, TARRY_API_URL=api), f"{base}/openapi.json"):
         yield base
 
 
@@ -90,7 +52,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def api(home: Path) -> Iterator[str]:
     """`tarry server --deploy .../workflow.py:approval_workflow`; its API URL."""
-    with _tarry_server(home, "--deploy", f"{WORKFLOW}:approval_workflow") as url:
+    with tarry_server(home, "--deploy", f"{WORKFLOW}:approval_workflow") as url:
         yield url
 
 
@@ -269,12 +231,12 @@ def test_a_request_outlives_a_restart_of_the_server(tmp_path: Path) -> None:
         _app(tmp_path, f"http://127.0.0.1:{port}/api") as base,
         httpx.Client(base_url=base, timeout=SLOW) as app,
     ):
-        with _tarry_server(tmp_path, *deploy, port=port):
+        with tarry_server(tmp_path, *deploy, port=port):
             request_id = _create(app)["request_id"]
             _waiting(app, request_id)
         assert app.get(f"/api/requests/{request_id}").status_code == 503
 
-        with _tarry_server(tmp_path, *deploy, port=port):
+        with tarry_server(tmp_path, *deploy, port=port):
             assert _status(app, request_id)["status"] == "pending"
             assert _decide(app, request_id, APPROVE).status_code == 200
             assert _decided(app, request_id)["status"] == "approved"
@@ -283,7 +245,7 @@ def test_a_request_outlives_a_restart_of_the_server(tmp_path: Path) -> None:
 def test_the_workflow_script_is_the_worker(tmp_path: Path) -> None:
     """`python workflow.py` deploys the flow and executes its runs; the server only serves."""
     env = subprocess_env(tmp_path)
-    with _tarry_server(tmp_path, "--max-runs", "0") as api, Client(api) as client:
+    with tarry_server(tmp_path, "--max-runs", "0") as api, Client(api) as client:
         worker = subprocess.Popen([sys.executable, WORKFLOW], env=env, cwd=ROOT)
         try:
             _until_deployed(client, worker)

@@ -3,36 +3,22 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import ROOT, query, subprocess_env
+from tests.conftest import ROOT, query, run_python
 
 EXAMPLES = ROOT / "examples"
 
 
-def _python(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args],
-        env=subprocess_env(home),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_getting_started(tarry_home: Path) -> None:
-    done = _python(tarry_home, str(EXAMPLES / "getting_started.py"))
+    done = run_python(tarry_home, str(EXAMPLES / "getting_started.py"))
     assert done.returncode == 0, done.stderr
     assert "loaded 5 rows" in done.stderr
     assert query(tarry_home / "tarry.db", "SELECT state FROM runs") == [("Completed",)]
 
 
 def test_seed_elevator_floors_finish_concurrently(tarry_home: Path) -> None:
-    done = _python(tarry_home, str(EXAMPLES / "course_106" / "elevator.py"))
+    done = run_python(tarry_home, str(EXAMPLES / "course_106" / "elevator.py"))
     assert done.returncode == 0, done.stderr
     stops = [line for line in done.stdout.splitlines() if "stops on floor" in line]
     # Submitted 3, 2, 1: the shortest ride finishes first, as in the seed's output.
@@ -45,7 +31,7 @@ def test_seed_elevator_floors_finish_concurrently(tarry_home: Path) -> None:
 
 
 def test_seed_test_harness_example(tarry_home: Path) -> None:
-    done = _python(
+    done = run_python(
         tarry_home,
         "-m",
         "pytest",
@@ -61,7 +47,7 @@ def test_seed_test_harness_example(tarry_home: Path) -> None:
 
 
 def test_seed_dask_greetings_are_computed_by_a_dask_cluster(tarry_home: Path) -> None:
-    done = _python(tarry_home, str(EXAMPLES / "course_106" / "dask_greetings.py"))
+    done = run_python(tarry_home, str(EXAMPLES / "course_106" / "dask_greetings.py"))
     assert done.returncode == 0, done.stderr
     names = ("arthur", "trillian", "ford", "marvin")
     # The worker's threads print at once, so lines may interleave: look for the words.

@@ -14,9 +14,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -27,8 +27,7 @@ from tarry.testing import TestHarness, tarry_test_harness
 from tarry.web.schemas import InputOut, RunOut
 from tests.conftest import ROOT, query, run_tarry, subprocess_env
 from tests.e2e import live
-
-T = TypeVar("T")
+from tests.polling import until_found
 
 EXAMPLE = ROOT / "examples" / "flyte" / "waiting_for_external_inputs.py"
 REMOTE = ROOT / "examples" / "flyte" / "remote.py"
@@ -68,14 +67,6 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
         hst.close()
 
 
-def _until(get: Callable[[], T | None], timeout: float = 30) -> T:
-    deadline = time.monotonic() + timeout
-    while (found := get()) is None:
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-    return found
-
-
 def _start(client: Client, workflow: str) -> RunOut:
     deployment = f"{workflow.replace('_', '-')}/waiting-for-external-inputs"
     return client.create_flow_run_from_deployment(deployment, {"data": DATA})
@@ -88,11 +79,13 @@ def _waiting_for(client: Client, run_id: str, name: str) -> InputOut:
         found = client.list_pending_inputs(run_id)
         return found[0] if [w.name for w in found] == [name] else None
 
-    return _until(only)
+    return until_found(only)
 
 
 def _ended(client: Client, run_id: str) -> RunOut:
-    return _until(lambda: run if (run := client.read_flow_run(run_id)).state.is_final else None)
+    return until_found(
+        lambda: run if (run := client.read_flow_run(run_id)).state.is_final else None
+    )
 
 
 def _field_errors(exc: errors.InputInvalid) -> tuple[tuple[tuple[str | int, ...], str], ...]:
@@ -340,7 +333,7 @@ def _run_id_of(home: Path, script: subprocess.Popen[str]) -> str:
             return None
         return str(found[0][0]) if found else None
 
-    return _until(open_wait)
+    return until_found(open_wait)
 
 
 def test_the_script_runs_conditional_wf_answered_from_the_command_line(tarry_home: Path) -> None:

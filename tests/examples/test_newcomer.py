@@ -8,22 +8,17 @@ shows the run Completed. The screenshots are the gallery's pictures.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page
 
-from tests.conftest import ROOT, subprocess_env
+from tests.conftest import ROOT
 from tests.e2e.browser import screenshot
-from tests.net import free_port
+from tests.processes import tarry_server
 
 
 def start_script_deployments() -> list[str]:
@@ -34,32 +29,11 @@ def start_script_deployments() -> list[str]:
 @pytest.fixture
 def started(tarry_home: Path) -> Iterator[str]:
     """`tarry server --demo` with every deployment of `scripts/start`, in its own process."""
-    port = free_port()
-    command = [sys.executable, "-m", "tarry", "server", "--port", str(port), "--demo"]
+    options = ["--demo"]
     for entrypoint in start_script_deployments():
-        command += ["--deploy", entrypoint]
-    proc = subprocess.Popen(
-        command, env=subprocess_env(tarry_home), cwd=ROOT, stderr=subprocess.PIPE, text=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _until_up(url, proc)
-        yield url
-    finally:
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=30)
-        assert "Traceback" not in stderr, stderr
-
-
-def _until_up(url: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "tarry server exited"
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url + "/api/health").is_success:
-                return
-        time.sleep(0.1)
-    raise AssertionError("tarry server did not come up")
+        options += ["--deploy", entrypoint]
+    with tarry_server(tarry_home, *options) as api:
+        yield api.removesuffix("/api")
 
 
 def _answer_from_inbox(page: Page, url: str, source: str, question: str) -> None:

@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,9 @@ from tarry.definitions import Flow
 from tarry.states import RunState, WaitStatus
 from tarry.testing import RunHandle, TestHarness, tarry_test_harness
 from tarry.web import server
-from tests.conftest import ROOT, query, run_tarry, subprocess_env
+from tests.conftest import ROOT, query, run_python, run_tarry, subprocess_env
 from tests.e2e.live import live_server
+from tests.polling import until
 
 EXAMPLES = ROOT / "examples"
 APPROVALS = ("simple_approval", "conditional_approval", "multi_step_approval")
@@ -86,15 +87,7 @@ def child_workflow(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, _Runs
     """`python examples/child_flows/child_workflow.py FOLDER`: its output, runs and folder."""
     home = tmp_path_factory.mktemp("home")
     folder = tmp_path_factory.mktemp("stored")
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "child_flows" / "child_workflow.py"), str(folder)],
-        env=subprocess_env(home),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_python(home, str(EXAMPLES / "child_flows" / "child_workflow.py"), str(folder))
     assert done.returncode == 0, done.stderr
     return done.stdout, _Runs(home / "tarry.db"), folder
 
@@ -207,17 +200,6 @@ def api(tmp_path: Path) -> Iterator[httpx.Client]:
         hst.close()
 
 
-def _until(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = read()
-        if done(found):
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; last seen: {found!r}")
-        time.sleep(0.02)
-
-
 def _start(client: httpx.Client, name: str, **parameters: Any) -> str:
     deployment = f"{name}/{name}".replace("_", "-")
     started = client.post("/runs", json={"deployment": deployment, "parameters": parameters})
@@ -233,7 +215,7 @@ def _question(client: httpx.Client, run_id: str, name: str) -> dict[str, Any]:
         items = client.get("/inputs", params={"run_id": run_id}).json()["items"]
         return [i for i in items if i["name"] == name]
 
-    found: list[dict[str, Any]] = _until(find, bool)
+    found: list[dict[str, Any]] = until(find, bool)
     return found[0]
 
 
@@ -244,7 +226,7 @@ def _answer(client: httpx.Client, question: dict[str, Any], data: dict[str, Any]
 
 
 def _finished(client: httpx.Client, run_id: str) -> dict[str, Any]:
-    detail: dict[str, Any] = _until(
+    detail: dict[str, Any] = until(
         lambda: client.get(f"/runs/{run_id}").json(),
         lambda d: d["run"]["state"] in ("Completed", "Failed"),
     )
@@ -412,14 +394,8 @@ def test_seed_simple_approval_script_answered_from_the_cli(tarry_home: Path) -> 
 
 
 def test_seed_conditional_script_below_threshold_needs_nobody(tarry_home: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "human_in_loop" / "conditional_approval.py"), "800"],
-        env=subprocess_env(tarry_home),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = run_python(
+        tarry_home, str(EXAMPLES / "human_in_loop" / "conditional_approval.py"), "800"
     )
 
     assert done.returncode == 0, done.stderr
