@@ -14,7 +14,7 @@ from collections.abc import Collection
 from typing import Any
 
 from tarry import answers, deployments, errors, host, messaging
-from tarry.states import RunState, WaitKind
+from tarry.states import RunState, WaitKind, WaitStatus
 from tarry.storage import base
 from tarry.storage.outbox import OutboxItem
 
@@ -328,7 +328,25 @@ def _item(hst: host.Host, wait: base.WaitRecord) -> InboxItem:
     if run is None:
         raise errors.StoreError(f"wait {wait.id} belongs to a missing run {wait.run_id}")
     spec = json.loads(wait.spec) if wait.spec else None
-    return InboxItem(wait=wait, run=run, spec=spec)
+    return InboxItem(wait=_with_race_deadline(hst, wait), run=run, spec=spec)
+
+
+def _with_race_deadline(hst: host.Host, wait: base.WaitRecord) -> base.WaitRecord:
+    """An open input raced against a timer (`wait_any`) closes when the timer fires.
+
+    The deadline belongs to the timer; shown with the input, the person asked sees
+    when the question expires.
+    """
+    if wait.deadline is not None or wait.status is not WaitStatus.OPEN:
+        return wait
+    deadlines = [
+        other.deadline
+        for other in hst.store.waits_of_run(wait.run_id)
+        if other.step_key == wait.step_key
+        and other.kind is WaitKind.TIMER
+        and other.deadline is not None
+    ]
+    return dataclasses.replace(wait, deadline=min(deadlines)) if deadlines else wait
 
 
 def submit_input(

@@ -14,7 +14,7 @@ import pydantic
 import pytest
 
 import tarry
-from tarry import errors, flow, pause_flow_run, suspend_flow_run, task, watcher
+from tarry import errors, flow, pause_flow_run, service, suspend_flow_run, task, wait_any, watcher
 from tarry.input import RunInput
 from tarry.states import RunState, StepKind, WaitStatus
 from tarry.storage import StateChange
@@ -532,3 +532,22 @@ def test_closing_the_host_stops_runs_and_callers_still_waiting(resident_seconds:
 
     with pytest.raises(errors.RunAborted, match="shutting down"):
         run.result(timeout=5)
+
+
+@flow
+def approval_or_deadline() -> str:
+    spec, _ = wait_any(Input("approval", bool), Timer(2 * 3600))
+    return "timed out" if isinstance(spec, Timer) else "answered"
+
+
+def test_an_input_raced_against_a_timer_shows_the_timers_deadline(resident: TestHarness) -> None:
+    run = resident.start(approval_or_deadline)
+    run.wait_for(RunState.WAITING)
+    [item] = service.list_inbox(hst=resident.host)
+    assert item.wait.name == "approval"
+    assert item.wait.deadline == pytest.approx(item.wait.created_at + 2 * 3600)
+    assert service.get_inbox_item(item.wait.id, hst=resident.host).wait.deadline == (
+        item.wait.deadline
+    )
+    resident.answer(run, True, key="approval")
+    assert run.result() == "answered"
