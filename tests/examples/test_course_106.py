@@ -39,9 +39,10 @@ def test_seed_test_harness_example(tarry_home: Path) -> None:
         "-p",
         "no:cacheprovider",
         str(EXAMPLES / "course_106" / "test_harness.py"),
+        str(EXAMPLES / "course_106" / "test_harness_block.py"),
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 passed" in done.stdout
+    assert "2 passed" in done.stdout
     # The harness kept the run out of the user's own database.
     assert not (tarry_home / "tarry.db").exists()
 
