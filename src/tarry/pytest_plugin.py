@@ -15,10 +15,12 @@ pytest loads it through the `pytest11` entry point, so nothing needs registering
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tarry import testing
+if TYPE_CHECKING:
+    from tarry import testing
 
 __all__ = ["pytest_configure", "tarry_harness"]
 
@@ -35,6 +37,10 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def tarry_harness(request: pytest.FixtureRequest) -> Iterator[testing.TestHarness]:
     """A `TestHarness` over a fresh temporary store, for one test."""
+    # Imported here: every pytest session of a project with tarry installed loads
+    # this plugin, and only tests that ask for the fixture should pay for tarry.
+    from tarry import testing  # noqa: PLC0415
+
     marker = request.node.get_closest_marker("tarry_harness")
     options = dict(marker.kwargs) if marker is not None else {}
     with testing.tarry_test_harness(**options) as harness:
