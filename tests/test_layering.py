@@ -60,3 +60,17 @@ def test_only_config_reads_the_environment() -> None:
         and ("os.environ" in path.read_text() or "getenv" in path.read_text())
     ]
     assert readers == []
+
+
+def test_import_tarry_leaves_the_http_and_web_stacks_unloaded() -> None:
+    # Every CLI call and worker start pays for what `import tarry` loads: httpx (with
+    # the rich it pulls in) and the web server are loaded by the code that uses them.
+    import subprocess
+    import sys
+
+    code = "import sys, tarry; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    for heavy in ("httpx", "fastapi", "uvicorn", "starlette", "rich", "typer"):
+        assert f"'{heavy}'" not in loaded, heavy

@@ -16,9 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from tarry import clock as clock_module
 from tarry import errors, host
@@ -26,6 +24,9 @@ from tarry.notify import email as mail
 from tarry.states import DeliveryStatus, WaitStatus
 from tarry.storage import base
 from tarry.storage.outbox import OutboxItem, Settlement
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["Dispatcher", "ensure_dispatcher"]
 
@@ -134,6 +135,10 @@ class Dispatcher:
         return wait is None or wait.status is not WaitStatus.OPEN
 
     def _post(self, payload: dict[str, Any]) -> None:
+        # httpx (and the rich it loads) costs about 0.4 s to import: only webhooks pay it,
+        # not every `import tarry`.
+        import httpx  # noqa: PLC0415
+
         if self._http is None:
             self._http = httpx.Client(timeout=10.0, follow_redirects=False)
         url = payload["url"]
