@@ -63,20 +63,24 @@ class Worker:
         free = max(free, 0)
         if free + len(waiting) == 0:
             return []
-        claimed = self._claim_runs(free + len(waiting))
+        claimed, claimed_at = self._claim_runs(free + len(waiting))
         for run_id in waiting[: max(0, len(claimed) - free)]:
             with self._lock:
                 self._asked.add(run_id)
             self.host.hub.ask_to_suspend(run_id)
         for run in claimed:
-            future = self._pool.submit(self.execute, run)
+            # A run this claim started (no earlier start) has recorded nothing yet:
+            # its empty journal need not be read.
+            fresh = run.started_at == claimed_at
+            future = self._pool.submit(self.execute, run, fresh=fresh)
             with self._lock:
                 self._running.add(future)
                 self._executing[future] = run.id
             future.add_done_callback(self._done)
         return claimed
 
-    def _claim_runs(self, limit: int) -> list[base.RunRecord]:
+    def _claim_runs(self, limit: int) -> tuple[list[base.RunRecord], float]:
+        """The runs claimed, and the time given to the claim (a first start's `started_at`)."""
         store = self.host.store
         # Runs of processes that died are looked for every third of a lease, not at
         # every claim: the search reads every leased run, a claim only the oldest
@@ -85,15 +89,17 @@ class Worker:
         if recover:
             self._next_recovery = time.monotonic() + self.host.settings.lease_seconds / 3
         dead = self.host.dead_owners(store.lease_owners()) if recover else []
-        return store.claim_runs(
+        now = time.time()
+        claimed = store.claim_runs(
             self.host.owner,
             self.host.lease_until(),
-            time.time(),
+            now,
             dead,
             limit=limit,
             exclude=self._unloadable,
             recover=recover,
         )
+        return claimed, now
 
     def _done(self, future: cf.Future[None]) -> None:
         with self._lock:
@@ -136,8 +142,14 @@ class Worker:
         self._stop.set()
         self._wake.set()
 
-    def execute(self, run: base.RunRecord) -> None:
-        """Execute one claimed run to its final state; its outcome is in the store."""
+    def execute(self, run: base.RunRecord, *, fresh: bool = False) -> None:
+        """Execute one claimed run to its final state; its outcome is in the store.
+
+        Args:
+            run: The run, as claimed.
+            fresh: The run never started before this claim, so its journal is empty.
+        """
+        journal_steps: list[base.StepRecord] | None = [] if fresh else None
         try:
             flow = _load_flow(run.entrypoint)
         except errors.FlowLoadError as exc:
@@ -145,9 +157,11 @@ class Worker:
             return
         try:
             if flow.is_async:
-                asyncio.run(engine.execute_run_async(self.host, flow, run))
+                asyncio.run(
+                    engine.execute_run_async(self.host, flow, run, journal_steps=journal_steps)
+                )
             else:
-                engine.execute_run(self.host, flow, run)
+                engine.execute_run(self.host, flow, run, journal_steps=journal_steps)
         except errors.ControlSignal as signal:
             logger.info("run %s left this worker: %s", run.id, signal)
         except Exception:

@@ -1,4 +1,7 @@
-"""A worker's slots: runs that only wait in memory never keep ready runs from starting."""
+"""A worker's slots: runs that only wait in memory never keep ready runs from starting.
+
+And what a claimed run reads: only a run that started before has a journal to read.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import pytest
 
 from tarry import deployments, flow, pause_flow_run
 from tarry.states import RunState
+from tarry.storage import base
 from tarry.testing import TestHarness, tarry_test_harness
 from tarry.worker import Worker
 
@@ -66,3 +70,44 @@ def test_runs_waiting_in_memory_stay_there_while_nothing_else_is_ready(
     harness.wait_until(lambda: harness.host.hub.resident() == 2)
     threading.Event().wait(0.3)  # several claim rounds of the worker
     assert harness.host.hub.resident() == 2
+
+
+@flow
+def greets(n: int) -> str:
+    return f"hello {n}"
+
+
+def test_a_worker_reads_the_journal_only_of_runs_that_started_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with tarry_test_harness(resident_seconds=0, worker_poll_seconds=0.02) as h:
+        deployments.deploy(greets, "fresh", hst=h.host)
+        deployments.deploy(asks, "again", hst=h.host)
+        store = h.host.store
+        read: list[str] = []
+        real_get_steps = store.get_steps
+
+        def get_steps(run_id: str) -> list[base.StepRecord]:
+            read.append(run_id)
+            return real_get_steps(run_id)
+
+        monkeypatch.setattr(store, "get_steps", get_steps)
+        worker = Worker(h.host, max_runs=2)
+        thread = threading.Thread(target=worker.run, daemon=True)
+        thread.start()
+        try:
+            fresh = deployments.start("greets/fresh", {"n": 1}, hst=h.host)
+            again = deployments.start("asks/again", {"n": 2}, hst=h.host)
+            assert h.wait_for_state(fresh.id, RunState.COMPLETED).result == '"hello 1"'
+            h.wait_for_state(again.id, RunState.WAITING)
+            h.wait_until(lambda: h.host.hub.resident() == 0)
+            h.answer(again.id, "Bo", key="name")
+            assert h.wait_for_state(again.id, RunState.COMPLETED).result == '"2: Bo"'
+        finally:
+            worker.stop()
+            thread.join(10)
+
+    # Claimed for the first time, neither had a journal to read; resumed after its
+    # answer, the waiting run replays its journal.
+    assert read.count(fresh.id) == 0
+    assert read.count(again.id) >= 1
