@@ -239,6 +239,7 @@ def claim_runs(conn: Conn, claim: Claim) -> list[base.RunRecord]:
         "dead_owners": claim.dead_owners if claim.recover else [],
         "exclude": claim.exclude,
         "limit": claim.limit,
+        "recover": claim.recover,
         "owner": claim.owner,
         "lease_expires_at": claim.lease_expires_at,
         "now": claim.now,

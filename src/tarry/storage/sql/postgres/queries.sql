@@ -148,41 +148,43 @@ FROM changed;
 
 -- name: claim_runs
 -- One statement claims runs and records their transitions: one round trip, one commit.
--- SKIP LOCKED: a run another worker is claiming right now is not waited for,
--- so any number of workers claim at once and never the same run twice.
--- The candidates come from three index scans (the oldest Pending runs; runs whose
--- lease ran out; runs whose holder is gone), a few more than asked for, so runs a
--- concurrent claim holds can be skipped; the WHERE of `found` repeats the conditions,
--- so a row another claim changed meanwhile is checked again once locked. A claim
--- never waits for a lock, so it needs no lock order.
-WITH found AS (
-    SELECT id, state AS from_state,
-           CASE WHEN state = 'Pending' THEN %(claimed_reason)s
-                ELSE format(%(recovered_reason)s, coalesce(lease_owner, 'None')) END AS reason
-    FROM runs
-    WHERE id = ANY(ARRAY(
-            (SELECT id FROM runs
-             WHERE state = 'Pending' AND parent_id IS NULL AND id <> ALL(%(exclude)s::text[])
-             ORDER BY created_at, seq
-             LIMIT %(limit)s + 16)
-            UNION ALL
-            (SELECT id FROM runs
-             WHERE state IN ('Running', 'Waiting') AND parent_id IS NULL
-               AND id <> ALL(%(exclude)s::text[]) AND lease_expires_at < %(expired_before)s
-             LIMIT %(limit)s + 16)
-            UNION ALL
-            (SELECT id FROM runs
-             WHERE lease_owner = ANY(%(dead_owners)s::text[]) AND state IN ('Running', 'Waiting')
-               AND parent_id IS NULL AND id <> ALL(%(exclude)s::text[])
-             LIMIT %(limit)s + 16)))
-      AND parent_id IS NULL
-      AND (state = 'Pending'
-           OR (state IN ('Running', 'Waiting')
-               AND (lease_expires_at < %(expired_before)s
-                    OR lease_owner = ANY(%(dead_owners)s::text[]))))
+-- Each kind of claimable run is locked by its own scan, which reads its index in order
+-- and stops at the limit: the oldest Pending top-level runs (runs_pending), runs whose
+-- lease ran out, runs whose holder is gone. Without recovery (or without dead holders)
+-- the last two scans are not even started: their first condition is checked once.
+-- SKIP LOCKED: a run another worker is claiming right now is not waited for, so any
+-- number of workers claim at once and never the same run twice; a row changed before
+-- it was locked is checked again against its scan's conditions. A claim never waits
+-- for a lock, so it needs no lock order. Rows locked beyond the limit are let go when
+-- the statement commits.
+WITH pending AS (
+    SELECT id, state, lease_owner, created_at, seq FROM runs
+    WHERE state = 'Pending' AND parent_id IS NULL AND id <> ALL(%(exclude)s::text[])
     ORDER BY created_at, seq
     LIMIT %(limit)s
     FOR NO KEY UPDATE SKIP LOCKED
+), expired AS (
+    SELECT id, state, lease_owner, created_at, seq FROM runs
+    WHERE %(recover)s AND state IN ('Running', 'Waiting') AND parent_id IS NULL
+      AND id <> ALL(%(exclude)s::text[]) AND lease_expires_at < %(expired_before)s
+    LIMIT %(limit)s
+    FOR NO KEY UPDATE SKIP LOCKED
+), orphaned AS (
+    SELECT id, state, lease_owner, created_at, seq FROM runs
+    WHERE %(recover)s AND cardinality(%(dead_owners)s::text[]) > 0
+      AND lease_owner = ANY(%(dead_owners)s::text[]) AND state IN ('Running', 'Waiting')
+      AND parent_id IS NULL AND id <> ALL(%(exclude)s::text[])
+      AND (lease_expires_at < %(expired_before)s) IS NOT TRUE  -- those are in `expired`
+    LIMIT %(limit)s
+    FOR NO KEY UPDATE SKIP LOCKED
+), found AS (
+    SELECT id, state AS from_state,
+           CASE WHEN state = 'Pending' THEN %(claimed_reason)s
+                ELSE format(%(recovered_reason)s, coalesce(lease_owner, 'None')) END AS reason
+    FROM (SELECT * FROM pending UNION ALL SELECT * FROM expired
+          UNION ALL SELECT * FROM orphaned) AS claimable
+    ORDER BY created_at, seq
+    LIMIT %(limit)s
 ), claimed AS (
     UPDATE runs
     SET state = 'Running',
