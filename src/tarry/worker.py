@@ -22,6 +22,8 @@ __all__ = ["Worker"]
 
 logger = logging.getLogger("tarry.worker")
 
+_EMPTY_CLAIM_PAUSE_SECONDS = 0.01
+
 
 class Worker:
     """Executes runs claimed from the store, several at a time.
@@ -135,6 +137,10 @@ class Worker:
             if burst and not claimed and not busy:
                 break
             if not claimed:
+                # Nothing to take: other workers were quicker. Every run made Pending
+                # wakes every worker, so a worker that lost pauses a moment before it
+                # claims again: the runs announced meanwhile share one claim, not one each.
+                self._stop.wait(min(_EMPTY_CLAIM_PAUSE_SECONDS, poll))
                 self._wake.wait(poll)
 
     def stop(self) -> None:

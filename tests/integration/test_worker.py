@@ -1,6 +1,7 @@
 """A worker's slots: runs that only wait in memory never keep ready runs from starting.
 
-And what a claimed run reads: only a run that started before has a journal to read.
+And what a claimed run reads: only a run that started before has a journal to read; and
+how often a worker that finds nothing claims again.
 """
 
 from __future__ import annotations
@@ -8,12 +9,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from tarry import deployments, flow, pause_flow_run
 from tarry.states import RunState
-from tarry.storage import base
+from tarry.storage import base, wakeups
 from tarry.testing import TestHarness, tarry_test_harness
 from tarry.worker import Worker
 
@@ -111,3 +113,32 @@ def test_a_worker_reads_the_journal_only_of_runs_that_started_before(
     # answer, the waiting run replays its journal.
     assert read.count(fresh.id) == 0
     assert read.count(again.id) >= 1
+
+
+def test_a_worker_that_finds_nothing_does_not_claim_at_every_announcement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with tarry_test_harness(worker_poll_seconds=1.0) as h:
+        claims: list[float] = []
+        real_claim_runs = h.host.store.claim_runs
+
+        def claim_runs(*args: Any, **kwargs: Any) -> list[base.RunRecord]:
+            claims.append(time.monotonic())
+            return real_claim_runs(*args, **kwargs)
+
+        monkeypatch.setattr(h.host.store, "claim_runs", claim_runs)
+        worker = Worker(h.host)
+        thread = threading.Thread(target=worker.run, daemon=True)
+        thread.start()
+        try:
+            h.wait_until(lambda: len(claims) >= 1)
+            # A hundred runs announced over 0.2 s, all taken by other workers.
+            for _ in range(100):
+                worker._on_wake(wakeups.Wake("run_ready", "elsewhere"))
+                time.sleep(0.002)
+        finally:
+            worker.stop()
+            thread.join(10)
+
+    # One claim per pause (10 ms) at most, not one per announcement.
+    assert len(claims) <= 1 + 0.3 / 0.01
