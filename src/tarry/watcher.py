@@ -31,6 +31,7 @@ _SKEW_SECONDS = 1.0
 _DUE_BATCH = 500
 _SWEEP_SECONDS = 5.0
 _SAFETY_POLL_SECONDS = 2.0
+_RUN_NEWS = frozenset({"run_ready", "run_ended"})
 
 _log = logging.getLogger(__name__)
 
@@ -117,6 +118,10 @@ class Watcher:
 
     def _on_wake(self, wake: wakeups.Wake) -> None:
         # Called on the store's listening thread: queue it and let this thread work.
+        # Every process hears of every run made Pending or ended, which matters only
+        # where a caller awaits the run: the rest is dropped here, without a thread switch.
+        if wake.event in _RUN_NEWS and self.host.hub.awaited_root(wake.run_id) is None:
+            return
         self._wakes.append(wake)
         self._kick.set()
 
