@@ -44,6 +44,7 @@ class Worker:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._maybe_more = False
         # Runs whose flow this process cannot import: left to other workers.
         self._unloadable: set[str] = set()
         # An answer or timer in this process wakes the claim loop at once.
@@ -64,8 +65,13 @@ class Worker:
         waiting = [run_id for run_id in self.host.hub.parked_run_ids() if run_id in mine]
         free = max(free, 0)
         if free + len(waiting) == 0:
+            self._maybe_more = False
             return []
-        claimed, claimed_at = self._claim_runs(free + len(waiting))
+        limit = free + len(waiting)
+        claimed, claimed_at = self._claim_runs(limit)
+        # Fewer than asked: nothing else was ready, and whatever becomes ready from now
+        # on announces itself (the claim loop clears its wake-up before claiming).
+        self._maybe_more = len(claimed) == limit
         for run_id in waiting[: max(0, len(claimed) - free)]:
             with self._lock:
                 self._asked.add(run_id)
@@ -136,6 +142,8 @@ class Worker:
                 busy = bool(self._running)
             if burst and not claimed and not busy:
                 break
+            if claimed and self._maybe_more:
+                continue  # every slot asked for was filled: more may be ready
             if not claimed:
                 # Nothing to take: other workers were quicker. Every run made Pending
                 # wakes every worker, so a worker that lost pauses a moment before it

@@ -142,3 +142,22 @@ def test_a_worker_that_finds_nothing_does_not_claim_at_every_announcement(
 
     # One claim per pause (10 ms) at most, not one per announcement.
     assert len(claims) <= 1 + 0.3 / 0.01
+
+
+@pytest.mark.parametrize(("ready", "again"), [(1, False), (2, True)], ids=["fewer", "all"])
+def test_only_a_claim_that_filled_every_slot_asked_for_is_repeated_at_once(
+    ready: int, again: bool
+) -> None:
+    with tarry_test_harness() as h:
+        deployments.deploy(greets, "slots", hst=h.host)
+        worker = Worker(h.host, max_runs=2)
+        for n in range(ready):
+            deployments.start("greets/slots", {"n": n}, hst=h.host)
+
+        claimed = worker.claim()
+        worker.stop()
+        worker._pool.shutdown(wait=True)
+
+    # Fewer than asked: nothing else was ready, and what becomes ready announces itself.
+    assert len(claimed) == ready
+    assert worker._maybe_more is again
