@@ -100,9 +100,12 @@ def postgres_cpu() -> dict[str, float]:
     return found
 
 
-def postgres_cpu_used(before: dict[str, float]) -> float:
-    """CPU seconds the `postgres` processes used since `before` (backends that ended are lost)."""
-    now = postgres_cpu()
+def postgres_cpu_used(before: dict[str, float], now: dict[str, float] | None = None) -> float:
+    """CPU seconds the `postgres` processes used since `before` (backends that ended are lost).
+
+    `now` is a later reading of the same kind (`postgres_cpu()` when omitted).
+    """
+    now = postgres_cpu() if now is None else now
     return round(sum(v - before.get(pid, 0.0) for pid, v in now.items()), 2)
 
 
@@ -254,9 +257,15 @@ class Fleet:
 
     @property
     def conn(self) -> psycopg.Connection[tuple[Any, ...]]:
-        """One autocommit connection to the schema, for the benchmark's own reads."""
+        """One autocommit connection to the schema, for the benchmark's own reads.
+
+        Its `application_name` ends in `-reads`, so `backends_cpu` leaves its cost out.
+        """
         if self._conn is None:
-            self._conn = psycopg.connect(self.url, autocommit=True)
+            name = psycopg.conninfo.conninfo_to_dict(self.url).get("application_name")
+            self._conn = psycopg.connect(
+                self.url, autocommit=True, application_name=f"{name}-reads"
+            )
         return self._conn
 
     def rows(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
@@ -266,6 +275,22 @@ class Fleet:
     def value(self, sql: str, *params: object) -> Any:
         """The first column of the first row of a query."""
         return self.rows(sql, *params)[0][0]
+
+    def backends_cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by each PostgreSQL backend serving this fleet, by pid.
+
+        Its processes and this one's host connect with the schema's name as
+        `application_name`, so other users of the server (other databases, other
+        benchmarks) and the benchmark's own reads (`conn`) are left out;
+        `postgres_cpu_used(before, now)` turns two readings into the seconds in between.
+        """
+        name = psycopg.conninfo.conninfo_to_dict(self.url).get("application_name")
+        pids = self.rows("SELECT pid FROM pg_stat_activity WHERE application_name = %s", name)
+        found = {}
+        for (pid,) in pids:
+            with contextlib.suppress(OSError):
+                found[str(pid)] = _cpu_of(pid)
+        return found
 
     def deploy(self, flow: Any, name: str = "pg") -> str:
         """Register `flow` (from `pg_flows`); its deployment's name."""

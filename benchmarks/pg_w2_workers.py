@@ -19,7 +19,10 @@ notifies the workers (LISTEN/NOTIFY), which claim runs with `FOR UPDATE SKIP LOC
 * `per_run_ms`: created_at -> ended_at of each run (queueing included).
 * `by_worker`: how many runs each worker ran (each run returns its worker's pid).
 * CPU seconds used during the measured part (in `backlog` mode the draining only):
-  `worker_cpu_s` by each worker, `postgres_cpu_s` by all `postgres` processes,
+  `worker_cpu_s` by each worker, `postgres_cpu_s` by all `postgres` processes (other
+  users of the server too), `backends_cpu_s` by the backends serving tarry's connections
+  only (the workers' and this process's host's; not the counting of Completed runs, not
+  the server's shared processes such as the WAL writer),
   `bench_cpu_s` by this process (creating and counting); `host_busy_pct`: how busy the
   machine's cores were (everything on it, other people's tests too).
 
@@ -87,7 +90,7 @@ def main() -> None:
         f.check_alive()
 
         cpu0 = [p.cpu_seconds() for p in procs]
-        pg0, host0, me0 = postgres_cpu(), host_cpu(), _own_cpu()
+        pg0, host0, me0, db0 = postgres_cpu(), host_cpu(), _own_cpu(), f.backends_cpu()
         t_first = time.time()
         if mode == "backlog":
             for proc in procs:
@@ -98,7 +101,7 @@ def main() -> None:
         if mode == "backlog":
             # The CPU figures then cover the draining only.
             cpu0 = [p.cpu_seconds() for p in procs]
-            pg0, host0, me0 = postgres_cpu(), host_cpu(), _own_cpu()
+            pg0, host0, me0, db0 = postgres_cpu(), host_cpu(), _own_cpu(), f.backends_cpu()
             t0 = time.perf_counter()
             for proc in procs:
                 proc.popen.send_signal(signal.SIGCONT)
@@ -106,6 +109,7 @@ def main() -> None:
         total = time.perf_counter() - t0
         cpu = [round(p.cpu_seconds() - c, 2) for p, c in zip(procs, cpu0, strict=True)]
         pg_cpu = postgres_cpu_used(pg0)
+        db_cpu = postgres_cpu_used(db0, f.backends_cpu())
         own_cpu = round(_own_cpu() - me0, 2)
         host1 = host_cpu()
         rows = f.rows(
@@ -134,6 +138,7 @@ def main() -> None:
             "by_worker": sorted(pids.values(), reverse=True),
             "worker_cpu_s": cpu,
             "postgres_cpu_s": pg_cpu,
+            "backends_cpu_s": db_cpu,
             "bench_cpu_s": own_cpu,
             "host_busy_pct": round((host1[0] - host0[0]) / (host1[1] - host0[1]) * 100, 1),
             "states": dict(states),

@@ -22,6 +22,8 @@
 #                  worker, answered through a `tarry server`); W4 (ping-pong between two
 #                  workers); W5 (10 000 waiting runs over 2 workers, with the defaults and
 #                  with TARRY_RESIDENT_SECONDS=0, 3 to 5 minutes per run). About 35 minutes.
+#          pgw2  - only the W2 runs of pg (1, 2 and 4 workers, stream and backlog); about
+#                  15 s per run
 #          drip  - the email drip campaign: 10 000 recipients, real mail out and reply
 #                  mails in, a 2-minute window (about 3 minutes per run)
 #          all   - main and extra
@@ -123,14 +125,19 @@ postgres_group() {
   run tarry-w4-postgres "${pg[@]}" -- "$PY" w4_ping_pong.py 50
 }
 
-pg_group() {
+pg_w2_group() {
   local pg=(TARRY_DATABASE_URL="${BENCH_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/tarry_test}")
-  run tarry-pg-w1 "${pg[@]}" -- "$PY" w1_task_overhead.py 500
   local w
   for w in 1 2 4; do
     run "tarry-pg-w2-$w" "${pg[@]}" -- "$PY" pg_w2_workers.py 2000 "$w" stream
     run "tarry-pg-w2-backlog-$w" "${pg[@]}" -- "$PY" pg_w2_workers.py 2000 "$w" backlog
   done
+}
+
+pg_group() {
+  local pg=(TARRY_DATABASE_URL="${BENCH_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/tarry_test}")
+  run tarry-pg-w1 "${pg[@]}" -- "$PY" w1_task_overhead.py 500
+  pg_w2_group
   run tarry-pg-w3-cross "${pg[@]}" -- "$PY" pg_w3_cross.py 200
   run tarry-pg-w4-cross "${pg[@]}" -- "$PY" pg_w4_cross.py 200
   run tarry-pg-w5-2workers "${pg[@]}" -- "$PY" pg_w5_two_workers.py 10000
@@ -145,7 +152,8 @@ case "$GROUP" in
   server) server_group ;;
   postgres) postgres_group ;;
   pg) pg_group ;;
+  pgw2) pg_w2_group ;;
   drip) drip_group ;;
   all) main_group; extra_group ;;
-  *) echo "unknown group $GROUP (main|extra|waits|server|postgres|pg|drip|all)" >&2; exit 2 ;;
+  *) echo "unknown group $GROUP (main|extra|waits|server|postgres|pg|pgw2|drip|all)" >&2; exit 2 ;;
 esac

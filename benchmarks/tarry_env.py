@@ -5,8 +5,8 @@ Every other setting is read from its `TARRY_*` variable (tarry's default when
 unset) unless a benchmark overrides it in code. The database is always new: a
 `tarry.db` in the fresh folder, whatever `TARRY_HOME` says, or, when
 `TARRY_DATABASE_URL` is a `postgresql://` URL, a new schema `bench_<hex>` in that
-database. The folder (and the schema) are deleted when the benchmark ends unless
-`BENCH_KEEP=1`.
+database (also the connections' `application_name`). The folder (and the schema) are
+deleted when the benchmark ends unless `BENCH_KEEP=1`.
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ def _fresh_postgres_schema() -> str:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options={quote(f'-csearch_path={schema}', safe='')}"
+    # The schema's name as application_name too: its backends can be told from others'.
+    options = quote(f"-csearch_path={schema}", safe="")
+    return f"{url}{separator}options={options}&application_name={schema}"
 
 
 def _drop_postgres_schema(url: str) -> None:

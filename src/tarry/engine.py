@@ -325,10 +325,19 @@ def execute_run(
     parameters: dict[str, Any] | None = None,
     *,
     parent: context.RunContext | None = None,
+    journal_steps: list[base.StepRecord] | None = None,
 ) -> Any:
     """Drive a Running run leased to this process to a final state.
 
     Steps already in its journal are replayed, not run again.
+
+    Args:
+        hst: This process's host.
+        flow: The run's flow.
+        run: The run, leased to this process.
+        parameters: Its decoded parameters, for a run just created here (empty journal).
+        parent: The calling run's context, for a child run executed in place.
+        journal_steps: Its journal when known (read from the store when `None`).
 
     Returns:
         The flow's result.
@@ -337,7 +346,9 @@ def execute_run(
         Exception: The flow's own error once its retries are used up.
     """
     params = parameters if parameters is not None else serialization.loads(run.parameters)
-    steps_so_far = hst.store.get_steps(run.id) if parameters is None else []
+    steps_so_far = journal_steps
+    if steps_so_far is None:
+        steps_so_far = hst.store.get_steps(run.id) if parameters is None else []
     jrnl = journal.Journal(run.id, run.attempt, steps_so_far)
     ctx = _context(hst, flow, run, jrnl, parent)
     hst.track(run.id)

@@ -31,6 +31,7 @@ _SKEW_SECONDS = 1.0
 _DUE_BATCH = 500
 _SWEEP_SECONDS = 5.0
 _SAFETY_POLL_SECONDS = 2.0
+_RUN_NEWS = frozenset({"run_ready", "run_ended"})
 
 _log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class Watcher:
         self._next_sweep = time.monotonic() + _SWEEP_SECONDS
         self._next_relay = 0.0
         self._wakes: collections.deque[wakeups.Wake] = collections.deque()
+        self._poked = False
         self._unlisten = hst.store.listen(self._on_wake)
         hst.on_close(self.stop)
         if isinstance(hst.clock, clock_module.FakeClock):
@@ -71,16 +73,28 @@ class Watcher:
 
     def poke(self) -> None:
         """Tick now instead of at the next interval."""
+        self._poked = True
         self._kick.set()
 
     def _loop(self) -> None:
         poll = self.host.settings.poll_seconds
+        next_tick = 0.0
         while not self._stop.is_set():
+            # A push is handled at once, but timers and the safety poll keep their
+            # interval: pushes come with every run made Pending or ended, and a
+            # query for due timers at each would cost more than all else a run costs.
+            full = self._poked or time.monotonic() >= next_tick
+            self._poked = False
+            if full:
+                next_tick = time.monotonic() + poll
             try:
-                self.tick()
+                if full:
+                    self.tick()
+                else:
+                    self._handle_wakes_locked()
             except Exception:  # noqa: BLE001 - a failing store must not end the watcher
                 _log.exception("the tarry watcher's tick failed; trying again")
-            self._kick.wait(poll)
+            self._kick.wait(max(0.0, next_tick - time.monotonic()))
             self._kick.clear()
 
     def tick(self) -> None:
@@ -97,8 +111,17 @@ class Watcher:
             if time.monotonic() >= self._next_sweep:
                 self.sweep_suspended()
 
+    def _handle_wakes_locked(self) -> None:
+        with self._tick_lock:
+            if not self._stop.is_set():
+                self._handle_wakes()
+
     def _on_wake(self, wake: wakeups.Wake) -> None:
         # Called on the store's listening thread: queue it and let this thread work.
+        # Every process hears of every run made Pending or ended, which matters only
+        # where a caller awaits the run: the rest is dropped here, without a thread switch.
+        if wake.event in _RUN_NEWS and self.host.hub.awaited_root(wake.run_id) is None:
+            return
         self._wakes.append(wake)
         self._kick.set()
 

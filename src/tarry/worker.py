@@ -22,6 +22,8 @@ __all__ = ["Worker"]
 
 logger = logging.getLogger("tarry.worker")
 
+_EMPTY_CLAIM_PAUSE_SECONDS = 0.01
+
 
 class Worker:
     """Executes runs claimed from the store, several at a time.
@@ -42,6 +44,7 @@ class Worker:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._maybe_more = False
         # Runs whose flow this process cannot import: left to other workers.
         self._unloadable: set[str] = set()
         # An answer or timer in this process wakes the claim loop at once.
@@ -62,21 +65,30 @@ class Worker:
         waiting = [run_id for run_id in self.host.hub.parked_run_ids() if run_id in mine]
         free = max(free, 0)
         if free + len(waiting) == 0:
+            self._maybe_more = False
             return []
-        claimed = self._claim_runs(free + len(waiting))
+        limit = free + len(waiting)
+        claimed, claimed_at = self._claim_runs(limit)
+        # Fewer than asked: nothing else was ready, and whatever becomes ready from now
+        # on announces itself (the claim loop clears its wake-up before claiming).
+        self._maybe_more = len(claimed) == limit
         for run_id in waiting[: max(0, len(claimed) - free)]:
             with self._lock:
                 self._asked.add(run_id)
             self.host.hub.ask_to_suspend(run_id)
         for run in claimed:
-            future = self._pool.submit(self.execute, run)
+            # A run this claim started (no earlier start) has recorded nothing yet:
+            # its empty journal need not be read.
+            fresh = run.started_at == claimed_at
+            future = self._pool.submit(self.execute, run, fresh=fresh)
             with self._lock:
                 self._running.add(future)
                 self._executing[future] = run.id
             future.add_done_callback(self._done)
         return claimed
 
-    def _claim_runs(self, limit: int) -> list[base.RunRecord]:
+    def _claim_runs(self, limit: int) -> tuple[list[base.RunRecord], float]:
+        """The runs claimed, and the time given to the claim (a first start's `started_at`)."""
         store = self.host.store
         # Runs of processes that died are looked for every third of a lease, not at
         # every claim: the search reads every leased run, a claim only the oldest
@@ -85,15 +97,17 @@ class Worker:
         if recover:
             self._next_recovery = time.monotonic() + self.host.settings.lease_seconds / 3
         dead = self.host.dead_owners(store.lease_owners()) if recover else []
-        return store.claim_runs(
+        now = time.time()
+        claimed = store.claim_runs(
             self.host.owner,
             self.host.lease_until(),
-            time.time(),
+            now,
             dead,
             limit=limit,
             exclude=self._unloadable,
             recover=recover,
         )
+        return claimed, now
 
     def _done(self, future: cf.Future[None]) -> None:
         with self._lock:
@@ -128,7 +142,13 @@ class Worker:
                 busy = bool(self._running)
             if burst and not claimed and not busy:
                 break
+            if claimed and self._maybe_more:
+                continue  # every slot asked for was filled: more may be ready
             if not claimed:
+                # Nothing to take: other workers were quicker. Every run made Pending
+                # wakes every worker, so a worker that lost pauses a moment before it
+                # claims again: the runs announced meanwhile share one claim, not one each.
+                self._stop.wait(min(_EMPTY_CLAIM_PAUSE_SECONDS, poll))
                 self._wake.wait(poll)
 
     def stop(self) -> None:
@@ -136,8 +156,14 @@ class Worker:
         self._stop.set()
         self._wake.set()
 
-    def execute(self, run: base.RunRecord) -> None:
-        """Execute one claimed run to its final state; its outcome is in the store."""
+    def execute(self, run: base.RunRecord, *, fresh: bool = False) -> None:
+        """Execute one claimed run to its final state; its outcome is in the store.
+
+        Args:
+            run: The run, as claimed.
+            fresh: The run never started before this claim, so its journal is empty.
+        """
+        journal_steps: list[base.StepRecord] | None = [] if fresh else None
         try:
             flow = _load_flow(run.entrypoint)
         except errors.FlowLoadError as exc:
@@ -145,9 +171,11 @@ class Worker:
             return
         try:
             if flow.is_async:
-                asyncio.run(engine.execute_run_async(self.host, flow, run))
+                asyncio.run(
+                    engine.execute_run_async(self.host, flow, run, journal_steps=journal_steps)
+                )
             else:
-                engine.execute_run(self.host, flow, run)
+                engine.execute_run(self.host, flow, run, journal_steps=journal_steps)
         except errors.ControlSignal as signal:
             logger.info("run %s left this worker: %s", run.id, signal)
         except Exception:

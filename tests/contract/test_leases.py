@@ -81,6 +81,28 @@ def test_claims_a_running_run_whose_owner_is_dead(store: Store) -> None:
     assert [c.lease_owner for c in claimed] == [ME]
 
 
+def test_a_pending_run_that_started_before_keeps_its_start_when_claimed(store: Store) -> None:
+    # Workers read a claimed run's journal only when `started_at` is not the claim's time.
+    again = run_record(started_at=T0 + 1)
+    store.insert_run(again)
+    first = pending(store, created_at=T0 + 2)
+
+    claimed = store.claim_runs(ME, LEASE, NOW, (), limit=10)
+
+    assert [(c.id, c.started_at) for c in claimed] == [(again.id, T0 + 1), (first.id, NOW)]
+
+
+def test_a_run_both_expired_and_of_a_dead_owner_is_claimed_once(store: Store) -> None:
+    both = running(store, OTHER, expires=NOW - 1)
+    ready = pending(store, created_at=T0 + 1)
+
+    claimed = store.claim_runs(ME, LEASE, NOW, [OTHER], limit=10)
+
+    assert sorted(c.id for c in claimed) == sorted([both.id, ready.id])
+    # Its insert, then one claim.
+    assert [t.from_state for t in store.get_transitions(both.id)] == [None, RunState.RUNNING]
+
+
 def test_without_recovery_only_pending_runs_are_claimed(store: Store) -> None:
     ready = pending(store)
     expired = running(store, OTHER, expires=NOW - 1)

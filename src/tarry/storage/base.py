@@ -463,6 +463,9 @@ class Store(OutboxStore, Protocol):
         claimed: their parent's replay re-enters them, nor are runs in `exclude`.
         With `recover=False` only Pending runs are claimed (the search for runs of
         gone processes reads every leased run; workers make it now and then).
+        A run claimed for the first time gets `started_at = now`; one that started
+        before keeps its own, so `started_at == now` tells the caller that the run
+        has no journal yet.
 
         Returns:
             The claimed runs as updated.

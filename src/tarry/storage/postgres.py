@@ -185,8 +185,17 @@ class PostgresStore(NamedReads):
     def transition(
         self, run_id: str, expected: Collection[RunState], change: base.StateChange
     ) -> base.RunRecord | None:
-        """See `Store.transition`."""
-        return self._transaction(lambda conn: ops.transition(conn, run_id, expected, change))
+        """See `Store.transition`: one statement when the state before is known, else locked.
+
+        The one statement's `WHERE` is checked on the run's latest version under its
+        lock, so when it changes no row the preconditions did not hold at that point:
+        the answer is `None`, as the locked read would have found.
+        """
+        params = ops.transition_params(run_id, expected, change)
+        if params is None:
+            return self._transaction(lambda conn: ops.transition(conn, run_id, expected, change))
+        rows = self._returning("transition_run", params)
+        return mapping.run_from_row(rows[0]) if rows else None
 
     def claim_runs(
         self,
@@ -203,7 +212,8 @@ class PostgresStore(NamedReads):
         claim = ops.Claim(
             owner, lease_expires_at, now, list(dead_owners), list(exclude), limit, recover
         )
-        return self._transaction(lambda conn: ops.claim_runs(conn, claim))
+        with self._connection() as conn:  # one statement: its own transaction
+            return ops.claim_runs(conn, claim)
 
     def lease_owners(self) -> list[str]:
         """See `Store.lease_owners`."""

@@ -20,7 +20,7 @@ import psycopg
 from psycopg.rows import DictRow
 
 from tarry import errors
-from tarry.states import RunState, WaitKind, WaitStatus
+from tarry.states import TRANSITIONS, RunState, WaitKind, WaitStatus
 from tarry.storage import base, messages, sqlfiles
 from tarry.storage import rows as mapping
 
@@ -39,6 +39,7 @@ __all__ = [
     "send_message",
     "suspend_runs",
     "transition",
+    "transition_params",
     "wake_payload",
 ]
 
@@ -142,11 +143,19 @@ def _update_run(conn: Conn, run: base.RunRecord, change: base.StateChange) -> ba
     conn.execute(QUERIES["update_run"], params)
     transition = base.TransitionRecord(run.id, run.state, new.state, change.at, change.reason)
     conn.execute(QUERIES["insert_transition"], mapping.transition_params(transition))
-    if new.state is RunState.PENDING:
-        _wake(conn, "run_ready", run.id)
-    elif new.state.is_final and new.state is not RunState.CANCELLED:
-        _wake(conn, "run_ended", run.id)  # a cancel announces itself (`run_cancelled`)
+    event = _wake_event(new.state)
+    if event is not None:
+        _wake(conn, event, run.id)
     return new
+
+
+def _wake_event(state: RunState) -> WakeEvent | None:
+    """What a run reaching `state` announces: a cancel announces itself (`run_cancelled`)."""
+    if state is RunState.PENDING:
+        return "run_ready"
+    if state.is_final and state is not RunState.CANCELLED:
+        return "run_ended"
+    return None
 
 
 def _wake(conn: Conn, event: WakeEvent, run_id: str, wait_id: str | None = None) -> None:
@@ -161,6 +170,46 @@ def transition(
     if run is None or not base.change_allowed(run, expected, change):
         return None
     return _update_run(conn, run, change)
+
+
+def transition_params(
+    run_id: str, expected: Collection[RunState], change: base.StateChange
+) -> dict[str, Any] | None:
+    """Parameters of `transition_run`, `Store.transition` in one statement; `None` if it cannot.
+
+    It can when the state before is known (one expected state) and the change is
+    allowed from it: the statement then does what `base.apply_change` does. Else the
+    locked read in `transition` decides (and raises what `apply_change` raises).
+    """
+    if len(expected) != 1:
+        return None
+    [from_state] = expected
+    if change.to_state not in TRANSITIONS[from_state]:
+        return None
+    final = change.to_state.is_final
+    fields = {
+        name: getattr(change, name)
+        for name in ("result", "error", "lease_owner", "lease_expires_at", "attempt")
+    }
+    params: dict[str, Any] = {
+        f"set_{name}": not isinstance(value, base.Unset) for name, value in fields.items()
+    }
+    params.update({n: None if isinstance(v, base.Unset) else v for n, v in fields.items()})
+    if final:
+        params.update(set_lease_owner=True, lease_owner=None)
+        params.update(set_lease_expires_at=True, lease_expires_at=None)
+    event = _wake_event(change.to_state)
+    params.update(
+        id=run_id,
+        from_state=from_state.value,
+        to_state=change.to_state.value,
+        reason=change.reason,
+        at=change.at,
+        set_ended_at=final,
+        require_owner=change.require_owner,
+        wake=None if event is None else wake_payload(event, run_id),
+    )
+    return params
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,30 +233,21 @@ class Claim:
 
 
 def claim_runs(conn: Conn, claim: Claim) -> list[base.RunRecord]:
-    """`Store.claim_runs`: the runs found are locked, and those other claims hold skipped."""
+    """`Store.claim_runs` in one statement: runs other claims hold are skipped, not waited for."""
     params = {
         "expired_before": claim.now if claim.recover else float("-inf"),
         "dead_owners": claim.dead_owners if claim.recover else [],
         "exclude": claim.exclude,
         "limit": claim.limit,
+        "recover": claim.recover,
+        "owner": claim.owner,
+        "lease_expires_at": claim.lease_expires_at,
+        "now": claim.now,
+        # The reasons the other adapters give (`format` fills in the holder).
+        "claimed_reason": "claimed by a worker",
+        "recovered_reason": "recovered from %s, which stopped",
     }
-    found = [mapping.run_from_row(row) for row in conn.execute(QUERIES["claimable_runs"], params)]
-    return [_update_run(conn, run, _claim_change(run, claim)) for run in found]
-
-
-def _claim_change(run: base.RunRecord, claim: Claim) -> base.StateChange:
-    reason = (
-        "claimed by a worker"
-        if run.state is RunState.PENDING
-        else f"recovered from {run.lease_owner}, which stopped"
-    )
-    return base.StateChange(
-        RunState.RUNNING,
-        at=claim.now,
-        reason=reason,
-        lease_owner=claim.owner,
-        lease_expires_at=claim.lease_expires_at,
-    )
+    return [mapping.run_from_row(row) for row in conn.execute(QUERIES["claim_runs"], params)]
 
 
 # -- waits -------------------------------------------------------------------------

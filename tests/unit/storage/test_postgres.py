@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
@@ -193,6 +193,59 @@ def test_of_concurrent_sends_to_one_receive_exactly_one_is_delivered(
     assert len(stores[0].get_steps(run.id)) == 1
 
 
+def test_of_concurrent_ends_of_one_run_exactly_one_wins(stores: list[PostgresStore]) -> None:
+    for _ in range(5):
+        run = leased_run(stores[0])
+        ends = [
+            StateChange(RunState.COMPLETED, NOW, result=f'"{n}"', require_owner=run.lease_owner)
+            for n in range(WORKERS)
+        ]
+
+        outcomes = at_once(
+            [
+                functools.partial(s.transition, run.id, (RunState.RUNNING,), end)
+                for s, end in zip(stores, ends, strict=True)
+            ]
+        )
+
+        winners = [o for o in outcomes if o is not None]
+        assert len(winners) == 1
+        assert stores[0].get_run(run.id) == winners[0]
+        assert winners[0].lease_owner is None
+        ended = [t for t in stores[0].get_transitions(run.id) if t.to_state.is_final]
+        assert len(ended) == 1
+
+
+def test_a_claim_and_a_transition_are_one_statement_each(
+    stores: list[PostgresStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each statement outside a transaction commits by itself: one round trip, one commit.
+    sent: list[str] = []
+    real = psycopg.Cursor.execute
+
+    def execute(
+        cur: psycopg.Cursor[Any], query: str, params: Any = None, **kw: Any
+    ) -> psycopg.Cursor[Any]:
+        sent.append(query)
+        done: psycopg.Cursor[Any] = real(cur, query, params, **kw)
+        return done
+
+    run = run_record()
+    stores[0].insert_run(run)
+    monkeypatch.setattr(psycopg.Cursor, "execute", execute)
+
+    [claimed] = stores[0].claim_runs("host:1:1", LEASE, NOW, (), limit=5)
+    end = StateChange(RunState.COMPLETED, NOW + 1, result="1", require_owner="host:1:1")
+    ended = stores[0].transition(claimed.id, (RunState.RUNNING,), end)
+    refused = stores[0].transition(claimed.id, (RunState.RUNNING,), end)
+
+    queries = postgres_ops.QUERIES
+    assert sent == [queries["claim_runs"], queries["transition_run"], queries["transition_run"]]
+    assert ended is not None
+    assert (ended.state, ended.result, ended.ended_at) == (RunState.COMPLETED, "1", NOW + 1)
+    assert refused is None
+
+
 def test_a_deadlock_is_retried(
     stores: list[PostgresStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -211,9 +264,11 @@ def test_a_deadlock_is_retried(
     run = run_record()
     stores[0].insert_run(run)
 
-    moved = stores[0].transition(run.id, {RunState.PENDING}, StateChange(RunState.CANCELLED, NOW))
+    # A transaction of several statements (a transition of one is never in a deadlock).
+    cancelled = stores[0].cancel_run(run.id, NOW, "no longer wanted")
 
-    assert moved is not None
+    assert cancelled is not None
+    assert [r.state for r in cancelled.runs] == [RunState.CANCELLED]
     assert len(tries) == 2
 
 
@@ -261,6 +316,18 @@ def test_an_answer_is_announced_and_a_losing_one_is_not(
         {"event": "wait_closed", "run_id": run.id, "wait_id": wait_id},
         {"event": "run_ready", "run_id": run.id},
     ]
+
+
+def test_an_end_is_announced_and_a_refused_one_is_not(
+    stores: list[PostgresStore], heard: Callable[[set[str]], list[dict[str, str]]]
+) -> None:
+    run = leased_run(stores[0])
+    end = StateChange(RunState.FAILED, NOW, error='"boom"', require_owner=run.lease_owner)
+
+    stores[0].transition(run.id, (RunState.RUNNING,), end)
+    stores[1].transition(run.id, (RunState.RUNNING,), end)
+
+    assert heard({run.id}) == [{"event": "run_ended", "run_id": run.id}]
 
 
 def test_a_cancel_announces_the_run_and_its_closed_waits(

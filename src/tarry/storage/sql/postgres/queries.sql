@@ -115,36 +115,91 @@ SET state = %(state)s,
     ended_at = %(ended_at)s
 WHERE id = %(id)s AND state = %(expected_state)s;
 
--- name: claimable_runs
--- SKIP LOCKED: a run another worker is claiming right now is not waited for,
--- so any number of workers claim at once and never the same run twice.
--- The candidates come from three index scans (the oldest Pending runs; runs whose
--- lease ran out; runs whose holder is gone), a few more than asked for, so runs a
--- concurrent claim holds can be skipped; the outer WHERE repeats the conditions,
--- so a row another claim changed meanwhile is checked again once locked.
-SELECT * FROM runs
-WHERE id = ANY(ARRAY(
-        (SELECT id FROM runs
-         WHERE state = 'Pending' AND parent_id IS NULL AND id <> ALL(%(exclude)s::text[])
-         ORDER BY created_at, seq
-         LIMIT %(limit)s + 16)
-        UNION ALL
-        (SELECT id FROM runs
-         WHERE state IN ('Running', 'Waiting') AND parent_id IS NULL
-           AND id <> ALL(%(exclude)s::text[]) AND lease_expires_at < %(expired_before)s
-         LIMIT %(limit)s + 16)
-        UNION ALL
-        (SELECT id FROM runs
-         WHERE lease_owner = ANY(%(dead_owners)s::text[]) AND state IN ('Running', 'Waiting')
-           AND parent_id IS NULL AND id <> ALL(%(exclude)s::text[])
-         LIMIT %(limit)s + 16)))
-  AND parent_id IS NULL
-  AND (state = 'Pending'
-       OR (state IN ('Running', 'Waiting')
-           AND (lease_expires_at < %(expired_before)s OR lease_owner = ANY(%(dead_owners)s::text[]))))
-ORDER BY created_at, seq
-LIMIT %(limit)s
-FOR NO KEY UPDATE SKIP LOCKED;
+-- name: transition_run
+-- `Store.transition` in one statement, when the run's state before is known (one
+-- expected state): the update's WHERE checks the preconditions on the row's latest
+-- version, under its lock, and the transition and the notification commit with it.
+-- A NULL flag's field is left as it is (`UNSET`).
+WITH changed AS (
+    UPDATE runs
+    SET state = %(to_state)s,
+        state_reason = %(reason)s,
+        result = CASE WHEN %(set_result)s THEN %(result)s::text ELSE result END,
+        error = CASE WHEN %(set_error)s THEN %(error)s::text ELSE error END,
+        lease_owner = CASE WHEN %(set_lease_owner)s THEN %(lease_owner)s::text
+                           ELSE lease_owner END,
+        lease_expires_at = CASE WHEN %(set_lease_expires_at)s
+                                THEN %(lease_expires_at)s::double precision
+                                ELSE lease_expires_at END,
+        attempt = CASE WHEN %(set_attempt)s THEN %(attempt)s::integer ELSE attempt END,
+        started_at = CASE WHEN %(to_state)s = 'Running' THEN coalesce(started_at, %(at)s)
+                          ELSE started_at END,
+        ended_at = CASE WHEN %(set_ended_at)s THEN %(at)s ELSE ended_at END
+    WHERE id = %(id)s AND state = %(from_state)s
+      AND (%(require_owner)s::text IS NULL OR lease_owner = %(require_owner)s)
+    RETURNING *
+), logged AS (
+    INSERT INTO run_transitions (run_id, from_state, to_state, reason, at)
+    SELECT id, %(from_state)s, state, %(reason)s, %(at)s FROM changed
+)
+SELECT changed.*,
+       CASE WHEN %(wake)s::text IS NOT NULL THEN pg_notify('tarry_wake', %(wake)s) END AS woken
+FROM changed;
+
+-- name: claim_runs
+-- One statement claims runs and records their transitions: one round trip, one commit.
+-- Each kind of claimable run is locked by its own scan, which reads its index in order
+-- and stops at the limit: the oldest Pending top-level runs (runs_pending), runs whose
+-- lease ran out, runs whose holder is gone. Without recovery (or without dead holders)
+-- the last two scans are not even started: their first condition is checked once.
+-- SKIP LOCKED: a run another worker is claiming right now is not waited for, so any
+-- number of workers claim at once and never the same run twice; a row changed before
+-- it was locked is checked again against its scan's conditions. A claim never waits
+-- for a lock, so it needs no lock order. Rows locked beyond the limit are let go when
+-- the statement commits.
+WITH pending AS (
+    SELECT id, state, lease_owner, created_at, seq FROM runs
+    WHERE state = 'Pending' AND parent_id IS NULL AND id <> ALL(%(exclude)s::text[])
+    ORDER BY created_at, seq
+    LIMIT %(limit)s
+    FOR NO KEY UPDATE SKIP LOCKED
+), expired AS (
+    SELECT id, state, lease_owner, created_at, seq FROM runs
+    WHERE %(recover)s AND state IN ('Running', 'Waiting') AND parent_id IS NULL
+      AND id <> ALL(%(exclude)s::text[]) AND lease_expires_at < %(expired_before)s
+    LIMIT %(limit)s
+    FOR NO KEY UPDATE SKIP LOCKED
+), orphaned AS (
+    SELECT id, state, lease_owner, created_at, seq FROM runs
+    WHERE %(recover)s AND cardinality(%(dead_owners)s::text[]) > 0
+      AND lease_owner = ANY(%(dead_owners)s::text[]) AND state IN ('Running', 'Waiting')
+      AND parent_id IS NULL AND id <> ALL(%(exclude)s::text[])
+      AND (lease_expires_at < %(expired_before)s) IS NOT TRUE  -- those are in `expired`
+    LIMIT %(limit)s
+    FOR NO KEY UPDATE SKIP LOCKED
+), found AS (
+    SELECT id, state AS from_state,
+           CASE WHEN state = 'Pending' THEN %(claimed_reason)s
+                ELSE format(%(recovered_reason)s, coalesce(lease_owner, 'None')) END AS reason
+    FROM (SELECT * FROM pending UNION ALL SELECT * FROM expired
+          UNION ALL SELECT * FROM orphaned) AS claimable
+    ORDER BY created_at, seq
+    LIMIT %(limit)s
+), claimed AS (
+    UPDATE runs
+    SET state = 'Running',
+        state_reason = found.reason,
+        lease_owner = %(owner)s,
+        lease_expires_at = %(lease_expires_at)s,
+        started_at = coalesce(runs.started_at, %(now)s)
+    FROM found
+    WHERE runs.id = found.id
+    RETURNING runs.*, found.from_state
+), logged AS (
+    INSERT INTO run_transitions (run_id, from_state, to_state, reason, at)
+    SELECT id, from_state, state, state_reason, %(now)s FROM claimed ORDER BY created_at, seq
+)
+SELECT * FROM claimed ORDER BY created_at, seq;
 
 -- name: lease_owners
 -- The distinct holders, one index probe each (a loose index scan), not one row per run.
