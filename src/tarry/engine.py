@@ -360,6 +360,20 @@ def execute_run(
         _finish_log(ctx)
 
 
+def _stop_if_shutting_down(ctx: context.RunContext, exc: Exception) -> None:
+    """An error met while this process shuts down is the shutdown's, not the flow's.
+
+    The store may be closing under the run (a read fails, its folder is gone): the
+    run stops unrecorded, as a waiting run does, and resumes by replay elsewhere.
+
+    Raises:
+        errors.RunAborted: The process is shutting down.
+    """
+    reason = ctx.host.hub.closed_reason
+    if reason is not None:
+        raise errors.RunAborted(ctx.run.id, reason) from exc
+
+
 def _attempts(ctx: context.RunContext, params: dict[str, Any]) -> Any:
     while True:
         ctx.journal.start_attempt(ctx.run.attempt)
@@ -369,6 +383,7 @@ def _attempts(ctx: context.RunContext, params: dict[str, Any]) -> Any:
         except errors.ControlSignal:
             raise
         except Exception as exc:
+            _stop_if_shutting_down(ctx, exc)
             delay = _retry_delay(ctx, exc)
             if delay is None:
                 _apply(ctx, _failed(ctx, exc, RunState.FAILED))
@@ -640,6 +655,7 @@ async def _attempts_async(ctx: context.RunContext, params: dict[str, Any]) -> An
         except errors.ControlSignal:
             raise
         except Exception as exc:
+            _stop_if_shutting_down(ctx, exc)
             delay = _retry_delay(ctx, exc)
             if delay is None:
                 await steps.offload(_apply, ctx, _failed(ctx, exc, RunState.FAILED))

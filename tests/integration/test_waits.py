@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import enum
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ import tarry
 from tarry import errors, flow, pause_flow_run, service, suspend_flow_run, task, wait_any, watcher
 from tarry.input import RunInput
 from tarry.states import RunState, StepKind, WaitStatus
-from tarry.storage import StateChange
+from tarry.storage import RunFilter, StateChange
 from tarry.testing import TestHarness, tarry_test_harness
 from tarry.waits import Input, Timer
 
@@ -551,3 +552,17 @@ def test_an_input_raced_against_a_timer_shows_the_timers_deadline(resident: Test
     )
     resident.answer(run, True, key="approval")
     assert run.result() == "answered"
+
+
+@flow
+def reads_while_the_process_stops() -> str:
+    raise sqlite3.OperationalError("disk I/O error")  # what a store closing under it raises
+
+
+def test_an_error_met_while_the_process_shuts_down_stops_the_run_unrecorded() -> None:
+    with tarry_test_harness() as h:
+        h.host.hub.close("the process is shutting down")
+        with pytest.raises(errors.RunAborted, match="shutting down"):
+            reads_while_the_process_stops()
+        [run] = h.store.list_runs(RunFilter(limit=10))
+        assert run.state is RunState.RUNNING  # not Failed: another process replays it
