@@ -38,7 +38,8 @@ app.add_typer(inputs_app, name="inputs")
 app.add_typer(db_app, name="db")
 
 out = Console()
-err = Console(stderr=True)
+# Lines are not cut at 80 columns when stderr is a pipe or a log file.
+err = Console(stderr=True, soft_wrap=True)
 if not out.is_terminal:
     # Piped or captured output goes to programs and pagers: tables keep whole ids and
     # names instead of cutting them to fit 80 columns.
