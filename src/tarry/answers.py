@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from typing import Any
 
 from tarry import errors, host, serialization
@@ -295,6 +296,7 @@ def consume_early(hst: host.Host, wait: base.WaitRecord) -> bool:
             value = _validated(hst, wait, serialization.loads(early.data))
         except errors.InputInvalid as exc:
             hst.store.reject_early_input(early.id or 0, str(exc))
+            _log_refused(hst, wait, early, exc)
             continue
         try:
             _close(hst, wait, value, _Who(early.responder, early.channel or "early"), early.id)
@@ -302,6 +304,17 @@ def consume_early(hst: host.Host, wait: base.WaitRecord) -> bool:
             return True
         return True
     return False
+
+
+def _log_refused(
+    hst: host.Host, wait: base.WaitRecord, early: base.EarlyInput, exc: errors.InputInvalid
+) -> None:
+    # Its sender heard "kept for later" long ago: the run's log is where the refusal
+    # shows (UI, API, CLI), so nobody waits for an answer that was dropped.
+    who = early.responder or early.channel or "someone"
+    line = f"an answer sent early by {who} for {wait.name!r} was refused: {exc}"
+    record = base.LogRecord(wait.run_id, hst.clock.now(), logging.WARNING, line, logger="tarry")
+    hst.store.add_logs([record])
 
 
 def fire_timeout(hst: host.Host, wait: base.WaitRecord) -> bool:

@@ -301,6 +301,8 @@ def test_an_invalid_early_answer_is_rejected_when_the_wait_is_reached(
     assert waiting.status is WaitStatus.OPEN
     resident.answer(run.id, 7, key="pages")
     assert run.result() == ("Report", 7)
+    # The early sender was told "kept"; the refusal shows in the run's log.
+    run.assert_logged("an answer sent early by test for 'pages' was refused: invalid input")
 
 
 def _open_wait_named(harness: TestHarness, run_id: str, name: str) -> tarry.storage.WaitRecord:
