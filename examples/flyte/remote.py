@@ -29,7 +29,7 @@ from typing import Any
 
 from tarry import get_client
 from tarry.client import Client
-from tarry.web.schemas import InputOut, RunOut
+from tarry.web.schemas import InputOut
 
 DEPLOYMENT = "conditional-wf/waiting-for-external-inputs"
 """`--deploy examples/flyte/waiting_for_external_inputs.py:conditional_wf` deploys it so."""
@@ -53,7 +53,7 @@ def main(client: Client, title: str = "my report", review_passes: bool = True) -
     # already, kept for it otherwise.
     client.resume_flow_run(run.id, review_passes, key="review-passes")
 
-    done = ended(client, run.id)
+    done = client.wait_for_flow_run(run.id, timeout=30)
     print(f"run {run.name} ended {done.state.value}: {done.result}")
     return done.result
 
@@ -66,16 +66,6 @@ def signals_of(client: Client, run_id: str, timeout: float = 30) -> list[InputOu
             raise TimeoutError(f"run {run_id} opened no wait within {timeout:g} s")
         time.sleep(0.1)
     return signals
-
-
-def ended(client: Client, run_id: str, timeout: float = 30) -> RunOut:
-    """The run once it has ended."""
-    deadline = time.monotonic() + timeout
-    while not (run := client.read_flow_run(run_id)).state.is_final:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"run {run_id} is still {run.state.value} after {timeout:g} s")
-        time.sleep(0.1)
-    return run
 
 
 if __name__ == "__main__":

@@ -54,10 +54,12 @@ not a tarry API raise `errors.ConfigurationError` too. Other transport failures
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import importlib
 import json
 import re
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable
 from types import TracebackType
@@ -439,6 +441,30 @@ class _BaseClient:
         return f"{type(self).__name__}({self.url!r})"
 
 
+class _Waited:
+    """The clock of a `wait_for_flow_run`: how long to pause before the next read."""
+
+    def __init__(self, run_id: str, timeout: float | None) -> None:
+        self.run_id = run_id
+        self.timeout = timeout
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+
+    def next_pause(self, run: schemas.RunOut, poll_interval: float) -> float:
+        """Seconds to sleep before reading `run` again.
+
+        Raises:
+            TimeoutError: The deadline has passed.
+        """
+        if self.deadline is None:
+            return poll_interval
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(
+                f"run {self.run_id} is still {run.state.value} after {self.timeout:g} s"
+            )
+        return min(poll_interval, left)
+
+
 def _resolve(url: str | None, token: str | None) -> tuple[str, str]:
     if url is not None and token is not None:
         return url, token
@@ -522,6 +548,27 @@ class Client(_BaseClient):
             errors.RunNotFound: No run matches, or several do.
         """
         return self._send(_run_call(run_id))
+
+    def wait_for_flow_run(
+        self, run_id: str, timeout: float | None = 10_800, poll_interval: float = 0.2
+    ) -> schemas.RunOut:
+        """The run once it has ended (Completed, Failed, Cancelled or Crashed).
+
+        As Prefect's `wait_for_flow_run`: it reads the run every `poll_interval` seconds.
+
+        Args:
+            run_id: The run's id or a unique prefix.
+            timeout: Seconds to wait at most; `None` waits for ever.
+            poll_interval: Seconds between reads.
+
+        Raises:
+            TimeoutError: The run had not ended after `timeout` seconds.
+            errors.RunNotFound: No run matches.
+        """
+        waited = _Waited(run_id, timeout)
+        while not (run := self.read_flow_run(run_id)).state.is_final:
+            time.sleep(waited.next_pause(run, poll_interval))
+        return run
 
     def read_flow_run_detail(self, run_id: str) -> schemas.RunDetailOut:
         """One run with its journal, state changes, waits, child runs and first log lines.
@@ -730,6 +777,15 @@ class AsyncClient(_BaseClient):
     async def read_flow_run(self, run_id: str) -> schemas.RunOut:
         """Async version of `Client.read_flow_run`."""
         return await self._send(_run_call(run_id))
+
+    async def wait_for_flow_run(
+        self, run_id: str, timeout: float | None = 10_800, poll_interval: float = 0.2
+    ) -> schemas.RunOut:
+        """Async version of `Client.wait_for_flow_run`."""
+        waited = _Waited(run_id, timeout)
+        while not (run := await self.read_flow_run(run_id)).state.is_final:
+            await asyncio.sleep(waited.next_pause(run, poll_interval))
+        return run
 
     async def read_flow_run_detail(self, run_id: str) -> schemas.RunDetailOut:
         """Async version of `Client.read_flow_run_detail`."""

@@ -18,7 +18,7 @@ from tarry import config, errors, host, loader
 from tarry.client import AsyncClient, Client, get_client
 from tarry.states import RunState, WaitStatus
 from tarry.web import server as tarry_server
-from tarry.web.schemas import InputOut, RunOut
+from tarry.web.schemas import InputOut
 from tests.conftest import ROOT
 from tests.e2e import live
 from tests.net import free_port
@@ -92,10 +92,6 @@ def _named(waits: list[InputOut], name: str) -> InputOut | None:
     return next((w for w in waits if w.name == name), None)
 
 
-def _ended(run: RunOut) -> RunOut | None:
-    return run if run.state.is_final else None
-
-
 def _open_input(client: Client, run_id: str, name: str) -> InputOut:
     return until_found(lambda: _named(client.list_pending_inputs(run_id), name))
 
@@ -136,8 +132,10 @@ def test_a_run_is_started_refused_a_bad_code_and_completed(api_url: str) -> None
         assert client.read_flow_run(run.id).state is RunState.WAITING
         assert client.read_input(code.id).status is WaitStatus.OPEN
 
+        with pytest.raises(TimeoutError, match=r"is still Waiting after 0\.1 s"):
+            client.wait_for_flow_run(run.id, timeout=0.1)
         assert client.answer_input(code.id, {"code": "1234567"}).accepted
-        done = until_found(lambda: _ended(client.read_flow_run(run.id)))
+        done = client.wait_for_flow_run(run.id[:8], timeout=30, poll_interval=0.02)
         assert (done.state, done.result) == (RunState.COMPLETED, TRAINED)
 
         with pytest.raises(errors.AlreadyAnswered) as twice:
@@ -182,10 +180,7 @@ def test_async_client_suspends_and_resumes_by_key(server: Server) -> None:
             # A RunInput instance is sent as its fields.
             await client.resume_flow_run(run.id[:8], authorization_code(code="1234567"))
 
-            async def ended() -> RunOut | None:
-                return _ended(await client.read_flow_run(run.id))
-
-            done = await _until_async(ended)
+            done = await client.wait_for_flow_run(run.id, timeout=30, poll_interval=0.02)
             assert (done.state, done.result) == (RunState.COMPLETED, TRAINED)
             with pytest.raises(errors.AlreadyAnswered):
                 await client.answer_input(code.id, {"code": "7654321"})
@@ -208,7 +203,7 @@ def test_messages_sent_by_the_client_are_received_once(tmp_path: Path) -> None:
         assert (again.id, again.value) == (sent.id, "first"), "a key is sent once"
         assert client.send_input(run.id, "second").sender == "api"
 
-        done = until_found(lambda: _ended(client.read_flow_run(run.id)))
+        done = client.wait_for_flow_run(run.id, timeout=30, poll_interval=0.02)
         assert (done.state, done.result) == (RunState.COMPLETED, ["first", "second"])
         with pytest.raises(errors.RunNotFound) as missing:
             client.send_input("no-such-run", "hello")
@@ -220,10 +215,8 @@ def test_messages_sent_by_the_client_are_received_once(tmp_path: Path) -> None:
                 message = await aclient.send_input(started.id, "async", sender="coroutine")
                 assert (message.value, message.sender) == ("async", "coroutine")
 
-                async def ended() -> RunOut | None:
-                    return _ended(await aclient.read_flow_run(started.id))
-
-                assert (await _until_async(ended)).result == ["async"]
+                done = await aclient.wait_for_flow_run(started.id, timeout=30)
+                assert done.result == ["async"]
                 with pytest.raises(errors.RunNotFound):
                     await aclient.send_input("no-such-run", "hello")
 

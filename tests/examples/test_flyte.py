@@ -82,12 +82,6 @@ def _waiting_for(client: Client, run_id: str, name: str) -> InputOut:
     return until_found(only)
 
 
-def _ended(client: Client, run_id: str) -> RunOut:
-    return until_found(
-        lambda: run if (run := client.read_flow_run(run_id)).state.is_final else None
-    )
-
-
 def _field_errors(exc: errors.InputInvalid) -> tuple[tuple[tuple[str | int, ...], str], ...]:
     return tuple((e.loc, e.message) for e in exc.field_errors)
 
@@ -107,7 +101,7 @@ def test_reporting_wf_titles_the_report_it_made_before_asking(client: Client) ->
 
     answer = client.resume_flow_run(run.id, "my report", key="title", responder="analyst")
     assert answer.accepted
-    done = _ended(client, run.id)
+    done = client.wait_for_flow_run(run.id, timeout=30, poll_interval=0.02)
     assert (done.state, done.result) == (RunState.COMPLETED, FINAL)
 
 
@@ -123,7 +117,7 @@ def test_reporting_with_approval_wf_returns_the_report_only_once_approved(
     assert _hours(gate) == 2
 
     client.resume_flow_run(run.id, approved, key="approve-final-report", responder="editor")
-    done = _ended(client, run.id)
+    done = client.wait_for_flow_run(run.id, timeout=30, poll_interval=0.02)
     if approved:
         assert (done.state, done.result) == (RunState.COMPLETED, FINAL)
     else:
@@ -141,7 +135,7 @@ def test_approval_as_promise_wf_approves_the_raw_report_then_titles_it(client: C
     _waiting_for(client, run.id, "raw-report-approval")
 
     client.resume_flow_run(run.id, True, key="raw-report-approval")
-    assert _ended(client, run.id).result == FINAL
+    assert client.wait_for_flow_run(run.id, timeout=30, poll_interval=0.02).result == FINAL
 
 
 @pytest.mark.parametrize(("review_passes", "result"), [(True, FINAL), (False, INVALID)])
@@ -155,7 +149,7 @@ def test_conditional_wf_takes_the_branch_the_review_chose(
     assert _hours(review) == 2
 
     client.resume_flow_run(run.id, review_passes, key="review-passes")
-    done = _ended(client, run.id)
+    done = client.wait_for_flow_run(run.id, timeout=30, poll_interval=0.02)
     assert (done.state, done.result) == (RunState.COMPLETED, result)
     steps = [s.name for s in client.read_flow_run_detail(run.id).steps]
     branch = "finalize_report" if review_passes else "invalid_report"
@@ -171,7 +165,7 @@ def test_signals_set_out_of_order_are_kept_until_the_run_reaches_them(client: Cl
     assert [w.name for w in client.list_pending_inputs(run.id)] == ["title-input"]
     client.resume_flow_run(run.id, "my report", key="title-input")
 
-    assert _ended(client, run.id).result == FINAL
+    assert client.wait_for_flow_run(run.id, timeout=30, poll_interval=0.02).result == FINAL
     waits = {w.name: w for w in client.read_flow_run_detail(run.id).waits}
     assert (waits["review-passes"].status, waits["review-passes"].responder) == (
         WaitStatus.ANSWERED,
@@ -198,7 +192,7 @@ def test_wrong_typed_signals_are_refused_by_field_and_the_run_keeps_waiting(
     assert client.read_input(review.id).status is WaitStatus.OPEN
 
     client.answer_input(review.id, True)
-    assert _ended(client, run.id).result == FINAL
+    assert client.wait_for_flow_run(run.id, timeout=30, poll_interval=0.02).result == FINAL
 
 
 def test_a_wrong_typed_early_signal_is_refused_when_the_run_reaches_its_wait(
@@ -213,7 +207,7 @@ def test_a_wrong_typed_early_signal_is_refused_when_the_run_reaches_its_wait(
     review = _waiting_for(client, run.id, "review-passes")
     assert client.read_flow_run(run.id).state is RunState.WAITING
     client.answer_input(review.id, False)
-    assert _ended(client, run.id).result == INVALID
+    assert client.wait_for_flow_run(run.id, timeout=30, poll_interval=0.02).result == INVALID
 
 
 def test_the_remote_example_starts_conditional_wf_and_sets_both_signals(
