@@ -30,6 +30,7 @@ __all__ = [
     "error_to_json",
     "inputs_digest",
     "loads",
+    "plain",
 ]
 
 _TAG = "__tarry__"
@@ -136,6 +137,51 @@ def decode(data: Any) -> Any:
         return _DECODERS[tag](data)
     except (errors.FlowLoadError, AttributeError, KeyError, TypeError, ValueError) as exc:
         raise errors.SerializationError(f"cannot rebuild a stored {tag}: {exc}") from exc
+
+
+def plain(data: Any) -> Any:
+    """Stored data as plain JSON for people and other programs; nothing is imported.
+
+    What `encode` tagged loses its tag: a model or a dataclass becomes its fields, an
+    enum its value, tuples and sets lists, dates and times ISO strings, a timedelta its
+    seconds, a UUID or decimal its text, bytes their base64. The API and the UI show
+    this; `decode` stays the way back to the values themselves.
+    """
+    if isinstance(data, list):
+        return [plain(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    tag = data.get(_TAG)
+    if tag is None:
+        return {k: plain(v) for k, v in data.items()}
+    untag = _PLAIN.get(tag)
+    return data if untag is None else untag(data)
+
+
+def _plain_key(key: Any) -> str:
+    return key if isinstance(key, str) else json.dumps(key)
+
+
+def _plain_items(data: dict[str, Any]) -> list[Any]:
+    return [plain(x) for x in data["items"]]
+
+
+_PLAIN: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "dict": lambda o: {_plain_key(plain(k)): plain(v) for k, v in o["items"]},
+    "model": lambda o: plain(o["data"]),
+    "dataclass": lambda o: {k: plain(v) for k, v in o["fields"].items()},
+    "enum": lambda o: plain(o["value"]),
+    "tuple": _plain_items,
+    "frozenset": _plain_items,
+    "set": _plain_items,
+    "datetime": lambda o: o["iso"],
+    "date": lambda o: o["iso"],
+    "time": lambda o: o["iso"],
+    "timedelta": lambda o: o["seconds"],
+    "uuid": lambda o: o["hex"],
+    "decimal": lambda o: o["str"],
+    "bytes": lambda o: o["b64"],
+}
 
 
 def dumps(value: Any) -> str:

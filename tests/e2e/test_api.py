@@ -214,3 +214,26 @@ def test_a_token_protects_every_api_call(tmp_path: Path) -> None:
     assert (anonymous.status_code, anonymous.json()["code"]) == (401, "unauthorized")
     assert wrong.status_code == 401
     assert right.status_code == 200
+
+
+def test_typed_results_are_plain_json_without_tags_or_server_paths(tmp_path: Path) -> None:
+    hst = host.Host(config.Settings(home=tmp_path, worker_poll_seconds=0.05))
+    server.deploy_entrypoints(
+        hst, [str(ROOT / "tests" / "e2e" / "flows" / "echo.py") + ":summarize"]
+    )
+    try:
+        with live_server(hst) as url, httpx.Client(base_url=url + "/api") as client:
+            started = client.post(
+                "/runs", json={"deployment": "summarize/echo", "parameters": {"text": "a b"}}
+            )
+            run_id = started.json()["id"]
+            run = until(
+                lambda: client.get(f"/runs/{run_id}").json()["run"],
+                lambda found: found["state"] == "Completed",
+            )
+            page = httpx.get(f"{url}/runs/{run_id}").text
+    finally:
+        hst.close()
+    assert run["result"] == {"text": "a b", "when": "2026-12-06", "words": ["a", "b"]}
+    assert "__tarry__" not in page  # the run page shows the same plain JSON
+    assert "2026-12-06" in page

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tarry import config, host, loader
+from tarry import config, host, loader, serialization
 from tarry.definitions import Flow
 from tarry.states import RunState, WaitStatus
 from tarry.testing import RunHandle, TestHarness, tarry_test_harness
@@ -36,17 +36,6 @@ APPROVALS = ("simple_approval", "conditional_approval", "multi_step_approval")
 DEADLINE = EXAMPLES / "human_in_loop" / "approval_with_deadline.py"
 
 # -- child flows ----------------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    """Stored JSON with tarry's model wrappers taken off: the models' fields only."""
-    if isinstance(value, dict):
-        if value.get("__tarry__") == "model":
-            return _plain(value["data"])
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 class _Runs:
@@ -72,10 +61,10 @@ class _Runs:
         return str(self.by_id[run_id][4])
 
     def parameters(self, run_id: str) -> Any:
-        return _plain(json.loads(str(self.by_id[run_id][5])))
+        return serialization.plain(json.loads(str(self.by_id[run_id][5])))
 
     def result(self, run_id: str) -> Any:
-        return _plain(json.loads(str(self.by_id[run_id][6])))
+        return serialization.plain(json.loads(str(self.by_id[run_id][6])))
 
     def interval(self, run_id: str) -> tuple[float, float]:
         row = self.by_id[run_id]

@@ -123,3 +123,32 @@ def test_tarry_errors_derived_from_oserror_keep_their_type() -> None:
     assert type(rebuilt) is errors.WaitTimeout
     assert str(rebuilt) == "run r1: nobody answered the pause within 1 hour"
     assert (rebuilt.run_id, rebuilt.seconds) == ("r1", 3600)
+
+
+def test_plain_shows_stored_values_as_plain_json_without_tags_or_paths() -> None:
+    value = {
+        "box": Box("a", Point(x=1, y=2), frozenset({"t"})),
+        "color": Color.RED,
+        "when": dt.date(2026, 12, 6),
+        "pair": (1, uuid.UUID(int=1)),
+        "price": decimal.Decimal("1.50"),
+        "wait": dt.timedelta(minutes=2),
+        "raw": b"hi",
+        "by_number": {1: "one"},
+    }
+    stored = json.loads(serialization.dumps(value))
+
+    shown = serialization.plain(stored)
+
+    assert shown == {
+        "box": {"label": "a", "corner": {"x": 1, "y": 2}, "tags": ["t"]},
+        "color": "red",
+        "when": "2026-12-06",
+        "pair": [1, "00000000-0000-0000-0000-000000000001"],
+        "price": "1.50",
+        "wait": 120.0,
+        "raw": "aGk=",
+        "by_number": {"1": "one"},
+    }
+    assert "__tarry__" not in json.dumps(shown)
+    assert serialization.plain([1, "a", None]) == [1, "a", None]

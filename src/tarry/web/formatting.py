@@ -11,7 +11,9 @@ import json
 import re
 from typing import Any
 
-__all__ = ["first_line", "iso", "pretty", "preview", "seconds", "source", "when"]
+from tarry import serialization
+
+__all__ = ["first_line", "iso", "pretty", "preview", "preview_json", "seconds", "source", "when"]
 
 _PREVIEW = 120
 _EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(.+?)\1")
@@ -78,9 +80,10 @@ def pretty(text: str | None) -> str:
     if text is None:
         return ""
     try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        data = serialization.plain(json.loads(text))
     except ValueError:
         return text
+    return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def preview(value: Any) -> str:
@@ -94,6 +97,11 @@ def preview(value: Any) -> str:
     """
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= _PREVIEW else text[: _PREVIEW - 1] + "…"
+
+
+def preview_json(text: str | None) -> str:
+    """A short line of stored JSON, as plain JSON (`preview` of `serialization.plain`)."""
+    return preview(serialization.plain(json.loads(text))) if text else ""
 
 
 def first_line(markdown: str | None) -> str:

@@ -84,7 +84,7 @@ _env.filters.update(
     level=logging.getLevelName,
     first_line=formatting.first_line,
     source=formatting.source,
-    preview_json=lambda text: formatting.preview(json.loads(text)) if text else "",
+    preview_json=formatting.preview_json,
 )
 
 

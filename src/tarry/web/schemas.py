@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 import pydantic
 
-from tarry import errors, service
+from tarry import errors, serialization, service
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
 from tarry.storage import base
 
@@ -48,7 +48,8 @@ def _time(ts: float | None) -> dt.datetime | None:
 
 
 def _json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    # Plain JSON: tarry's type tags (and the server's file paths in them) stay inside.
+    return None if text is None else serialization.plain(json.loads(text))
 
 
 class FieldErrorOut(pydantic.BaseModel):
@@ -329,7 +330,7 @@ class MessageOut(pydantic.BaseModel):
             id=message.id,
             run_id=message.run_id,
             key=message.key,
-            value=json.loads(message.data),
+            value=_json(message.data),
             sent_at=_at(message.sent_at),
             sender=message.sender,
             sender_run_id=message.sender_run_id,

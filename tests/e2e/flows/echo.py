@@ -1,6 +1,10 @@
-"""A flow that receives messages (for the messaging tests)."""
+"""Flows of the messaging and client tests: one receives messages, others return values."""
 
 from __future__ import annotations
+
+import datetime as dt
+
+import pydantic
 
 from tarry import flow, receive_input
 
@@ -18,3 +22,16 @@ def echo(n: int = 2) -> list[str]:
 @flow
 def shout(text: str) -> str:
     return text.upper()
+
+
+class Summary(pydantic.BaseModel):
+    """A typed result (for the API's plain JSON)."""
+
+    text: str
+    when: dt.date
+    words: tuple[str, ...]
+
+
+@flow
+def summarize(text: str) -> Summary:
+    return Summary(text=text, when=dt.date(2026, 12, 6), words=tuple(text.split()))
