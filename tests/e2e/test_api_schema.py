@@ -11,6 +11,7 @@ import hypothesis.errors
 import pytest
 import schemathesis
 from schemathesis.core.result import Err
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tarry import config, host
 from tarry.web import server
@@ -74,6 +75,17 @@ def _check(operation: Operation, mode: schemathesis.GenerationMode) -> None:
         database=None,
     )
     def call(case: Any) -> None:
-        case.call_and_validate()
+        if _answers(operation):
+            # A schema-valid answer may still not fit the input model of the run its id
+            # prefix happens to match (the document cannot know that model): its 422 with
+            # field errors is the right reply. Every other check still runs.
+            case.call_and_validate(excluded_checks=[positive_data_acceptance])
+        else:
+            case.call_and_validate()
 
     call()
+
+
+def _answers(operation: Operation) -> bool:
+    """Whether the operation answers a wait (its body is checked against the run's model)."""
+    return operation.method.upper() == "POST" and operation.path.endswith(("/resume", "/answer"))

@@ -108,8 +108,10 @@ def test_a_failing_mail_server_never_blocks_the_run_and_each_failure_is_logged(
 ) -> None:
     run = _refused_once(harness, catcher)
 
-    logs = [log.message for log in harness.store.get_logs(run.id)]
-    assert any("failed (attempt 1 of 8), retrying in 5 s" in line for line in logs)
+    # The failure is written to the run's log just after the attempt is counted.
+    harness.wait_until(
+        lambda: any("failed (attempt 1 of 8), retrying in 5 s" in line for line in run.logs())
+    )
     assert run.run.state is RunState.WAITING
 
     catcher.refuse = False
