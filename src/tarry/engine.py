@@ -42,6 +42,7 @@ __all__ = [
     "execute_run",
     "execute_run_async",
     "new_run",
+    "run_outcome",
 ]
 
 # A caller waiting for its suspended run is woken by the hub, or by the watcher's
@@ -250,9 +251,14 @@ class _Ended:
     run: base.RunRecord
 
     def outcome(self) -> Any:
-        if self.run.state is RunState.COMPLETED:
-            return serialization.loads(self.run.result)
-        return _raise_child_error(self.run)
+        return run_outcome(self.run)
+
+
+def run_outcome(run: base.RunRecord) -> Any:
+    """An ended run's return value, or its error raised (`RunFailed` if none was stored)."""
+    if run.state is RunState.COMPLETED:
+        return serialization.loads(run.result)
+    return _raise_child_error(run)
 
 
 def _ready_or_ended(

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tarry import answers, config, errors, host, serialization, service
+from tarry import answers, config, engine, host, serialization, service
 from tarry import clock as clock_module
 from tarry import worker as worker_module
 from tarry.definitions import Flow
@@ -84,10 +84,7 @@ class RunHandle:
         """
         if self._future is not None:
             return self._future.result(timeout)
-        run = self.wait_for(*FINAL_STATES, timeout=timeout)
-        if run.state is not RunState.COMPLETED:
-            raise _ended_badly(run)
-        return serialization.loads(run.result)
+        return engine.run_outcome(self.wait_for(*FINAL_STATES, timeout=timeout))
 
     def wait_for(self, *states: RunState, timeout: float = 10.0) -> base.RunRecord:
         """Block until the run is in one of `states`."""
@@ -167,12 +164,6 @@ RunRef = RunHandle | str
 
 def _run_id(run: RunRef) -> str:
     return run.id if isinstance(run, RunHandle) else run
-
-
-def _ended_badly(run: base.RunRecord) -> BaseException:
-    if run.error:
-        return serialization.error_from_json(serialization.loads(run.error))
-    return errors.RunFailed(run.id, run.state.value, run.state_reason)
 
 
 class TestHarness:
