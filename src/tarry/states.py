@@ -1,8 +1,11 @@
-"""Run and step states, and the one table of allowed run transitions."""
+"""Run and step states, and the one table of allowed run transitions.
+
+Every state is a `StrEnum`: it is its value wherever it is shown or formatted.
+"""
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from tarry import errors
 
@@ -19,7 +22,7 @@ __all__ = [
 ]
 
 
-class RunState(str, Enum):
+class RunState(StrEnum):
     """Where a run is in its life."""
 
     #: Created to start later (a schedule or a retry delay).
@@ -38,9 +41,6 @@ class RunState(str, Enum):
     CANCELLED = "Cancelled"
     #: Its code could not be run to an outcome (entrypoint gone, process interrupted).
     CRASHED = "Crashed"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def is_final(self) -> bool:
@@ -65,7 +65,7 @@ class RunState(str, Enum):
         return self is RunState.WAITING
 
 
-class StepStatus(str, Enum):
+class StepStatus(StrEnum):
     """Outcome of a journaled step."""
 
     #: The step returned; its result is recorded.
@@ -73,11 +73,8 @@ class StepStatus(str, Enum):
     #: The step raised after its retries; its error is recorded.
     FAILED = "Failed"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class StepKind(str, Enum):
+class StepKind(StrEnum):
     """What a journal entry records."""
 
     #: A `@task` call.
@@ -89,11 +86,8 @@ class StepKind(str, Enum):
     #: A wait for input or time (`pause_flow_run`, `wait_for_input`, `sleep`, `wait_any`).
     WAIT = "wait"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class WaitKind(str, Enum):
+class WaitKind(StrEnum):
     """What a wait waits for."""
 
     #: An answer from a person or a program, validated against an input model.
@@ -103,11 +97,8 @@ class WaitKind(str, Enum):
     #: A message sent to the run (`send_input` / `receive_input`).
     MESSAGE = "message"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class WaitStatus(str, Enum):
+class WaitStatus(StrEnum):
     """Where a wait is in its life; only Open waits can be answered or time out."""
 
     #: Nobody answered yet and the deadline has not passed.
@@ -119,11 +110,8 @@ class WaitStatus(str, Enum):
     #: Another alternative of the same `wait_any` won.
     CANCELLED = "cancelled"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class DeliveryStatus(str, Enum):
+class DeliveryStatus(StrEnum):
     """Where an outgoing notification or mail is: queued, sent, or given up."""
 
     #: Waiting to be sent (again, after a failed attempt).
@@ -134,9 +122,6 @@ class DeliveryStatus(str, Enum):
     FAILED = "failed"
     #: Not sent: its wait was answered or the run ended before it could go out.
     SKIPPED = "skipped"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 _S = RunState
