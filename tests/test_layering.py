@@ -9,18 +9,20 @@ import tarry
 
 PACKAGE = Path(tarry.__file__).parent
 CORE = {
-    "context",
     "definitions",
-    "engine",
+    "engine/caller",
+    "engine/children",
+    "engine/context",
+    "engine/journal",
+    "engine/run_logs",
+    "engine/runs",
+    "engine/steps",
     "errors",
     "futures",
-    "journal",
     "messaging",
     "recorded",
-    "run_logs",
     "serialization",
     "states",
-    "steps",
     "task_runners",
 }
 INTERFACES = ("tarry.service", "tarry.web", "tarry.cli", "tarry.client", "tarry.worker")

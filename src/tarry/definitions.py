@@ -8,7 +8,8 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from tarry import engine, errors, futures, loader, steps, task_runners
+from tarry import errors, futures, loader, task_runners
+from tarry.engine import caller, steps
 from tarry.notify import targets
 
 __all__ = ["Flow", "Task", "flow", "task"]
@@ -142,8 +143,8 @@ class Flow(Generic[P, R]):
             errors.ParameterError: The arguments do not fit the signature.
         """
         if self.is_async:
-            return engine.call_flow_async(self, args, kwargs)  # type: ignore[return-value]
-        return engine.call_flow(self, args, kwargs)  # type: ignore[no-any-return]
+            return caller.call_flow_async(self, args, kwargs)  # type: ignore[return-value]
+        return caller.call_flow(self, args, kwargs)  # type: ignore[no-any-return]
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         """The call's parameters by name.

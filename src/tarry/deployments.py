@@ -17,8 +17,9 @@ from typing import Any
 
 import pydantic
 
-from tarry import engine, errors, host, serialization, steps
+from tarry import errors, host, serialization
 from tarry.definitions import Flow
+from tarry.engine import runs, steps
 from tarry.states import RunState
 from tarry.storage import base
 
@@ -158,7 +159,7 @@ def start(
     flow = load_flow(deployment)
     merged = {**serialization.loads(deployment.parameters), **(parameters or {})}
     params = flow.validate_parameters(merged)
-    run = engine.new_run(flow, params, None, None, run_id=run_id, state=RunState.PENDING)
+    run = runs.new_run(flow, params, None, None, run_id=run_id, state=RunState.PENDING)
     if not hst.store.insert_run(run, f"started from deployment {deployment.name}"):
         return hst.store.get_run(run.id) or run
     hst.hub.run_ready(run.id)

@@ -19,8 +19,9 @@ from typing import Any, Generic, TypeVar
 
 import pydantic
 
-from tarry import answers, context, errors, host, serialization, steps, waits
+from tarry import errors, host, serialization, waits
 from tarry import input as input_module
+from tarry.engine import answers, context, steps
 from tarry.storage import base, messages
 
 __all__ = ["Message", "Receiver", "receive_input", "send", "send_input"]

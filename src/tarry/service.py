@@ -13,7 +13,8 @@ import time
 from collections.abc import Collection
 from typing import Any
 
-from tarry import answers, deployments, errors, host, messaging
+from tarry import deployments, errors, host, messaging
+from tarry.engine import answers
 from tarry.states import RunState, WaitKind, WaitStatus
 from tarry.storage import base
 from tarry.storage.outbox import OutboxItem

@@ -18,9 +18,10 @@ import uuid
 from collections.abc import Coroutine
 from typing import Any
 
-from tarry import answers, context, errors, serialization, steps, watcher
+from tarry import errors, serialization
 from tarry import hub as hub_module
 from tarry import input as input_module
+from tarry.engine import answers, context, steps, watcher
 from tarry.notify import outbox as notify_outbox
 from tarry.notify import targets
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus

@@ -13,7 +13,8 @@ import logging
 import threading
 import time
 
-from tarry import definitions, engine, errors, host, loader, watcher
+from tarry import definitions, errors, host, loader
+from tarry.engine import runs, watcher
 from tarry.notify import dispatch
 from tarry.states import RunState
 from tarry.storage import base, wakeups
@@ -172,10 +173,10 @@ class Worker:
         try:
             if flow.is_async:
                 asyncio.run(
-                    engine.execute_run_async(self.host, flow, run, journal_steps=journal_steps)
+                    runs.execute_run_async(self.host, flow, run, journal_steps=journal_steps)
                 )
             else:
-                engine.execute_run(self.host, flow, run, journal_steps=journal_steps)
+                runs.execute_run(self.host, flow, run, journal_steps=journal_steps)
         except errors.ControlSignal as signal:
             logger.info("run %s left this worker: %s", run.id, signal)
         except Exception:

@@ -11,8 +11,9 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tarry import futures, journal, task_runners
+    from tarry import futures, task_runners
     from tarry.definitions import Flow
+    from tarry.engine import journal
     from tarry.host import Host
     from tarry.storage import base
 

@@ -18,7 +18,8 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tarry import context, errors, futures, journal, run_logs, serialization, task_runners
+from tarry import errors, futures, serialization, task_runners
+from tarry.engine import context, journal, run_logs
 from tarry.states import StepKind, StepStatus
 from tarry.storage import base
 
