@@ -9,13 +9,13 @@ import tarry
 
 PACKAGE = Path(tarry.__file__).parent
 CORE = {
-    "definitions",
     "engine/caller",
     "engine/children",
     "engine/context",
     "engine/journal",
     "engine/run_logs",
     "engine/runs",
+    "engine/spec",
     "engine/steps",
     "errors",
     "futures",

@@ -20,8 +20,7 @@ from typing import Any, Generic, TypeVar
 import pydantic
 
 from tarry import errors, host, serialization, waits
-from tarry import input as input_module
-from tarry.engine import answers, context, steps
+from tarry.engine import answers, context, input_spec, steps
 from tarry.storage import base, messages
 
 __all__ = ["Message", "Receiver", "receive_input", "send", "send_input"]
@@ -202,7 +201,7 @@ class Receiver(Generic[T]):
         with_metadata: bool,
         message_filter: str,
     ) -> None:
-        self._spec = input_module.input_spec(input_type) if input_type is not None else None
+        self._spec = input_spec.input_spec(input_type) if input_type is not None else None
         self._timeout = timeout
         self._raise = raise_timeout_error
         self._with_metadata = with_metadata
@@ -267,7 +266,7 @@ class Receiver(Generic[T]):
             return serialization.decode(data)
         if self._spec.unwrap:
             data = serialization.decode(data)
-        return input_module.to_value(self._spec, input_module.validate(self._spec, data))
+        return input_spec.to_value(self._spec, input_spec.validate(self._spec, data))
 
 
 def receive_input(  # noqa: PLR0917 - Prefect's signature

@@ -20,8 +20,7 @@ from typing import Any
 
 from tarry import errors, serialization
 from tarry import hub as hub_module
-from tarry import input as input_module
-from tarry.engine import answers, context, steps, watcher
+from tarry.engine import answers, context, input_spec, steps, watcher
 from tarry.notify import outbox as notify_outbox
 from tarry.notify import targets
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
@@ -103,7 +102,7 @@ class _Alt:
 
     kind: WaitKind
     name: str
-    spec: input_module.InputSpec | None
+    spec: input_spec.InputSpec | None
     seconds: float | None
     on_timeout: dict[str, Any]
     message_filter: str | None = None
@@ -120,7 +119,7 @@ class _Alt:
     def of(cls, wait: WaitSpec) -> _Alt:
         if isinstance(wait, Timer):
             return cls(WaitKind.TIMER, wait.name, None, _seconds(wait.duration), {"kind": "fire"})
-        spec = None if wait.expected_type is None else input_module.input_spec(wait.expected_type)
+        spec = None if wait.expected_type is None else input_spec.input_spec(wait.expected_type)
         outcome = _timeout_outcome(wait.on_timeout)
         notify = None if wait.notify is None else targets.targets_of(wait.notify)
         seconds = _seconds(wait.timeout)
@@ -134,13 +133,13 @@ class _Alt:
             return stored["value"]  # the message with its metadata; None at the deadline
         if self.kind is WaitKind.TIMER or self.spec is None:
             return None
-        return input_module.to_value(self.spec, stored["value"])
+        return input_spec.to_value(self.spec, stored["value"])
 
 
-_spec_json_cache: dict[int, tuple[input_module.InputSpec, str]] = {}
+_spec_json_cache: dict[int, tuple[input_spec.InputSpec, str]] = {}
 
 
-def _spec_json(spec: input_module.InputSpec) -> str:
+def _spec_json(spec: input_spec.InputSpec) -> str:
     # Specs are cached per type, so their JSON is too (keyed by identity; the
     # entry keeps the spec alive so the id stays its own).
     found = _spec_json_cache.get(id(spec))

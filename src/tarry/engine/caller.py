@@ -18,7 +18,7 @@ from tarry.states import RunState
 from tarry.storage import base
 
 if TYPE_CHECKING:
-    from tarry.definitions import Flow
+    from tarry.engine import spec
 
 __all__ = ["call_flow", "call_flow_async"]
 
@@ -27,7 +27,7 @@ __all__ = ["call_flow", "call_flow_async"]
 _SAFETY_POLL_SECONDS = 60.0
 
 
-def call_flow(flow: Flow[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def call_flow(flow: spec.FlowSpec[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Run a sync flow: a new top-level run here, or a child run inside a flow."""
     parameters = flow.bind(args, kwargs)
     parent = context.current_run()
@@ -42,7 +42,7 @@ def call_flow(flow: Flow[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any
 
 
 async def call_flow_async(
-    flow: Flow[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    flow: spec.FlowSpec[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
     """Async version of `call_flow`."""
     parameters = flow.bind(args, kwargs)
@@ -56,7 +56,10 @@ async def call_flow_async(
 
 
 def _drive(
-    hst: host.Host, flow: Flow[Any, Any], run: base.RunRecord, parameters: dict[str, Any] | None
+    hst: host.Host,
+    flow: spec.FlowSpec[Any, Any],
+    run: base.RunRecord,
+    parameters: dict[str, Any] | None,
 ) -> Any:
     # The caller of a flow blocks until its run ends, as in Prefect. While the run
     # is suspended this thread holds none of the flow's stack, only this loop.
@@ -79,7 +82,10 @@ def _drive(
 
 
 async def _drive_async(
-    hst: host.Host, flow: Flow[Any, Any], run: base.RunRecord, parameters: dict[str, Any] | None
+    hst: host.Host,
+    flow: spec.FlowSpec[Any, Any],
+    run: base.RunRecord,
+    parameters: dict[str, Any] | None,
 ) -> Any:
     """Async version of `_drive`."""
     journal_steps: list[base.StepRecord] | None = None

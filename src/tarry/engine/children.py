@@ -18,7 +18,7 @@ from tarry.states import RunState, StepKind
 from tarry.storage import base
 
 if TYPE_CHECKING:
-    from tarry.definitions import Flow
+    from tarry.engine import spec
 
 __all__ = ["call_child", "call_child_async", "child_run_id"]
 
@@ -31,7 +31,9 @@ def child_run_id(parent_id: str, step_key: str, attempt: int) -> str:
     return str(uuid.uuid5(_CHILD_NAMESPACE, f"{parent_id}/{step_key}/{attempt}"))
 
 
-def call_child(parent: context.RunContext, flow: Flow[Any, Any], params: dict[str, Any]) -> Any:
+def call_child(
+    parent: context.RunContext, flow: spec.FlowSpec[Any, Any], params: dict[str, Any]
+) -> Any:
     """Run `flow` as a child of `parent` at its next journal position, and return its result.
 
     A replayed parent gets the recorded outcome, or re-enters the child where it was.
@@ -49,7 +51,7 @@ def call_child(parent: context.RunContext, flow: Flow[Any, Any], params: dict[st
 
 
 async def call_child_async(
-    parent: context.RunContext, flow: Flow[Any, Any], params: dict[str, Any]
+    parent: context.RunContext, flow: spec.FlowSpec[Any, Any], params: dict[str, Any]
 ) -> Any:
     """Async version of `call_child`."""
     call = _prepare_child(parent, flow, params)
@@ -101,7 +103,7 @@ class _ChildCall:
     """A child flow called at one position of its parent's journal."""
 
     parent: context.RunContext
-    flow: Flow[Any, Any]
+    flow: spec.FlowSpec[Any, Any]
     params: dict[str, Any]
     key: str
     digest: str
@@ -148,7 +150,7 @@ class _ChildCall:
 
 
 def _prepare_child(
-    parent: context.RunContext, flow: Flow[Any, Any], params: dict[str, Any]
+    parent: context.RunContext, flow: spec.FlowSpec[Any, Any], params: dict[str, Any]
 ) -> base.StepRecord | _ChildCall:
     steps.check_aborted(parent)
     key = context.current_scope().next_key()

@@ -20,7 +20,7 @@ from tarry.states import RunState
 from tarry.storage import base
 
 if TYPE_CHECKING:
-    from tarry.definitions import Flow
+    from tarry.engine import spec
 
 __all__ = ["execute_run", "execute_run_async", "new_run", "run_outcome"]
 
@@ -28,7 +28,7 @@ _ACTIVE = (RunState.RUNNING,)
 
 
 def new_run(
-    flow: Flow[Any, Any],
+    flow: spec.FlowSpec[Any, Any],
     parameters: dict[str, Any],
     owner: str | None,
     lease_expires_at: float | None,
@@ -78,7 +78,7 @@ def _raise_child_error(run: base.RunRecord) -> Any:
 
 def _context(
     hst: host.Host,
-    flow: Flow[Any, Any],
+    flow: spec.FlowSpec[Any, Any],
     run: base.RunRecord,
     jrnl: journal.Journal,
     parent: context.RunContext | None = None,
@@ -198,7 +198,7 @@ def _stop_if_shutting_down(ctx: context.RunContext, exc: Exception) -> None:
 
 def execute_run(
     hst: host.Host,
-    flow: Flow[Any, Any],
+    flow: spec.FlowSpec[Any, Any],
     run: base.RunRecord,
     parameters: dict[str, Any] | None = None,
     *,
@@ -240,7 +240,7 @@ def execute_run(
 
 async def execute_run_async(
     hst: host.Host,
-    flow: Flow[Any, Any],
+    flow: spec.FlowSpec[Any, Any],
     run: base.RunRecord,
     parameters: dict[str, Any] | None = None,
     *,
