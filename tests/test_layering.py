@@ -13,6 +13,7 @@ CORE = {
     "engine/children",
     "engine/context",
     "engine/journal",
+    "engine/mailbox",
     "engine/run_logs",
     "engine/runs",
     "engine/spec",

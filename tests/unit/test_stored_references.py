@@ -12,7 +12,7 @@ import json
 import pytest
 
 from tarry import input as input_module
-from tarry import messaging, serialization, waits
+from tarry import loader, messaging, serialization, waits
 
 # Written out as an earlier version stored them: each names the class by its old path.
 STORED_INPUT = (
@@ -58,6 +58,33 @@ def test_a_value_stored_under_an_old_path_decodes_to_the_same_class(
     value = serialization.loads(stored)
     assert type(value) is type(expected)
     assert value == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        waits.Input("approve", None, 60, "fail", None),
+        waits.Timer(5.0, "deadline"),
+        messaging.Message("hi", "k-1", 1700000000.5, "ops", "run-1", None),
+        input_module.InputSpec({"type": "object"}, None, {}, False, None),
+    ],
+)
+def test_a_value_stored_now_decodes_under_its_new_path_too(value: object) -> None:
+    stored = serialization.dumps(value)
+    back = serialization.loads(stored)
+    assert type(back) is type(value)
+    assert back == value
+
+
+def test_the_old_and_the_new_paths_name_the_same_classes() -> None:
+    for old, new in [
+        ("tarry.waits:Input", "tarry.engine.waiting:Input"),
+        ("tarry.waits:Timer", "tarry.engine.waiting:Timer"),
+        ("tarry.waits:WaitSpec", "tarry.engine.waiting:WaitSpec"),
+        ("tarry.messaging:Message", "tarry.engine.mailbox:Message"),
+        ("tarry.input:InputSpec", "tarry.engine.input_spec:InputSpec"),
+    ]:
+        assert loader.load_object(old) is loader.load_object(new)
 
 
 def test_a_stored_wait_any_outcome_decodes_with_its_spec() -> None:

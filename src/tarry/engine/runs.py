@@ -73,7 +73,7 @@ def _raise_child_error(run: base.RunRecord) -> Any:
     raise serialization.error_from_json(serialization.loads(run.error))
 
 
-# -- pure decisions --------------------------------------------------------------------------------
+# -- pure decisions ------------------------------------------------------------------------
 
 
 def _context(
@@ -193,7 +193,7 @@ def _stop_if_shutting_down(ctx: context.RunContext, exc: Exception) -> None:
         raise errors.RunAborted(ctx.run.id, reason) from exc
 
 
-# -- the drivers: each async twin after its sync original ------------------------------------------
+# -- the drivers: each async twin after its sync original ----------------------------------
 
 
 def execute_run(
