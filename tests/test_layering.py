@@ -9,18 +9,21 @@ import tarry
 
 PACKAGE = Path(tarry.__file__).parent
 CORE = {
-    "context",
-    "definitions",
-    "engine",
+    "engine/caller",
+    "engine/children",
+    "engine/context",
+    "engine/journal",
+    "engine/mailbox",
+    "engine/run_logs",
+    "engine/runs",
+    "engine/spec",
+    "engine/steps",
     "errors",
     "futures",
-    "journal",
     "messaging",
     "recorded",
-    "run_logs",
     "serialization",
     "states",
-    "steps",
     "task_runners",
 }
 INTERFACES = ("tarry.service", "tarry.web", "tarry.cli", "tarry.client", "tarry.worker")

@@ -8,9 +8,10 @@ through finished steps instead of running them again.
 from __future__ import annotations
 
 from tarry.client import get_client
-from tarry.context import RunContext
-from tarry.context import current_run as get_run_context
 from tarry.definitions import Flow, Task, flow, task
+from tarry.engine.context import RunContext
+from tarry.engine.context import current_run as get_run_context
+from tarry.engine.run_logs import get_run_logger
 from tarry.errors import (
     AlreadyAnswered,
     ApprovalRejected,
@@ -27,7 +28,6 @@ from tarry.errors import (
 from tarry.futures import TarryFuture
 from tarry.messaging import receive_input, send_input
 from tarry.recorded import now, random, uuid4
-from tarry.run_logs import get_run_logger
 from tarry.states import RunState, StepStatus
 from tarry.waits import (
     approve,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
-import inspect
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, ParamSpec, TypeVar, overload
+from typing import Any, ParamSpec, TypeVar, overload
 
-from tarry import engine, errors, futures, loader, steps, task_runners
+from tarry import deployments, futures, task_runners
+from tarry.engine import caller, spec, steps
 from tarry.notify import targets
 
 __all__ = ["Flow", "Task", "flow", "task"]
@@ -17,55 +16,12 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-@dataclasses.dataclass(frozen=True)
-class _Options:
-    name: str
-    retries: int = 0
-    retry_delay_seconds: float | list[float] = 0.0
-    timeout_seconds: float | None = None
-    tags: tuple[str, ...] = ()
-    log_prints: bool | None = None
-    notify: tuple[targets.Target, ...] = ()
-
-
-def _check_options(name: str, retries: int, timeout_seconds: float | None) -> None:
-    if retries < 0:
-        raise ValueError(f"{name}: retries must be 0 or more, not {retries}")
-    if timeout_seconds is not None and timeout_seconds <= 0:
-        raise ValueError(f"{name}: timeout_seconds must be greater than 0")
-
-
-class Task(Generic[P, R]):
+class Task(spec.TaskSpec[P, R]):
     """A function whose every call inside a flow is a journaled step.
 
     Made with `@task`. Calling it runs it (or, when its step is already in the
     journal, returns the recorded result or raises the recorded error).
     """
-
-    def __init__(self, fn: Callable[P, R], options: _Options) -> None:
-        _check_options(options.name, options.retries, options.timeout_seconds)
-        self.fn = fn
-        self._options = options
-        self.is_async = inspect.iscoroutinefunction(fn)
-        functools.update_wrapper(self, fn)
-
-    def __repr__(self) -> str:
-        return f"Task({self.name!r})"
-
-    name = property(lambda self: self._options.name, doc="The step name in the journal.")
-    retries = property(lambda self: self._options.retries, doc="Retries after a failure.")
-    retry_delay_seconds = property(
-        lambda self: self._options.retry_delay_seconds,
-        doc="Delay before each retry, or a list of delays (the last one repeats).",
-    )
-    timeout_seconds = property(
-        lambda self: self._options.timeout_seconds, doc="Time limit of one attempt."
-    )
-    tags = property(lambda self: self._options.tags, doc="Tags, for filtering.")
-    log_prints = property(
-        lambda self: self._options.log_prints,
-        doc="Send `print` to the run log (`None`: as the flow says).",
-    )
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run the task (a journaled step inside a flow); awaitable for `async def` tasks."""
@@ -89,51 +45,13 @@ class Task(Generic[P, R]):
         return Task(self.fn, dataclasses.replace(self._options, **changes))
 
 
-class Flow(Generic[P, R]):
+class Flow(spec.FlowSpec[P, R]):
     """A function whose calls are durable runs.
 
     Made with `@flow`. Calling it outside a run starts a run in this process and
     returns its result (an `async def` flow returns a coroutine); calling it inside
     a flow starts a child run whose result is journaled like a step.
     """
-
-    def __init__(
-        self,
-        fn: Callable[P, R],
-        options: _Options,
-        task_runner: task_runners.TaskRunner | None = None,
-    ) -> None:
-        _check_options(options.name, options.retries, options.timeout_seconds)
-        self.fn = fn
-        self._options = options
-        self.task_runner = task_runner or task_runners.ThreadPoolTaskRunner()
-        self.is_async = inspect.iscoroutinefunction(fn)
-        self.signature = _signature(fn)
-        functools.update_wrapper(self, fn)
-
-    def __repr__(self) -> str:
-        return f"Flow({self.name!r})"
-
-    name = property(lambda self: self._options.name, doc="The flow's name.")
-    retries = property(lambda self: self._options.retries, doc="Retries of the whole flow.")
-    retry_delay_seconds = property(
-        lambda self: self._options.retry_delay_seconds, doc="Delay before each flow retry."
-    )
-    timeout_seconds = property(
-        lambda self: self._options.timeout_seconds, doc="Time limit of one flow attempt."
-    )
-    tags = property(lambda self: self._options.tags, doc="Tags given to its runs.")
-    log_prints = property(
-        lambda self: bool(self._options.log_prints), doc="Send `print` to the run log."
-    )
-    notify = property(
-        lambda self: self._options.notify, doc="Whom to tell when a wait of the flow opens."
-    )
-
-    @functools.cached_property
-    def entrypoint(self) -> str:
-        """`module:function` or `path/file.py:function`: how other processes load this flow."""
-        return loader.object_ref(self.fn)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Start a run of the flow (a child run inside a flow) and return its result.
@@ -142,50 +60,20 @@ class Flow(Generic[P, R]):
             errors.ParameterError: The arguments do not fit the signature.
         """
         if self.is_async:
-            return engine.call_flow_async(self, args, kwargs)  # type: ignore[return-value]
-        return engine.call_flow(self, args, kwargs)  # type: ignore[no-any-return]
-
-    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        """The call's parameters by name.
-
-        Raises:
-            errors.ParameterError: They do not fit the flow's signature.
-        """
-        try:
-            bound = self.signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise errors.ParameterError(
-                f"flow {self.name!r} cannot take these parameters: {exc}; "
-                f"its signature is {self.name}{self.signature}",
-                flow_name=self.name,
-            ) from None
-        return dict(bound.arguments)
-
-    def call_arguments(self, parameters: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        """Positional and keyword arguments that call the function with `parameters`."""
-        bound = inspect.BoundArguments(self.signature, parameters)
-        return bound.args, bound.kwargs
-
-    def validate_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
-        """Check and coerce parameters given as text or JSON (CLI, API) to the annotations.
-
-        Raises:
-            errors.ParameterError: A name is unknown, a required one missing, or a
-                value cannot be turned into the annotated type.
-        """
-        self.bind((), parameters)
-        return _coerce(self, parameters)
+            return caller.call_flow_async(self, args, kwargs)  # type: ignore[return-value]
+        return caller.call_flow(self, args, kwargs)  # type: ignore[no-any-return]
 
     def serve(
         self, name: str | None = None, *, parameters: dict[str, Any] | None = None, limit: int = 8
     ) -> None:
         """Deploy this flow and execute its runs in this process until interrupted.
 
-        See `tarry.deployments.serve`.
+        See `tarry.worker.serve`.
         """
-        from tarry import deployments  # noqa: PLC0415 - deployments build on flows
+        # Import cost only: `import tarry` need not load the worker, which few programs use.
+        from tarry import worker  # noqa: PLC0415
 
-        deployments.serve(self, name, parameters=parameters, limit=limit)
+        worker.serve(self, name, parameters=parameters, limit=limit)
 
     def deploy(self, name: str | None = None, *, parameters: dict[str, Any] | None = None) -> Any:
         """Register this flow as a deployment (see `tarry.deployments.deploy`).
@@ -193,53 +81,12 @@ class Flow(Generic[P, R]):
         Returns:
             The deployment as stored.
         """
-        from tarry import deployments  # noqa: PLC0415 - deployments build on flows
-
         return deployments.deploy(self, name, parameters=parameters)
 
     def with_options(self, **changes: Any) -> Flow[P, R]:
         """A copy of the flow with some options changed (`name`, `retries`, ...)."""
         task_runner = changes.pop("task_runner", self.task_runner)
         return Flow(self.fn, dataclasses.replace(self._options, **changes), task_runner)
-
-
-def _signature(fn: Callable[..., Any]) -> inspect.Signature:
-    # Resolve string annotations (`from __future__ import annotations`) so error
-    # messages show `n: int`, not `n: 'int'`.
-    try:
-        return inspect.signature(fn, eval_str=True)
-    except (NameError, TypeError):
-        return inspect.signature(fn)
-
-
-def _coerce(flow: Flow[Any, Any], parameters: dict[str, Any]) -> dict[str, Any]:
-    import pydantic  # noqa: PLC0415 - only runs started from text pay for it
-
-    hints = _type_hints(flow.fn)
-    out = dict(parameters)
-    for name, value in parameters.items():
-        if name not in hints:
-            continue
-        try:
-            out[name] = pydantic.TypeAdapter(hints[name]).validate_python(value)
-        except pydantic.ValidationError as exc:
-            reason = exc.errors()[0]["msg"]
-            raise errors.ParameterError(
-                f"flow {flow.name!r}: parameter {name!r} = {value!r} is invalid: {reason}",
-                flow_name=flow.name,
-            ) from None
-    return out
-
-
-def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
-    import typing  # noqa: PLC0415
-
-    try:
-        hints = typing.get_type_hints(fn)
-    except (NameError, TypeError):
-        return {}
-    hints.pop("return", None)
-    return hints
 
 
 @overload
@@ -287,7 +134,7 @@ def task(
     """
 
     def make(f: Callable[P, R]) -> Task[P, R]:
-        options = _Options(
+        options = spec.Options(
             name or f.__name__,
             retries,
             retry_delay_seconds,
@@ -356,7 +203,7 @@ def flow(
     """
 
     def make(f: Callable[P, R]) -> Flow[P, R]:
-        options = _Options(
+        options = spec.Options(
             name or f.__name__.replace("_", "-"),
             retries,
             retry_delay_seconds,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import logging
 import time
 import uuid
 import warnings
@@ -17,34 +16,30 @@ from typing import Any
 
 import pydantic
 
-from tarry import engine, errors, host, serialization, steps
-from tarry.definitions import Flow
+from tarry import errors, host, serialization
+from tarry.engine import runs, spec, steps
 from tarry.states import RunState
 from tarry.storage import base
 
 __all__ = [
     "deploy",
     "deployment_name",
-    "load_flow",
     "parameter_schema",
     "run_deployment",
-    "serve",
     "start",
 ]
 
 _STARTED_NAMESPACE = uuid.UUID("9a3c1f4e-2b7d-4c1a-8e5f-6d2b0c9a7e31")
 _POLL_SECONDS = 0.05
 
-_log = logging.getLogger("tarry.deployments")
 
-
-def deployment_name(flow: Flow[..., Any], name: str | None = None) -> str:
+def deployment_name(flow: spec.FlowSpec[..., Any], name: str | None = None) -> str:
     """The full name of `flow`'s deployment `name` (the flow's name when omitted)."""
     return f"{flow.name}/{name or flow.name}"
 
 
 def deploy(
-    flow: Flow[..., Any],
+    flow: spec.FlowSpec[..., Any],
     name: str | None = None,
     *,
     parameters: dict[str, Any] | None = None,
@@ -86,7 +81,7 @@ def deploy(
     return hst.store.put_deployment(record)
 
 
-def _check_names(flow: Flow[..., Any], defaults: dict[str, Any]) -> None:
+def _check_names(flow: spec.FlowSpec[..., Any], defaults: dict[str, Any]) -> None:
     # Defaults may leave parameters out (runs give them); the full set is checked
     # against the signature when a run starts.
     try:
@@ -97,7 +92,7 @@ def _check_names(flow: Flow[..., Any], defaults: dict[str, Any]) -> None:
         ) from None
 
 
-def parameter_schema(flow: Flow[..., Any]) -> dict[str, Any]:
+def parameter_schema(flow: spec.FlowSpec[..., Any]) -> dict[str, Any]:
     """JSON Schema of the flow's parameters, for forms that start a run.
 
     Parameters whose type has no schema are given as free JSON.
@@ -117,20 +112,6 @@ def parameter_schema(flow: Flow[..., Any]) -> dict[str, Any]:
             return model.model_json_schema()
     except (pydantic.PydanticUserError, pydantic.PydanticSchemaGenerationError, TypeError):
         return {"type": "object", "additionalProperties": True}
-
-
-def load_flow(deployment: base.DeploymentRecord) -> Flow[..., Any]:
-    """The flow of a deployment, imported from its entrypoint.
-
-    Raises:
-        errors.FlowLoadError: This process cannot import it.
-    """
-    from tarry import loader  # noqa: PLC0415 - imports user code, only when starting runs
-
-    found = loader.load_object(deployment.entrypoint)
-    if not isinstance(found, Flow):
-        raise errors.FlowLoadError(f"{deployment.entrypoint} is not a @flow")
-    return found
 
 
 def start(
@@ -155,10 +136,10 @@ def start(
     deployment = hst.store.get_deployment(name)
     if deployment is None:
         raise errors.DeploymentNotFound(name)
-    flow = load_flow(deployment)
+    flow = spec.load_flow(deployment.entrypoint)
     merged = {**serialization.loads(deployment.parameters), **(parameters or {})}
     params = flow.validate_parameters(merged)
-    run = engine.new_run(flow, params, None, None, run_id=run_id, state=RunState.PENDING)
+    run = runs.new_run(flow, params, None, None, run_id=run_id, state=RunState.PENDING)
     if not hst.store.insert_run(run, f"started from deployment {deployment.name}"):
         return hst.store.get_run(run.id) or run
     hst.hub.run_ready(run.id)
@@ -214,36 +195,3 @@ def _until_final(hst: host.Host, run_id: str, timeout: float | None) -> base.Run
         if run.state.is_final or (deadline is not None and time.monotonic() >= deadline):
             return run
         time.sleep(_POLL_SECONDS)
-
-
-def serve(
-    flow: Flow[..., Any],
-    name: str | None = None,
-    *,
-    parameters: dict[str, Any] | None = None,
-    limit: int = 8,
-    hst: host.Host | None = None,
-) -> None:
-    """Deploy `flow` and execute its runs (and any other runnable run) in this process.
-
-    Blocks until interrupted (Ctrl-C); the runs in progress finish first, and
-    waiting runs leave memory, to resume in any process when answered.
-
-    Args:
-        flow: The flow to serve.
-        name: The deployment's own name; the flow's name when omitted.
-        parameters: Default parameters of its runs.
-        limit: The most runs executed at once.
-        hst: The host; this process's by default.
-    """
-    from tarry import worker  # noqa: PLC0415 - workers execute flows; deploying needs none
-
-    hst = hst or host.get_host()
-    deployment = deploy(flow, name, parameters=parameters, hst=hst)
-    runner = worker.Worker(hst, max_runs=limit)
-    _log.info("serving %s (%s); Ctrl-C stops", deployment.name, flow.entrypoint)
-    try:
-        runner.run()
-    except KeyboardInterrupt:
-        runner.stop()
-        hst.hub.ask_to_suspend()

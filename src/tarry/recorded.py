@@ -11,7 +11,7 @@ import datetime as dt
 import random as _random
 import uuid as _uuid
 
-from tarry import steps
+from tarry.engine import steps
 
 __all__ = ["now", "random", "uuid4"]
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tarry import context, serialization
+from tarry import serialization
+from tarry.engine import context
 
 __all__ = ["flow_run"]
 

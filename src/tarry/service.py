@@ -13,7 +13,8 @@ import time
 from collections.abc import Collection
 from typing import Any
 
-from tarry import answers, deployments, errors, host, messaging
+from tarry import deployments, errors, host
+from tarry.engine import answers, mailbox
 from tarry.states import RunState, WaitKind, WaitStatus
 from tarry.storage import base
 from tarry.storage.outbox import OutboxItem
@@ -274,7 +275,7 @@ def send_message(
         errors.SerializationError: The value cannot be stored as JSON.
     """
     hst = _host(hst)
-    return messaging.send(value, resolve_run_id(run_id, hst=hst), sender, key, hst=hst)
+    return mailbox.send(value, resolve_run_id(run_id, hst=hst), sender, key, hst=hst)
 
 
 def list_messages(

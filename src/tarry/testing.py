@@ -34,10 +34,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tarry import answers, config, engine, host, serialization, service
 from tarry import clock as clock_module
+from tarry import config, host, serialization, service
 from tarry import worker as worker_module
 from tarry.definitions import Flow
+from tarry.engine import answers, runs
 from tarry.states import FINAL_STATES, RunState, StepKind, WaitStatus
 from tarry.storage import base
 
@@ -84,7 +85,7 @@ class RunHandle:
         """
         if self._future is not None:
             return self._future.result(timeout)
-        return engine.run_outcome(self.wait_for(*FINAL_STATES, timeout=timeout))
+        return runs.run_outcome(self.wait_for(*FINAL_STATES, timeout=timeout))
 
     def wait_for(self, *states: RunState, timeout: float = 10.0) -> base.RunRecord:
         """Block until the run is in one of `states`."""

@@ -3,6 +3,7 @@
 A run needs a process when it is Pending, or Running under a lease whose holder
 stopped: its lease expired, or it names a process of this host that is gone.
 Claimed runs are re-executed from the top and fast-forward through their journal.
+`serve` deploys a flow and runs a worker in this process until interrupted.
 """
 
 from __future__ import annotations
@@ -12,15 +13,19 @@ import concurrent.futures as cf
 import logging
 import threading
 import time
+from typing import Any
 
-from tarry import definitions, engine, errors, host, loader, watcher
+from tarry import deployments, errors, host
+from tarry.engine import runs, spec, watcher
 from tarry.notify import dispatch
 from tarry.states import RunState
 from tarry.storage import base, wakeups
 
-__all__ = ["Worker"]
+__all__ = ["Worker", "serve"]
 
 logger = logging.getLogger("tarry.worker")
+# `serve` came from tarry.deployments; its log line keeps that logger name.
+_serve_log = logging.getLogger("tarry.deployments")
 
 _EMPTY_CLAIM_PAUSE_SECONDS = 0.01
 
@@ -165,17 +170,17 @@ class Worker:
         """
         journal_steps: list[base.StepRecord] | None = [] if fresh else None
         try:
-            flow = _load_flow(run.entrypoint)
+            flow = spec.load_flow(run.entrypoint)
         except errors.FlowLoadError as exc:
             self._release(run, exc)
             return
         try:
             if flow.is_async:
                 asyncio.run(
-                    engine.execute_run_async(self.host, flow, run, journal_steps=journal_steps)
+                    runs.execute_run_async(self.host, flow, run, journal_steps=journal_steps)
                 )
             else:
-                engine.execute_run(self.host, flow, run, journal_steps=journal_steps)
+                runs.execute_run(self.host, flow, run, journal_steps=journal_steps)
         except errors.ControlSignal as signal:
             logger.info("run %s left this worker: %s", run.id, signal)
         except Exception:
@@ -197,8 +202,32 @@ class Worker:
         self.host.store.transition(run.id, (RunState.RUNNING,), change)
 
 
-def _load_flow(entrypoint: str) -> definitions.Flow[..., object]:
-    obj = loader.load_object(entrypoint)
-    if not isinstance(obj, definitions.Flow):
-        raise errors.FlowLoadError(f"{entrypoint} is not a @flow")
-    return obj
+def serve(
+    flow: spec.FlowSpec[..., Any],
+    name: str | None = None,
+    *,
+    parameters: dict[str, Any] | None = None,
+    limit: int = 8,
+    hst: host.Host | None = None,
+) -> None:
+    """Deploy `flow` and execute its runs (and any other runnable run) in this process.
+
+    Blocks until interrupted (Ctrl-C); the runs in progress finish first, and
+    waiting runs leave memory, to resume in any process when answered.
+
+    Args:
+        flow: The flow to serve.
+        name: The deployment's own name; the flow's name when omitted.
+        parameters: Default parameters of its runs.
+        limit: The most runs executed at once.
+        hst: The host; this process's by default.
+    """
+    hst = hst or host.get_host()
+    deployment = deployments.deploy(flow, name, parameters=parameters, hst=hst)
+    runner = Worker(hst, max_runs=limit)
+    _serve_log.info("serving %s (%s); Ctrl-C stops", deployment.name, flow.entrypoint)
+    try:
+        runner.run()
+    except KeyboardInterrupt:
+        runner.stop()
+        hst.hub.ask_to_suspend()

@@ -174,7 +174,7 @@ def wait_close(
     responder: str = "ada",
     early_input_id: int | None = None,
 ) -> base.WaitClose:
-    """An answer to `wait` and the journal entry it becomes, as `tarry.answers` builds them.
+    """An answer to `wait` and the journal entry it becomes, as `tarry.engine.answers` builds them.
 
     Args:
         wait: The wait (alternative) answered.
@@ -199,7 +199,7 @@ def wait_close(
 
 
 def timeout_close(wait: WaitRecord, *, at: float) -> base.WaitClose:
-    """`wait` reaching its deadline (a timer firing), as `tarry.answers` builds it."""
+    """`wait` reaching its deadline (a timer firing), as `tarry.engine.answers` builds it."""
     result = {"alt": wait.alt, "value": None, "given": False}
     return base.WaitClose(
         wait_id=wait.id,

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import tarry
-from tarry import answers, config, host
+from tarry import config, host
+from tarry.engine import answers
 from tarry.states import RunState, WaitStatus
 from tarry.storage import base
 from tests.conftest import ROOT, query, run_tarry, subprocess_env

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 import tarry
-from tarry import answers, flow
+from tarry import flow
+from tarry.engine import answers
 from tarry.states import RunState, WaitStatus
 from tarry.storage import base
 from tarry.testing import TestHarness, tarry_test_harness

@@ -15,7 +15,8 @@ import pydantic
 import pytest
 
 import tarry
-from tarry import errors, flow, pause_flow_run, service, suspend_flow_run, task, wait_any, watcher
+from tarry import errors, flow, pause_flow_run, service, suspend_flow_run, task, wait_any
+from tarry.engine import watcher
 from tarry.input import RunInput
 from tarry.states import RunState, StepKind, WaitStatus
 from tarry.storage import RunFilter, StateChange

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tarry import errors
-from tarry.journal import Journal, retry_delay
+from tarry.engine.journal import Journal, retry_delay
 from tarry.states import StepKind, StepStatus
 from tarry.storage import StepRecord
 

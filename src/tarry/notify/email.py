@@ -19,8 +19,9 @@ from collections.abc import Iterator, Sequence
 from email.message import EmailMessage
 from typing import Any
 
-from tarry import context, errors, host, steps
+from tarry import errors, host
 from tarry.config import Settings
+from tarry.engine import context, steps
 from tarry.notify import tokens
 
 __all__ = [

@@ -20,7 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from tarry import __version__, errors, host, watcher
+from tarry import __version__, errors, host
+from tarry.engine import watcher
 from tarry.notify import receivers
 from tarry.web import api, views
 from tarry.web.schemas import ErrorOut, FieldErrorOut

@@ -18,12 +18,13 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tarry import context, errors, futures, journal, run_logs, serialization, task_runners
+from tarry import errors, futures, serialization, task_runners
+from tarry.engine import context, journal, run_logs
 from tarry.states import StepKind, StepStatus
 from tarry.storage import base
 
 if TYPE_CHECKING:
-    from tarry.definitions import Task
+    from tarry.engine import spec
 
 __all__ = [
     "call_task",
@@ -48,7 +49,7 @@ class _Call:
     """One step call being executed: what is needed to record its outcome."""
 
     ctx: context.RunContext | None
-    task: Task[Any, Any]
+    task: spec.TaskSpec[Any, Any]
     key: str
     digest: str
     args: tuple[Any, ...]
@@ -154,7 +155,7 @@ def replay(step: base.StepRecord) -> Any:
 
 def _prepare(
     ctx: context.RunContext,
-    task: Task[Any, Any],
+    task: spec.TaskSpec[Any, Any],
     key: str,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
@@ -185,7 +186,7 @@ def _outcome(call: _Call, value: Any) -> base.StepRecord:
 # -- sync driver ---------------------------------------------------------------------------
 
 
-def call_task(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def call_task(task: spec.TaskSpec[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Call a sync task: a journaled step inside a flow, a plain call outside.
 
     Raises:
@@ -199,7 +200,7 @@ def call_task(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any
 
 def _run_step(
     ctx: context.RunContext,
-    task: Task[Any, Any],
+    task: spec.TaskSpec[Any, Any],
     key: str,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
@@ -231,7 +232,7 @@ def _invoke_with_retries(call: _Call) -> Any:
 
 
 def _invoke(
-    task: Task[Any, Any],
+    task: spec.TaskSpec[Any, Any],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     remote: task_runners.RemoteCall | None = None,
@@ -287,7 +288,7 @@ def call_with_deadline(
 
 
 def submit_task(
-    task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    task: spec.TaskSpec[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> futures.TarryFuture[Any]:
     """Start a task on the current flow's task runner; its journal key is taken now."""
     ctx = context.current_run()
@@ -311,7 +312,7 @@ _outside_lock = threading.Lock()
 
 
 def _submit_outside_flow(
-    task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    task: spec.TaskSpec[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> futures.TarryFuture[Any]:
     global _outside_pool  # noqa: PLW0603 - one shared pool for tasks submitted outside flows
     with _outside_lock:
@@ -379,7 +380,7 @@ async def offload(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 async def call_task_async(
-    task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    task: spec.TaskSpec[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
     """Async version of `call_task`."""
     ctx = context.current_run()
@@ -390,7 +391,7 @@ async def call_task_async(
 
 async def _run_step_async(
     ctx: context.RunContext,
-    task: Task[Any, Any],
+    task: spec.TaskSpec[Any, Any],
     key: str,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
@@ -421,7 +422,9 @@ async def _invoke_with_retries_async(call: _Call) -> Any:
             await asyncio.sleep(delay)
 
 
-async def _invoke_async(task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+async def _invoke_async(
+    task: spec.TaskSpec[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     remote = task_runners.remote_call()
     if remote is not None:
         # The cluster computes; this loop only waits for the answer off its thread.

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from tarry import errors, host, serialization
-from tarry import input as input_module
+from tarry.engine import input_spec
 from tarry.states import RunState, StepStatus, WaitKind, WaitStatus
 from tarry.storage import base
 
@@ -64,14 +64,14 @@ def _failed_entry(wait: base.WaitRecord, exc: Exception, at: float) -> base.Step
     return dataclasses.replace(entry, status=StepStatus.FAILED, result=None, error=error)
 
 
-def wait_spec(hst: host.Host, wait: base.WaitRecord) -> input_module.InputSpec | None:
+def wait_spec(hst: host.Host, wait: base.WaitRecord) -> input_spec.InputSpec | None:
     """The input spec of a wait: the live one if it was opened here, else rebuilt."""
     live = hst.hub.spec(wait.id)
     if live is not None:
         return live  # type: ignore[no-any-return]
     if wait.spec is None:
         return None
-    return input_module.InputSpec.from_json(json.loads(wait.spec))
+    return input_spec.InputSpec.from_json(json.loads(wait.spec))
 
 
 def _validated(hst: host.Host, wait: base.WaitRecord, data: Any) -> Any:
@@ -82,7 +82,7 @@ def _validated(hst: host.Host, wait: base.WaitRecord, data: Any) -> Any:
                 [errors.FieldError((), "this wait takes no input; resume it without one")]
             )
         return None
-    return input_module.validate(spec, data)
+    return input_spec.validate(spec, data)
 
 
 def _target(

@@ -20,8 +20,9 @@ import logging
 import threading
 import time
 
-from tarry import answers, host
 from tarry import clock as clock_module
+from tarry import host
+from tarry.engine import answers
 from tarry.states import RunState, WaitStatus
 from tarry.storage import wakeups
 
@@ -33,7 +34,8 @@ _SWEEP_SECONDS = 5.0
 _SAFETY_POLL_SECONDS = 2.0
 _RUN_NEWS = frozenset({"run_ready", "run_ended"})
 
-_log = logging.getLogger(__name__)
+# Named as before the engine package, so logging settings that name it still apply.
+_log = logging.getLogger("tarry.watcher")
 
 
 class Watcher:

@@ -11,8 +11,8 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tarry import futures, journal, task_runners
-    from tarry.definitions import Flow
+    from tarry import futures, task_runners
+    from tarry.engine import journal, spec
     from tarry.host import Host
     from tarry.storage import base
 
@@ -41,7 +41,7 @@ class RunContext:
 
     run: base.RunRecord
     """The run as last stored."""
-    flow: Flow[Any, Any]
+    flow: spec.FlowSpec[Any, Any]
     """The flow being run."""
     host: Host
     """The process's host (store, lease)."""

@@ -11,7 +11,8 @@ import threading
 from collections.abc import MutableMapping
 from typing import Any
 
-from tarry import context, errors
+from tarry import errors
+from tarry.engine import context
 from tarry.storage import base
 
 __all__ = ["get_run_logger", "install_print_capture", "log_run_event", "setup_console"]

@@ -1,0 +1,308 @@
+"""Messages between runs, each received once: `send_input` and `receive_input`.
+
+A message goes to one run, which receives it exactly once: each received message
+is a journal entry, so a replayed, resumed or recovered run reads it back instead
+of receiving another. Messages sent before the receiver asks, or while it is
+suspended, wait for it; a new message wakes a waiting receiver like an answer
+does. Sending the same key twice sends once, and a flow's sends use keys recorded
+in its journal, so a replay never sends twice.
+
+Flows import these from `tarry.messaging`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import uuid
+from collections.abc import AsyncIterator, Collection, Coroutine, Iterator
+from typing import Any, Generic, TypeVar
+
+import pydantic
+
+from tarry import errors, host, serialization
+from tarry.engine import answers, context, input_spec, steps, waiting
+from tarry.storage import base, messages
+
+__all__ = ["Message", "Receiver", "receive_input", "send", "send_input"]
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Message(Generic[T]):
+    """A received message with its metadata (`receive_input(..., with_metadata=True)`)."""
+
+    value: T
+    """The message, as the type the receiver asked for."""
+    key: str
+    """Its key, unique among the receiver's messages."""
+    sent_at: float
+    """When it was sent."""
+    sender: str | None = None
+    """Who sent it, in words."""
+    sender_run_id: str | None = None
+    """The run that sent it: replies go there."""
+    reply_to: str | None = None
+    """The key of the message it answers."""
+
+    @property
+    def metadata(self) -> Message[None]:
+        """The metadata without the value (Prefect's `message.metadata.key`)."""
+        return dataclasses.replace(self, value=None)  # type: ignore[arg-type, return-value]
+
+    def respond(self, value: Any, *, key: str | None = None) -> Any:
+        """Send `value` back to the run that sent this message, as a reply to it.
+
+        Returns:
+            The reply's key (awaitable in `async def` flows, as in Prefect).
+
+        Raises:
+            errors.TarryError: No run sent this message.
+        """
+        if self.sender_run_id is None:
+            raise errors.TarryError(f"message {self.key!r} was not sent by a run: nobody to answer")
+        return send_input(value, self.sender_run_id, key=key, reply_to=self.key)
+
+
+def send_input(
+    value: Any,
+    run_id: str | None = None,
+    sender: str | None = None,
+    key: str | None = None,
+    *,
+    flow_run_id: str | None = None,
+    key_prefix: str | None = None,
+    reply_to: str | None = None,
+    hst: host.Host | None = None,
+) -> Any:
+    """Send `value` to run `run_id`, which gets it from `receive_input`.
+
+    Inside a flow the sender is that run (replies come back to it) and the default
+    key is recorded in its journal, so a replayed run does not send again.
+
+    Args:
+        value: Anything tarry stores as JSON; a `RunInput` or pydantic model is sent
+            as its fields.
+        run_id: The receiving run.
+        sender: Who sends it, in words (shown with the message).
+        key: Unique among the receiver's messages; sending a key again is a no-op.
+        flow_run_id: Prefect's name for `run_id`.
+        key_prefix: Start of the generated key (for receivers that filter by it).
+        reply_to: The key of the message this one answers.
+        hst: The host; this process's by default.
+
+    Returns:
+        The message's key; in code running on an event loop (an `async def` flow),
+        an awaitable of it, as in Prefect.
+
+    Raises:
+        errors.RunNotFound: No run has this id.
+        errors.SerializationError: The value cannot be stored as JSON.
+    """
+    target = run_id or flow_run_id
+    if target is None:
+        raise TypeError("send_input() needs the receiving run: run_id (or flow_run_id)")
+    if key is None and key_prefix is not None:
+        key = f"{key_prefix}-{_new_key(context.current_run())}"
+    if _in_event_loop():
+        return _send_async(value, str(target), sender, key, reply_to=reply_to, hst=hst)
+    return send(value, str(target), sender, key, reply_to=reply_to, hst=hst).key
+
+
+def _in_event_loop() -> bool:
+    """Whether the caller runs on an event loop (then sends are awaited, as in Prefect)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+async def _send_async(
+    value: Any,
+    run_id: str,
+    sender: str | None,
+    key: str | None,
+    *,
+    reply_to: str | None,
+    hst: host.Host | None,
+) -> str:
+    # The key is taken on the loop (it may read the run's journal position); the
+    # store write happens on a store thread.
+    # Taken on the loop: the store thread does not see this run's context.
+    ctx = context.current_run()
+    key = key or _new_key(ctx)
+    sender_run_id = ctx.run.id if ctx is not None else None
+    message = await steps.offload(
+        send, value, run_id, sender, key, reply_to=reply_to, sender_run_id=sender_run_id, hst=hst
+    )
+    return message.key
+
+
+def send(
+    value: Any,
+    run_id: str,
+    sender: str | None = None,
+    key: str | None = None,
+    *,
+    reply_to: str | None = None,
+    sender_run_id: str | None = None,
+    hst: host.Host | None = None,
+) -> base.MessageRecord:
+    """Like `send_input`, returning the message as stored.
+
+    `sender_run_id` defaults to the run this is called in (if any).
+
+    Raises:
+        errors.RunNotFound: No run has this id.
+        errors.SerializationError: The value cannot be stored as JSON.
+    """
+    hst = hst or host.get_host()
+    if hst.store.get_run(run_id) is None:
+        raise errors.RunNotFound(run_id)
+    ctx = context.current_run()
+    message = base.MessageRecord(
+        run_id=run_id,
+        key=key or _new_key(ctx),
+        data=_data(value),
+        sent_at=hst.clock.now(),
+        sender_run_id=sender_run_id or (ctx.run.id if ctx is not None else None),
+        sender=sender,
+        reply_to=reply_to,
+    )
+    sent = hst.store.send_message(message, answers.resume_as(hst, run_id, message.sent_at))
+    if sent.closed is not None and sent.closed.won and sent.step is not None:
+        answers.notify(hst, sent.closed, sent.step)
+    return sent.message
+
+
+def _new_key(ctx: context.RunContext | None) -> str:
+    if ctx is None:
+        return str(uuid.uuid4())
+    # The send's place in the run: the same on every replay, so a replayed send is a
+    # no-op, and it costs no journal write.
+    return f"{ctx.run.id}/{context.current_scope().next_key()}"
+
+
+def _data(value: Any) -> str:
+    if isinstance(value, pydantic.BaseModel):
+        return json.dumps(value.model_dump(mode="json"))
+    return serialization.dumps(value)
+
+
+class Receiver(Generic[T]):
+    """What `receive_input` returns: iterate (or `async for`) to get messages in order."""
+
+    def __init__(
+        self,
+        input_type: Any,
+        timeout: float | None,
+        raise_timeout_error: bool,
+        with_metadata: bool,
+        message_filter: str,
+    ) -> None:
+        self._spec = input_spec.input_spec(input_type) if input_type is not None else None
+        self._timeout = timeout
+        self._raise = raise_timeout_error
+        self._with_metadata = with_metadata
+        self._filter = message_filter
+
+    def __iter__(self) -> Iterator[Any]:
+        """The messages, one journal entry each, until a wait reaches its timeout."""
+        while True:
+            stored = waiting.receive_message(self._timeout, self._filter)
+            if stored is None:
+                self._timed_out()
+                return
+            yield self._received(stored)
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        """Async version of `__iter__`, in `async def` flows."""
+        while True:
+            stored = await waiting.receive_message(self._timeout, self._filter)
+            if stored is None:
+                self._timed_out()
+                return
+            yield self._received(stored)
+
+    def next(self) -> Any:
+        """The next message (awaitable in `async def` flows, as in Prefect).
+
+        Raises:
+            TimeoutError: None came within the timeout.
+        """
+        stored = waiting.receive_message(self._timeout, self._filter)
+        if asyncio.iscoroutine(stored):
+            return self._next_async(stored)
+        return self._one(stored)
+
+    async def _next_async(self, pending: Coroutine[Any, Any, Any]) -> Any:
+        return self._one(await pending)
+
+    def _one(self, stored: dict[str, Any] | None) -> Any:
+        if stored is None:
+            raise TimeoutError(f"no message came within {self._timeout} s")
+        return self._received(stored)
+
+    def _timed_out(self) -> None:
+        if self._raise:
+            raise TimeoutError(f"no message came within {self._timeout} s")
+
+    def _received(self, stored: dict[str, Any]) -> Any:
+        value = self._value(stored["data"])
+        if not self._with_metadata:
+            return value
+        return Message(
+            value=value,
+            key=stored["key"],
+            sent_at=stored["sent_at"],
+            sender=stored.get("sender"),
+            sender_run_id=stored.get("sender_run_id"),
+            reply_to=stored.get("reply_to"),
+        )
+
+    def _value(self, data: Any) -> Any:
+        if self._spec is None:
+            return serialization.decode(data)
+        if self._spec.unwrap:
+            data = serialization.decode(data)
+        return input_spec.to_value(self._spec, input_spec.validate(self._spec, data))
+
+
+def receive_input(  # noqa: PLR0917 - Prefect's signature
+    input_type: Any = str,
+    timeout: float | None = 3600,
+    poll_interval: float | None = None,
+    raise_timeout_error: bool = False,
+    exclude_keys: Collection[str] | None = None,
+    key_prefix: str | None = None,
+    with_metadata: bool = False,
+) -> Receiver[Any]:
+    """Receive the messages sent to this run, in the order they were sent, each once.
+
+    Each message waits like `pause_flow_run`: in memory for a while, then with the
+    run suspended, woken by the next message. Use `for` in flows and `async for`
+    in `async def` flows.
+
+    Args:
+        input_type: What each message is: a `RunInput` or pydantic model, or a plain
+            type (`str`, `int`, ...); `None` for the value as it was sent.
+        timeout: Seconds to wait for each message; then the iteration ends (or
+            raises, with `raise_timeout_error`). `None` waits for ever.
+        poll_interval: Accepted for Prefect compatibility; tarry does not poll.
+        raise_timeout_error: Raise `TimeoutError` instead of ending the iteration.
+        exclude_keys: Keys of messages to leave for another receive.
+        key_prefix: Only messages whose key starts with this.
+        with_metadata: Yield `Message` objects (value, key, sender, `respond`).
+
+    Returns:
+        An iterable (and async iterable) of messages.
+
+    Raises:
+        errors.InputInvalid: A message does not fit `input_type`.
+    """
+    del poll_interval
+    rule = messages.message_filter(key_prefix, exclude_keys or ())
+    return Receiver(input_type, timeout, raise_timeout_error, with_metadata, rule)

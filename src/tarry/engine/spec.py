@@ -1,0 +1,197 @@
+"""What the engine reads of a flow or a task: `FlowSpec`, `TaskSpec`; `load_flow`.
+
+`tarry.definitions.Flow` and `Task` subclass these and add the verbs (call,
+submit, map, serve, deploy). The engine, the worker and deployments need only
+this data half, so they never import the verbs above them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, Generic, ParamSpec, TypeVar
+
+from tarry import errors, loader, task_runners
+from tarry.notify import targets
+
+__all__ = ["FlowSpec", "Options", "TaskSpec", "load_flow"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The options given to `@flow` or `@task` (`with_options` replaces some)."""
+
+    name: str
+    retries: int = 0
+    retry_delay_seconds: float | list[float] = 0.0
+    timeout_seconds: float | None = None
+    tags: tuple[str, ...] = ()
+    log_prints: bool | None = None
+    notify: tuple[targets.Target, ...] = ()
+
+
+def _check_options(name: str, retries: int, timeout_seconds: float | None) -> None:
+    if retries < 0:
+        raise ValueError(f"{name}: retries must be 0 or more, not {retries}")
+    if timeout_seconds is not None and timeout_seconds <= 0:
+        raise ValueError(f"{name}: timeout_seconds must be greater than 0")
+
+
+class TaskSpec(Generic[P, R]):
+    """A task as the engine reads it: its function and options."""
+
+    def __init__(self, fn: Callable[P, R], options: Options) -> None:
+        _check_options(options.name, options.retries, options.timeout_seconds)
+        self.fn = fn
+        self._options = options
+        self.is_async = inspect.iscoroutinefunction(fn)
+        # The subclass with the verbs is the callable users see: it shows the function's name.
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return f"Task({self.name!r})"
+
+    name = property(lambda self: self._options.name, doc="The step name in the journal.")
+    retries = property(lambda self: self._options.retries, doc="Retries after a failure.")
+    retry_delay_seconds = property(
+        lambda self: self._options.retry_delay_seconds,
+        doc="Delay before each retry, or a list of delays (the last one repeats).",
+    )
+    timeout_seconds = property(
+        lambda self: self._options.timeout_seconds, doc="Time limit of one attempt."
+    )
+    tags = property(lambda self: self._options.tags, doc="Tags, for filtering.")
+    log_prints = property(
+        lambda self: self._options.log_prints,
+        doc="Send `print` to the run log (`None`: as the flow says).",
+    )
+
+
+class FlowSpec(Generic[P, R]):
+    """A flow as the engine reads it: its function, signature, options and task runner."""
+
+    def __init__(
+        self,
+        fn: Callable[P, R],
+        options: Options,
+        task_runner: task_runners.TaskRunner | None = None,
+    ) -> None:
+        _check_options(options.name, options.retries, options.timeout_seconds)
+        self.fn = fn
+        self._options = options
+        self.task_runner = task_runner or task_runners.ThreadPoolTaskRunner()
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.signature = _signature(fn)
+        # The subclass with the verbs is the callable users see: it shows the function's name.
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return f"Flow({self.name!r})"
+
+    name = property(lambda self: self._options.name, doc="The flow's name.")
+    retries = property(lambda self: self._options.retries, doc="Retries of the whole flow.")
+    retry_delay_seconds = property(
+        lambda self: self._options.retry_delay_seconds, doc="Delay before each flow retry."
+    )
+    timeout_seconds = property(
+        lambda self: self._options.timeout_seconds, doc="Time limit of one flow attempt."
+    )
+    tags = property(lambda self: self._options.tags, doc="Tags given to its runs.")
+    log_prints = property(
+        lambda self: bool(self._options.log_prints), doc="Send `print` to the run log."
+    )
+    notify = property(
+        lambda self: self._options.notify, doc="Whom to tell when a wait of the flow opens."
+    )
+
+    @functools.cached_property
+    def entrypoint(self) -> str:
+        """`module:function` or `path/file.py:function`: how other processes load this flow."""
+        return loader.object_ref(self.fn)
+
+    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The call's parameters by name.
+
+        Raises:
+            errors.ParameterError: They do not fit the flow's signature.
+        """
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise errors.ParameterError(
+                f"flow {self.name!r} cannot take these parameters: {exc}; "
+                f"its signature is {self.name}{self.signature}",
+                flow_name=self.name,
+            ) from None
+        return dict(bound.arguments)
+
+    def call_arguments(self, parameters: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Positional and keyword arguments that call the function with `parameters`."""
+        bound = inspect.BoundArguments(self.signature, parameters)
+        return bound.args, bound.kwargs
+
+    def validate_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """Check and coerce parameters given as text or JSON (CLI, API) to the annotations.
+
+        Raises:
+            errors.ParameterError: A name is unknown, a required one missing, or a
+                value cannot be turned into the annotated type.
+        """
+        self.bind((), parameters)
+        return _coerce(self, parameters)
+
+
+def load_flow(entrypoint: str) -> FlowSpec[..., Any]:
+    """The flow an entrypoint names, imported (a run's or a deployment's entrypoint).
+
+    Raises:
+        errors.FlowLoadError: This process cannot import it, or it is not a `@flow`.
+    """
+    found = loader.load_object(entrypoint)
+    if not isinstance(found, FlowSpec):
+        raise errors.FlowLoadError(f"{entrypoint} is not a @flow")
+    return found
+
+
+def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+    # Resolve string annotations (`from __future__ import annotations`) so error
+    # messages show `n: int`, not `n: 'int'`.
+    try:
+        return inspect.signature(fn, eval_str=True)
+    except (NameError, TypeError):
+        return inspect.signature(fn)
+
+
+def _coerce(flow: FlowSpec[Any, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    import pydantic  # noqa: PLC0415 - only runs started from text pay for it
+
+    hints = _type_hints(flow.fn)
+    out = dict(parameters)
+    for name, value in parameters.items():
+        if name not in hints:
+            continue
+        try:
+            out[name] = pydantic.TypeAdapter(hints[name]).validate_python(value)
+        except pydantic.ValidationError as exc:
+            reason = exc.errors()[0]["msg"]
+            raise errors.ParameterError(
+                f"flow {flow.name!r}: parameter {name!r} = {value!r} is invalid: {reason}",
+                flow_name=flow.name,
+            ) from None
+    return out
+
+
+def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    import typing  # noqa: PLC0415
+
+    try:
+        hints = typing.get_type_hints(fn)
+    except (NameError, TypeError):
+        return {}
+    hints.pop("return", None)
+    return hints
