@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tarry import answers, config, engine, host, worker
+from tarry import config, host, worker
 from tarry.clock import FakeClock
+from tarry.engine import answers, runs
 from tarry.notify import dispatch
 from tarry.states import DeliveryStatus, RunState
 from tarry.storage import base, outbox
@@ -58,7 +59,7 @@ def stored(tmp_path: Path, catcher: MailCatcher) -> Iterator[host.Host]:
 def test_the_finished_run_reads_as_it_was_stored(stored: host.Host) -> None:
     run = _run(stored, "finished")
     assert run.state is RunState.COMPLETED
-    assert engine.run_outcome(run) == 41
+    assert runs.run_outcome(run) == 41
     assert [step.name for step in stored.store.get_steps(run.id)] == ["double"]
 
 
@@ -95,7 +96,7 @@ def test_the_waiting_run_is_answered_and_finishes_without_repeating_a_step(
         runner.stop()
         thread.join(10)
     assert ended.state is RunState.COMPLETED, ended
-    assert engine.run_outcome(ended) == "120:True:ok:receipt attached"
+    assert runs.run_outcome(ended) == "120:True:ok:receipt attached"
     logs = [log.message for log in stored.store.get_logs(run.id)]
     assert sum("fetched 120" in line for line in logs) == 1
 
