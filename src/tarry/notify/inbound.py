@@ -33,9 +33,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from tarry import errors, host, service
+from tarry.forms import fields as forms
 from tarry.notify import email as mail
 from tarry.notify import outbox, tokens
-from tarry.web import forms
 
 __all__ = [
     "Delivery",
