@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from tarry import engine, errors, futures, loader, steps, task_runners
-from tarry.notify import targets
+from tarry.outbound import targets
 
 __all__ = ["Flow", "Task", "flow", "task"]
 

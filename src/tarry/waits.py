@@ -21,8 +21,8 @@ from typing import Any
 from tarry import answers, context, errors, serialization, steps, watcher
 from tarry import hub as hub_module
 from tarry import input as input_module
-from tarry.notify import outbox as notify_outbox
-from tarry.notify import targets
+from tarry.outbound import outbox as notify_outbox
+from tarry.outbound import targets
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
 from tarry.storage import base
 

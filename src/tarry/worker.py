@@ -14,7 +14,7 @@ import threading
 import time
 
 from tarry import definitions, engine, errors, host, loader, watcher
-from tarry.notify import dispatch
+from tarry.outbound import dispatch
 from tarry.states import RunState
 from tarry.storage import base, wakeups
 

@@ -8,6 +8,6 @@ replies come back to the run as messages.
 
 from __future__ import annotations
 
-from tarry.notify.targets import Email, Notify, Target, Webhook
+from tarry.outbound.targets import Email, Notify, Target, Webhook
 
 __all__ = ["Email", "Notify", "Target", "Webhook"]

@@ -34,8 +34,7 @@ from typing import Any, cast
 
 from tarry import errors, host, service
 from tarry.forms import fields as forms
-from tarry.notify import email as mail
-from tarry.notify import outbox, tokens
+from tarry.outbound import outbox, smtp, tokens
 
 __all__ = [
     "Delivery",
@@ -681,7 +680,7 @@ def _tell_sender(
     if delivery.answered_by is not None and _plain(delivery.answered_by) == _plain(sender):
         return  # their own answer came first (say, the same mail delivered again)
     try:
-        mail.send_reply(hst, message, delivery.detail, target=_thread_target(delivery))
+        smtp.send_reply(hst, message, delivery.detail, target=_thread_target(delivery))
     except errors.TarryError:
         _log.exception("could not tell %s why their reply was refused", sender)
 

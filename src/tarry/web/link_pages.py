@@ -25,7 +25,7 @@ from starlette.responses import Response
 from tarry import errors, service
 from tarry.forms import choices
 from tarry.forms import fields as forms
-from tarry.notify import tokens
+from tarry.outbound import tokens
 from tarry.states import WaitStatus
 from tarry.web import answer_form, formatting, pages
 

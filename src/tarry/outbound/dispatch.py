@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tarry import clock as clock_module
 from tarry import errors, host
-from tarry.notify import email as mail
+from tarry.outbound import smtp
 from tarry.states import DeliveryStatus, WaitStatus
 from tarry.storage import base
 from tarry.storage.outbox import OutboxItem, Settlement
@@ -109,19 +109,19 @@ class Dispatcher:
 
     def _send_mails(self, items: list[OutboxItem]) -> list[tuple[OutboxItem, Settlement]]:
         try:
-            with mail.smtp_connection(self.host.settings) as connection:
+            with smtp.smtp_connection(self.host.settings) as connection:
                 return [(item, self._attempt(item, connection)) for item in items]
         except errors.DeliveryFailed as exc:
             # No connection at all: every mail of the batch failed the same way.
             return [(item, self._failed(item, str(exc))) for item in items]
 
-    def _attempt(self, item: OutboxItem, connection: mail.SmtpConnection | None) -> Settlement:
+    def _attempt(self, item: OutboxItem, connection: smtp.SmtpConnection | None) -> Settlement:
         if self._answered(item):
             return Settlement(DeliveryStatus.SKIPPED, at=self.host.clock.now())
         try:
             payload: dict[str, Any] = json.loads(item.payload)
             if connection is not None:
-                connection.send(mail.build_message(self.host.settings, payload))
+                connection.send(smtp.build_message(self.host.settings, payload))
             else:
                 self._post(payload)
         except errors.DeliveryFailed as exc:
