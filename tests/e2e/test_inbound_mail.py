@@ -27,7 +27,7 @@ import pytest
 
 from tarry import flow, receive_input, serialization, service
 from tarry.notify import email as mail
-from tarry.notify import imap_poller, inbound, smtp_endpoint
+from tarry.replies import imap_poller, inbound, smtp_endpoint
 from tarry.states import RunState, WaitStatus
 from tarry.storage import base
 from tarry.testing import RunHandle, TestHarness, tarry_test_harness

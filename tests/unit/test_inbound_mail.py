@@ -13,8 +13,8 @@ import pytest
 from tarry import errors
 from tarry import input as input_module
 from tarry.input import RunInput
-from tarry.notify import inbound
 from tarry.outbound import tokens
+from tarry.replies import inbound
 
 KEY = b"k" * 32
 WAIT = tokens.ReplyTarget("wait", str(uuid.UUID(int=7)))

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from tarry import __version__, errors, host, watcher
-from tarry.notify import receivers
+from tarry.replies import receivers
 from tarry.web import api, views
 from tarry.web.schemas import ErrorOut, FieldErrorOut
 from tarry.web.timing import ServerTiming

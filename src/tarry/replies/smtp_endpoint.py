@@ -24,8 +24,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tarry import errors
 from tarry import host as host_module
-from tarry.notify import inbound
 from tarry.outbound import tokens
+from tarry.replies import inbound
 
 __all__ = ["MAX_MESSAGE_BYTES", "InboundHandler", "SmtpEndpoint", "start_smtp_endpoint"]
 

@@ -19,7 +19,7 @@ import threading
 from typing import Any
 
 from tarry import config, host
-from tarry.notify import inbound
+from tarry.replies import inbound
 
 __all__ = ["ImapPoller"]
 
