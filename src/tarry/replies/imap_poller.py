@@ -19,7 +19,7 @@ import threading
 from typing import Any
 
 from tarry import config, host
-from tarry.replies import inbound
+from tarry.replies import delivery, inbound
 
 __all__ = ["ImapPoller"]
 
@@ -109,14 +109,14 @@ class ImapPoller:
         if raw is None:
             return False  # deleted meanwhile
         try:
-            delivery = inbound.deliver(raw, self.host)
+            delivered = inbound.deliver(raw, self.host)
         except Exception:  # noqa: BLE001 - one bad mail must not block the others
             _log.exception("could not deliver IMAP message %s", uid)
             if not self._give_up(uid):
                 return False
         else:
             self._attempts.pop(uid, None)
-            self._log_outcome(uid, delivery)
+            self._log_outcome(uid, delivered)
         _ok(connection.uid("STORE", uid, "+FLAGS", "(\\Seen)"))
         return True
 
@@ -128,8 +128,8 @@ class ImapPoller:
         _log.error("giving up IMAP message %s after %d attempts", uid, _MAX_ATTEMPTS)
         return True
 
-    def _log_outcome(self, uid: str, delivery: inbound.Delivery) -> None:
-        if delivery.outcome is inbound.Outcome.UNKNOWN_TARGET:
+    def _log_outcome(self, uid: str, delivered: delivery.Delivery) -> None:
+        if delivered.outcome is delivery.Outcome.UNKNOWN_TARGET:
             _log.warning(
                 "IMAP message %s in %s answers no question or run here; marked seen",
                 uid,
