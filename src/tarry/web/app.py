@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from tarry import __version__, errors, host
+from tarry import _version, errors, host
 from tarry.web import api, views
 from tarry.web.schemas import ErrorOut, FieldErrorOut
 from tarry.web.timing import ServerTiming
@@ -47,7 +47,7 @@ def build_app(hst: host.Host, *, lifespan: Lifespan | None = None) -> FastAPI:
     """
     app = FastAPI(
         title="tarry",
-        version=__version__,
+        version=_version.__version__,
         description="Durable, human-in-the-loop workflows: runs, waits for input, answers.",
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
