@@ -49,7 +49,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from common import emit, free_port, process_stats, summary
 
 from tarry import host, loader, worker
-from tarry.notify import smtp_endpoint
+from tarry.replies import smtp_endpoint
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "drip_campaign"
 WINDOW_S = float(os.environ.get("DRIP_WINDOW_S") or 120)

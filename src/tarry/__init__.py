@@ -7,6 +7,7 @@ through finished steps instead of running them again.
 
 from __future__ import annotations
 
+from tarry._version import __version__ as __version__
 from tarry.client import get_client
 from tarry.definitions import Flow, Task, flow, task
 from tarry.engine.context import RunContext
@@ -38,8 +39,6 @@ from tarry.waits import (
     wait_any,
     wait_for_input,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AlreadyAnswered",

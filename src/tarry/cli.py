@@ -145,7 +145,7 @@ def server_command(
     ] = 8,
 ) -> None:
     """Serve the web UI, the REST API and an embedded worker."""
-    from tarry.web import server  # noqa: PLC0415 - web dependencies only for this command
+    from tarry import server  # noqa: PLC0415 - web dependencies only for this command
 
     hst = host.get_host()
     settings = hst.settings

@@ -55,14 +55,13 @@ not a tarry API raise `errors.ConfigurationError` too. Other transport failures
 from __future__ import annotations
 
 import asyncio
-import importlib
 import time
 from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
+from tarry import _lazy, _version, config, errors
 from tarry import client_calls as calls
-from tarry import config, errors
 from tarry.client_calls import NOT_JSON, Call, Subject, decode_body, default_url, read_response
 from tarry.states import RunState
 
@@ -71,17 +70,9 @@ if TYPE_CHECKING:
 
     from tarry.web import schemas
 else:
-
-    class _Lazy:
-        # httpx takes about 200 ms to import (`import tarry` itself about 300): the
-        # client pays for it on first use, not `import tarry`.
-        def __init__(self, name: str) -> None:
-            self._name = name
-
-        def __getattr__(self, attr: str) -> Any:
-            return getattr(importlib.import_module(self._name), attr)
-
-    httpx = _Lazy("httpx")
+    # httpx takes about 200 ms to import (`import tarry` itself about 300): the
+    # client pays for it on first use, not `import tarry`.
+    httpx = _lazy.Lazy("httpx")
 
 __all__ = [
     "NOT_JSON",
@@ -110,9 +101,10 @@ class _BaseClient:
         """Seconds to wait for the server to connect and to answer."""
 
     def _headers(self) -> dict[str, str]:
-        from tarry import __version__  # noqa: PLC0415 - tarry/__init__ imports this module
-
-        headers = {"User-Agent": f"tarry-client/{__version__}", "Accept": "application/json"}
+        headers = {
+            "User-Agent": f"tarry-client/{_version.__version__}",
+            "Accept": "application/json",
+        }
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         return headers

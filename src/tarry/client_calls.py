@@ -8,7 +8,6 @@ body into a result or a tarry error, and the `*_call` functions build the calls 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import re
 import time
@@ -18,22 +17,14 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import pydantic_core
 
-from tarry import config, errors
+from tarry import _lazy, config, errors
 from tarry.states import RunState
 
 if TYPE_CHECKING:
     from tarry.web import schemas
 else:
-
-    class _Lazy:
-        # The API models cost about 10 ms to import: the client pays on first use.
-        def __init__(self, name: str) -> None:
-            self._name = name
-
-        def __getattr__(self, attr: str) -> Any:
-            return getattr(importlib.import_module(self._name), attr)
-
-    schemas = _Lazy("tarry.web.schemas")
+    # The API models cost about 10 ms to import: the client pays on first use.
+    schemas = _lazy.Lazy("tarry.web.schemas")
 
 __all__ = [
     "NOT_JSON",

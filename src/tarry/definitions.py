@@ -8,7 +8,7 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 from tarry import deployments, futures, task_runners
 from tarry.engine import caller, spec, steps
-from tarry.notify import targets
+from tarry.outbound import targets
 
 __all__ = ["Flow", "Task", "flow", "task"]
 

@@ -20,7 +20,7 @@ from typing import Any
 from tarry import errors
 from tarry.engine import answers, context, waiting
 from tarry.engine.waiting import Input, Seconds, Timer, WaitSpec
-from tarry.notify import targets
+from tarry.outbound import targets
 
 __all__ = [
     "Input",

@@ -17,7 +17,7 @@ from typing import Any
 
 from tarry import deployments, errors, host
 from tarry.engine import runs, spec, watcher
-from tarry.notify import dispatch
+from tarry.outbound import dispatch
 from tarry.states import RunState
 from tarry.storage import base, wakeups
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from tarry import host
-from tarry.web.app import create_app
+from tarry.server import create_app
 
 
 @contextlib.contextmanager

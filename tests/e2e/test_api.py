@@ -9,9 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tarry import config, host
+from tarry import config, host, server
 from tarry.states import RunState
-from tarry.web import server
 from tests.conftest import ROOT
 from tests.e2e.live import live_server
 from tests.polling import until

@@ -13,8 +13,7 @@ import schemathesis
 from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tarry import config, host
-from tarry.web import server
+from tarry import config, host, server
 from tests.conftest import ROOT
 from tests.e2e.live import live_server
 

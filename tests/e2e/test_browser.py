@@ -11,10 +11,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Request
 
-from tarry import config, host, service
+from tarry import config, host, server, service
 from tarry.states import RunState
 from tarry.storage import RunRecord
-from tarry.web import server
 from tests.conftest import ROOT
 from tests.e2e.browser import screenshot
 from tests.e2e.live import live_server

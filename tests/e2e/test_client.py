@@ -15,9 +15,9 @@ import pytest
 
 import tarry
 from tarry import config, errors, host, loader
+from tarry import server as tarry_server
 from tarry.client import AsyncClient, Client, get_client
 from tarry.states import RunState, WaitStatus
-from tarry.web import server as tarry_server
 from tarry.web.schemas import InputOut
 from tests.conftest import ROOT
 from tests.e2e import live

@@ -25,9 +25,9 @@ import psycopg
 import pytest
 
 from tarry import config, errors, host, service
+from tarry import server as tarry_server
 from tarry.storage import base, open_store
 from tarry.testing import TestHarness
-from tarry.web import server as web_server
 from tests.e2e.fleet_processes import Process, fleet, until
 from tests.e2e.flows import fleet as flows
 
@@ -594,7 +594,7 @@ def _start_here(url: str, flow: str, parameters: dict[str, Any], count: int = 1)
     """
     hst = host.Host(config.Settings(database_url=url))
     try:
-        [deployment] = web_server.deploy_entrypoints(hst, [f"{FLOWS}:{flow}"])
+        [deployment] = tarry_server.deploy_entrypoints(hst, [f"{FLOWS}:{flow}"])
         return [service.start_run(deployment.name, parameters, hst=hst).id for _ in range(count)]
     finally:
         hst.close()

@@ -27,7 +27,7 @@ import pytest
 
 from tarry import flow, receive_input, serialization, service
 from tarry.notify import email as mail
-from tarry.notify import imap_poller, inbound, smtp_endpoint
+from tarry.replies import delivery, find, imap_poller, inbound, read, smtp_endpoint
 from tarry.states import RunState, WaitStatus
 from tarry.storage import base
 from tarry.testing import RunHandle, TestHarness, tarry_test_harness
@@ -101,9 +101,9 @@ def reply(question: EmailMessage, text: str, sender: str = JANE, **headers: str)
 def smtp_send(endpoint: smtp_endpoint.SmtpEndpoint, message: EmailMessage | bytes) -> None:
     """Hand a mail to tarry's endpoint, as the replying person's mail server does."""
     raw = message if isinstance(message, bytes) else wire(message)
-    parsed = inbound.parse_message(raw)
+    parsed = read.parse_message(raw)
     recipient = email.utils.parseaddr(str(parsed["To"]))[1]
-    sender = inbound.sender_address(parsed)
+    sender = find.sender_address(parsed)
     with smtplib.SMTP(endpoint.host, endpoint.port, timeout=10) as client:
         client.sendmail(sender, [recipient], raw)
 
@@ -271,7 +271,7 @@ def test_a_failing_delivery_is_retried_later_and_the_endpoint_stays_up(
     run = waiting(harness, budget_approval)
     message = reply(question_for(catcher, JANE), "Approve")
 
-    def broken(raw: bytes, hst: Any, **kwargs: Any) -> inbound.Delivery:
+    def broken(raw: bytes, hst: Any, **kwargs: Any) -> delivery.Delivery:
         raise RuntimeError("the database is on fire")
 
     with monkeypatch.context() as patch:

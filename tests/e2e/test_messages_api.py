@@ -9,9 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tarry import config, host, service
+from tarry import config, host, server, service
 from tarry.states import RunState
-from tarry.web import server
 from tests.conftest import ROOT, run_tarry
 from tests.e2e.live import live_server
 

@@ -17,10 +17,10 @@ import pytest
 from tarry import flow, get_run_logger, pause_flow_run, receive_input, send_input, service, task
 from tarry.definitions import Flow
 from tarry.input import RunInput
+from tarry.server import create_app
 from tarry.states import RunState, WaitStatus
 from tarry.storage import base
 from tarry.testing import RunHandle, TestHarness, tarry_test_harness
-from tarry.web.app import create_app
 
 with warnings.catch_warnings():
     # Starlette asks for `httpx2`, which is not a dependency; its TestClient works on httpx.

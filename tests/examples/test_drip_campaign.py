@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tarry import loader, worker
-from tarry.notify import smtp_endpoint
+from tarry.replies import smtp_endpoint
 from tarry.states import RunState
 from tarry.storage import RunFilter
 from tarry.testing import TestHarness, tarry_test_harness

@@ -22,11 +22,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tarry import config, host, loader, serialization
+from tarry import config, host, loader, serialization, server
 from tarry.definitions import Flow
 from tarry.states import RunState, WaitStatus
 from tarry.testing import RunHandle, TestHarness, tarry_test_harness
-from tarry.web import server
 from tests.conftest import ROOT, query, run_python, run_tarry, subprocess_env
 from tests.e2e.live import live_server
 from tests.polling import until

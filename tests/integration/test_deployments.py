@@ -69,7 +69,7 @@ def needs_data(data: list[float], title: str = "report") -> str:
 def test_the_demo_starts_no_run_of_a_flow_whose_parameters_it_cannot_give(
     harness: TestHarness,
 ) -> None:
-    from tarry.web import server
+    from tarry import server
 
     bare = deployments.deploy(needs_data, "bare", hst=harness.host)
     filled = deployments.deploy(needs_data, "filled", parameters={"data": [1, 2]}, hst=harness.host)

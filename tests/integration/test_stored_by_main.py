@@ -14,7 +14,7 @@ import pytest
 from tarry import config, host, worker
 from tarry.clock import FakeClock
 from tarry.engine import answers, runs
-from tarry.notify import dispatch
+from tarry.outbound import dispatch
 from tarry.states import DeliveryStatus, RunState
 from tarry.storage import base, outbox
 from tests.smtp_capture import MailCatcher, body_text

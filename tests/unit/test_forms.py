@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from pydantic import Field
 
 from tarry import errors
+from tarry.forms.fields import FormField, answer_from_form, form_fields
+from tarry.forms.patterns import browser_pattern
 from tarry.input import InputSpec, RunInput, input_spec, to_value, validate
-from tarry.web.forms import FormField, answer_from_form, browser_pattern, form_fields
 
 NODE = "/usr/bin/node"
 

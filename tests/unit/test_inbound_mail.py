@@ -13,7 +13,8 @@ import pytest
 from tarry import errors
 from tarry import input as input_module
 from tarry.input import RunInput
-from tarry.notify import inbound, tokens
+from tarry.outbound import tokens
+from tarry.replies import find, read
 
 KEY = b"k" * 32
 WAIT = tokens.ReplyTarget("wait", str(uuid.UUID(int=7)))
@@ -27,11 +28,11 @@ def mail(headers: str, body: str = "Approve\n") -> bytes:
 
 
 def text_of(raw: bytes) -> str:
-    return inbound.reply_text(inbound.parse_message(raw))
+    return read.reply_text(read.parse_message(raw))
 
 
 def target_of(headers: str) -> tokens.ReplyTarget | None:
-    return inbound.find_target(inbound.parse_message(mail(headers)), KEY)
+    return find.find_target(read.parse_message(mail(headers)), KEY)
 
 
 # --- finding the target ---------------------------------------------------------------
@@ -102,21 +103,21 @@ def test_a_mail_without_a_valid_token_has_no_target() -> None:
 
 
 def test_envelope_recipients_are_read_first() -> None:
-    message = inbound.parse_message(mail(f"From: a@b.c\nTo: tarry+{token(WAIT)}@x.org"))
-    found = inbound.find_target(message, KEY, recipients=[f"tarry+{token(RUN)}@x.org"])
+    message = read.parse_message(mail(f"From: a@b.c\nTo: tarry+{token(WAIT)}@x.org"))
+    found = find.find_target(message, KEY, recipients=[f"tarry+{token(RUN)}@x.org"])
     assert found == RUN
 
 
 def test_address_token_is_the_part_after_the_last_plus() -> None:
-    assert inbound.address_token("<tarry+inbox+abc@x.org>") == "abc"
-    assert inbound.address_token("tarry@x.org") is None
-    assert inbound.address_token("tarry+@x.org") is None
+    assert find.address_token("<tarry+inbox+abc@x.org>") == "abc"
+    assert find.address_token("tarry@x.org") is None
+    assert find.address_token("tarry+@x.org") is None
 
 
 def test_the_sender_is_the_from_address() -> None:
-    message = inbound.parse_message(mail('From: "Doe, Jane" <jane@example.com>\nTo: x@y.z'))
-    assert inbound.sender_address(message) == "jane@example.com"
-    assert inbound.sender_address(inbound.parse_message(mail("To: x@y.z"))) == ""
+    message = read.parse_message(mail('From: "Doe, Jane" <jane@example.com>\nTo: x@y.z'))
+    assert find.sender_address(message) == "jane@example.com"
+    assert find.sender_address(read.parse_message(mail("To: x@y.z"))) == ""
 
 
 # --- the new text of real clients' replies --------------------------------------------
@@ -160,7 +161,7 @@ GMAIL = mail(
 
 
 def html_part(raw: bytes) -> str:
-    part = inbound.parse_message(raw).get_body(preferencelist=("html",))
+    part = read.parse_message(raw).get_body(preferencelist=("html",))
     assert part is not None
     return str(part.get_content())
 
@@ -170,7 +171,7 @@ def test_gmail_plain_text_loses_the_wrapped_attribution_and_the_quote() -> None:
 
 
 def test_gmail_html_loses_the_gmail_quote_block() -> None:
-    assert inbound.html_to_text(html_part(GMAIL)) == "Approve, the estimate looks right."
+    assert read.html_to_text(html_part(GMAIL)) == "Approve, the estimate looks right."
 
 
 OUTLOOK = mail(
@@ -221,7 +222,7 @@ def test_outlook_plain_text_loses_the_header_block_and_its_separator() -> None:
 
 
 def test_outlook_html_loses_everything_after_its_reply_marker() -> None:
-    text = inbound.html_to_text(html_part(OUTLOOK))
+    text = read.html_to_text(html_part(OUTLOOK))
     assert text == "Disapprove \u2013 too expensive this quarter.\n\nJane"
 
 
@@ -332,12 +333,12 @@ def test_interleaved_quotes_keep_only_the_new_lines() -> None:
     > Any comment?
     Go ahead
     """
-    assert inbound.strip_quotes(textwrap.dedent(body)) == "Yes\nGo ahead"
+    assert read.strip_quotes(textwrap.dedent(body)) == "Yes\nGo ahead"
 
 
 def test_german_attribution_and_plain_sentences_about_writing() -> None:
-    assert inbound.strip_quotes("Ja\n\nAm 03.06.2024 um 10:15 schrieb Tarry:\n> Frage") == "Ja"
-    assert inbound.strip_quotes("On reflection, I wrote:\nyes") == "On reflection, I wrote:\nyes"
+    assert read.strip_quotes("Ja\n\nAm 03.06.2024 um 10:15 schrieb Tarry:\n> Frage") == "Ja"
+    assert read.strip_quotes("On reflection, I wrote:\nyes") == "On reflection, I wrote:\nyes"
 
 
 def test_a_mail_without_text_has_empty_reply_text() -> None:
@@ -376,7 +377,7 @@ def schema(wait_for_input: Any) -> dict[str, Any]:
 def answered(wait_for_input: Any, text: str) -> Any:
     """The value a reply gives, through the same validation as the form."""
     spec = input_module.input_spec(wait_for_input)
-    data = inbound.parse_answer(spec.schema, text)
+    data = read.parse_answer(spec.schema, text)
     return input_module.to_value(spec, input_module.validate(spec, data))
 
 
@@ -399,7 +400,7 @@ def test_a_yes_no_question_takes_the_first_word(text: str, value: bool) -> None:
 
 
 def test_an_unknown_word_for_a_yes_no_question_is_refused_by_validation() -> None:
-    assert inbound.parse_answer(schema(bool), "maybe later") == {"value": "maybe later"}
+    assert read.parse_answer(schema(bool), "maybe later") == {"value": "maybe later"}
     with pytest.raises(errors.InputInvalid):
         answered(bool, "maybe later")
 
@@ -421,7 +422,7 @@ def test_a_one_field_answer_may_name_its_field() -> None:
     class Decision(RunInput):
         decision: Literal["Approve", "Disapprove"]
 
-    assert inbound.parse_answer(schema(Decision), "Decision: approve") == {"decision": "Approve"}
+    assert read.parse_answer(schema(Decision), "Decision: approve") == {"decision": "Approve"}
 
 
 def test_enum_options_match_by_value_with_spaces() -> None:
@@ -433,12 +434,12 @@ def test_a_nullable_bool_choice_takes_yes_no_words() -> None:
     class Maybe(RunInput):
         ship: bool | None
 
-    assert inbound.parse_answer(schema(Maybe), "approved") == {"ship": True}
-    assert inbound.parse_answer(schema(Maybe), "No") == {"ship": False}
+    assert read.parse_answer(schema(Maybe), "approved") == {"ship": True}
+    assert read.parse_answer(schema(Maybe), "No") == {"ship": False}
 
 
 def test_an_unknown_option_is_kept_for_validation_to_refuse() -> None:
-    assert inbound.parse_answer(schema(Literal["A", "B"]), "Approximately") == {
+    assert read.parse_answer(schema(Literal["A", "B"]), "Approximately") == {
         "value": "Approximately"
     }
     with pytest.raises(errors.InputInvalid):
@@ -448,7 +449,7 @@ def test_an_unknown_option_is_kept_for_validation_to_refuse() -> None:
 def test_a_number_question_takes_the_first_line() -> None:
     assert answered(int, "1500\nthat is my estimate") == 1500
     assert answered(float, " 2.5 ") == 2.5
-    assert inbound.parse_answer(schema(int), "a lot") == {"value": "a lot"}
+    assert read.parse_answer(schema(int), "a lot") == {"value": "a lot"}
 
 
 def test_a_text_question_takes_the_whole_text() -> None:
@@ -477,16 +478,16 @@ def test_several_fields_take_field_lines_by_name_or_title_in_any_case() -> None:
 
 def test_several_fields_take_a_json_object() -> None:
     text = '{"decision": "Disapprove", "amount": 3}'
-    assert inbound.parse_answer(schema(Approval), text) == {"decision": "Disapprove", "amount": 3}
+    assert read.parse_answer(schema(Approval), text) == {"decision": "Disapprove", "amount": 3}
 
 
 def test_fields_a_reply_leaves_out_are_left_to_validation() -> None:
-    assert inbound.parse_answer(schema(Approval), "Sounds good to me") == {}
+    assert read.parse_answer(schema(Approval), "Sounds good to me") == {}
     with pytest.raises(errors.InputInvalid) as refused:
         answered(Approval, "Sounds good to me")
     assert [e.loc for e in refused.value.field_errors] == [("decision",)]
 
 
 def test_a_wait_without_fields_takes_no_answer() -> None:
-    assert inbound.parse_answer(None, "OK, go") is None
-    assert inbound.parse_answer({"type": "object", "properties": {}}, "OK") is None
+    assert read.parse_answer(None, "OK, go") is None
+    assert read.parse_answer({"type": "object", "properties": {}}, "OK") is None

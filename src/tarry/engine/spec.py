@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar
 
 from tarry import errors, loader, task_runners
-from tarry.notify import targets
+from tarry.outbound import targets
 
 __all__ = ["FlowSpec", "Options", "TaskSpec", "load_flow"]
 

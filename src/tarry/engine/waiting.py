@@ -23,8 +23,8 @@ from typing import Any
 from tarry import errors, serialization
 from tarry import hub as hub_module
 from tarry.engine import answers, context, input_spec, steps, watcher
-from tarry.notify import outbox as notify_outbox
-from tarry.notify import targets
+from tarry.outbound import outbox as notify_outbox
+from tarry.outbound import targets
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
 from tarry.storage import base
 

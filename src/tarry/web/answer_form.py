@@ -1,6 +1,6 @@
 """What the answer form partial (`_answer_form.html`) needs, on its page or inline.
 
-The fields come from `tarry.web.forms`; here they get the values just submitted,
+The fields come from `tarry.forms.fields`; here they get the values just submitted,
 the validation errors next to the fields they concern, and the "Your name" field.
 """
 
@@ -14,8 +14,9 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from tarry import errors, safe_markdown
+from tarry.forms import fields as forms
 from tarry.storage import base
-from tarry.web import forms, pages
+from tarry.web import pages
 
 __all__ = [
     "MAX_RESPONDER",

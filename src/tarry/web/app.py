@@ -1,16 +1,15 @@
-"""The server's ASGI application: the REST API, the web UI and an embedded worker.
+"""The server's HTTP application: the REST API and the web UI, with their error pages.
 
-`create_app(hst)` builds it for a host; `tarry server` serves it with uvicorn.
-The embedded worker executes the runs started through the API and UI, and
-every run that needs a process, in this process.
+`build_app(hst, lifespan=...)` builds it for a host. What runs beside it while it
+is up (the embedded worker, the watcher, the mail receivers) is the lifespan that
+`tarry.server.create_app` gives it; `tarry server` serves that with uvicorn.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,43 +19,40 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from tarry import __version__, errors, host
-from tarry.engine import watcher
-from tarry.notify import receivers
+from tarry import _version, errors, host
 from tarry.web import api, views
 from tarry.web.schemas import ErrorOut, FieldErrorOut
 from tarry.web.timing import ServerTiming
-from tarry.worker import Worker
 
-__all__ = ["ErrorPage", "create_app"]
+__all__ = ["ErrorPage", "Lifespan", "build_app"]
 
 logger = logging.getLogger("tarry.server")
 
 STATIC = Path(__file__).parent / "static"
 
-_Lifespan = contextlib.AbstractAsyncContextManager[None]
+Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
+"""What runs while the app is up: entered when the server starts, left when it stops."""
 
 ErrorPage = Callable[[Request, int, str], Response]
 """How the UI shows an error (status, reason) as a page; set by the views."""
 
 
-def create_app(hst: host.Host | None = None, *, worker: bool = True, max_runs: int = 8) -> FastAPI:
-    """The server application for `hst` (this process's host by default).
+def build_app(hst: host.Host, *, lifespan: Lifespan | None = None) -> FastAPI:
+    """The HTTP application for `hst`: the API under `/api`, the UI, static files.
 
     Args:
         hst: The host whose store it serves.
-        worker: Run an embedded worker while the app is up.
-        max_runs: How many runs the embedded worker executes at once.
+        lifespan: What runs while the app is up (`tarry.server.create_app` gives the
+            embedded worker, the watcher and the mail receivers); none when omitted.
     """
-    hst = hst or host.get_host()
     app = FastAPI(
         title="tarry",
-        version=__version__,
+        version=_version.__version__,
         description="Durable, human-in-the-loop workflows: runs, waits for input, answers.",
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
-        lifespan=_lifespan(hst, max_runs if worker else 0),
+        lifespan=lifespan,
     )
     app.state.host = hst
     app.state.error_page = None
@@ -70,31 +66,6 @@ def create_app(hst: host.Host | None = None, *, worker: bool = True, max_runs: i
 def _add_ui(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     views.install(app)
-
-
-def _lifespan(hst: host.Host, max_runs: int) -> Callable[[FastAPI], _Lifespan]:
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        watcher.ensure_watcher(hst)
-        stop_receivers = receivers.start_mail_receivers(hst)
-        embedded = Worker(hst, max_runs=max_runs) if max_runs > 0 else None
-        thread = None
-        if embedded is not None:
-            thread = threading.Thread(target=embedded.run, name="tarry-server-worker", daemon=True)
-            thread.start()
-        try:
-            yield
-        finally:
-            if embedded is not None and thread is not None:
-                # Waiting runs leave memory (they resume by replay in any process),
-                # so stopping does not wait for people to answer.
-                embedded.stop()
-                hst.hub.ask_to_suspend()
-                thread.join(timeout=30)
-            for stop in stop_receivers:
-                stop()
-
-    return lifespan
 
 
 def _is_api(request: Request) -> bool:

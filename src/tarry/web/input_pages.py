@@ -16,8 +16,9 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from tarry import errors, service
+from tarry.forms import fields as forms
 from tarry.states import WaitStatus
-from tarry.web import answer_form, auth, formatting, forms, login, pages
+from tarry.web import answer_form, auth, formatting, login, pages
 
 __all__ = ["WaitId", "answer", "home", "inbox_page", "input_page", "router"]
 

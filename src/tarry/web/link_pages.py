@@ -23,9 +23,11 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from tarry import errors, service
-from tarry.notify import choices, tokens
+from tarry.forms import choices
+from tarry.forms import fields as forms
+from tarry.outbound import tokens
 from tarry.states import WaitStatus
-from tarry.web import answer_form, formatting, forms, pages
+from tarry.web import answer_form, formatting, pages
 
 __all__ = ["LinkToken", "answer_by_link", "open_link", "router"]
 

@@ -17,9 +17,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from tarry import errors, host, service
+from tarry.forms import fields as forms
 from tarry.states import RunState, StepKind, WaitKind, WaitStatus
 from tarry.storage import UNSET, base
-from tarry.web import answer_form, auth, formatting, forms, login, pages
+from tarry.web import answer_form, auth, formatting, login, pages
 from tarry.web.schemas import duration
 
 __all__ = [

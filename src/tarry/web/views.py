@@ -34,7 +34,7 @@ def install(app: FastAPI) -> None:
     """Add the UI's pages to `app` and make its errors pages too.
 
     Args:
-        app: The server application (`tarry.web.app.create_app`).
+        app: The server application (`tarry.web.app.build_app`).
     """
     app.include_router(login.router)
     app.include_router(link_pages.router)

@@ -1,27 +1,82 @@
-"""`tarry server`: deploy flows, then serve the API, the UI and an embedded worker."""
+"""`tarry server`: deploy flows, then serve the API, the UI and an embedded worker.
+
+`create_app(hst)` is the server's ASGI application: the HTTP app of `tarry.web.app`
+with a lifespan that runs, while it is up, the watcher, the mail receivers the
+settings ask for, and an embedded worker that executes the runs started through the
+API and UI, and every run that needs a process, in this process.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from tarry import deployments, errors, host, loader, service
 from tarry.definitions import Flow
+from tarry.engine import watcher
+from tarry.replies import receivers
 from tarry.states import RunState
 from tarry.storage import base
-from tarry.web.app import create_app
+from tarry.web import app as web_app
+from tarry.worker import Worker
 
-__all__ = ["deploy_entrypoints", "missing_parameters", "serve", "start_demo_runs"]
+__all__ = [
+    "create_app",
+    "deploy_entrypoints",
+    "missing_parameters",
+    "serve",
+    "start_demo_runs",
+]
 
 logger = logging.getLogger("tarry.server")
 
 _UNFINISHED = (RunState.PENDING, RunState.RUNNING, RunState.WAITING, RunState.SCHEDULED)
+
+
+def create_app(hst: host.Host | None = None, *, worker: bool = True, max_runs: int = 8) -> FastAPI:
+    """The server application for `hst` (this process's host by default).
+
+    Args:
+        hst: The host whose store it serves.
+        worker: Run an embedded worker while the app is up.
+        max_runs: How many runs the embedded worker executes at once.
+    """
+    hst = hst or host.get_host()
+    return web_app.build_app(hst, lifespan=_lifespan(hst, max_runs if worker else 0))
+
+
+def _lifespan(hst: host.Host, max_runs: int) -> web_app.Lifespan:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        watcher.ensure_watcher(hst)
+        stop_receivers = receivers.start_mail_receivers(hst)
+        embedded = Worker(hst, max_runs=max_runs) if max_runs > 0 else None
+        thread = None
+        if embedded is not None:
+            thread = threading.Thread(target=embedded.run, name="tarry-server-worker", daemon=True)
+            thread.start()
+        try:
+            yield
+        finally:
+            if embedded is not None and thread is not None:
+                # Waiting runs leave memory (they resume by replay in any process),
+                # so stopping does not wait for people to answer.
+                embedded.stop()
+                hst.hub.ask_to_suspend()
+                thread.join(timeout=30)
+            for stop in stop_receivers:
+                stop()
+
+    return lifespan
 
 
 def deploy_entrypoints(hst: host.Host, entrypoints: Iterable[str]) -> list[base.DeploymentRecord]:

@@ -14,8 +14,8 @@ import html
 from typing import Any
 
 from tarry.config import Settings
-from tarry.notify import choices as choices_module
-from tarry.notify import tokens
+from tarry.forms import choices as choices_module
+from tarry.outbound import tokens
 from tarry.safe_markdown import render_markdown
 from tarry.storage import base
 

@@ -15,11 +15,10 @@ import contextlib
 import imaplib
 import logging
 import ssl
-import threading
 from typing import Any
 
-from tarry import config, host
-from tarry.notify import inbound
+from tarry import config, daemon, host
+from tarry.replies import delivery, inbound
 
 __all__ = ["ImapPoller"]
 
@@ -30,7 +29,7 @@ _MAX_ATTEMPTS = 5
 """Deliveries of one mail that may fail before it is given up."""
 
 
-class ImapPoller:
+class ImapPoller(daemon.Daemon):
     """A thread that delivers the replies arriving in an IMAP folder.
 
     Args:
@@ -40,44 +39,28 @@ class ImapPoller:
     """
 
     def __init__(self, hst: host.Host, settings: config.Settings | None = None) -> None:
+        super().__init__("tarry-imap")
         self.host = hst
         self.settings = settings or hst.settings
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._connection: imaplib.IMAP4 | None = None
         self._attempts: dict[str, int] = {}
+        self._failures = 0
         hst.on_close(self.stop)
-
-    @property
-    def running(self) -> bool:
-        """Whether the polling thread runs."""
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        """Start polling in a background thread (once)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="tarry-imap", daemon=True)
-            self._thread.start()
 
     def stop(self) -> None:
         """Stop polling, wait for the thread and log out (safe to call twice)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        super().stop()
         self._disconnect()
 
-    def _loop(self) -> None:
-        failures = 0
-        while not self._stop.is_set():
-            try:
-                self.poll_once()
-                failures = 0
-            except Exception:  # noqa: BLE001 - a failed poll must not end the thread
-                failures += 1
-                _log.exception("polling IMAP %s failed (%d in a row)", self._where(), failures)
-                self._disconnect()
-            self._stop.wait(self._delay(failures))
+    def _step(self) -> float:
+        try:
+            self.poll_once()
+            self._failures = 0
+        except Exception:  # noqa: BLE001 - a failed poll must not end the thread
+            self._failures += 1
+            _log.exception("polling IMAP %s failed (%d in a row)", self._where(), self._failures)
+            self._disconnect()
+        return self._delay(self._failures)
 
     def _delay(self, failures: int) -> float:
         poll = self.settings.imap_poll_seconds
@@ -102,21 +85,21 @@ class ImapPoller:
         _ok(connection.select(_quoted(self.settings.imap_folder)))
         data = _ok(connection.uid("SEARCH", "UNSEEN"))
         uids = data[0].decode().split() if data and data[0] else []
-        return sum(self._deliver(connection, uid) for uid in uids if not self._stop.is_set())
+        return sum(self._deliver(connection, uid) for uid in uids if not self.stopping)
 
     def _deliver(self, connection: imaplib.IMAP4, uid: str) -> bool:
         raw = _message_bytes(_ok(connection.uid("FETCH", uid, "(BODY.PEEK[])")))
         if raw is None:
             return False  # deleted meanwhile
         try:
-            delivery = inbound.deliver(raw, self.host)
+            delivered = inbound.deliver(raw, self.host)
         except Exception:  # noqa: BLE001 - one bad mail must not block the others
             _log.exception("could not deliver IMAP message %s", uid)
             if not self._give_up(uid):
                 return False
         else:
             self._attempts.pop(uid, None)
-            self._log_outcome(uid, delivery)
+            self._log_outcome(uid, delivered)
         _ok(connection.uid("STORE", uid, "+FLAGS", "(\\Seen)"))
         return True
 
@@ -128,8 +111,8 @@ class ImapPoller:
         _log.error("giving up IMAP message %s after %d attempts", uid, _MAX_ATTEMPTS)
         return True
 
-    def _log_outcome(self, uid: str, delivery: inbound.Delivery) -> None:
-        if delivery.outcome is inbound.Outcome.UNKNOWN_TARGET:
+    def _log_outcome(self, uid: str, delivered: delivery.Delivery) -> None:
+        if delivered.outcome is delivery.Outcome.UNKNOWN_TARGET:
             _log.warning(
                 "IMAP message %s in %s answers no question or run here; marked seen",
                 uid,

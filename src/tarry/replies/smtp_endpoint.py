@@ -24,7 +24,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tarry import errors
 from tarry import host as host_module
-from tarry.notify import inbound, tokens
+from tarry.outbound import tokens
+from tarry.replies import delivery, find, inbound
 
 __all__ = ["MAX_MESSAGE_BYTES", "InboundHandler", "SmtpEndpoint", "start_smtp_endpoint"]
 
@@ -35,12 +36,12 @@ MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 
 _ACCEPTED = frozenset(
     {
-        inbound.Outcome.ANSWERED,
-        inbound.Outcome.MESSAGED,
-        inbound.Outcome.ALREADY_ANSWERED,
-        inbound.Outcome.INVALID,
-        inbound.Outcome.NOT_ALLOWED,
-        inbound.Outcome.NOT_WAITING,
+        delivery.Outcome.ANSWERED,
+        delivery.Outcome.MESSAGED,
+        delivery.Outcome.ALREADY_ANSWERED,
+        delivery.Outcome.INVALID,
+        delivery.Outcome.NOT_ALLOWED,
+        delivery.Outcome.NOT_WAITING,
     }
 )
 
@@ -65,7 +66,7 @@ class InboundHandler:
         rcpt_options: list[str],
     ) -> str:
         """Accept a recipient, unless its `+token` is not a valid reply token."""
-        token = inbound.address_token(address)
+        token = find.address_token(address)
         if token is not None:
             try:
                 tokens.read_reply_token(self._key, token)
@@ -78,14 +79,14 @@ class InboundHandler:
         """Deliver the mail in a worker thread and answer with what became of it."""
         raw = envelope.original_content or _bytes(envelope.content)
         try:
-            delivery = await asyncio.to_thread(
+            delivered = await asyncio.to_thread(
                 inbound.deliver, raw, self.host, recipients=list(envelope.rcpt_tos)
             )
         except Exception:  # noqa: BLE001 - one bad mail must not stop the endpoint
             # The sender's server keeps the mail and tries again later.
             _log.exception("could not deliver a mail from %s", envelope.mail_from)
             return "451 4.3.0 the reply could not be delivered now; try again later"
-        return _answer(delivery)
+        return _answer(delivered)
 
 
 def _bytes(content: bytes | str | None) -> bytes:
@@ -94,9 +95,9 @@ def _bytes(content: bytes | str | None) -> bytes:
     return content or b""
 
 
-def _answer(delivery: inbound.Delivery) -> str:
-    if delivery.outcome in _ACCEPTED:
-        return f"250 2.0.0 {delivery.outcome.value}"
+def _answer(delivered: delivery.Delivery) -> str:
+    if delivered.outcome in _ACCEPTED:
+        return f"250 2.0.0 {delivered.outcome.value}"
     return "550 5.1.1 this mail answers no question or run here"
 
 

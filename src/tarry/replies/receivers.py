@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 
 from tarry import host
-from tarry.notify import imap_poller, smtp_endpoint
+from tarry.replies import imap_poller, smtp_endpoint
 
 __all__ = ["start_mail_receivers"]
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from tarry import clock as clock_module
-from tarry import errors, host
-from tarry.notify import email as mail
+from tarry import daemon, errors, host
+from tarry.outbound import smtp
 from tarry.states import DeliveryStatus, WaitStatus
 from tarry.storage import base
 from tarry.storage.outbox import OutboxItem, Settlement
@@ -38,48 +37,30 @@ _MAX_RETRY_SECONDS = 600.0
 _DRAIN_ON_CLOSE_SECONDS = 10.0
 
 
-class Dispatcher:
-    """Sends one host's outbox items."""
+class Dispatcher(daemon.Daemon):
+    """Sends one host's outbox items, on a thread of its own."""
 
     def __init__(self, hst: host.Host) -> None:
+        super().__init__("tarry-notify")
         self.host = hst
-        self._stop = threading.Event()
-        self._kick = threading.Event()
-        self._thread: threading.Thread | None = None
         self._http: httpx.Client | None = None
         hst.on_close(self.stop)
         if isinstance(hst.clock, clock_module.FakeClock):
             hst.clock.on_advance(self.kick)
 
-    def start(self) -> None:
-        """Start the thread (once)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="tarry-notify", daemon=True)
-            self._thread.start()
-
-    def kick(self) -> None:
-        """Look for due items now."""
-        self._kick.set()
-
     def stop(self) -> None:
         """Send what is due (for a few seconds at most), then stop the thread."""
-        self._stop.set()
-        self._kick.set()
-        if self._thread is not None:
-            self._thread.join()
+        super().stop()
         if self._http is not None:
             self._http.close()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._kick.clear()
-            with _logged("the tarry notification dispatcher failed; trying again"):
-                while self.drain() and not self._stop.is_set():
-                    pass
-            self._kick.wait(self._idle_seconds())
-        self._drain_before_exit()
+    def _step(self) -> float:
+        with _logged("the tarry notification dispatcher failed; trying again"):
+            while self.drain() and not self.stopping:
+                pass
+        return self._idle_seconds()
 
-    def _drain_before_exit(self) -> None:
+    def _finish(self) -> None:
         give_up_at = time.monotonic() + _DRAIN_ON_CLOSE_SECONDS
         with _logged("the tarry notification dispatcher failed while closing"):
             while time.monotonic() < give_up_at and self.drain():
@@ -109,19 +90,19 @@ class Dispatcher:
 
     def _send_mails(self, items: list[OutboxItem]) -> list[tuple[OutboxItem, Settlement]]:
         try:
-            with mail.smtp_connection(self.host.settings) as connection:
+            with smtp.smtp_connection(self.host.settings) as connection:
                 return [(item, self._attempt(item, connection)) for item in items]
         except errors.DeliveryFailed as exc:
             # No connection at all: every mail of the batch failed the same way.
             return [(item, self._failed(item, str(exc))) for item in items]
 
-    def _attempt(self, item: OutboxItem, connection: mail.SmtpConnection | None) -> Settlement:
+    def _attempt(self, item: OutboxItem, connection: smtp.SmtpConnection | None) -> Settlement:
         if self._answered(item):
             return Settlement(DeliveryStatus.SKIPPED, at=self.host.clock.now())
         try:
             payload: dict[str, Any] = json.loads(item.payload)
             if connection is not None:
-                connection.send(mail.build_message(self.host.settings, payload))
+                connection.send(smtp.build_message(self.host.settings, payload))
             else:
                 self._post(payload)
         except errors.DeliveryFailed as exc:

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tarry import host
-from tarry.notify import dispatch, notices, targets, tokens
-from tarry.notify import email as mail
+from tarry.outbound import dispatch, notices, smtp, targets, tokens
 from tarry.storage import base
 from tarry.storage.outbox import OutboxItem
 
@@ -21,7 +20,7 @@ __all__ = ["may_reply", "queue_mail", "queue_wait_notices"]
 
 
 def queue_mail(hst: host.Host, run_id: str, key: str, payload: dict[str, Any]) -> None:
-    """Queue a mail (`mail.mail_payload`) of `run_id` under `key`, and wake the dispatcher."""
+    """Queue a mail (`smtp.mail_payload`) of `run_id` under `key`, and wake the dispatcher."""
     item = _item(hst, run_id, key, "email", payload, recipients=payload["to"])
     hst.store.queue_outbox([item])
     dispatch.ensure_dispatcher(hst).kick()
@@ -65,7 +64,7 @@ def _mail_notice(
     text, html = notices.mail_body(notice)
     reply_to = tokens.ReplyTarget("wait", wait.id)
     seed = f"{wait.id}/{address}"
-    payload = mail.mail_payload(
+    payload = smtp.mail_payload(
         hst.settings, [address], notice.subject, text, html=html, target=reply_to, seed=seed
     )
     key = f"notice:{wait.id}:email:{address}"
