@@ -106,7 +106,7 @@ class _Alt:
     seconds: float | None
     on_timeout: dict[str, Any]
     message_filter: str | None = None
-    """For a MESSAGE wait: which messages it takes (`tarry.storage.messages.message_filter`)."""
+    """For a MESSAGE wait: which messages it takes (`tarry.storage.rules.message_filter`)."""
     notify: tuple[targets.Target, ...] | None = None
     """For an INPUT wait: whom to tell it opened (`None`: as the flow says)."""
 

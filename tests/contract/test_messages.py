@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING
 
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
-from tarry.storage import MessageRecord, messages
+from tarry.storage import MessageRecord, rules
 from tests.contract.support import wait_record
 from tests.contract.test_waits import NOW, leased_run, stored_run, waiting_change
 
@@ -32,7 +32,7 @@ def receive(
 ) -> WaitRecord:
     """A MESSAGE wait as `receive_input` stores it."""
     wait = wait_record(run.id, key, kind=WaitKind.MESSAGE, name="message", created_at=at)
-    return dataclasses.replace(wait, spec=messages.message_filter(prefix, exclude))
+    return dataclasses.replace(wait, spec=rules.message_filter(prefix, exclude))
 
 
 def received_value(store: Store, run: RunRecord, key: str) -> dict[str, object]:
