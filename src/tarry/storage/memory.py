@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 
 from tarry import errors
 from tarry.states import DeliveryStatus, RunState, WaitKind, WaitStatus
-from tarry.storage import outbox, records, rules, wakeups
+from tarry.storage import outbox, port, records, rules, wakeups
 
 __all__ = ["MemoryStore"]
 
@@ -38,6 +38,8 @@ class MemoryStore(wakeups.Unpushed):
         if self._closed:
             raise errors.StoreError("the store is closed")
 
+    # -- lifecycle --------------------------------------------------------------
+
     def migrate(self) -> None:
         """See `Store.migrate`: nothing to do."""
         self._check_open()
@@ -45,6 +47,8 @@ class MemoryStore(wakeups.Unpushed):
     def close(self) -> None:
         """See `Store.close`."""
         self._closed = True
+
+    # -- RunStore ---------------------------------------------------------------
 
     def insert_run(self, run: records.RunRecord, reason: str = "", *, durable: bool = True) -> bool:
         """See `Store.insert_run`."""
@@ -73,6 +77,18 @@ class MemoryStore(wakeups.Unpushed):
         self._check_open()
         return sorted(run_id for run_id in self._runs if run_id.startswith(prefix))[:limit]
 
+    def list_runs(self, where: records.RunFilter) -> list[records.RunRecord]:
+        """See `Store.list_runs`."""
+        self._check_open()
+        runs = [r for r in self._runs.values() if _matches(r, where)]
+        runs.sort(key=lambda r: (-r.created_at, r.id))
+        return runs[where.offset : where.offset + where.limit]
+
+    def get_transitions(self, run_id: str) -> list[records.TransitionRecord]:
+        """See `Store.get_transitions`."""
+        self._check_open()
+        return list(self._transitions.get(run_id, []))
+
     def transition(
         self, run_id: str, expected: Collection[RunState], change: records.StateChange
     ) -> records.RunRecord | None:
@@ -91,6 +107,8 @@ class MemoryStore(wakeups.Unpushed):
             records.TransitionRecord(run.id, run.state, new.state, change.at, change.reason)
         )
         return new
+
+    # -- LeaseStore -------------------------------------------------------------
 
     def claim_runs(
         self,
@@ -145,17 +163,7 @@ class MemoryStore(wakeups.Unpushed):
                 self._runs[run.id] = dataclasses.replace(run, lease_expires_at=lease_expires_at)
             return len(mine)
 
-    def list_runs(self, where: records.RunFilter) -> list[records.RunRecord]:
-        """See `Store.list_runs`."""
-        self._check_open()
-        runs = [r for r in self._runs.values() if _matches(r, where)]
-        runs.sort(key=lambda r: (-r.created_at, r.id))
-        return runs[where.offset : where.offset + where.limit]
-
-    def get_transitions(self, run_id: str) -> list[records.TransitionRecord]:
-        """See `Store.get_transitions`."""
-        self._check_open()
-        return list(self._transitions.get(run_id, []))
+    # -- JournalStore -----------------------------------------------------------
 
     def put_step(self, step: records.StepRecord, *, owner: str | None = None) -> bool:
         """See `Store.put_step`."""
@@ -189,7 +197,7 @@ class MemoryStore(wakeups.Unpushed):
         self._check_open()
         return list(self._logs.get(run_id, [])[:limit])
 
-    # -- waits ----------------------------------------------------------------------
+    # -- WaitStore --------------------------------------------------------------
 
     def _step_waits(self, wait: records.WaitRecord) -> list[records.WaitRecord]:
         same = (wait.run_id, wait.step_key, wait.attempt)
@@ -223,40 +231,6 @@ class MemoryStore(wakeups.Unpushed):
                     self._close_locked(rules.message_close(wait, message, at))
                     return True
         return False
-
-    def send_message(
-        self, message: records.MessageRecord, resume_as: records.StateChange | None = None
-    ) -> records.MessageSent:
-        """See `Store.send_message`."""
-        with self._lock:
-            self._check_open()
-            for known in self._messages:
-                if (known.run_id, known.key) == (message.run_id, message.key):
-                    return records.MessageSent(known, created=False)
-            stored = dataclasses.replace(message, id=len(self._messages) + 1, status="pending")
-            self._messages.append(stored)
-            for wait in self._open_receives(stored.run_id):
-                if rules.message_matches(wait, stored):
-                    close = rules.message_close(wait, stored, stored.sent_at, resume_as)
-                    closed = self._close_locked(close)
-                    return records.MessageSent(self._messages[-1], True, closed, close.step)
-            return records.MessageSent(stored, created=True)
-
-    def _open_receives(self, run_id: str) -> list[records.WaitRecord]:
-        found = [
-            w
-            for w in self._waits.values()
-            if w.run_id == run_id and w.kind is WaitKind.MESSAGE and w.status is WaitStatus.OPEN
-        ]
-        return sorted(found, key=lambda w: (w.created_at, w.alt))
-
-    def messages_of_run(
-        self, run_id: str, *, sent: bool = False, limit: int = 200
-    ) -> list[records.MessageRecord]:
-        """See `Store.messages_of_run`."""
-        self._check_open()
-        found = [m for m in self._messages if (m.sender_run_id if sent else m.run_id) == run_id]
-        return found[:limit]
 
     def close_wait(self, close: records.WaitClose) -> records.WaitClosed | None:
         """See `Store.close_wait`."""
@@ -327,90 +301,6 @@ class MemoryStore(wakeups.Unpushed):
                 if run is not None and rules.change_allowed(run, allowed, change):
                     self._apply(run, change)
             return True
-
-    def get_variable(self, name: str) -> str | None:
-        """See `Store.get_variable`."""
-        self._check_open()
-        return self._variables.get(name)
-
-    def set_variable(self, name: str, value: str, at: float, *, overwrite: bool) -> bool:
-        """See `Store.set_variable`."""
-        del at
-        with self._lock:
-            self._check_open()
-            if name in self._variables and not overwrite:
-                return False
-            self._variables[name] = value
-            return True
-
-    # -- outbox -----------------------------------------------------------------
-
-    def queue_outbox(self, items: Sequence[outbox.OutboxItem]) -> int:
-        """See `OutboxStore.queue_outbox`."""
-        with self._lock:
-            self._check_open()
-            new = [item for item in items if item.key not in self._outbox]
-            for item in new:
-                self._outbox[item.key] = dataclasses.replace(item, id=len(self._outbox) + 1)
-            return len(new)
-
-    def claim_outbox(
-        self, owner: str, now: float, until: float, limit: int
-    ) -> list[outbox.OutboxItem]:
-        """See `OutboxStore.claim_outbox`."""
-        with self._lock:
-            self._check_open()
-            due = [item for item in self._outbox.values() if self._claimable(item, owner, now)]
-            chosen = sorted(due, key=lambda i: (i.due_at, i.id))[:limit]
-            for item in chosen:
-                self._claims[item.id or 0] = (owner, until)
-            return chosen
-
-    def _claimable(self, item: outbox.OutboxItem, owner: str, now: float) -> bool:
-        holder, until = self._claims.get(item.id or 0, (owner, now))
-        free = holder == owner or until < now
-        return item.status is DeliveryStatus.PENDING and item.due_at <= now and free
-
-    def settle_outbox(self, outcomes: Sequence[tuple[int, outbox.Settlement]]) -> None:
-        """See `OutboxStore.settle_outbox`."""
-        by_id = dict(outcomes)
-        with self._lock:
-            self._check_open()
-            for key, item in self._outbox.items():
-                if item.id in by_id:
-                    self._outbox[key] = outbox.settled(item, by_id[item.id])
-                    self._claims.pop(item.id, None)
-
-    def outbox_of_run(self, run_id: str) -> list[outbox.OutboxItem]:
-        """See `OutboxStore.outbox_of_run`."""
-        self._check_open()
-        return [item for item in self._outbox.values() if item.run_id == run_id]
-
-    def next_outbox_due(self) -> float | None:
-        """See `OutboxStore.next_outbox_due`."""
-        self._check_open()
-        pending = self._outbox.values()
-        return min((i.due_at for i in pending if i.status is DeliveryStatus.PENDING), default=None)
-
-    def put_deployment(self, deployment: records.DeploymentRecord) -> records.DeploymentRecord:
-        """See `Store.put_deployment`."""
-        with self._lock:
-            self._check_open()
-            known = self._deployments.get(deployment.name)
-            if known is not None:
-                deployment = dataclasses.replace(deployment, created_at=known.created_at)
-            self._deployments[deployment.name] = deployment
-            return deployment
-
-    def get_deployment(self, name: str) -> records.DeploymentRecord | None:
-        """See `Store.get_deployment`."""
-        self._check_open()
-        return self._deployments.get(name)
-
-    def list_deployments(self, limit: int = 50, offset: int = 0) -> list[records.DeploymentRecord]:
-        """See `Store.list_deployments`."""
-        self._check_open()
-        return sorted(self._deployments.values(), key=lambda d: d.name)[offset : offset + limit]
 
     def cancel_run(self, run_id: str, at: float, reason: str) -> records.RunsCancelled | None:
         """See `Store.cancel_run`."""
@@ -485,6 +375,8 @@ class MemoryStore(wakeups.Unpushed):
         ]
         return sorted(closed, key=lambda c: c[2])
 
+    # -- EarlyInputStore --------------------------------------------------------
+
     def add_early_input(self, early: records.EarlyInput) -> int:
         """See `Store.add_early_input`."""
         with self._lock:
@@ -511,6 +403,139 @@ class MemoryStore(wakeups.Unpushed):
                 for e in self._early
             ]
 
+    # -- MessageStore -----------------------------------------------------------
+
+    def send_message(
+        self, message: records.MessageRecord, resume_as: records.StateChange | None = None
+    ) -> records.MessageSent:
+        """See `Store.send_message`."""
+        with self._lock:
+            self._check_open()
+            for known in self._messages:
+                if (known.run_id, known.key) == (message.run_id, message.key):
+                    return records.MessageSent(known, created=False)
+            stored = dataclasses.replace(message, id=len(self._messages) + 1, status="pending")
+            self._messages.append(stored)
+            for wait in self._open_receives(stored.run_id):
+                if rules.message_matches(wait, stored):
+                    close = rules.message_close(wait, stored, stored.sent_at, resume_as)
+                    closed = self._close_locked(close)
+                    return records.MessageSent(self._messages[-1], True, closed, close.step)
+            return records.MessageSent(stored, created=True)
+
+    def _open_receives(self, run_id: str) -> list[records.WaitRecord]:
+        found = [
+            w
+            for w in self._waits.values()
+            if w.run_id == run_id and w.kind is WaitKind.MESSAGE and w.status is WaitStatus.OPEN
+        ]
+        return sorted(found, key=lambda w: (w.created_at, w.alt))
+
+    def messages_of_run(
+        self, run_id: str, *, sent: bool = False, limit: int = 200
+    ) -> list[records.MessageRecord]:
+        """See `Store.messages_of_run`."""
+        self._check_open()
+        found = [m for m in self._messages if (m.sender_run_id if sent else m.run_id) == run_id]
+        return found[:limit]
+
+    # -- CatalogStore -----------------------------------------------------------
+
+    def put_deployment(self, deployment: records.DeploymentRecord) -> records.DeploymentRecord:
+        """See `Store.put_deployment`."""
+        with self._lock:
+            self._check_open()
+            known = self._deployments.get(deployment.name)
+            if known is not None:
+                deployment = dataclasses.replace(deployment, created_at=known.created_at)
+            self._deployments[deployment.name] = deployment
+            return deployment
+
+    def get_deployment(self, name: str) -> records.DeploymentRecord | None:
+        """See `Store.get_deployment`."""
+        self._check_open()
+        return self._deployments.get(name)
+
+    def list_deployments(self, limit: int = 50, offset: int = 0) -> list[records.DeploymentRecord]:
+        """See `Store.list_deployments`."""
+        self._check_open()
+        return sorted(self._deployments.values(), key=lambda d: d.name)[offset : offset + limit]
+
+    def get_variable(self, name: str) -> str | None:
+        """See `Store.get_variable`."""
+        self._check_open()
+        return self._variables.get(name)
+
+    def set_variable(self, name: str, value: str, at: float, *, overwrite: bool) -> bool:
+        """See `Store.set_variable`."""
+        del at
+        with self._lock:
+            self._check_open()
+            if name in self._variables and not overwrite:
+                return False
+            self._variables[name] = value
+            return True
+
+    # -- OutboxStore ------------------------------------------------------------
+
+    def queue_outbox(self, items: Sequence[outbox.OutboxItem]) -> int:
+        """See `OutboxStore.queue_outbox`."""
+        with self._lock:
+            self._check_open()
+            new = [item for item in items if item.key not in self._outbox]
+            for item in new:
+                self._outbox[item.key] = dataclasses.replace(item, id=len(self._outbox) + 1)
+            return len(new)
+
+    def claim_outbox(
+        self, owner: str, now: float, until: float, limit: int
+    ) -> list[outbox.OutboxItem]:
+        """See `OutboxStore.claim_outbox`."""
+        with self._lock:
+            self._check_open()
+            due = [item for item in self._outbox.values() if self._claimable(item, owner, now)]
+            chosen = sorted(due, key=lambda i: (i.due_at, i.id))[:limit]
+            for item in chosen:
+                self._claims[item.id or 0] = (owner, until)
+            return chosen
+
+    def _claimable(self, item: outbox.OutboxItem, owner: str, now: float) -> bool:
+        holder, until = self._claims.get(item.id or 0, (owner, now))
+        free = holder == owner or until < now
+        return item.status is DeliveryStatus.PENDING and item.due_at <= now and free
+
+    def settle_outbox(self, outcomes: Sequence[tuple[int, outbox.Settlement]]) -> None:
+        """See `OutboxStore.settle_outbox`."""
+        by_id = dict(outcomes)
+        with self._lock:
+            self._check_open()
+            for key, item in self._outbox.items():
+                if item.id in by_id:
+                    self._outbox[key] = outbox.settled(item, by_id[item.id])
+                    self._claims.pop(item.id, None)
+
+    def outbox_of_run(self, run_id: str) -> list[outbox.OutboxItem]:
+        """See `OutboxStore.outbox_of_run`."""
+        self._check_open()
+        return [item for item in self._outbox.values() if item.run_id == run_id]
+
+    def next_outbox_due(self) -> float | None:
+        """See `OutboxStore.next_outbox_due`."""
+        self._check_open()
+        pending = self._outbox.values()
+        return min((i.due_at for i in pending if i.status is DeliveryStatus.PENDING), default=None)
+
+    # -- Wakeups ----------------------------------------------------------------
+    # listen, serves_timers: `wakeups.Unpushed` (this store cannot push).
+
+
+def _matches(run: records.RunRecord, where: records.RunFilter) -> bool:
+    if where.states and run.state not in where.states:
+        return False
+    if where.flow_name is not None and run.flow_name != where.flow_name:
+        return False
+    return isinstance(where.parent_id, records.Unset) or run.parent_id == where.parent_id
+
 
 def _claimable(run: records.RunRecord, now: float, dead_owners: Collection[str]) -> bool:
     if run.parent_id is not None:
@@ -535,9 +560,5 @@ def _claim_change(
     )
 
 
-def _matches(run: records.RunRecord, where: records.RunFilter) -> bool:
-    if where.states and run.state not in where.states:
-        return False
-    if where.flow_name is not None and run.flow_name != where.flow_name:
-        return False
-    return isinstance(where.parent_id, records.Unset) or run.parent_id == where.parent_id
+# mypy checks here that the adapter is a whole `Store`; at run time it is one assignment.
+_CONFORMS: type[port.Store] = MemoryStore

@@ -38,10 +38,9 @@ from psycopg.rows import DictRow, dict_row
 
 from tarry import errors
 from tarry.states import RunState
-from tarry.storage import outbox, records, rules, wakeups
+from tarry.storage import named_reads, outbox, port, records, rules, wakeups
 from tarry.storage import postgres_ops as ops
 from tarry.storage import rows as mapping
-from tarry.storage.named_reads import NamedReads
 from tarry.storage.postgres_listen import Listener
 
 __all__ = ["PostgresStore"]
@@ -55,7 +54,7 @@ _CONNECT_TIMEOUT_SECONDS = 10
 _DEADLOCK_RETRIES = 5
 
 
-class PostgresStore(NamedReads):
+class PostgresStore(named_reads.NamedReads):
     """`Store` on a PostgreSQL database (psycopg 3, a pool of connections).
 
     Args:
@@ -121,7 +120,7 @@ class PostgresStore(NamedReads):
                     return ops.in_transaction(conn, op, durable=durable)
             return ops.in_transaction(conn, op, durable=durable)
 
-    # -- schema -----------------------------------------------------------------
+    # -- lifecycle --------------------------------------------------------------
 
     def migrate(self) -> None:
         """See `Store.migrate`: one transaction under an advisory lock per schema."""
@@ -144,18 +143,8 @@ class PostgresStore(NamedReads):
         self._listener.stop()
         self._pool.close()
 
-    # -- wake-ups ---------------------------------------------------------------
-
-    def listen(self, callback: Callable[[wakeups.Wake], None]) -> wakeups.Unlisten | None:
-        """See `Store.listen`: `LISTEN tarry_wake` on a connection of its own."""
-        return self._listener.subscribe(callback)
-
-    def serves_timers(self) -> bool:
-        """See `Store.serves_timers`: while this process holds the timer lock."""
-        self._listener.start()
-        return self._listener.holds_timer_duty
-
-    # -- runs -------------------------------------------------------------------
+    # -- RunStore ---------------------------------------------------------------
+    # get_run, get_transitions: `NamedReads`.
 
     def insert_run(self, run: records.RunRecord, reason: str = "", *, durable: bool = True) -> bool:
         """See `Store.insert_run`: with `durable=False` the commit does not wait for the disk."""
@@ -182,6 +171,11 @@ class PostgresStore(NamedReads):
         params = {"low": prefix, "high": prefix + "\U0010ffff", "limit": limit}
         return [row["id"] for row in self._read("run_ids_in_range", params)]
 
+    def list_runs(self, where: records.RunFilter) -> list[records.RunRecord]:
+        """See `Store.list_runs`."""
+        params = named_reads.list_runs_params(where, list)
+        return [mapping.run_from_row(row) for row in self._read("list_runs", params)]
+
     def transition(
         self, run_id: str, expected: Collection[RunState], change: records.StateChange
     ) -> records.RunRecord | None:
@@ -196,6 +190,8 @@ class PostgresStore(NamedReads):
             return self._transaction(lambda conn: ops.transition(conn, run_id, expected, change))
         rows = self._returning("transition_run", params)
         return mapping.run_from_row(rows[0]) if rows else None
+
+    # -- LeaseStore -------------------------------------------------------------
 
     def claim_runs(
         self,
@@ -223,21 +219,8 @@ class PostgresStore(NamedReads):
         """See `Store.renew_leases`."""
         return self._write("renew_leases", {"owner": owner, "lease_expires_at": lease_expires_at})
 
-    def list_runs(self, where: records.RunFilter) -> list[records.RunRecord]:
-        """See `Store.list_runs`."""
-        parent = where.parent_id
-        params = {
-            "any_state": not where.states,
-            "states": [s.value for s in where.states],
-            "flow_name": where.flow_name,
-            "any_parent": isinstance(parent, records.Unset),
-            "parent_id": None if isinstance(parent, records.Unset) else parent,
-            "limit": where.limit,
-            "offset": where.offset,
-        }
-        return [mapping.run_from_row(row) for row in self._read("list_runs", params)]
-
-    # -- journal and logs -------------------------------------------------------
+    # -- JournalStore -----------------------------------------------------------
+    # get_steps, get_step: `NamedReads`.
 
     def put_step(self, step: records.StepRecord, *, owner: str | None = None) -> bool:
         """See `Store.put_step`: one statement, one round trip."""
@@ -249,12 +232,6 @@ class PostgresStore(NamedReads):
         if not self._closed.is_set() and logs:
             self._logs.add(logs)
 
-    def get_logs(self, run_id: str, limit: int = 1000) -> list[records.LogRecord]:
-        """See `Store.get_logs`: this store's buffered lines are written first."""
-        self._logs.flush()
-        rows = self._read("get_logs", {"run_id": run_id, "limit": limit})
-        return [mapping.log_from_row(row) for row in rows]
-
     def _insert_logs(self, lines: list[records.LogRecord]) -> None:
         # Log lines may be lost to a power cut (not to a crash of the server):
         # their commit does not wait for the disk.
@@ -262,7 +239,14 @@ class PostgresStore(NamedReads):
         query = _QUERIES["add_logs"]
         self._transaction(lambda conn: conn.execute(query, params), durable=False)
 
-    # -- waits ------------------------------------------------------------------
+    def get_logs(self, run_id: str, limit: int = 1000) -> list[records.LogRecord]:
+        """See `Store.get_logs`: this store's buffered lines are written first."""
+        self._logs.flush()
+        rows = self._read("get_logs", {"run_id": run_id, "limit": limit})
+        return [mapping.log_from_row(row) for row in rows]
+
+    # -- WaitStore --------------------------------------------------------------
+    # get_wait, waits_of_run, open_inputs, closed_waits_since: `NamedReads`.
 
     def open_waits(
         self, waits: Sequence[records.WaitRecord], change: records.StateChange
@@ -297,6 +281,9 @@ class PostgresStore(NamedReads):
         rows = self._read("due_waits", {"now": now, "limit": limit})
         return [mapping.wait_from_row(r) for r in rows]
 
+    # -- EarlyInputStore --------------------------------------------------------
+    # pending_early_inputs: `NamedReads`.
+
     def add_early_input(self, early: records.EarlyInput) -> int:
         """See `Store.add_early_input`."""
         [row] = self._returning("insert_early_input", mapping.early_params(early))
@@ -306,7 +293,8 @@ class PostgresStore(NamedReads):
         """See `Store.reject_early_input`."""
         self._write("settle_early_input", {"id": early_id, "status": "rejected", "detail": detail})
 
-    # -- messages, variables, deployments ---------------------------------------
+    # -- MessageStore -----------------------------------------------------------
+    # messages_of_run: `NamedReads`.
 
     def send_message(
         self, message: records.MessageRecord, resume_as: records.StateChange | None = None
@@ -314,12 +302,21 @@ class PostgresStore(NamedReads):
         """See `Store.send_message`: two sends of one key are serialised by the receiver's lock."""
         return self._transaction(lambda conn: ops.send_message(conn, message, resume_as))
 
+    # -- CatalogStore -----------------------------------------------------------
+    # get_deployment, list_deployments, get_variable: `NamedReads`.
+
+    def put_deployment(self, deployment: records.DeploymentRecord) -> records.DeploymentRecord:
+        """See `Store.put_deployment`."""
+        [row] = self._returning("put_deployment", mapping.deployment_params(deployment))
+        return mapping.deployment_from_row(row)
+
     def set_variable(self, name: str, value: str, at: float, *, overwrite: bool) -> bool:
         """See `Store.set_variable`."""
         query = "put_variable" if overwrite else "insert_variable"
         return bool(self._write(query, {"name": name, "value": value, "updated_at": at}))
 
-    # -- outbox -----------------------------------------------------------------
+    # -- OutboxStore ------------------------------------------------------------
+    # outbox_of_run, next_outbox_due: `NamedReads`.
 
     def queue_outbox(self, items: Sequence[outbox.OutboxItem]) -> int:
         """See `OutboxStore.queue_outbox`: one statement for all the items."""
@@ -341,10 +338,16 @@ class PostgresStore(NamedReads):
         params = [outbox.settle_params(item_id, outcome) for item_id, outcome in outcomes]
         self._transaction(lambda conn: conn.cursor().executemany(_QUERIES["settle_outbox"], params))
 
-    def put_deployment(self, deployment: records.DeploymentRecord) -> records.DeploymentRecord:
-        """See `Store.put_deployment`."""
-        [row] = self._returning("put_deployment", mapping.deployment_params(deployment))
-        return mapping.deployment_from_row(row)
+    # -- Wakeups ----------------------------------------------------------------
+
+    def listen(self, callback: Callable[[wakeups.Wake], None]) -> wakeups.Unlisten | None:
+        """See `Store.listen`: `LISTEN tarry_wake` on a connection of its own."""
+        return self._listener.subscribe(callback)
+
+    def serves_timers(self) -> bool:
+        """See `Store.serves_timers`: while this process holds the timer lock."""
+        self._listener.start()
+        return self._listener.holds_timer_duty
 
 
 class _LogBuffer:
@@ -409,3 +412,7 @@ def _describe(url: str) -> str:
     except psycopg.ProgrammingError:
         return "(an invalid URL)"
     return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
+# mypy checks here that the adapter is a whole `Store`; at run time it is one assignment.
+_CONFORMS: type[port.Store] = PostgresStore

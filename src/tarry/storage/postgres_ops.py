@@ -164,6 +164,9 @@ def _wake(conn: Conn, event: WakeEvent, run_id: str, wait_id: str | None = None)
     conn.execute(QUERIES["wake"], {"payload": wake_payload(event, run_id, wait_id)})
 
 
+# -- RunStore ----------------------------------------------------------------------
+
+
 def transition(
     conn: Conn, run_id: str, expected: Collection[RunState], change: records.StateChange
 ) -> records.RunRecord | None:
@@ -214,6 +217,9 @@ def transition_params(
     return params
 
 
+# -- LeaseStore --------------------------------------------------------------------
+
+
 @dataclasses.dataclass(frozen=True)
 class Claim:
     """What `Store.claim_runs` was asked for."""
@@ -252,7 +258,26 @@ def claim_runs(conn: Conn, claim: Claim) -> list[records.RunRecord]:
     return [mapping.run_from_row(row) for row in conn.execute(QUERIES["claim_runs"], params)]
 
 
-# -- waits -------------------------------------------------------------------------
+# -- JournalStore ------------------------------------------------------------------
+
+
+def columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Rows of query parameters as one list per column, for an insert from `unnest`.
+
+    One statement then inserts any number of rows, in one round trip.
+    """
+    return {name: [row[name] for row in rows] for name in rows[0]}
+
+
+def log_params(line: records.LogRecord) -> dict[str, Any]:
+    """Query parameters of a log line, as PostgreSQL can store it."""
+    params = mapping.log_params(line)
+    # PostgreSQL text cannot hold NUL; a log line is for reading, so mark where it was.
+    params["message"] = line.message.replace("\x00", "\ufffd")
+    return params
+
+
+# -- WaitStore ---------------------------------------------------------------------
 
 
 def open_waits(
@@ -406,7 +431,7 @@ def _cancel_waits(conn: Conn, cancelled: Sequence[records.RunRecord], at: float)
     return [row["id"] for row in rows]
 
 
-# -- messages ----------------------------------------------------------------------
+# -- MessageStore ------------------------------------------------------------------
 
 
 def send_message(
@@ -434,22 +459,3 @@ def _stored_message(conn: Conn, message: records.MessageRecord) -> records.Messa
     if row is None:  # pragma: no cover - the insert conflicted with this very row
         raise errors.StoreError(f"message {message.key!r} of run {message.run_id} vanished")
     return mapping.message_from_row(row)
-
-
-# -- logs --------------------------------------------------------------------------
-
-
-def columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-    """Rows of query parameters as one list per column, for an insert from `unnest`.
-
-    One statement then inserts any number of rows, in one round trip.
-    """
-    return {name: [row[name] for row in rows] for name in rows[0]}
-
-
-def log_params(line: records.LogRecord) -> dict[str, Any]:
-    """Query parameters of a log line, as PostgreSQL can store it."""
-    params = mapping.log_params(line)
-    # PostgreSQL text cannot hold NUL; a log line is for reading, so mark where it was.
-    params["message"] = line.message.replace("\x00", "\ufffd")
-    return params

@@ -19,9 +19,8 @@ from typing import Any, TypeVar
 
 from tarry import errors
 from tarry.states import RunState, WaitKind, WaitStatus
-from tarry.storage import group_commit, outbox, records, rules, sqlfiles, wakeups
+from tarry.storage import group_commit, named_reads, outbox, port, records, rules, sqlfiles, wakeups
 from tarry.storage import rows as mapping
-from tarry.storage.named_reads import NamedReads
 
 __all__ = ["SqliteStore"]
 
@@ -34,7 +33,7 @@ _READER_CACHE_KIB = 1024
 _IDS_PER_QUERY = 500
 
 
-class SqliteStore(NamedReads, wakeups.Unpushed):
+class SqliteStore(named_reads.NamedReads, wakeups.Unpushed):
     """`Store` on a SQLite file (WAL, `synchronous=FULL` by default).
 
     Args:
@@ -89,7 +88,7 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
         result: T = self._commits.run(op, durable)
         return result
 
-    # -- schema -----------------------------------------------------------------
+    # -- lifecycle --------------------------------------------------------------
 
     def migrate(self) -> None:
         """See `Store.migrate`."""
@@ -127,7 +126,8 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
                 conn.close()
         self._writer.close()
 
-    # -- runs -------------------------------------------------------------------
+    # -- RunStore ---------------------------------------------------------------
+    # get_run, get_transitions: `NamedReads`.
 
     def insert_run(self, run: records.RunRecord, reason: str = "", *, durable: bool = True) -> bool:
         """See `Store.insert_run`."""
@@ -157,6 +157,11 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
         params = {"low": prefix, "high": prefix + "\U0010ffff", "limit": limit}
         return [row[0] for row in self._read("run_ids_in_range", params)]
 
+    def list_runs(self, where: records.RunFilter) -> list[records.RunRecord]:
+        """See `Store.list_runs`."""
+        params = named_reads.list_runs_params(where, json.dumps)
+        return [mapping.run_from_row(row) for row in self._read("list_runs", params)]
+
     def transition(
         self, run_id: str, expected: Collection[RunState], change: records.StateChange
     ) -> records.RunRecord | None:
@@ -170,6 +175,8 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
             return _update_run(conn, run, change)
 
         return self._write(op)
+
+    # -- LeaseStore -------------------------------------------------------------
 
     def claim_runs(
         self,
@@ -210,21 +217,8 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
         renew = _QUERIES["renew_leases"]
         return self._write(lambda conn: conn.execute(renew, params).rowcount, durable=False)
 
-    def list_runs(self, where: records.RunFilter) -> list[records.RunRecord]:
-        """See `Store.list_runs`."""
-        parent = where.parent_id
-        params = {
-            "any_state": not where.states,
-            "states": json.dumps([s.value for s in where.states]),
-            "flow_name": where.flow_name,
-            "any_parent": isinstance(parent, records.Unset),
-            "parent_id": None if isinstance(parent, records.Unset) else parent,
-            "limit": where.limit,
-            "offset": where.offset,
-        }
-        return [mapping.run_from_row(row) for row in self._read("list_runs", params)]
-
-    # -- journal and logs -------------------------------------------------------
+    # -- JournalStore -----------------------------------------------------------
+    # get_steps, get_step: `NamedReads`.
 
     def put_step(self, step: records.StepRecord, *, owner: str | None = None) -> bool:
         """See `Store.put_step`."""
@@ -240,12 +234,32 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
         if self._flusher is None:
             self._start_flusher()
 
+    def _start_flusher(self) -> None:
+        with self._readers_lock:
+            if self._flusher is not None:
+                return
+            self._flusher = threading.Thread(
+                target=self._flush_logs, name="tarry-log-flusher", daemon=True
+            )
+            self._flusher.start()
+
+    def _flush_logs(self) -> None:
+        while not self._closed.wait(_LOG_FLUSH_SECONDS):
+            if self._commits.has_logs():
+                try:
+                    self._commits.run(lambda conn: None, durable=False)
+                except errors.StoreError:
+                    # A failed flush keeps nothing to retry with; the next
+                    # write reports the database's trouble to its caller.
+                    continue
+
     def get_logs(self, run_id: str, limit: int = 1000) -> list[records.LogRecord]:
         """See `Store.get_logs`."""
         rows = self._read("get_logs", {"run_id": run_id, "limit": limit})
         return [mapping.log_from_row(row) for row in rows]
 
-    # -- waits ------------------------------------------------------------------
+    # -- WaitStore --------------------------------------------------------------
+    # get_wait, waits_of_run, open_inputs, closed_waits_since: `NamedReads`.
 
     def open_waits(
         self, waits: Sequence[records.WaitRecord], change: records.StateChange
@@ -272,11 +286,51 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
         change = rules.suspend_change(owner, at, reason)
         return self._write(lambda conn: _suspend_runs(conn, run_ids, wait_ids, change))
 
+    def cancel_run(self, run_id: str, at: float, reason: str) -> records.RunsCancelled | None:
+        """See `Store.cancel_run`."""
+        return self._write(lambda conn: _cancel_run(conn, run_id, rules.cancel_change(at, reason)))
+
+    def due_waits(self, now: float, limit: int) -> list[records.WaitRecord]:
+        """See `Store.due_waits`."""
+        return [
+            mapping.wait_from_row(r) for r in self._read("due_waits", {"now": now, "limit": limit})
+        ]
+
+    # -- EarlyInputStore --------------------------------------------------------
+    # pending_early_inputs: `NamedReads`.
+
+    def add_early_input(self, early: records.EarlyInput) -> int:
+        """See `Store.add_early_input`."""
+        params = mapping.early_params(early)
+        cursor = self._write(lambda conn: conn.execute(_QUERIES["insert_early_input"], params))
+        return int(cursor.lastrowid or 0)
+
+    def reject_early_input(self, early_id: int, detail: str) -> None:
+        """See `Store.reject_early_input`."""
+        params = {"id": early_id, "status": "rejected", "detail": detail}
+        self._write(lambda conn: conn.execute(_QUERIES["settle_early_input"], params))
+
+    # -- MessageStore -----------------------------------------------------------
+    # messages_of_run: `NamedReads`.
+
     def send_message(
         self, message: records.MessageRecord, resume_as: records.StateChange | None = None
     ) -> records.MessageSent:
         """See `Store.send_message`."""
         return self._write(lambda conn: _send_message(conn, message, resume_as))
+
+    # -- CatalogStore -----------------------------------------------------------
+    # get_deployment, list_deployments, get_variable: `NamedReads`.
+
+    def put_deployment(self, deployment: records.DeploymentRecord) -> records.DeploymentRecord:
+        """See `Store.put_deployment`."""
+
+        def op(conn: sqlite3.Connection) -> records.DeploymentRecord:
+            conn.execute(_QUERIES["put_deployment"], mapping.deployment_params(deployment))
+            row = conn.execute(_QUERIES["get_deployment"], {"name": deployment.name}).fetchone()
+            return mapping.deployment_from_row(row)
+
+        return self._write(op)
 
     def set_variable(self, name: str, value: str, at: float, *, overwrite: bool) -> bool:
         """See `Store.set_variable`."""
@@ -284,7 +338,8 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
         params = {"name": name, "value": value, "updated_at": at}
         return bool(self._write(lambda conn: conn.execute(query, params).rowcount))
 
-    # -- outbox -----------------------------------------------------------------
+    # -- OutboxStore ------------------------------------------------------------
+    # outbox_of_run, next_outbox_due: `NamedReads`.
 
     def queue_outbox(self, items: Sequence[outbox.OutboxItem]) -> int:
         """See `OutboxStore.queue_outbox`."""
@@ -312,55 +367,8 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
         params = [outbox.settle_params(item_id, outcome) for item_id, outcome in outcomes]
         self._write(lambda conn: conn.executemany(_QUERIES["settle_outbox"], params))
 
-    def put_deployment(self, deployment: records.DeploymentRecord) -> records.DeploymentRecord:
-        """See `Store.put_deployment`."""
-
-        def op(conn: sqlite3.Connection) -> records.DeploymentRecord:
-            conn.execute(_QUERIES["put_deployment"], mapping.deployment_params(deployment))
-            row = conn.execute(_QUERIES["get_deployment"], {"name": deployment.name}).fetchone()
-            return mapping.deployment_from_row(row)
-
-        return self._write(op)
-
-    def cancel_run(self, run_id: str, at: float, reason: str) -> records.RunsCancelled | None:
-        """See `Store.cancel_run`."""
-        return self._write(lambda conn: _cancel_run(conn, run_id, rules.cancel_change(at, reason)))
-
-    def due_waits(self, now: float, limit: int) -> list[records.WaitRecord]:
-        """See `Store.due_waits`."""
-        return [
-            mapping.wait_from_row(r) for r in self._read("due_waits", {"now": now, "limit": limit})
-        ]
-
-    def add_early_input(self, early: records.EarlyInput) -> int:
-        """See `Store.add_early_input`."""
-        params = mapping.early_params(early)
-        cursor = self._write(lambda conn: conn.execute(_QUERIES["insert_early_input"], params))
-        return int(cursor.lastrowid or 0)
-
-    def reject_early_input(self, early_id: int, detail: str) -> None:
-        """See `Store.reject_early_input`."""
-        params = {"id": early_id, "status": "rejected", "detail": detail}
-        self._write(lambda conn: conn.execute(_QUERIES["settle_early_input"], params))
-
-    def _start_flusher(self) -> None:
-        with self._readers_lock:
-            if self._flusher is not None:
-                return
-            self._flusher = threading.Thread(
-                target=self._flush_logs, name="tarry-log-flusher", daemon=True
-            )
-            self._flusher.start()
-
-    def _flush_logs(self) -> None:
-        while not self._closed.wait(_LOG_FLUSH_SECONDS):
-            if self._commits.has_logs():
-                try:
-                    self._commits.run(lambda conn: None, durable=False)
-                except errors.StoreError:
-                    # A failed flush keeps nothing to retry with; the next
-                    # write reports the database's trouble to its caller.
-                    continue
+    # -- Wakeups ----------------------------------------------------------------
+    # listen, serves_timers: `wakeups.Unpushed` (SQLite cannot push).
 
 
 def _enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
@@ -376,6 +384,69 @@ def _enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise errors.StoreError(f"cannot open the SQLite database: {exc}") from exc
             time.sleep(0.01)
+
+
+def _apply_migrations(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS tarry_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+        )
+        done = {row[0] for row in conn.execute("SELECT version FROM tarry_migrations")}
+        migrations = sqlfiles.load_migrations("sqlite")
+        if done - {m.version for m in migrations}:
+            raise errors.MigrationError(
+                "this database was written by a newer tarry; upgrade tarry to use it"
+            )
+        for migration in migrations:
+            if migration.version not in done:
+                _apply_one(conn, migration)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _apply_one(conn: sqlite3.Connection, migration: sqlfiles.Migration) -> None:
+    for statement in migration.sql.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute(
+        "INSERT INTO tarry_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+        (migration.version, migration.name, time.time()),
+    )
+
+
+def _update_run(
+    conn: sqlite3.Connection, run: records.RunRecord, change: records.StateChange
+) -> records.RunRecord:
+    new = rules.apply_change(run, change)
+    params = mapping.run_params(new)
+    params["expected_state"] = run.state.value
+    conn.execute(_QUERIES["update_run"], params)
+    _insert_transition(
+        conn, records.TransitionRecord(run.id, run.state, new.state, change.at, change.reason)
+    )
+    return new
+
+
+def _insert_transition(conn: sqlite3.Connection, transition: records.TransitionRecord) -> None:
+    conn.execute(_QUERIES["insert_transition"], mapping.transition_params(transition))
+
+
+def _claim(
+    conn: sqlite3.Connection, run: records.RunRecord, owner: str, expires: float, now: float
+) -> records.RunRecord:
+    reason = (
+        "claimed by a worker"
+        if run.state is RunState.PENDING
+        else f"recovered from {run.lease_owner}, which stopped"
+    )
+    change = records.StateChange(
+        RunState.RUNNING, at=now, reason=reason, lease_owner=owner, lease_expires_at=expires
+    )
+    return _update_run(conn, run, change)
 
 
 def _open_waits(
@@ -411,31 +482,6 @@ def _deliver_pending(
                 _close_wait(conn, rules.message_close(wait, message, at))
                 return True
     return False
-
-
-def _send_message(
-    conn: sqlite3.Connection, message: records.MessageRecord, resume_as: records.StateChange | None
-) -> records.MessageSent:
-    created = conn.execute(_QUERIES["insert_message"], mapping.message_params(message)).rowcount
-    stored = _stored_message(conn, message)
-    if not created:
-        return records.MessageSent(stored, created=False)
-    params = {"run_id": message.run_id}
-    for row in conn.execute(_QUERIES["open_message_waits_of_run"], params).fetchall():
-        wait = mapping.wait_from_row(row)
-        if rules.message_matches(wait, stored):
-            close = rules.message_close(wait, stored, message.sent_at, resume_as)
-            closed = _close_wait(conn, close)
-            received = _stored_message(conn, message)
-            return records.MessageSent(received, created=True, closed=closed, step=close.step)
-    return records.MessageSent(stored, created=True)
-
-
-def _stored_message(
-    conn: sqlite3.Connection, message: records.MessageRecord
-) -> records.MessageRecord:
-    where = {"run_id": message.run_id, "key": message.key}
-    return mapping.message_from_row(conn.execute(_QUERIES["get_message"], where).fetchone())
 
 
 def _close_wait(conn: sqlite3.Connection, close: records.WaitClose) -> records.WaitClosed | None:
@@ -486,21 +532,6 @@ def _wake_root(
     return _update_run(conn, run, rules.woken_root_change(close))
 
 
-def _cancel_run(
-    conn: sqlite3.Connection, run_id: str, change: records.StateChange
-) -> records.RunsCancelled | None:
-    tree = [mapping.run_from_row(r) for r in conn.execute(_QUERIES["run_tree"], {"id": run_id})]
-    if not tree:
-        return None
-    cancelled = [_update_run(conn, run, change) for run in tree if not run.state.is_final]
-    wait_ids: list[str] = []
-    for run in cancelled:
-        params = {"run_id": run.id}
-        wait_ids += [r["id"] for r in conn.execute(_QUERIES["open_waits_of_run"], params)]
-        conn.execute(_QUERIES["cancel_open_waits_of_run"], {**params, "closed_at": change.at})
-    return records.RunsCancelled(cancelled, wait_ids)
-
-
 def _suspend_runs(
     conn: sqlite3.Connection,
     run_ids: Sequence[str],
@@ -520,64 +551,45 @@ def _suspend_runs(
     return True
 
 
-def _apply_migrations(conn: sqlite3.Connection) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS tarry_migrations "
-            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
-        )
-        done = {row[0] for row in conn.execute("SELECT version FROM tarry_migrations")}
-        migrations = sqlfiles.load_migrations("sqlite")
-        if done - {m.version for m in migrations}:
-            raise errors.MigrationError(
-                "this database was written by a newer tarry; upgrade tarry to use it"
-            )
-        for migration in migrations:
-            if migration.version not in done:
-                _apply_one(conn, migration)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+def _cancel_run(
+    conn: sqlite3.Connection, run_id: str, change: records.StateChange
+) -> records.RunsCancelled | None:
+    tree = [mapping.run_from_row(r) for r in conn.execute(_QUERIES["run_tree"], {"id": run_id})]
+    if not tree:
+        return None
+    cancelled = [_update_run(conn, run, change) for run in tree if not run.state.is_final]
+    wait_ids: list[str] = []
+    for run in cancelled:
+        params = {"run_id": run.id}
+        wait_ids += [r["id"] for r in conn.execute(_QUERIES["open_waits_of_run"], params)]
+        conn.execute(_QUERIES["cancel_open_waits_of_run"], {**params, "closed_at": change.at})
+    return records.RunsCancelled(cancelled, wait_ids)
 
 
-def _apply_one(conn: sqlite3.Connection, migration: sqlfiles.Migration) -> None:
-    for statement in migration.sql.split(";"):
-        if statement.strip():
-            conn.execute(statement)
-    conn.execute(
-        "INSERT INTO tarry_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-        (migration.version, migration.name, time.time()),
-    )
+def _send_message(
+    conn: sqlite3.Connection, message: records.MessageRecord, resume_as: records.StateChange | None
+) -> records.MessageSent:
+    created = conn.execute(_QUERIES["insert_message"], mapping.message_params(message)).rowcount
+    stored = _stored_message(conn, message)
+    if not created:
+        return records.MessageSent(stored, created=False)
+    params = {"run_id": message.run_id}
+    for row in conn.execute(_QUERIES["open_message_waits_of_run"], params).fetchall():
+        wait = mapping.wait_from_row(row)
+        if rules.message_matches(wait, stored):
+            close = rules.message_close(wait, stored, message.sent_at, resume_as)
+            closed = _close_wait(conn, close)
+            received = _stored_message(conn, message)
+            return records.MessageSent(received, created=True, closed=closed, step=close.step)
+    return records.MessageSent(stored, created=True)
 
 
-def _claim(
-    conn: sqlite3.Connection, run: records.RunRecord, owner: str, expires: float, now: float
-) -> records.RunRecord:
-    reason = (
-        "claimed by a worker"
-        if run.state is RunState.PENDING
-        else f"recovered from {run.lease_owner}, which stopped"
-    )
-    change = records.StateChange(
-        RunState.RUNNING, at=now, reason=reason, lease_owner=owner, lease_expires_at=expires
-    )
-    return _update_run(conn, run, change)
+def _stored_message(
+    conn: sqlite3.Connection, message: records.MessageRecord
+) -> records.MessageRecord:
+    where = {"run_id": message.run_id, "key": message.key}
+    return mapping.message_from_row(conn.execute(_QUERIES["get_message"], where).fetchone())
 
 
-def _update_run(
-    conn: sqlite3.Connection, run: records.RunRecord, change: records.StateChange
-) -> records.RunRecord:
-    new = rules.apply_change(run, change)
-    params = mapping.run_params(new)
-    params["expected_state"] = run.state.value
-    conn.execute(_QUERIES["update_run"], params)
-    _insert_transition(
-        conn, records.TransitionRecord(run.id, run.state, new.state, change.at, change.reason)
-    )
-    return new
-
-
-def _insert_transition(conn: sqlite3.Connection, transition: records.TransitionRecord) -> None:
-    conn.execute(_QUERIES["insert_transition"], mapping.transition_params(transition))
+# mypy checks here that the adapter is a whole `Store`; at run time it is one assignment.
+_CONFORMS: type[port.Store] = SqliteStore
