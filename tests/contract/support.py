@@ -6,12 +6,12 @@ import dataclasses
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TypeVar
 
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
-from tarry.storage import LogRecord, RunRecord, StepRecord, Store, WaitRecord, base
+from tarry.storage import LogRecord, RunRecord, StepRecord, Store, WaitRecord, records, rules
 
 T = TypeVar("T")
 
@@ -173,7 +173,7 @@ def wait_close(
     answer: object = True,
     responder: str = "ada",
     early_input_id: int | None = None,
-) -> base.WaitClose:
+) -> records.WaitClose:
     """An answer to `wait` and the journal entry it becomes, as `tarry.engine.answers` builds them.
 
     Args:
@@ -184,11 +184,11 @@ def wait_close(
         early_input_id: The early input this answer consumes, if it was sent early.
     """
     result = {"alt": wait.alt, "value": answer, "given": False}
-    return base.WaitClose(
+    return records.WaitClose(
         wait_id=wait.id,
         status=WaitStatus.ANSWERED,
         at=at,
-        step=base.wait_entry(wait, json.dumps(result, separators=(",", ":")), at),
+        step=rules.wait_entry(wait, json.dumps(result, separators=(",", ":")), at),
         answer=json.dumps(answer),
         responder=responder,
         channel="api",
@@ -198,14 +198,14 @@ def wait_close(
     )
 
 
-def timeout_close(wait: WaitRecord, *, at: float) -> base.WaitClose:
+def timeout_close(wait: WaitRecord, *, at: float) -> records.WaitClose:
     """`wait` reaching its deadline (a timer firing), as `tarry.engine.answers` builds it."""
     result = {"alt": wait.alt, "value": None, "given": False}
-    return base.WaitClose(
+    return records.WaitClose(
         wait_id=wait.id,
         status=WaitStatus.TIMED_OUT,
         at=at,
-        step=base.wait_entry(wait, json.dumps(result, separators=(",", ":")), at),
+        step=rules.wait_entry(wait, json.dumps(result, separators=(",", ":")), at),
         channel="timer",
         reason=f"{wait.name!r} reached its deadline",
     )
@@ -218,11 +218,93 @@ def early_input(
     data: str = "true",
     sent_at: float = T0,
     responder: str | None = "ada",
-) -> base.EarlyInput:
+) -> records.EarlyInput:
     """An answer sent for wait `name` before the run reached it, not stored yet."""
-    return base.EarlyInput(
+    return records.EarlyInput(
         run_id=run_id, name=name, data=data, sent_at=sent_at, responder=responder, channel="api"
     )
+
+
+# -- runs and waits in a store ----------------------------------------------------------
+
+ME = "host-a:100:1"
+OTHER = "host-b:200:1"
+NOW = T0 + 100
+LEASE = NOW + 30
+
+
+def leased_run(
+    store: Store, *, owner: str = ME, parent_id: str | None = None, created_at: float = T0
+) -> RunRecord:
+    run = run_record(
+        state=RunState.RUNNING,
+        lease_owner=owner,
+        lease_expires_at=LEASE,
+        started_at=T0,
+        parent_id=parent_id,
+        created_at=created_at,
+    )
+    store.insert_run(run)
+    return run
+
+
+def waiting_change(
+    *, at: float = NOW, owner: str = ME, release: bool = False, label: str = "input:approval"
+) -> records.StateChange:
+    """What a flow asks for when it stores its waits (see `tarry.waits`)."""
+    return records.StateChange(
+        RunState.WAITING,
+        at=at,
+        reason=f"waiting for {label}",
+        require_owner=owner,
+        lease_owner=None if release else records.UNSET,
+        lease_expires_at=None if release else records.UNSET,
+    )
+
+
+def resident_wait(
+    store: Store,
+    run: RunRecord,
+    key: str = "1",
+    *,
+    created_at: float,
+    deadline: float | None = None,
+) -> WaitRecord:
+    """Store one input wait of `run` (leased to `ME`), which stays in memory, Waiting."""
+    wait = wait_record(run.id, key, created_at=created_at, deadline=deadline)
+    store.open_waits([wait], waiting_change(at=wait.created_at))
+    return wait
+
+
+def stored_run(store: Store, run_id: str) -> RunRecord:
+    run = store.get_run(run_id)
+    assert run is not None
+    return run
+
+
+def stored_wait(store: Store, wait_id: str) -> WaitRecord:
+    wait = store.get_wait(wait_id)
+    assert wait is not None
+    return wait
+
+
+def closed(store: Store, close: records.WaitClose) -> records.WaitClosed:
+    outcome = store.close_wait(close)
+    assert outcome is not None
+    return outcome
+
+
+def receive(
+    run: RunRecord,
+    key: str = "1",
+    *,
+    prefix: str | None = None,
+    exclude: Collection[str] = (),
+    at: float = NOW,
+) -> WaitRecord:
+    """A MESSAGE wait as `receive_input` stores it."""
+    wait = wait_record(run.id, key, kind=WaitKind.MESSAGE, name="message", created_at=at)
+    return dataclasses.replace(wait, spec=rules.message_filter(prefix, exclude))
 
 
 def eventually(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 0.5) -> T:

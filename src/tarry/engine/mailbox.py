@@ -23,7 +23,7 @@ import pydantic
 
 from tarry import errors, host, serialization
 from tarry.engine import answers, context, input_spec, steps, waiting
-from tarry.storage import base, messages
+from tarry.storage import base, rules
 
 __all__ = ["Message", "Receiver", "receive_input", "send", "send_input"]
 
@@ -304,5 +304,5 @@ def receive_input(  # noqa: PLR0917 - Prefect's signature
         errors.InputInvalid: A message does not fit `input_type`.
     """
     del poll_interval
-    rule = messages.message_filter(key_prefix, exclude_keys or ())
+    rule = rules.message_filter(key_prefix, exclude_keys or ())
     return Receiver(input_type, timeout, raise_timeout_error, with_metadata, rule)

@@ -107,7 +107,7 @@ class Alt:
     seconds: float | None
     on_timeout: dict[str, Any]
     message_filter: str | None = None
-    """For a MESSAGE wait: which messages it takes (`tarry.storage.messages.message_filter`)."""
+    """For a MESSAGE wait: which messages it takes (`tarry.storage.rules.message_filter`)."""
     notify: tuple[targets.Target, ...] | None = None
     """For an INPUT wait: whom to tell it opened (`None`: as the flow says)."""
 
@@ -444,7 +444,7 @@ def receive_message(seconds: float | None, message_filter: str) -> Any:
     The engine of `tarry.messaging.receive_input`: one journal entry per message.
 
     Returns:
-        The message as `base.message_value` stores it, or `None` at the deadline
+        The message as `rules.message_value` stores it, or `None` at the deadline
         (awaitable in `async def` flows).
     """
     alt = Alt.message(seconds, message_filter)

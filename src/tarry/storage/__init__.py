@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 from tarry import errors
-from tarry.storage.base import (
+from tarry.storage.memory import MemoryStore
+from tarry.storage.port import Store
+from tarry.storage.records import (
     UNSET,
     DeploymentRecord,
     LogRecord,
@@ -15,11 +17,9 @@ from tarry.storage.base import (
     RunRecord,
     StateChange,
     StepRecord,
-    Store,
     TransitionRecord,
     WaitRecord,
 )
-from tarry.storage.memory import MemoryStore
 from tarry.storage.sqlite import SqliteStore
 
 __all__ = [

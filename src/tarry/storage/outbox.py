@@ -9,14 +9,12 @@ process that dies holding a claim only delays its items until the claim runs out
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from tarry.states import DeliveryStatus
 
 __all__ = [
     "OutboxItem",
-    "OutboxStore",
     "Settlement",
     "item_from_row",
     "item_params",
@@ -127,31 +125,3 @@ def settle_params(item_id: int, outcome: Settlement) -> dict[str, Any]:
         "retry_at": outcome.retry_at,
         "sent_at": None if pending else outcome.at,
     }
-
-
-class OutboxStore(Protocol):
-    """The outbox operations of a store."""
-
-    def queue_outbox(self, items: Sequence[OutboxItem]) -> int:
-        """Queue items whose keys are new; returns how many were new."""
-        ...
-
-    def claim_outbox(self, owner: str, now: float, until: float, limit: int) -> list[OutboxItem]:
-        """Claim up to `limit` pending items due by `now` for `owner` until `until`.
-
-        Items claimed by another owner whose claim has not run out are skipped,
-        so two dispatchers never send the same item at once. Oldest due first.
-        """
-        ...
-
-    def settle_outbox(self, outcomes: Sequence[tuple[int, Settlement]]) -> None:
-        """Record how attempts ended (by item id), in one transaction; release the claims."""
-        ...
-
-    def outbox_of_run(self, run_id: str) -> list[OutboxItem]:
-        """The run's items, oldest first."""
-        ...
-
-    def next_outbox_due(self) -> float | None:
-        """When the earliest pending item is due, or `None` when none is pending."""
-        ...

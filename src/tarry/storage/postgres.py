@@ -38,10 +38,9 @@ from psycopg.rows import DictRow, dict_row
 
 from tarry import errors
 from tarry.states import RunState
-from tarry.storage import base, outbox, wakeups
+from tarry.storage import named_reads, outbox, port, records, rules, wakeups
 from tarry.storage import postgres_ops as ops
 from tarry.storage import rows as mapping
-from tarry.storage.named_reads import NamedReads
 from tarry.storage.postgres_listen import Listener
 
 __all__ = ["PostgresStore"]
@@ -55,7 +54,7 @@ _CONNECT_TIMEOUT_SECONDS = 10
 _DEADLOCK_RETRIES = 5
 
 
-class PostgresStore(NamedReads):
+class PostgresStore(named_reads.NamedReads):
     """`Store` on a PostgreSQL database (psycopg 3, a pool of connections).
 
     Args:
@@ -121,7 +120,7 @@ class PostgresStore(NamedReads):
                     return ops.in_transaction(conn, op, durable=durable)
             return ops.in_transaction(conn, op, durable=durable)
 
-    # -- schema -----------------------------------------------------------------
+    # -- lifecycle --------------------------------------------------------------
 
     def migrate(self) -> None:
         """See `Store.migrate`: one transaction under an advisory lock per schema."""
@@ -144,20 +143,10 @@ class PostgresStore(NamedReads):
         self._listener.stop()
         self._pool.close()
 
-    # -- wake-ups ---------------------------------------------------------------
+    # -- RunStore ---------------------------------------------------------------
+    # get_run, get_transitions: `NamedReads`.
 
-    def listen(self, callback: Callable[[wakeups.Wake], None]) -> wakeups.Unlisten | None:
-        """See `Store.listen`: `LISTEN tarry_wake` on a connection of its own."""
-        return self._listener.subscribe(callback)
-
-    def serves_timers(self) -> bool:
-        """See `Store.serves_timers`: while this process holds the timer lock."""
-        self._listener.start()
-        return self._listener.holds_timer_duty
-
-    # -- runs -------------------------------------------------------------------
-
-    def insert_run(self, run: base.RunRecord, reason: str = "", *, durable: bool = True) -> bool:
+    def insert_run(self, run: records.RunRecord, reason: str = "", *, durable: bool = True) -> bool:
         """See `Store.insert_run`: with `durable=False` the commit does not wait for the disk."""
         params = {
             **mapping.run_params(run),
@@ -182,9 +171,14 @@ class PostgresStore(NamedReads):
         params = {"low": prefix, "high": prefix + "\U0010ffff", "limit": limit}
         return [row["id"] for row in self._read("run_ids_in_range", params)]
 
+    def list_runs(self, where: records.RunFilter) -> list[records.RunRecord]:
+        """See `Store.list_runs`."""
+        params = named_reads.list_runs_params(where, list)
+        return [mapping.run_from_row(row) for row in self._read("list_runs", params)]
+
     def transition(
-        self, run_id: str, expected: Collection[RunState], change: base.StateChange
-    ) -> base.RunRecord | None:
+        self, run_id: str, expected: Collection[RunState], change: records.StateChange
+    ) -> records.RunRecord | None:
         """See `Store.transition`: one statement when the state before is known, else locked.
 
         The one statement's `WHERE` is checked on the run's latest version under its
@@ -197,6 +191,8 @@ class PostgresStore(NamedReads):
         rows = self._returning("transition_run", params)
         return mapping.run_from_row(rows[0]) if rows else None
 
+    # -- LeaseStore -------------------------------------------------------------
+
     def claim_runs(
         self,
         owner: str,
@@ -207,7 +203,7 @@ class PostgresStore(NamedReads):
         limit: int,
         exclude: Collection[str] = (),
         recover: bool = True,
-    ) -> list[base.RunRecord]:
+    ) -> list[records.RunRecord]:
         """See `Store.claim_runs`."""
         claim = ops.Claim(
             owner, lease_expires_at, now, list(dead_owners), list(exclude), limit, recover
@@ -223,54 +219,42 @@ class PostgresStore(NamedReads):
         """See `Store.renew_leases`."""
         return self._write("renew_leases", {"owner": owner, "lease_expires_at": lease_expires_at})
 
-    def list_runs(self, where: base.RunFilter) -> list[base.RunRecord]:
-        """See `Store.list_runs`."""
-        parent = where.parent_id
-        params = {
-            "any_state": not where.states,
-            "states": [s.value for s in where.states],
-            "flow_name": where.flow_name,
-            "any_parent": isinstance(parent, base.Unset),
-            "parent_id": None if isinstance(parent, base.Unset) else parent,
-            "limit": where.limit,
-            "offset": where.offset,
-        }
-        return [mapping.run_from_row(row) for row in self._read("list_runs", params)]
+    # -- JournalStore -----------------------------------------------------------
+    # get_steps, get_step: `NamedReads`.
 
-    # -- journal and logs -------------------------------------------------------
-
-    def put_step(self, step: base.StepRecord, *, owner: str | None = None) -> bool:
+    def put_step(self, step: records.StepRecord, *, owner: str | None = None) -> bool:
         """See `Store.put_step`: one statement, one round trip."""
         params = {**mapping.step_params(step), "owner": owner}
         return bool(self._write("put_step" if owner is None else "put_step_fenced", params))
 
-    def add_logs(self, logs: Sequence[base.LogRecord]) -> None:
+    def add_logs(self, logs: Sequence[records.LogRecord]) -> None:
         """See `Store.add_logs`: lines are written within 0.2 s, in order, without waiting."""
         if not self._closed.is_set() and logs:
             self._logs.add(logs)
 
-    def get_logs(self, run_id: str, limit: int = 1000) -> list[base.LogRecord]:
-        """See `Store.get_logs`: this store's buffered lines are written first."""
-        self._logs.flush()
-        rows = self._read("get_logs", {"run_id": run_id, "limit": limit})
-        return [mapping.log_from_row(row) for row in rows]
-
-    def _insert_logs(self, lines: list[base.LogRecord]) -> None:
+    def _insert_logs(self, lines: list[records.LogRecord]) -> None:
         # Log lines may be lost to a power cut (not to a crash of the server):
         # their commit does not wait for the disk.
         params = ops.columns([ops.log_params(line) for line in lines])
         query = _QUERIES["add_logs"]
         self._transaction(lambda conn: conn.execute(query, params), durable=False)
 
-    # -- waits ------------------------------------------------------------------
+    def get_logs(self, run_id: str, limit: int = 1000) -> list[records.LogRecord]:
+        """See `Store.get_logs`: this store's buffered lines are written first."""
+        self._logs.flush()
+        rows = self._read("get_logs", {"run_id": run_id, "limit": limit})
+        return [mapping.log_from_row(row) for row in rows]
+
+    # -- WaitStore --------------------------------------------------------------
+    # get_wait, waits_of_run, open_inputs, closed_waits_since: `NamedReads`.
 
     def open_waits(
-        self, waits: Sequence[base.WaitRecord], change: base.StateChange
-    ) -> list[base.WaitRecord]:
+        self, waits: Sequence[records.WaitRecord], change: records.StateChange
+    ) -> list[records.WaitRecord]:
         """See `Store.open_waits`."""
         return self._transaction(lambda conn: ops.open_waits(conn, waits, change))
 
-    def close_wait(self, close: base.WaitClose) -> base.WaitClosed | None:
+    def close_wait(self, close: records.WaitClose) -> records.WaitClosed | None:
         """See `Store.close_wait`: of two concurrent closes, the first to lock the run wins."""
         return self._transaction(lambda conn: ops.close_wait(conn, close))
 
@@ -284,20 +268,23 @@ class PostgresStore(NamedReads):
         reason: str,
     ) -> bool:
         """See `Store.suspend_runs`."""
-        change = base.suspend_change(owner, at, reason)
+        change = rules.suspend_change(owner, at, reason)
         return self._transaction(lambda conn: ops.suspend_runs(conn, run_ids, wait_ids, change))
 
-    def cancel_run(self, run_id: str, at: float, reason: str) -> base.RunsCancelled | None:
+    def cancel_run(self, run_id: str, at: float, reason: str) -> records.RunsCancelled | None:
         """See `Store.cancel_run`."""
-        change = base.cancel_change(at, reason)
+        change = rules.cancel_change(at, reason)
         return self._transaction(lambda conn: ops.cancel_run(conn, run_id, change))
 
-    def due_waits(self, now: float, limit: int) -> list[base.WaitRecord]:
+    def due_waits(self, now: float, limit: int) -> list[records.WaitRecord]:
         """See `Store.due_waits`."""
         rows = self._read("due_waits", {"now": now, "limit": limit})
         return [mapping.wait_from_row(r) for r in rows]
 
-    def add_early_input(self, early: base.EarlyInput) -> int:
+    # -- EarlyInputStore --------------------------------------------------------
+    # pending_early_inputs: `NamedReads`.
+
+    def add_early_input(self, early: records.EarlyInput) -> int:
         """See `Store.add_early_input`."""
         [row] = self._returning("insert_early_input", mapping.early_params(early))
         return int(row["id"])
@@ -306,20 +293,30 @@ class PostgresStore(NamedReads):
         """See `Store.reject_early_input`."""
         self._write("settle_early_input", {"id": early_id, "status": "rejected", "detail": detail})
 
-    # -- messages, variables, deployments ---------------------------------------
+    # -- MessageStore -----------------------------------------------------------
+    # messages_of_run: `NamedReads`.
 
     def send_message(
-        self, message: base.MessageRecord, resume_as: base.StateChange | None = None
-    ) -> base.MessageSent:
+        self, message: records.MessageRecord, resume_as: records.StateChange | None = None
+    ) -> records.MessageSent:
         """See `Store.send_message`: two sends of one key are serialised by the receiver's lock."""
         return self._transaction(lambda conn: ops.send_message(conn, message, resume_as))
+
+    # -- CatalogStore -----------------------------------------------------------
+    # get_deployment, list_deployments, get_variable: `NamedReads`.
+
+    def put_deployment(self, deployment: records.DeploymentRecord) -> records.DeploymentRecord:
+        """See `Store.put_deployment`."""
+        [row] = self._returning("put_deployment", mapping.deployment_params(deployment))
+        return mapping.deployment_from_row(row)
 
     def set_variable(self, name: str, value: str, at: float, *, overwrite: bool) -> bool:
         """See `Store.set_variable`."""
         query = "put_variable" if overwrite else "insert_variable"
         return bool(self._write(query, {"name": name, "value": value, "updated_at": at}))
 
-    # -- outbox -----------------------------------------------------------------
+    # -- OutboxStore ------------------------------------------------------------
+    # outbox_of_run, next_outbox_due: `NamedReads`.
 
     def queue_outbox(self, items: Sequence[outbox.OutboxItem]) -> int:
         """See `OutboxStore.queue_outbox`: one statement for all the items."""
@@ -341,10 +338,16 @@ class PostgresStore(NamedReads):
         params = [outbox.settle_params(item_id, outcome) for item_id, outcome in outcomes]
         self._transaction(lambda conn: conn.cursor().executemany(_QUERIES["settle_outbox"], params))
 
-    def put_deployment(self, deployment: base.DeploymentRecord) -> base.DeploymentRecord:
-        """See `Store.put_deployment`."""
-        [row] = self._returning("put_deployment", mapping.deployment_params(deployment))
-        return mapping.deployment_from_row(row)
+    # -- Wakeups ----------------------------------------------------------------
+
+    def listen(self, callback: Callable[[wakeups.Wake], None]) -> wakeups.Unlisten | None:
+        """See `Store.listen`: `LISTEN tarry_wake` on a connection of its own."""
+        return self._listener.subscribe(callback)
+
+    def serves_timers(self) -> bool:
+        """See `Store.serves_timers`: while this process holds the timer lock."""
+        self._listener.start()
+        return self._listener.holds_timer_duty
 
 
 class _LogBuffer:
@@ -354,15 +357,15 @@ class _LogBuffer:
     a round trip per line; one writer at a time keeps them in the order logged.
     """
 
-    def __init__(self, write: Callable[[list[base.LogRecord]], None], stop: threading.Event):
+    def __init__(self, write: Callable[[list[records.LogRecord]], None], stop: threading.Event):
         self._write = write
         self._stop = stop
-        self._lines: list[base.LogRecord] = []
+        self._lines: list[records.LogRecord] = []
         self._lock = threading.Lock()
         self._writing = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def add(self, lines: Sequence[base.LogRecord]) -> None:
+    def add(self, lines: Sequence[records.LogRecord]) -> None:
         with self._lock:
             self._lines.extend(lines)
             if self._thread is None:
@@ -409,3 +412,7 @@ def _describe(url: str) -> str:
     except psycopg.ProgrammingError:
         return "(an invalid URL)"
     return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
+# mypy checks here that the adapter is a whole `Store`; at run time it is one assignment.
+_CONFORMS: type[port.Store] = PostgresStore

@@ -21,7 +21,7 @@ from psycopg.rows import DictRow
 
 from tarry import errors
 from tarry.states import TRANSITIONS, RunState, WaitKind, WaitStatus
-from tarry.storage import base, messages, sqlfiles
+from tarry.storage import records, rules, sqlfiles
 from tarry.storage import rows as mapping
 
 __all__ = [
@@ -45,7 +45,7 @@ __all__ = [
 
 T = TypeVar("T")
 Conn = psycopg.Connection[DictRow]
-Runs = dict[str, base.RunRecord]
+Runs = dict[str, records.RunRecord]
 
 QUERIES = sqlfiles.load_queries("postgres")
 """The named queries of `sql/postgres/queries.sql`."""
@@ -137,11 +137,13 @@ def _locked(conn: Conn, query: str, params: dict[str, Any]) -> Runs:
     return {row["id"]: mapping.run_from_row(row) for row in conn.execute(QUERIES[query], params)}
 
 
-def _update_run(conn: Conn, run: base.RunRecord, change: base.StateChange) -> base.RunRecord:
-    new = base.apply_change(run, change)
+def _update_run(
+    conn: Conn, run: records.RunRecord, change: records.StateChange
+) -> records.RunRecord:
+    new = rules.apply_change(run, change)
     params = {**mapping.run_params(new), "expected_state": run.state.value}
     conn.execute(QUERIES["update_run"], params)
-    transition = base.TransitionRecord(run.id, run.state, new.state, change.at, change.reason)
+    transition = records.TransitionRecord(run.id, run.state, new.state, change.at, change.reason)
     conn.execute(QUERIES["insert_transition"], mapping.transition_params(transition))
     event = _wake_event(new.state)
     if event is not None:
@@ -162,23 +164,26 @@ def _wake(conn: Conn, event: WakeEvent, run_id: str, wait_id: str | None = None)
     conn.execute(QUERIES["wake"], {"payload": wake_payload(event, run_id, wait_id)})
 
 
+# -- RunStore ----------------------------------------------------------------------
+
+
 def transition(
-    conn: Conn, run_id: str, expected: Collection[RunState], change: base.StateChange
-) -> base.RunRecord | None:
+    conn: Conn, run_id: str, expected: Collection[RunState], change: records.StateChange
+) -> records.RunRecord | None:
     """`Store.transition`, with the run locked."""
     run = _locked(conn, "lock_runs", {"ids": [run_id]}).get(run_id)
-    if run is None or not base.change_allowed(run, expected, change):
+    if run is None or not rules.change_allowed(run, expected, change):
         return None
     return _update_run(conn, run, change)
 
 
 def transition_params(
-    run_id: str, expected: Collection[RunState], change: base.StateChange
+    run_id: str, expected: Collection[RunState], change: records.StateChange
 ) -> dict[str, Any] | None:
     """Parameters of `transition_run`, `Store.transition` in one statement; `None` if it cannot.
 
     It can when the state before is known (one expected state) and the change is
-    allowed from it: the statement then does what `base.apply_change` does. Else the
+    allowed from it: the statement then does what `rules.apply_change` does. Else the
     locked read in `transition` decides (and raises what `apply_change` raises).
     """
     if len(expected) != 1:
@@ -192,9 +197,9 @@ def transition_params(
         for name in ("result", "error", "lease_owner", "lease_expires_at", "attempt")
     }
     params: dict[str, Any] = {
-        f"set_{name}": not isinstance(value, base.Unset) for name, value in fields.items()
+        f"set_{name}": not isinstance(value, records.Unset) for name, value in fields.items()
     }
-    params.update({n: None if isinstance(v, base.Unset) else v for n, v in fields.items()})
+    params.update({n: None if isinstance(v, records.Unset) else v for n, v in fields.items()})
     if final:
         params.update(set_lease_owner=True, lease_owner=None)
         params.update(set_lease_expires_at=True, lease_expires_at=None)
@@ -210,6 +215,9 @@ def transition_params(
         wake=None if event is None else wake_payload(event, run_id),
     )
     return params
+
+
+# -- LeaseStore --------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,7 +240,7 @@ class Claim:
     """Also take over runs whose lease expired or whose holder is gone."""
 
 
-def claim_runs(conn: Conn, claim: Claim) -> list[base.RunRecord]:
+def claim_runs(conn: Conn, claim: Claim) -> list[records.RunRecord]:
     """`Store.claim_runs` in one statement: runs other claims hold are skipped, not waited for."""
     params = {
         "expired_before": claim.now if claim.recover else float("-inf"),
@@ -250,12 +258,31 @@ def claim_runs(conn: Conn, claim: Claim) -> list[base.RunRecord]:
     return [mapping.run_from_row(row) for row in conn.execute(QUERIES["claim_runs"], params)]
 
 
-# -- waits -------------------------------------------------------------------------
+# -- JournalStore ------------------------------------------------------------------
+
+
+def columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Rows of query parameters as one list per column, for an insert from `unnest`.
+
+    One statement then inserts any number of rows, in one round trip.
+    """
+    return {name: [row[name] for row in rows] for name in rows[0]}
+
+
+def log_params(line: records.LogRecord) -> dict[str, Any]:
+    """Query parameters of a log line, as PostgreSQL can store it."""
+    params = mapping.log_params(line)
+    # PostgreSQL text cannot hold NUL; a log line is for reading, so mark where it was.
+    params["message"] = line.message.replace("\x00", "\ufffd")
+    return params
+
+
+# -- WaitStore ---------------------------------------------------------------------
 
 
 def open_waits(
-    conn: Conn, waits: Sequence[base.WaitRecord], change: base.StateChange
-) -> list[base.WaitRecord]:
+    conn: Conn, waits: Sequence[records.WaitRecord], change: records.StateChange
+) -> list[records.WaitRecord]:
     """`Store.open_waits`, with the run and its ancestors locked."""
     first = waits[0]
     runs = _locked(conn, "lock_run_chain", {"run_id": first.run_id})
@@ -267,17 +294,19 @@ def open_waits(
     if _deliver_pending(conn, runs, stored, change.at):
         return _waits_of_step(conn, first)
     run = runs.get(first.run_id)
-    if run is not None and base.change_allowed(run, (RunState.RUNNING,), change):
+    if run is not None and rules.change_allowed(run, (RunState.RUNNING,), change):
         _update_run(conn, run, change)
     return stored
 
 
-def _waits_of_step(conn: Conn, wait: base.WaitRecord) -> list[base.WaitRecord]:
+def _waits_of_step(conn: Conn, wait: records.WaitRecord) -> list[records.WaitRecord]:
     params = {"run_id": wait.run_id, "step_key": wait.step_key, "attempt": wait.attempt}
     return [mapping.wait_from_row(r) for r in conn.execute(QUERIES["waits_of_step"], params)]
 
 
-def _deliver_pending(conn: Conn, runs: Runs, waits: Sequence[base.WaitRecord], at: float) -> bool:
+def _deliver_pending(
+    conn: Conn, runs: Runs, waits: Sequence[records.WaitRecord], at: float
+) -> bool:
     """Close the first MESSAGE wait of `waits` with the oldest pending message it takes."""
     receives = [w for w in waits if w.kind is WaitKind.MESSAGE]
     if not receives:
@@ -285,13 +314,13 @@ def _deliver_pending(conn: Conn, runs: Runs, waits: Sequence[base.WaitRecord], a
     rows = conn.execute(QUERIES["pending_messages"], {"run_id": receives[0].run_id}).fetchall()
     for message in (mapping.message_from_row(row) for row in rows):
         for wait in receives:
-            if messages.message_matches(wait, message):
-                _close_open(conn, runs, wait, messages.message_close(wait, message, at))
+            if rules.message_matches(wait, message):
+                _close_open(conn, runs, wait, rules.message_close(wait, message, at))
                 return True
     return False
 
 
-def close_wait(conn: Conn, close: base.WaitClose) -> base.WaitClosed | None:
+def close_wait(conn: Conn, close: records.WaitClose) -> records.WaitClosed | None:
     """`Store.close_wait`: lock the wait's run and its ancestors, then check the wait is open.
 
     The check after the lock is what makes the first answer win: a concurrent
@@ -306,13 +335,13 @@ def close_wait(conn: Conn, close: base.WaitClose) -> base.WaitClosed | None:
         return None
     wait = mapping.wait_from_row(row)
     if wait.status is not WaitStatus.OPEN:
-        return base.WaitClosed(won=False, wait=wait)
+        return records.WaitClosed(won=False, wait=wait)
     return _close_open(conn, runs, wait, close)
 
 
 def _close_open(
-    conn: Conn, runs: Runs, wait: base.WaitRecord, close: base.WaitClose
-) -> base.WaitClosed:
+    conn: Conn, runs: Runs, wait: records.WaitRecord, close: records.WaitClose
+) -> records.WaitClosed:
     """Close `wait`, known open under the lock of its run and ancestors (`runs`)."""
     conn.execute(QUERIES["close_wait"], mapping.close_params(close))
     others = {"run_id": wait.run_id, "step_key": wait.step_key, "attempt": wait.attempt}
@@ -327,25 +356,27 @@ def _close_open(
         received = {"id": close.message_id, "received_at": close.at}
         conn.execute(QUERIES["receive_message"], {**received, "received_step_key": wait.step_key})
     _wake(conn, "wait_closed", wait.run_id, wait.id)
-    return base.wait_closed(wait, close, _wake_root(conn, runs, wait.run_id, close))
+    return rules.wait_closed(wait, close, _wake_root(conn, runs, wait.run_id, close))
 
 
-def _wake_root(conn: Conn, runs: Runs, run_id: str, close: base.WaitClose) -> base.RunRecord | None:
+def _wake_root(
+    conn: Conn, runs: Runs, run_id: str, close: records.WaitClose
+) -> records.RunRecord | None:
     # A resident run goes back to Running in this same transaction; a suspended
     # one is re-executed from its top-level run, which alone needs a process.
-    found = base.run_to_wake(runs, run_id)
+    found = rules.run_to_wake(runs, run_id)
     if found is None:
         return None
     run, is_root = found
     if not is_root:
-        runs[run.id] = _update_run(conn, run, base.resumed_change(close))
+        runs[run.id] = _update_run(conn, run, rules.resumed_change(close))
         return None
-    runs[run.id] = _update_run(conn, run, base.woken_root_change(close))
+    runs[run.id] = _update_run(conn, run, rules.woken_root_change(close))
     return runs[run.id]
 
 
 def suspend_runs(
-    conn: Conn, run_ids: Sequence[str], wait_ids: Sequence[str], change: base.StateChange
+    conn: Conn, run_ids: Sequence[str], wait_ids: Sequence[str], change: records.StateChange
 ) -> bool:
     """`Store.suspend_runs`: the runs (and the waits' runs) locked before the waits are checked."""
     params = {"run_ids": list(run_ids), "wait_ids": list(wait_ids)}
@@ -356,23 +387,25 @@ def suspend_runs(
     allowed = (RunState.RUNNING, RunState.WAITING)
     for run_id in run_ids:
         run = runs.get(run_id)
-        if run is not None and base.change_allowed(run, allowed, change):
+        if run is not None and rules.change_allowed(run, allowed, change):
             runs[run_id] = _update_run(conn, run, change)
     return True
 
 
-def cancel_run(conn: Conn, run_id: str, change: base.StateChange) -> base.RunsCancelled | None:
+def cancel_run(
+    conn: Conn, run_id: str, change: records.StateChange
+) -> records.RunsCancelled | None:
     """`Store.cancel_run`: the whole tree locked, so no child can join it meanwhile."""
     tree, runs = _lock_tree(conn, run_id)
     if not tree:
         return None
-    cancelled: list[base.RunRecord] = []
+    cancelled: list[records.RunRecord] = []
     for tree_id in tree:
         run = runs[tree_id]
         if not run.state.is_final:
             cancelled.append(_update_run(conn, run, change))
             _wake(conn, "run_cancelled", run.id)
-    return base.RunsCancelled(cancelled, _cancel_waits(conn, cancelled, change.at))
+    return records.RunsCancelled(cancelled, _cancel_waits(conn, cancelled, change.at))
 
 
 def _lock_tree(conn: Conn, run_id: str) -> tuple[list[str], Runs]:
@@ -386,7 +419,7 @@ def _lock_tree(conn: Conn, run_id: str) -> tuple[list[str], Runs]:
         runs.update(_locked(conn, "lock_runs_firmly", {"ids": missing}))
 
 
-def _cancel_waits(conn: Conn, cancelled: Sequence[base.RunRecord], at: float) -> list[str]:
+def _cancel_waits(conn: Conn, cancelled: Sequence[records.RunRecord], at: float) -> list[str]:
     if not cancelled:
         return []
     order = {run.id: index for index, run in enumerate(cancelled)}
@@ -398,50 +431,31 @@ def _cancel_waits(conn: Conn, cancelled: Sequence[base.RunRecord], at: float) ->
     return [row["id"] for row in rows]
 
 
-# -- messages ----------------------------------------------------------------------
+# -- MessageStore ------------------------------------------------------------------
 
 
 def send_message(
-    conn: Conn, message: base.MessageRecord, resume_as: base.StateChange | None
-) -> base.MessageSent:
+    conn: Conn, message: records.MessageRecord, resume_as: records.StateChange | None
+) -> records.MessageSent:
     """`Store.send_message`, with the receiving run and its ancestors locked."""
     runs = _locked(conn, "lock_run_chain", {"run_id": message.run_id})
     created = conn.execute(QUERIES["insert_message"], mapping.message_params(message)).fetchall()
     if not created:
-        return base.MessageSent(_stored_message(conn, message), created=False)
+        return records.MessageSent(_stored_message(conn, message), created=False)
     stored = mapping.message_from_row(created[0])
     receives = conn.execute(QUERIES["open_message_waits_of_run"], {"run_id": message.run_id})
     for wait in [mapping.wait_from_row(row) for row in receives]:
-        if messages.message_matches(wait, stored):
-            close = messages.message_close(wait, stored, message.sent_at, resume_as)
+        if rules.message_matches(wait, stored):
+            close = rules.message_close(wait, stored, message.sent_at, resume_as)
             closed = _close_open(conn, runs, wait, close)
             received = _stored_message(conn, message)
-            return base.MessageSent(received, created=True, closed=closed, step=close.step)
-    return base.MessageSent(stored, created=True)
+            return records.MessageSent(received, created=True, closed=closed, step=close.step)
+    return records.MessageSent(stored, created=True)
 
 
-def _stored_message(conn: Conn, message: base.MessageRecord) -> base.MessageRecord:
+def _stored_message(conn: Conn, message: records.MessageRecord) -> records.MessageRecord:
     where = {"run_id": message.run_id, "key": message.key}
     row = conn.execute(QUERIES["get_message"], where).fetchone()
     if row is None:  # pragma: no cover - the insert conflicted with this very row
         raise errors.StoreError(f"message {message.key!r} of run {message.run_id} vanished")
     return mapping.message_from_row(row)
-
-
-# -- logs --------------------------------------------------------------------------
-
-
-def columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-    """Rows of query parameters as one list per column, for an insert from `unnest`.
-
-    One statement then inserts any number of rows, in one round trip.
-    """
-    return {name: [row[name] for row in rows] for name in rows[0]}
-
-
-def log_params(line: base.LogRecord) -> dict[str, Any]:
-    """Query parameters of a log line, as PostgreSQL can store it."""
-    params = mapping.log_params(line)
-    # PostgreSQL text cannot hold NUL; a log line is for reading, so mark where it was.
-    params["message"] = line.message.replace("\x00", "\ufffd")
-    return params

@@ -13,7 +13,7 @@ import json
 from typing import Any, Protocol
 
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
-from tarry.storage import base
+from tarry.storage import records
 
 __all__ = [
     "Row",
@@ -43,7 +43,7 @@ class Row(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
-def run_params(run: base.RunRecord) -> dict[str, Any]:
+def run_params(run: records.RunRecord) -> dict[str, Any]:
     """Query parameters of a run."""
     return {
         "id": run.id,
@@ -67,9 +67,9 @@ def run_params(run: base.RunRecord) -> dict[str, Any]:
     }
 
 
-def run_from_row(row: Row) -> base.RunRecord:
+def run_from_row(row: Row) -> records.RunRecord:
     """The run a `runs` row holds."""
-    return base.RunRecord(
+    return records.RunRecord(
         id=row["id"],
         name=row["name"],
         flow_name=row["flow_name"],
@@ -91,7 +91,7 @@ def run_from_row(row: Row) -> base.RunRecord:
     )
 
 
-def step_params(step: base.StepRecord) -> dict[str, Any]:
+def step_params(step: records.StepRecord) -> dict[str, Any]:
     """Query parameters of a journal entry."""
     return {
         "run_id": step.run_id,
@@ -110,9 +110,9 @@ def step_params(step: base.StepRecord) -> dict[str, Any]:
     }
 
 
-def step_from_row(row: Row) -> base.StepRecord:
+def step_from_row(row: Row) -> records.StepRecord:
     """The journal entry a `steps` row holds."""
-    return base.StepRecord(
+    return records.StepRecord(
         run_id=row["run_id"],
         key=row["key"],
         name=row["name"],
@@ -129,7 +129,7 @@ def step_from_row(row: Row) -> base.StepRecord:
     )
 
 
-def wait_params(wait: base.WaitRecord) -> dict[str, Any]:
+def wait_params(wait: records.WaitRecord) -> dict[str, Any]:
     """Query parameters of a wait."""
     return {
         "id": wait.id,
@@ -148,7 +148,7 @@ def wait_params(wait: base.WaitRecord) -> dict[str, Any]:
     }
 
 
-def close_params(close: base.WaitClose) -> dict[str, Any]:
+def close_params(close: records.WaitClose) -> dict[str, Any]:
     """Query parameters that close a wait."""
     return {
         "id": close.wait_id,
@@ -161,9 +161,9 @@ def close_params(close: base.WaitClose) -> dict[str, Any]:
     }
 
 
-def wait_from_row(row: Row) -> base.WaitRecord:
+def wait_from_row(row: Row) -> records.WaitRecord:
     """The wait a `waits` row holds."""
-    return base.WaitRecord(
+    return records.WaitRecord(
         id=row["id"],
         run_id=row["run_id"],
         step_key=row["step_key"],
@@ -185,7 +185,7 @@ def wait_from_row(row: Row) -> base.WaitRecord:
     )
 
 
-def early_params(early: base.EarlyInput) -> dict[str, Any]:
+def early_params(early: records.EarlyInput) -> dict[str, Any]:
     """Query parameters that insert an early input."""
     return {
         "run_id": early.run_id,
@@ -197,9 +197,9 @@ def early_params(early: base.EarlyInput) -> dict[str, Any]:
     }
 
 
-def early_from_row(row: Row) -> base.EarlyInput:
+def early_from_row(row: Row) -> records.EarlyInput:
     """The early input an `early_inputs` row holds."""
-    return base.EarlyInput(
+    return records.EarlyInput(
         run_id=row["run_id"],
         name=row["name"],
         data=row["data"],
@@ -212,7 +212,7 @@ def early_from_row(row: Row) -> base.EarlyInput:
     )
 
 
-def log_params(log: base.LogRecord) -> dict[str, Any]:
+def log_params(log: records.LogRecord) -> dict[str, Any]:
     """Query parameters of a log line."""
     return {
         "run_id": log.run_id,
@@ -224,9 +224,9 @@ def log_params(log: base.LogRecord) -> dict[str, Any]:
     }
 
 
-def log_from_row(row: Row) -> base.LogRecord:
+def log_from_row(row: Row) -> records.LogRecord:
     """The log line a `logs` row holds."""
-    return base.LogRecord(
+    return records.LogRecord(
         run_id=row["run_id"],
         at=row["at"],
         level=row["level"],
@@ -236,7 +236,7 @@ def log_from_row(row: Row) -> base.LogRecord:
     )
 
 
-def transition_params(transition: base.TransitionRecord) -> dict[str, Any]:
+def transition_params(transition: records.TransitionRecord) -> dict[str, Any]:
     """Query parameters that insert a state change."""
     from_state = transition.from_state
     return {
@@ -248,9 +248,9 @@ def transition_params(transition: base.TransitionRecord) -> dict[str, Any]:
     }
 
 
-def transition_from_row(row: Row) -> base.TransitionRecord:
+def transition_from_row(row: Row) -> records.TransitionRecord:
     """The state change a `run_transitions` row holds."""
-    return base.TransitionRecord(
+    return records.TransitionRecord(
         run_id=row["run_id"],
         from_state=RunState(row["from_state"]) if row["from_state"] else None,
         to_state=RunState(row["to_state"]),
@@ -259,21 +259,21 @@ def transition_from_row(row: Row) -> base.TransitionRecord:
     )
 
 
-def deployment_params(deployment: base.DeploymentRecord) -> dict[str, Any]:
+def deployment_params(deployment: records.DeploymentRecord) -> dict[str, Any]:
     """Query parameters of a deployment."""
     fields = dataclasses.asdict(deployment)
     fields["tags"] = json.dumps(list(deployment.tags))
     return fields
 
 
-def deployment_from_row(row: Row) -> base.DeploymentRecord:
+def deployment_from_row(row: Row) -> records.DeploymentRecord:
     """The deployment a `deployments` row holds."""
     fields = {name: row[name] for name in _DEPLOYMENT_FIELDS}
     fields["tags"] = tuple(json.loads(row["tags"]))
-    return base.DeploymentRecord(**fields)
+    return records.DeploymentRecord(**fields)
 
 
-def message_params(message: base.MessageRecord) -> dict[str, Any]:
+def message_params(message: records.MessageRecord) -> dict[str, Any]:
     """Query parameters that insert a message."""
     return {
         "run_id": message.run_id,
@@ -286,10 +286,10 @@ def message_params(message: base.MessageRecord) -> dict[str, Any]:
     }
 
 
-def message_from_row(row: Row) -> base.MessageRecord:
+def message_from_row(row: Row) -> records.MessageRecord:
     """The message a `messages` row holds."""
-    return base.MessageRecord(**{name: row[name] for name in _MESSAGE_FIELDS})
+    return records.MessageRecord(**{name: row[name] for name in _MESSAGE_FIELDS})
 
 
-_DEPLOYMENT_FIELDS = tuple(field.name for field in dataclasses.fields(base.DeploymentRecord))
-_MESSAGE_FIELDS = tuple(field.name for field in dataclasses.fields(base.MessageRecord))
+_DEPLOYMENT_FIELDS = tuple(field.name for field in dataclasses.fields(records.DeploymentRecord))
+_MESSAGE_FIELDS = tuple(field.name for field in dataclasses.fields(records.MessageRecord))

@@ -19,9 +19,8 @@ from typing import Any, TypeVar
 
 from tarry import errors
 from tarry.states import RunState, WaitKind, WaitStatus
-from tarry.storage import base, group_commit, messages, outbox, sqlfiles, wakeups
+from tarry.storage import group_commit, named_reads, outbox, port, records, rules, sqlfiles, wakeups
 from tarry.storage import rows as mapping
-from tarry.storage.named_reads import NamedReads
 
 __all__ = ["SqliteStore"]
 
@@ -34,7 +33,7 @@ _READER_CACHE_KIB = 1024
 _IDS_PER_QUERY = 500
 
 
-class SqliteStore(NamedReads, wakeups.Unpushed):
+class SqliteStore(named_reads.NamedReads, wakeups.Unpushed):
     """`Store` on a SQLite file (WAL, `synchronous=FULL` by default).
 
     Args:
@@ -89,7 +88,7 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
         result: T = self._commits.run(op, durable)
         return result
 
-    # -- schema -----------------------------------------------------------------
+    # -- lifecycle --------------------------------------------------------------
 
     def migrate(self) -> None:
         """See `Store.migrate`."""
@@ -127,16 +126,17 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
                 conn.close()
         self._writer.close()
 
-    # -- runs -------------------------------------------------------------------
+    # -- RunStore ---------------------------------------------------------------
+    # get_run, get_transitions: `NamedReads`.
 
-    def insert_run(self, run: base.RunRecord, reason: str = "", *, durable: bool = True) -> bool:
+    def insert_run(self, run: records.RunRecord, reason: str = "", *, durable: bool = True) -> bool:
         """See `Store.insert_run`."""
 
         def op(conn: sqlite3.Connection) -> bool:
             cursor = conn.execute(_QUERIES["insert_run"], mapping.run_params(run))
             if cursor.rowcount == 0:
                 return False
-            transition = base.TransitionRecord(run.id, None, run.state, run.created_at, reason)
+            transition = records.TransitionRecord(run.id, None, run.state, run.created_at, reason)
             _insert_transition(conn, transition)
             return True
 
@@ -157,19 +157,26 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
         params = {"low": prefix, "high": prefix + "\U0010ffff", "limit": limit}
         return [row[0] for row in self._read("run_ids_in_range", params)]
 
+    def list_runs(self, where: records.RunFilter) -> list[records.RunRecord]:
+        """See `Store.list_runs`."""
+        params = named_reads.list_runs_params(where, json.dumps)
+        return [mapping.run_from_row(row) for row in self._read("list_runs", params)]
+
     def transition(
-        self, run_id: str, expected: Collection[RunState], change: base.StateChange
-    ) -> base.RunRecord | None:
+        self, run_id: str, expected: Collection[RunState], change: records.StateChange
+    ) -> records.RunRecord | None:
         """See `Store.transition`."""
 
-        def op(conn: sqlite3.Connection) -> base.RunRecord | None:
+        def op(conn: sqlite3.Connection) -> records.RunRecord | None:
             row = conn.execute(_QUERIES["get_run"], {"id": run_id}).fetchone()
             run = mapping.run_from_row(row) if row is not None else None
-            if run is None or not base.change_allowed(run, expected, change):
+            if run is None or not rules.change_allowed(run, expected, change):
                 return None
             return _update_run(conn, run, change)
 
         return self._write(op)
+
+    # -- LeaseStore -------------------------------------------------------------
 
     def claim_runs(
         self,
@@ -181,7 +188,7 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
         limit: int,
         exclude: Collection[str] = (),
         recover: bool = True,
-    ) -> list[base.RunRecord]:
+    ) -> list[records.RunRecord]:
         """See `Store.claim_runs`."""
         params = {
             "expired_before": now if recover else float("-inf"),
@@ -190,7 +197,7 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
             "limit": limit,
         }
 
-        def op(conn: sqlite3.Connection) -> list[base.RunRecord]:
+        def op(conn: sqlite3.Connection) -> list[records.RunRecord]:
             rows = conn.execute(_QUERIES["claimable_runs"], params).fetchall()
             return [
                 _claim(conn, mapping.run_from_row(row), owner, lease_expires_at, now)
@@ -210,29 +217,16 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
         renew = _QUERIES["renew_leases"]
         return self._write(lambda conn: conn.execute(renew, params).rowcount, durable=False)
 
-    def list_runs(self, where: base.RunFilter) -> list[base.RunRecord]:
-        """See `Store.list_runs`."""
-        parent = where.parent_id
-        params = {
-            "any_state": not where.states,
-            "states": json.dumps([s.value for s in where.states]),
-            "flow_name": where.flow_name,
-            "any_parent": isinstance(parent, base.Unset),
-            "parent_id": None if isinstance(parent, base.Unset) else parent,
-            "limit": where.limit,
-            "offset": where.offset,
-        }
-        return [mapping.run_from_row(row) for row in self._read("list_runs", params)]
+    # -- JournalStore -----------------------------------------------------------
+    # get_steps, get_step: `NamedReads`.
 
-    # -- journal and logs -------------------------------------------------------
-
-    def put_step(self, step: base.StepRecord, *, owner: str | None = None) -> bool:
+    def put_step(self, step: records.StepRecord, *, owner: str | None = None) -> bool:
         """See `Store.put_step`."""
         params = {**mapping.step_params(step), "owner": owner}
         query = _QUERIES["put_step" if owner is None else "put_step_fenced"]
         return bool(self._write(lambda conn: conn.execute(query, params).rowcount))
 
-    def add_logs(self, logs: Sequence[base.LogRecord]) -> None:
+    def add_logs(self, logs: Sequence[records.LogRecord]) -> None:
         """See `Store.add_logs`: lines are committed with the next write, or within 0.2 s."""
         if self._closed.is_set():
             return
@@ -240,22 +234,42 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
         if self._flusher is None:
             self._start_flusher()
 
-    def get_logs(self, run_id: str, limit: int = 1000) -> list[base.LogRecord]:
+    def _start_flusher(self) -> None:
+        with self._readers_lock:
+            if self._flusher is not None:
+                return
+            self._flusher = threading.Thread(
+                target=self._flush_logs, name="tarry-log-flusher", daemon=True
+            )
+            self._flusher.start()
+
+    def _flush_logs(self) -> None:
+        while not self._closed.wait(_LOG_FLUSH_SECONDS):
+            if self._commits.has_logs():
+                try:
+                    self._commits.run(lambda conn: None, durable=False)
+                except errors.StoreError:
+                    # A failed flush keeps nothing to retry with; the next
+                    # write reports the database's trouble to its caller.
+                    continue
+
+    def get_logs(self, run_id: str, limit: int = 1000) -> list[records.LogRecord]:
         """See `Store.get_logs`."""
         rows = self._read("get_logs", {"run_id": run_id, "limit": limit})
         return [mapping.log_from_row(row) for row in rows]
 
-    # -- waits ------------------------------------------------------------------
+    # -- WaitStore --------------------------------------------------------------
+    # get_wait, waits_of_run, open_inputs, closed_waits_since: `NamedReads`.
 
     def open_waits(
-        self, waits: Sequence[base.WaitRecord], change: base.StateChange
-    ) -> list[base.WaitRecord]:
+        self, waits: Sequence[records.WaitRecord], change: records.StateChange
+    ) -> list[records.WaitRecord]:
         """See `Store.open_waits`."""
         # Lazy: lost to a power cut only with everything after it, and a run that
         # lost its wait opens it again when recovered. Answers commit durably.
         return self._write(lambda conn: _open_waits(conn, waits, change), durable=False)
 
-    def close_wait(self, close: base.WaitClose) -> base.WaitClosed | None:
+    def close_wait(self, close: records.WaitClose) -> records.WaitClosed | None:
         """See `Store.close_wait`."""
         return self._write(lambda conn: _close_wait(conn, close))
 
@@ -269,14 +283,54 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
         reason: str,
     ) -> bool:
         """See `Store.suspend_runs`."""
-        change = base.suspend_change(owner, at, reason)
+        change = rules.suspend_change(owner, at, reason)
         return self._write(lambda conn: _suspend_runs(conn, run_ids, wait_ids, change))
 
+    def cancel_run(self, run_id: str, at: float, reason: str) -> records.RunsCancelled | None:
+        """See `Store.cancel_run`."""
+        return self._write(lambda conn: _cancel_run(conn, run_id, rules.cancel_change(at, reason)))
+
+    def due_waits(self, now: float, limit: int) -> list[records.WaitRecord]:
+        """See `Store.due_waits`."""
+        return [
+            mapping.wait_from_row(r) for r in self._read("due_waits", {"now": now, "limit": limit})
+        ]
+
+    # -- EarlyInputStore --------------------------------------------------------
+    # pending_early_inputs: `NamedReads`.
+
+    def add_early_input(self, early: records.EarlyInput) -> int:
+        """See `Store.add_early_input`."""
+        params = mapping.early_params(early)
+        cursor = self._write(lambda conn: conn.execute(_QUERIES["insert_early_input"], params))
+        return int(cursor.lastrowid or 0)
+
+    def reject_early_input(self, early_id: int, detail: str) -> None:
+        """See `Store.reject_early_input`."""
+        params = {"id": early_id, "status": "rejected", "detail": detail}
+        self._write(lambda conn: conn.execute(_QUERIES["settle_early_input"], params))
+
+    # -- MessageStore -----------------------------------------------------------
+    # messages_of_run: `NamedReads`.
+
     def send_message(
-        self, message: base.MessageRecord, resume_as: base.StateChange | None = None
-    ) -> base.MessageSent:
+        self, message: records.MessageRecord, resume_as: records.StateChange | None = None
+    ) -> records.MessageSent:
         """See `Store.send_message`."""
         return self._write(lambda conn: _send_message(conn, message, resume_as))
+
+    # -- CatalogStore -----------------------------------------------------------
+    # get_deployment, list_deployments, get_variable: `NamedReads`.
+
+    def put_deployment(self, deployment: records.DeploymentRecord) -> records.DeploymentRecord:
+        """See `Store.put_deployment`."""
+
+        def op(conn: sqlite3.Connection) -> records.DeploymentRecord:
+            conn.execute(_QUERIES["put_deployment"], mapping.deployment_params(deployment))
+            row = conn.execute(_QUERIES["get_deployment"], {"name": deployment.name}).fetchone()
+            return mapping.deployment_from_row(row)
+
+        return self._write(op)
 
     def set_variable(self, name: str, value: str, at: float, *, overwrite: bool) -> bool:
         """See `Store.set_variable`."""
@@ -284,7 +338,8 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
         params = {"name": name, "value": value, "updated_at": at}
         return bool(self._write(lambda conn: conn.execute(query, params).rowcount))
 
-    # -- outbox -----------------------------------------------------------------
+    # -- OutboxStore ------------------------------------------------------------
+    # outbox_of_run, next_outbox_due: `NamedReads`.
 
     def queue_outbox(self, items: Sequence[outbox.OutboxItem]) -> int:
         """See `OutboxStore.queue_outbox`."""
@@ -312,55 +367,8 @@ class SqliteStore(NamedReads, wakeups.Unpushed):
         params = [outbox.settle_params(item_id, outcome) for item_id, outcome in outcomes]
         self._write(lambda conn: conn.executemany(_QUERIES["settle_outbox"], params))
 
-    def put_deployment(self, deployment: base.DeploymentRecord) -> base.DeploymentRecord:
-        """See `Store.put_deployment`."""
-
-        def op(conn: sqlite3.Connection) -> base.DeploymentRecord:
-            conn.execute(_QUERIES["put_deployment"], mapping.deployment_params(deployment))
-            row = conn.execute(_QUERIES["get_deployment"], {"name": deployment.name}).fetchone()
-            return mapping.deployment_from_row(row)
-
-        return self._write(op)
-
-    def cancel_run(self, run_id: str, at: float, reason: str) -> base.RunsCancelled | None:
-        """See `Store.cancel_run`."""
-        return self._write(lambda conn: _cancel_run(conn, run_id, base.cancel_change(at, reason)))
-
-    def due_waits(self, now: float, limit: int) -> list[base.WaitRecord]:
-        """See `Store.due_waits`."""
-        return [
-            mapping.wait_from_row(r) for r in self._read("due_waits", {"now": now, "limit": limit})
-        ]
-
-    def add_early_input(self, early: base.EarlyInput) -> int:
-        """See `Store.add_early_input`."""
-        params = mapping.early_params(early)
-        cursor = self._write(lambda conn: conn.execute(_QUERIES["insert_early_input"], params))
-        return int(cursor.lastrowid or 0)
-
-    def reject_early_input(self, early_id: int, detail: str) -> None:
-        """See `Store.reject_early_input`."""
-        params = {"id": early_id, "status": "rejected", "detail": detail}
-        self._write(lambda conn: conn.execute(_QUERIES["settle_early_input"], params))
-
-    def _start_flusher(self) -> None:
-        with self._readers_lock:
-            if self._flusher is not None:
-                return
-            self._flusher = threading.Thread(
-                target=self._flush_logs, name="tarry-log-flusher", daemon=True
-            )
-            self._flusher.start()
-
-    def _flush_logs(self) -> None:
-        while not self._closed.wait(_LOG_FLUSH_SECONDS):
-            if self._commits.has_logs():
-                try:
-                    self._commits.run(lambda conn: None, durable=False)
-                except errors.StoreError:
-                    # A failed flush keeps nothing to retry with; the next
-                    # write reports the database's trouble to its caller.
-                    continue
+    # -- Wakeups ----------------------------------------------------------------
+    # listen, serves_timers: `wakeups.Unpushed` (SQLite cannot push).
 
 
 def _enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
@@ -376,144 +384,6 @@ def _enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise errors.StoreError(f"cannot open the SQLite database: {exc}") from exc
             time.sleep(0.01)
-
-
-def _open_waits(
-    conn: sqlite3.Connection, waits: Sequence[base.WaitRecord], change: base.StateChange
-) -> list[base.WaitRecord]:
-    for wait in waits:
-        conn.execute(_QUERIES["insert_wait"], mapping.wait_params(wait))
-    first = waits[0]
-    params = {"run_id": first.run_id, "step_key": first.step_key, "attempt": first.attempt}
-    stored = [mapping.wait_from_row(r) for r in conn.execute(_QUERIES["waits_of_step"], params)]
-    if any(w.status is not WaitStatus.OPEN for w in stored):
-        return stored  # answered while the run was away: it goes on Running
-    if _deliver_pending(conn, stored, change.at):
-        return [mapping.wait_from_row(r) for r in conn.execute(_QUERIES["waits_of_step"], params)]
-    row = conn.execute(_QUERIES["get_run"], {"id": first.run_id}).fetchone()
-    run = mapping.run_from_row(row) if row is not None else None
-    if run is not None and base.change_allowed(run, (RunState.RUNNING,), change):
-        _update_run(conn, run, change)
-    return stored
-
-
-def _deliver_pending(conn: sqlite3.Connection, waits: Sequence[base.WaitRecord], at: float) -> bool:
-    """Close the first MESSAGE wait of `waits` with the oldest pending message it takes."""
-    receives = [w for w in waits if w.kind is WaitKind.MESSAGE]
-    if not receives:
-        return False
-    rows = conn.execute(_QUERIES["pending_messages"], {"run_id": receives[0].run_id})
-    for message in (mapping.message_from_row(row) for row in rows):
-        for wait in receives:
-            if messages.message_matches(wait, message):
-                _close_wait(conn, messages.message_close(wait, message, at))
-                return True
-    return False
-
-
-def _send_message(
-    conn: sqlite3.Connection, message: base.MessageRecord, resume_as: base.StateChange | None
-) -> base.MessageSent:
-    created = conn.execute(_QUERIES["insert_message"], mapping.message_params(message)).rowcount
-    stored = _stored_message(conn, message)
-    if not created:
-        return base.MessageSent(stored, created=False)
-    params = {"run_id": message.run_id}
-    for row in conn.execute(_QUERIES["open_message_waits_of_run"], params).fetchall():
-        wait = mapping.wait_from_row(row)
-        if messages.message_matches(wait, stored):
-            close = messages.message_close(wait, stored, message.sent_at, resume_as)
-            closed = _close_wait(conn, close)
-            received = _stored_message(conn, message)
-            return base.MessageSent(received, created=True, closed=closed, step=close.step)
-    return base.MessageSent(stored, created=True)
-
-
-def _stored_message(conn: sqlite3.Connection, message: base.MessageRecord) -> base.MessageRecord:
-    where = {"run_id": message.run_id, "key": message.key}
-    return mapping.message_from_row(conn.execute(_QUERIES["get_message"], where).fetchone())
-
-
-def _close_wait(conn: sqlite3.Connection, close: base.WaitClose) -> base.WaitClosed | None:
-    row = conn.execute(_QUERIES["get_wait"], {"id": close.wait_id}).fetchone()
-    if row is None:
-        return None
-    wait = mapping.wait_from_row(row)
-    if wait.status is not WaitStatus.OPEN:
-        return base.WaitClosed(won=False, wait=wait)
-    conn.execute(_QUERIES["close_wait"], mapping.close_params(close))
-    conn.execute(
-        _QUERIES["cancel_other_alternatives"],
-        {
-            "run_id": wait.run_id,
-            "step_key": wait.step_key,
-            "attempt": wait.attempt,
-            "id": wait.id,
-            "closed_at": close.at,
-        },
-    )
-    conn.execute(_QUERIES["put_step"], mapping.step_params(close.step))
-    if close.early_input_id is not None:
-        params = {"id": close.early_input_id, "status": "consumed", "detail": None}
-        conn.execute(_QUERIES["settle_early_input"], params)
-    if close.message_id is not None:
-        received = {"id": close.message_id, "received_at": close.at}
-        conn.execute(_QUERIES["receive_message"], {**received, "received_step_key": wait.step_key})
-    return base.wait_closed(wait, close, _wake_root(conn, wait.run_id, close))
-
-
-def _wake_root(
-    conn: sqlite3.Connection, run_id: str, close: base.WaitClose
-) -> base.RunRecord | None:
-    # A resident run goes back to Running in this same transaction, so its waiter
-    # continues without a write of its own. A suspended run is re-executed from
-    # its top-level run, whose replay re-enters the children down to the wait;
-    # only that root needs a process.
-    run = mapping.run_from_row(conn.execute(_QUERIES["get_run"], {"id": run_id}).fetchone())
-    if run.state is RunState.WAITING and run.lease_owner is not None:
-        _update_run(conn, run, base.resumed_change(close))
-        return None
-    while run.parent_id is not None:
-        run = mapping.run_from_row(
-            conn.execute(_QUERIES["get_run"], {"id": run.parent_id}).fetchone()
-        )
-    if run.state is not RunState.WAITING or run.lease_owner is not None:
-        return None
-    return _update_run(conn, run, base.woken_root_change(close))
-
-
-def _cancel_run(
-    conn: sqlite3.Connection, run_id: str, change: base.StateChange
-) -> base.RunsCancelled | None:
-    tree = [mapping.run_from_row(r) for r in conn.execute(_QUERIES["run_tree"], {"id": run_id})]
-    if not tree:
-        return None
-    cancelled = [_update_run(conn, run, change) for run in tree if not run.state.is_final]
-    wait_ids: list[str] = []
-    for run in cancelled:
-        params = {"run_id": run.id}
-        wait_ids += [r["id"] for r in conn.execute(_QUERIES["open_waits_of_run"], params)]
-        conn.execute(_QUERIES["cancel_open_waits_of_run"], {**params, "closed_at": change.at})
-    return base.RunsCancelled(cancelled, wait_ids)
-
-
-def _suspend_runs(
-    conn: sqlite3.Connection,
-    run_ids: Sequence[str],
-    wait_ids: Sequence[str],
-    change: base.StateChange,
-) -> bool:
-    for wait_id in wait_ids:
-        row = conn.execute(_QUERIES["get_wait"], {"id": wait_id}).fetchone()
-        if row is None or row["status"] != WaitStatus.OPEN.value:
-            return False
-    for run_id in run_ids:
-        row = conn.execute(_QUERIES["get_run"], {"id": run_id}).fetchone()
-        run = mapping.run_from_row(row) if row is not None else None
-        allowed = (RunState.RUNNING, RunState.WAITING)
-        if run is not None and base.change_allowed(run, allowed, change):
-            _update_run(conn, run, change)
-    return True
 
 
 def _apply_migrations(conn: sqlite3.Connection) -> None:
@@ -548,32 +418,178 @@ def _apply_one(conn: sqlite3.Connection, migration: sqlfiles.Migration) -> None:
     )
 
 
+def _update_run(
+    conn: sqlite3.Connection, run: records.RunRecord, change: records.StateChange
+) -> records.RunRecord:
+    new = rules.apply_change(run, change)
+    params = mapping.run_params(new)
+    params["expected_state"] = run.state.value
+    conn.execute(_QUERIES["update_run"], params)
+    _insert_transition(
+        conn, records.TransitionRecord(run.id, run.state, new.state, change.at, change.reason)
+    )
+    return new
+
+
+def _insert_transition(conn: sqlite3.Connection, transition: records.TransitionRecord) -> None:
+    conn.execute(_QUERIES["insert_transition"], mapping.transition_params(transition))
+
+
 def _claim(
-    conn: sqlite3.Connection, run: base.RunRecord, owner: str, expires: float, now: float
-) -> base.RunRecord:
+    conn: sqlite3.Connection, run: records.RunRecord, owner: str, expires: float, now: float
+) -> records.RunRecord:
     reason = (
         "claimed by a worker"
         if run.state is RunState.PENDING
         else f"recovered from {run.lease_owner}, which stopped"
     )
-    change = base.StateChange(
+    change = records.StateChange(
         RunState.RUNNING, at=now, reason=reason, lease_owner=owner, lease_expires_at=expires
     )
     return _update_run(conn, run, change)
 
 
-def _update_run(
-    conn: sqlite3.Connection, run: base.RunRecord, change: base.StateChange
-) -> base.RunRecord:
-    new = base.apply_change(run, change)
-    params = mapping.run_params(new)
-    params["expected_state"] = run.state.value
-    conn.execute(_QUERIES["update_run"], params)
-    _insert_transition(
-        conn, base.TransitionRecord(run.id, run.state, new.state, change.at, change.reason)
+def _open_waits(
+    conn: sqlite3.Connection, waits: Sequence[records.WaitRecord], change: records.StateChange
+) -> list[records.WaitRecord]:
+    for wait in waits:
+        conn.execute(_QUERIES["insert_wait"], mapping.wait_params(wait))
+    first = waits[0]
+    params = {"run_id": first.run_id, "step_key": first.step_key, "attempt": first.attempt}
+    stored = [mapping.wait_from_row(r) for r in conn.execute(_QUERIES["waits_of_step"], params)]
+    if any(w.status is not WaitStatus.OPEN for w in stored):
+        return stored  # answered while the run was away: it goes on Running
+    if _deliver_pending(conn, stored, change.at):
+        return [mapping.wait_from_row(r) for r in conn.execute(_QUERIES["waits_of_step"], params)]
+    row = conn.execute(_QUERIES["get_run"], {"id": first.run_id}).fetchone()
+    run = mapping.run_from_row(row) if row is not None else None
+    if run is not None and rules.change_allowed(run, (RunState.RUNNING,), change):
+        _update_run(conn, run, change)
+    return stored
+
+
+def _deliver_pending(
+    conn: sqlite3.Connection, waits: Sequence[records.WaitRecord], at: float
+) -> bool:
+    """Close the first MESSAGE wait of `waits` with the oldest pending message it takes."""
+    receives = [w for w in waits if w.kind is WaitKind.MESSAGE]
+    if not receives:
+        return False
+    rows = conn.execute(_QUERIES["pending_messages"], {"run_id": receives[0].run_id})
+    for message in (mapping.message_from_row(row) for row in rows):
+        for wait in receives:
+            if rules.message_matches(wait, message):
+                _close_wait(conn, rules.message_close(wait, message, at))
+                return True
+    return False
+
+
+def _close_wait(conn: sqlite3.Connection, close: records.WaitClose) -> records.WaitClosed | None:
+    row = conn.execute(_QUERIES["get_wait"], {"id": close.wait_id}).fetchone()
+    if row is None:
+        return None
+    wait = mapping.wait_from_row(row)
+    if wait.status is not WaitStatus.OPEN:
+        return records.WaitClosed(won=False, wait=wait)
+    conn.execute(_QUERIES["close_wait"], mapping.close_params(close))
+    conn.execute(
+        _QUERIES["cancel_other_alternatives"],
+        {
+            "run_id": wait.run_id,
+            "step_key": wait.step_key,
+            "attempt": wait.attempt,
+            "id": wait.id,
+            "closed_at": close.at,
+        },
     )
-    return new
+    conn.execute(_QUERIES["put_step"], mapping.step_params(close.step))
+    if close.early_input_id is not None:
+        params = {"id": close.early_input_id, "status": "consumed", "detail": None}
+        conn.execute(_QUERIES["settle_early_input"], params)
+    if close.message_id is not None:
+        received = {"id": close.message_id, "received_at": close.at}
+        conn.execute(_QUERIES["receive_message"], {**received, "received_step_key": wait.step_key})
+    return rules.wait_closed(wait, close, _wake_root(conn, wait.run_id, close))
 
 
-def _insert_transition(conn: sqlite3.Connection, transition: base.TransitionRecord) -> None:
-    conn.execute(_QUERIES["insert_transition"], mapping.transition_params(transition))
+def _wake_root(
+    conn: sqlite3.Connection, run_id: str, close: records.WaitClose
+) -> records.RunRecord | None:
+    # A resident run goes back to Running in this same transaction, so its waiter
+    # continues without a write of its own. A suspended run is re-executed from
+    # its top-level run, whose replay re-enters the children down to the wait;
+    # only that root needs a process.
+    run = mapping.run_from_row(conn.execute(_QUERIES["get_run"], {"id": run_id}).fetchone())
+    if run.state is RunState.WAITING and run.lease_owner is not None:
+        _update_run(conn, run, rules.resumed_change(close))
+        return None
+    while run.parent_id is not None:
+        run = mapping.run_from_row(
+            conn.execute(_QUERIES["get_run"], {"id": run.parent_id}).fetchone()
+        )
+    if run.state is not RunState.WAITING or run.lease_owner is not None:
+        return None
+    return _update_run(conn, run, rules.woken_root_change(close))
+
+
+def _suspend_runs(
+    conn: sqlite3.Connection,
+    run_ids: Sequence[str],
+    wait_ids: Sequence[str],
+    change: records.StateChange,
+) -> bool:
+    for wait_id in wait_ids:
+        row = conn.execute(_QUERIES["get_wait"], {"id": wait_id}).fetchone()
+        if row is None or row["status"] != WaitStatus.OPEN.value:
+            return False
+    for run_id in run_ids:
+        row = conn.execute(_QUERIES["get_run"], {"id": run_id}).fetchone()
+        run = mapping.run_from_row(row) if row is not None else None
+        allowed = (RunState.RUNNING, RunState.WAITING)
+        if run is not None and rules.change_allowed(run, allowed, change):
+            _update_run(conn, run, change)
+    return True
+
+
+def _cancel_run(
+    conn: sqlite3.Connection, run_id: str, change: records.StateChange
+) -> records.RunsCancelled | None:
+    tree = [mapping.run_from_row(r) for r in conn.execute(_QUERIES["run_tree"], {"id": run_id})]
+    if not tree:
+        return None
+    cancelled = [_update_run(conn, run, change) for run in tree if not run.state.is_final]
+    wait_ids: list[str] = []
+    for run in cancelled:
+        params = {"run_id": run.id}
+        wait_ids += [r["id"] for r in conn.execute(_QUERIES["open_waits_of_run"], params)]
+        conn.execute(_QUERIES["cancel_open_waits_of_run"], {**params, "closed_at": change.at})
+    return records.RunsCancelled(cancelled, wait_ids)
+
+
+def _send_message(
+    conn: sqlite3.Connection, message: records.MessageRecord, resume_as: records.StateChange | None
+) -> records.MessageSent:
+    created = conn.execute(_QUERIES["insert_message"], mapping.message_params(message)).rowcount
+    stored = _stored_message(conn, message)
+    if not created:
+        return records.MessageSent(stored, created=False)
+    params = {"run_id": message.run_id}
+    for row in conn.execute(_QUERIES["open_message_waits_of_run"], params).fetchall():
+        wait = mapping.wait_from_row(row)
+        if rules.message_matches(wait, stored):
+            close = rules.message_close(wait, stored, message.sent_at, resume_as)
+            closed = _close_wait(conn, close)
+            received = _stored_message(conn, message)
+            return records.MessageSent(received, created=True, closed=closed, step=close.step)
+    return records.MessageSent(stored, created=True)
+
+
+def _stored_message(
+    conn: sqlite3.Connection, message: records.MessageRecord
+) -> records.MessageRecord:
+    where = {"run_id": message.run_id, "key": message.key}
+    return mapping.message_from_row(conn.execute(_QUERIES["get_message"], where).fetchone())
+
+
+# mypy checks here that the adapter is a whole `Store`; at run time it is one assignment.
+_CONFORMS: type[port.Store] = SqliteStore

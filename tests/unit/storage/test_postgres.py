@@ -25,15 +25,18 @@ from tarry.storage import MessageRecord, RunRecord, StateChange, base, open_stor
 from tarry.storage.postgres import PostgresStore, _describe
 from tests.conftest import empty_postgres_schema, postgres_session_url
 from tests.contract.support import (
+    LEASE,
+    NOW,
     T0,
     eventually,
+    leased_run,
     log_record,
+    receive,
     run_record,
     wait_close,
     wait_record,
+    waiting_change,
 )
-from tests.contract.test_messages import receive
-from tests.contract.test_waits import LEASE, NOW, leased_run, waiting_change
 
 T = TypeVar("T")
 WORKERS = 4

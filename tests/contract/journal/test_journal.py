@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tarry.states import RunState, StepStatus
-from tarry.storage.base import step_order
+from tarry.storage import rules
 from tests.contract.support import T0, run_record, step_record
 
 if TYPE_CHECKING:
@@ -82,14 +82,14 @@ def test_get_steps_order_matches_step_order_whatever_the_insert_order(
 
     got = [s.key for s in store.get_steps(run_id)]
 
-    assert got == sorted(keys, key=step_order)
+    assert got == sorted(keys, key=rules.step_order)
 
 
 @given(parts=st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=4))
 def test_step_order_reads_every_part_as_a_number(parts: list[int]) -> None:
     key = ".".join(str(p) for p in parts)
 
-    assert step_order(key) == tuple(parts)
+    assert rules.step_order(key) == tuple(parts)
 
 
 @given(key=_keys, nested=st.integers(min_value=0, max_value=120))
@@ -99,7 +99,7 @@ def test_step_order_puts_a_nested_call_after_its_step_and_before_the_next(
     *outer, last = key.split(".")
     next_key = ".".join([*outer, str(int(last) + 1)])
 
-    assert step_order(key) < step_order(f"{key}.{nested}") < step_order(next_key)
+    assert rules.step_order(key) < rules.step_order(f"{key}.{nested}") < rules.step_order(next_key)
 
 
 def test_a_step_is_recorded_only_while_its_process_holds_the_lease(store: Store) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import TYPE_CHECKING
 
 import pytest
@@ -10,7 +11,16 @@ import pytest
 from tarry import errors
 from tarry.states import RunState
 from tarry.storage import RunFilter, StateChange, TransitionRecord
-from tests.contract.support import T0, log_record, run_record, step_record
+from tests.contract.support import (
+    NOW,
+    T0,
+    leased_run,
+    log_record,
+    new_id,
+    resident_wait,
+    run_record,
+    step_record,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -159,3 +169,33 @@ def test_run_ids_starting_with_a_prefix(store: Store) -> None:
     assert store.run_ids_starting_with("abd") == ["abd9"]
     assert store.run_ids_starting_with("ab", limit=5) == ["abc1", "abc2", "abd9"]
     assert store.run_ids_starting_with("q") == []
+
+
+# -- run_states --------------------------------------------------------------------------
+
+
+def test_run_states_maps_each_existing_run_to_its_state(store: Store) -> None:
+    pending = run_record()
+    store.insert_run(pending)
+    running = leased_run(store)
+    waiting = leased_run(store)
+    resident_wait(store, waiting, created_at=NOW)
+
+    states = store.run_states([pending.id, "no-such-run", running.id, waiting.id])
+
+    assert states == {
+        pending.id: RunState.PENDING,
+        running.id: RunState.RUNNING,
+        waiting.id: RunState.WAITING,
+    }
+    assert store.run_states([]) == {}
+
+
+def test_run_states_answers_for_more_runs_than_one_query_takes(store: Store) -> None:
+    cycle = itertools.cycle([RunState.PENDING, RunState.WAITING, RunState.COMPLETED])
+    expected = {new_id(): state for state in itertools.islice(cycle, 1201)}
+    for run_id, state in expected.items():
+        store.insert_run(run_record(run_id, state=state), durable=False)
+    asked = [*expected, *(f"missing-{i}" for i in range(300))]
+
+    assert store.run_states(asked) == expected

@@ -3,94 +3,35 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tarry import errors
 from tarry.states import RunState, WaitKind, WaitStatus
-from tarry.storage import UNSET, StateChange, base
+from tarry.storage import StateChange, records
 from tests.contract.support import (
+    LEASE,
+    ME,
+    NOW,
+    OTHER,
     T0,
+    closed,
     early_input,
-    new_id,
-    run_record,
+    leased_run,
+    resident_wait,
+    stored_run,
+    stored_wait,
     timeout_close,
     wait_close,
     wait_record,
+    waiting_change,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from tarry.storage import RunRecord, Store, WaitRecord
-
-ME = "host-a:100:1"
-OTHER = "host-b:200:1"
-NOW = T0 + 100
-LEASE = NOW + 30
-
-
-def leased_run(
-    store: Store, *, owner: str = ME, parent_id: str | None = None, created_at: float = T0
-) -> RunRecord:
-    run = run_record(
-        state=RunState.RUNNING,
-        lease_owner=owner,
-        lease_expires_at=LEASE,
-        started_at=T0,
-        parent_id=parent_id,
-        created_at=created_at,
-    )
-    store.insert_run(run)
-    return run
-
-
-def waiting_change(
-    *, at: float = NOW, owner: str = ME, release: bool = False, label: str = "input:approval"
-) -> StateChange:
-    """What a flow asks for when it stores its waits (see `tarry.waits`)."""
-    return StateChange(
-        RunState.WAITING,
-        at=at,
-        reason=f"waiting for {label}",
-        require_owner=owner,
-        lease_owner=None if release else UNSET,
-        lease_expires_at=None if release else UNSET,
-    )
-
-
-def resident_wait(
-    store: Store,
-    run: RunRecord,
-    key: str = "1",
-    *,
-    created_at: float,
-    deadline: float | None = None,
-) -> WaitRecord:
-    """Store one input wait of `run` (leased to `ME`), which stays in memory, Waiting."""
-    wait = wait_record(run.id, key, created_at=created_at, deadline=deadline)
-    store.open_waits([wait], waiting_change(at=wait.created_at))
-    return wait
-
-
-def stored_run(store: Store, run_id: str) -> RunRecord:
-    run = store.get_run(run_id)
-    assert run is not None
-    return run
-
-
-def stored_wait(store: Store, wait_id: str) -> WaitRecord:
-    wait = store.get_wait(wait_id)
-    assert wait is not None
-    return wait
-
-
-def closed(store: Store, close: base.WaitClose) -> base.WaitClosed:
-    outcome = store.close_wait(close)
-    assert outcome is not None
-    return outcome
 
 
 # -- open_waits --------------------------------------------------------------------------
@@ -227,7 +168,7 @@ def test_the_first_close_wins_and_records_the_answer(store: Store) -> None:
         channel="api",
         prompt="Ship it?",
     )
-    assert outcome == base.WaitClosed(won=True, wait=answered, ready_run_id=None)
+    assert outcome == records.WaitClosed(won=True, wait=answered, ready_run_id=None)
     assert store.get_wait(wait.id) == answered
 
 
@@ -250,7 +191,7 @@ def test_a_second_close_loses_and_sees_the_first_answer(store: Store) -> None:
 
     outcome = store.close_wait(late)
 
-    assert outcome == base.WaitClosed(won=False, wait=first.wait)
+    assert outcome == records.WaitClosed(won=False, wait=first.wait)
     assert stored_wait(store, wait.id).responder == "ada"
     assert [s.result for s in store.get_steps(run.id)] == ['{"alt":0,"value":true,"given":false}']
     assert store.get_transitions(run.id) == transitions
@@ -548,68 +489,6 @@ def test_closed_waits_since_lists_waits_closed_at_or_after_a_time(store: Store) 
     assert store.closed_waits_since(NOW + 4) == []
 
 
-# -- early inputs ------------------------------------------------------------------------
-
-
-def test_pending_early_inputs_are_a_runs_answers_for_one_name_oldest_first(
-    store: Store,
-) -> None:
-    run, other = leased_run(store), leased_run(store)
-    sent = [
-        early_input(run.id, sent_at=T0 + 1, responder="ada"),
-        early_input(run.id, sent_at=T0 + 2),
-    ]
-    ids = [store.add_early_input(e) for e in sent]
-    store.add_early_input(early_input(run.id, "veto", sent_at=T0 + 3))
-    store.add_early_input(early_input(other.id, sent_at=T0 + 4))
-
-    pending = store.pending_early_inputs(run.id, "approval")
-
-    assert len(set(ids)) == 2
-    assert pending == [dataclasses.replace(e, id=i) for e, i in zip(sent, ids, strict=True)]
-    assert store.pending_early_inputs(run.id, "nothing-sent") == []
-
-
-def test_a_rejected_early_input_is_no_longer_pending(store: Store) -> None:
-    run = leased_run(store)
-    bad = store.add_early_input(early_input(run.id, data='"maybe"', sent_at=T0 + 1))
-    good = store.add_early_input(early_input(run.id, sent_at=T0 + 2))
-
-    store.reject_early_input(bad, "Input should be a valid boolean")
-
-    assert [e.id for e in store.pending_early_inputs(run.id, "approval")] == [good]
-
-
-# -- run_states --------------------------------------------------------------------------
-
-
-def test_run_states_maps_each_existing_run_to_its_state(store: Store) -> None:
-    pending = run_record()
-    store.insert_run(pending)
-    running = leased_run(store)
-    waiting = leased_run(store)
-    resident_wait(store, waiting, created_at=NOW)
-
-    states = store.run_states([pending.id, "no-such-run", running.id, waiting.id])
-
-    assert states == {
-        pending.id: RunState.PENDING,
-        running.id: RunState.RUNNING,
-        waiting.id: RunState.WAITING,
-    }
-    assert store.run_states([]) == {}
-
-
-def test_run_states_answers_for_more_runs_than_one_query_takes(store: Store) -> None:
-    cycle = itertools.cycle([RunState.PENDING, RunState.WAITING, RunState.COMPLETED])
-    expected = {new_id(): state for state in itertools.islice(cycle, 1201)}
-    for run_id, state in expected.items():
-        store.insert_run(run_record(run_id, state=state), durable=False)
-    asked = [*expected, *(f"missing-{i}" for i in range(300))]
-
-    assert store.run_states(asked) == expected
-
-
 # -- a closed store ----------------------------------------------------------------------
 
 CLOSED_STORE_CALLS: dict[str, Callable[[Store, WaitRecord], object]] = {
@@ -678,7 +557,7 @@ def test_cancel_leaves_finished_runs_alone(store: Store) -> None:
     assert [r.id for r in outcome.runs] == [parent.id]
     assert stored_run(store, done.id).state is RunState.COMPLETED
     again = store.cancel_run(parent.id, NOW + 6, "stop again")
-    assert again == base.RunsCancelled([], [])
+    assert again == records.RunsCancelled([], [])
 
 
 def test_cancel_of_an_unknown_run_is_none(store: Store) -> None:

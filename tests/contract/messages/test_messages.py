@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import TYPE_CHECKING
 
-from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
-from tarry.storage import MessageRecord, messages
-from tests.contract.support import wait_record
-from tests.contract.test_waits import NOW, leased_run, stored_run, waiting_change
+from tarry.states import RunState, StepKind, StepStatus, WaitStatus
+from tarry.storage import MessageRecord
+from tests.contract.support import NOW, leased_run, receive, stored_run, waiting_change
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
-
-    from tarry.storage import RunRecord, Store, WaitRecord
+    from tarry.storage import RunRecord, Store
 
 
 def message(run: RunRecord, key: str, data: object = "hi", **fields: object) -> MessageRecord:
     values: dict[str, object] = {"sent_at": NOW, **fields}
     return MessageRecord(run_id=run.id, key=key, data=json.dumps(data), **values)  # type: ignore[arg-type]
-
-
-def receive(
-    run: RunRecord,
-    key: str = "1",
-    *,
-    prefix: str | None = None,
-    exclude: Collection[str] = (),
-    at: float = NOW,
-) -> WaitRecord:
-    """A MESSAGE wait as `receive_input` stores it."""
-    wait = wait_record(run.id, key, kind=WaitKind.MESSAGE, name="message", created_at=at)
-    return dataclasses.replace(wait, spec=messages.message_filter(prefix, exclude))
 
 
 def received_value(store: Store, run: RunRecord, key: str) -> dict[str, object]:
