@@ -21,7 +21,7 @@ import threading
 import time
 
 from tarry import clock as clock_module
-from tarry import host
+from tarry import daemon, host
 from tarry.engine import answers
 from tarry.states import RunState, WaitStatus
 from tarry.storage import wakeups
@@ -38,19 +38,18 @@ _RUN_NEWS = frozenset({"run_ready", "run_ended"})
 _log = logging.getLogger("tarry.watcher")
 
 
-class Watcher:
+class Watcher(daemon.Daemon):
     """Fires due timers and relays closes of waits for one host."""
 
     def __init__(self, hst: host.Host) -> None:
+        super().__init__("tarry-watcher")
         self.host = hst
         self._since = hst.clock.now() - _SKEW_SECONDS
         self._seen: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._kick = threading.Event()
-        self._thread: threading.Thread | None = None
         self._tick_lock = threading.Lock()
         self._next_sweep = time.monotonic() + _SWEEP_SECONDS
         self._next_relay = 0.0
+        self._next_tick = 0.0
         self._wakes: collections.deque[wakeups.Wake] = collections.deque()
         self._poked = False
         self._unlisten = hst.store.listen(self._on_wake)
@@ -58,51 +57,38 @@ class Watcher:
         if isinstance(hst.clock, clock_module.FakeClock):
             hst.clock.on_advance(self._after_fake_advance)
 
-    def start(self) -> None:
-        """Start the watcher thread (once)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="tarry-watcher", daemon=True)
-            self._thread.start()
-
     def stop(self) -> None:
         """Stop the thread."""
         if self._unlisten is not None:
             self._unlisten()
-        self._stop.set()
-        self._kick.set()
-        if self._thread is not None:
-            self._thread.join()
+        super().stop()
 
     def poke(self) -> None:
         """Tick now instead of at the next interval."""
         self._poked = True
-        self._kick.set()
+        self.kick()
 
-    def _loop(self) -> None:
-        poll = self.host.settings.poll_seconds
-        next_tick = 0.0
-        while not self._stop.is_set():
-            # A push is handled at once, but timers and the safety poll keep their
-            # interval: pushes come with every run made Pending or ended, and a
-            # query for due timers at each would cost more than all else a run costs.
-            full = self._poked or time.monotonic() >= next_tick
-            self._poked = False
+    def _step(self) -> float:
+        # A push is handled at once, but timers and the safety poll keep their
+        # interval: pushes come with every run made Pending or ended, and a
+        # query for due timers at each would cost more than all else a run costs.
+        full = self._poked or time.monotonic() >= self._next_tick
+        self._poked = False
+        if full:
+            self._next_tick = time.monotonic() + self.host.settings.poll_seconds
+        try:
             if full:
-                next_tick = time.monotonic() + poll
-            try:
-                if full:
-                    self.tick()
-                else:
-                    self._handle_wakes_locked()
-            except Exception:  # noqa: BLE001 - a failing store must not end the watcher
-                _log.exception("the tarry watcher's tick failed; trying again")
-            self._kick.wait(max(0.0, next_tick - time.monotonic()))
-            self._kick.clear()
+                self.tick()
+            else:
+                self._handle_wakes_locked()
+        except Exception:  # noqa: BLE001 - a failing store must not end the watcher
+            _log.exception("the tarry watcher's tick failed; trying again")
+        return max(0.0, self._next_tick - time.monotonic())
 
     def tick(self) -> None:
         """Fire due timers, then relay closes made by other processes."""
         with self._tick_lock:
-            if self._stop.is_set():
+            if self.stopping:
                 return
             self._handle_wakes()
             if self.host.store.serves_timers():
@@ -115,7 +101,7 @@ class Watcher:
 
     def _handle_wakes_locked(self) -> None:
         with self._tick_lock:
-            if not self._stop.is_set():
+            if not self.stopping:
                 self._handle_wakes()
 
     def _on_wake(self, wake: wakeups.Wake) -> None:
@@ -125,7 +111,7 @@ class Watcher:
         if wake.event in _RUN_NEWS and self.host.hub.awaited_root(wake.run_id) is None:
             return
         self._wakes.append(wake)
-        self._kick.set()
+        self.kick()
 
     def _handle_wakes(self) -> None:
         while self._wakes:
