@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Dispatcher", "ensure_dispatcher"]
 
-_log = logging.getLogger(__name__)
+# Named as before the move out of tarry.notify, so logging settings that name it still apply.
+_log = logging.getLogger("tarry.notify.dispatch")
 _BATCH = 50
 _CLAIM_SECONDS = 120.0
 _IDLE_SECONDS = 2.0

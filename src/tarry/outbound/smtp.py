@@ -33,7 +33,8 @@ __all__ = [
     "smtp_connection",
 ]
 
-_log = logging.getLogger(__name__)
+# Named as before the move out of tarry.notify, so logging settings that name it still apply.
+_log = logging.getLogger("tarry.notify.email")
 _MAIL_NAMESPACE = uuid.UUID("5c1d8c7e-0d7b-4f57-9d0e-3a4b61f0f2aa")
 
 

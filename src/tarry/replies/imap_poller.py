@@ -22,7 +22,8 @@ from tarry.replies import delivery, inbound
 
 __all__ = ["ImapPoller"]
 
-_log = logging.getLogger(__name__)
+# Named as before the move out of tarry.notify, so logging settings that name it still apply.
+_log = logging.getLogger("tarry.notify.imap_poller")
 _TIMEOUT_SECONDS = 30.0
 _MAX_BACKOFF_SECONDS = 300.0
 _MAX_ATTEMPTS = 5

@@ -25,7 +25,8 @@ from tarry.replies import delivery, find, read
 
 __all__ = ["deliver"]
 
-_log = logging.getLogger(__name__)
+# Named as before the move out of tarry.notify, so logging settings that name it still apply.
+_log = logging.getLogger("tarry.notify.inbound")
 
 
 def deliver(raw: bytes, hst: host.Host, *, recipients: Sequence[str] = ()) -> delivery.Delivery:

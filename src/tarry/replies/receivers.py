@@ -10,7 +10,8 @@ from tarry.replies import imap_poller, smtp_endpoint
 
 __all__ = ["start_mail_receivers"]
 
-_log = logging.getLogger(__name__)
+# Named as before the move out of tarry.notify, so logging settings that name it still apply.
+_log = logging.getLogger("tarry.notify.receivers")
 
 
 def start_mail_receivers(hst: host.Host) -> list[Callable[[], None]]:

@@ -29,7 +29,8 @@ from tarry.replies import delivery, find, inbound
 
 __all__ = ["MAX_MESSAGE_BYTES", "InboundHandler", "SmtpEndpoint", "start_smtp_endpoint"]
 
-_log = logging.getLogger(__name__)
+# Named as before the move out of tarry.notify, so logging settings that name it still apply.
+_log = logging.getLogger("tarry.notify.smtp_endpoint")
 
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 """Larger mails are refused: a reply to a question needs no more."""
