@@ -470,3 +470,8 @@ def initial_complete(spec: InputSpec) -> bool:
     """
     required: list[str] = spec.schema.get("required", [])
     return all(name in spec.initial for name in required)
+
+
+# Stored values name their class by `module:qualname`: it keeps the public path it had
+# before the engine package, so stores written before and after the move read alike.
+InputSpec.__module__ = "tarry.input"

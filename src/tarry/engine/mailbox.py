@@ -306,3 +306,8 @@ def receive_input(  # noqa: PLR0917 - Prefect's signature
     del poll_interval
     rule = rules.message_filter(key_prefix, exclude_keys or ())
     return Receiver(input_type, timeout, raise_timeout_error, with_metadata, rule)
+
+
+# Stored values name their class by `module:qualname`: it keeps the public path it had
+# before the engine package, so stores written before and after the move read alike.
+Message.__module__ = "tarry.messaging"

@@ -449,3 +449,8 @@ def receive_message(seconds: float | None, message_filter: str) -> Any:
     """
     alt = Alt.message(seconds, message_filter)
     return value_of(dispatch("receive_input", "message", [alt], suspend_now=False))
+
+
+# Stored values name their class by `module:qualname`: these keep the public path they had
+# before the engine package, so stores written before and after the move read alike.
+Input.__module__ = Timer.__module__ = "tarry.waits"
