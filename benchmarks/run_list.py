@@ -24,7 +24,7 @@ from server_proc import tarry_server
 import tarry
 from tarry import config, host
 from tarry.states import RunState
-from tarry.storage import base, sqlfiles
+from tarry.storage import records, sqlfiles
 from tarry.storage import rows as mapping
 
 PAGES = {
@@ -48,11 +48,11 @@ def fill(home: str, n: int) -> None:
     conn.close()
 
 
-def _run(i: int, created: float) -> base.RunRecord:
+def _run(i: int, created: float) -> records.RunRecord:
     state = RunState.FAILED if i % 20 == 0 else RunState.COMPLETED
     if i % 100 == 1:
         state = RunState.WAITING
-    return base.RunRecord(
+    return records.RunRecord(
         id=f"{i:08d}-0000-4000-8000-000000000000",
         name=f"run-{i}",
         flow_name=f"flow-{i % 20}",

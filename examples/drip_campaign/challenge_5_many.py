@@ -27,7 +27,7 @@ from pathlib import Path
 from tarry import config, flow, host, service, task, worker
 from tarry.deployments import deployment_name, run_deployment
 from tarry.states import RunState
-from tarry.storage import base
+from tarry.storage import records
 
 sys.path.insert(0, str(Path(__file__).parent))
 from challenge_4_email import drip_campaign
@@ -62,7 +62,7 @@ def outcomes(run_ids: list[str]) -> Counter[str]:
     return ended
 
 
-def _outcome(run: base.RunRecord) -> str:
+def _outcome(run: records.RunRecord) -> str:
     return f"{run.result} email(s)" if run.state is RunState.COMPLETED else run.state.value
 
 

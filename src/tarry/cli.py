@@ -20,7 +20,7 @@ from rich.table import Column, Table
 from tarry import config, errors, host, loader, serialization, service, worker
 from tarry.definitions import Flow
 from tarry.states import RunState
-from tarry.storage import base
+from tarry.storage import records
 
 __all__ = ["app", "main"]
 
@@ -179,7 +179,7 @@ def _when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _duration(run: base.RunRecord) -> str:
+def _duration(run: records.RunRecord) -> str:
     if run.started_at is None:
         return "-"
     end = run.ended_at or dt.datetime.now().timestamp()
@@ -265,7 +265,7 @@ def inputs_ls(
     out.print(table)
 
 
-def _asks_for(wait: base.WaitRecord) -> str:
+def _asks_for(wait: records.WaitRecord) -> str:
     if wait.spec is None:
         return "a go-ahead (no input)"
     schema = json.loads(wait.spec).get("schema", {})

@@ -19,7 +19,7 @@ import pydantic
 from tarry import errors, host, serialization
 from tarry.engine import runs, spec, steps
 from tarry.states import RunState
-from tarry.storage import base
+from tarry.storage import records
 
 __all__ = [
     "deploy",
@@ -46,7 +46,7 @@ def deploy(
     description: str | None = None,
     tags: tuple[str, ...] = (),
     hst: host.Host | None = None,
-) -> base.DeploymentRecord:
+) -> records.DeploymentRecord:
     """Register `flow` so that runs of it can be started by name.
 
     Args:
@@ -67,7 +67,7 @@ def deploy(
     defaults = dict(parameters or {})
     _check_names(flow, defaults)
     now = time.time()
-    record = base.DeploymentRecord(
+    record = records.DeploymentRecord(
         name=deployment_name(flow, name),
         flow_name=flow.name,
         entrypoint=flow.entrypoint,
@@ -120,7 +120,7 @@ def start(
     *,
     run_id: str | None = None,
     hst: host.Host | None = None,
-) -> base.RunRecord:
+) -> records.RunRecord:
     """Create a Pending run of deployment `name`; a worker that has its code executes it.
 
     Parameters are merged over the deployment's defaults and checked against the
@@ -153,7 +153,7 @@ def run_deployment(
     as_subflow: bool = True,
     *,
     hst: host.Host | None = None,
-) -> base.RunRecord:
+) -> records.RunRecord:
     """Start a run of a deployment and wait for it to end (like Prefect's `run_deployment`).
 
     Inside a flow the started run's id is recorded in the caller's journal, so a
@@ -186,7 +186,7 @@ def _started_id(key: str | None) -> str | None:
     return None if key is None else str(uuid.uuid5(_STARTED_NAMESPACE, key))
 
 
-def _until_final(hst: host.Host, run_id: str, timeout: float | None) -> base.RunRecord:
+def _until_final(hst: host.Host, run_id: str, timeout: float | None) -> records.RunRecord:
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         run = hst.store.get_run(run_id)

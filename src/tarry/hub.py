@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from tarry.storage import base
+from tarry.storage import records
 
 __all__ = ["Hub", "Signal"]
 
@@ -71,7 +71,7 @@ class Parked:
         self.run_id = run_id
         self.wait_ids = wait_ids
         self.signal = signal
-        self.outcome: base.StepRecord | None = None
+        self.outcome: records.StepRecord | None = None
         self.suspend_asked = False
         self.crowded = False
         """Whether the resident limit was reached when it parked: it leaves memory at once."""
@@ -90,7 +90,7 @@ class Hub:
         self._specs: dict[str, Any] = {}
         self._ready_listeners: list[Callable[[str], None]] = []
         self._closed_here: dict[str, float] = {}
-        self._handed: dict[str, base.RunRecord] = {}
+        self._handed: dict[str, records.RunRecord] = {}
         self._aborted: dict[str, str] = {}
         self._closed_reason: str | None = None
 
@@ -155,7 +155,7 @@ class Hub:
         with self._lock:
             return set(self._parked)
 
-    def closed(self, wait_id: str, step: base.StepRecord) -> bool:
+    def closed(self, wait_id: str, step: records.StepRecord) -> bool:
         """Deliver a wait's journal entry to its parked waiter; `False` if none is here."""
         with self._lock:
             parked = self._parked.get(wait_id)
@@ -245,7 +245,7 @@ class Hub:
                 self._members.setdefault(root_id, []).append(member)
         return signal
 
-    def unwatch_run(self, root_id: str, signal: Signal) -> base.RunRecord | None:
+    def unwatch_run(self, root_id: str, signal: Signal) -> records.RunRecord | None:
         """Stop watching.
 
         Returns:
@@ -271,7 +271,7 @@ class Hub:
                 return run_id
             return self._roots.get(run_id)
 
-    def hand_over(self, run: base.RunRecord) -> bool:
+    def hand_over(self, run: records.RunRecord) -> bool:
         """Give a run claimed on a caller's behalf to that caller; `False` if none waits."""
         with self._lock:
             signals = self._watchers.get(run.id)
@@ -281,7 +281,7 @@ class Hub:
         signals[0].set()
         return True
 
-    def take_handed(self, root_id: str) -> base.RunRecord | None:
+    def take_handed(self, root_id: str) -> records.RunRecord | None:
         """The run handed over for `root_id`, once (to one of its callers)."""
         with self._lock:
             return self._handed.pop(root_id, None)

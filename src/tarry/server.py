@@ -25,7 +25,7 @@ from tarry.definitions import Flow
 from tarry.engine import watcher
 from tarry.replies import receivers
 from tarry.states import RunState
-from tarry.storage import base
+from tarry.storage import records
 from tarry.web import app as web_app
 from tarry.worker import Worker
 
@@ -79,7 +79,9 @@ def _lifespan(hst: host.Host, max_runs: int) -> web_app.Lifespan:
     return lifespan
 
 
-def deploy_entrypoints(hst: host.Host, entrypoints: Iterable[str]) -> list[base.DeploymentRecord]:
+def deploy_entrypoints(
+    hst: host.Host, entrypoints: Iterable[str]
+) -> list[records.DeploymentRecord]:
     """Import each `path/to/file.py:flow` (or `module:flow`) and register it as a deployment.
 
     Each is named after its file or module: `flow-name/file-name`.
@@ -107,8 +109,8 @@ def _name_of(entrypoint: str) -> str:
 
 
 def start_demo_runs(
-    hst: host.Host, deployed: Iterable[base.DeploymentRecord]
-) -> list[base.RunRecord]:
+    hst: host.Host, deployed: Iterable[records.DeploymentRecord]
+) -> list[records.RunRecord]:
     """Start one run of each deployment that has no unfinished run, so a new user sees one.
 
     A deployment whose flow needs parameters it has no default for is left out
@@ -127,7 +129,7 @@ def start_demo_runs(
     return started
 
 
-def missing_parameters(deployment: base.DeploymentRecord) -> list[str]:
+def missing_parameters(deployment: records.DeploymentRecord) -> list[str]:
     """The flow's required parameters the deployment gives no default for."""
     required = json.loads(deployment.parameter_schema).get("required", [])
     defaults = json.loads(deployment.parameters)

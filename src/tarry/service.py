@@ -16,7 +16,7 @@ from typing import Any
 from tarry import deployments, errors, host
 from tarry.engine import answers, mailbox
 from tarry.states import RunState, WaitKind, WaitStatus
-from tarry.storage import base
+from tarry.storage import records
 from tarry.storage.outbox import OutboxItem
 
 __all__ = [
@@ -46,21 +46,21 @@ _SUSPEND_WAIT_SECONDS = 5.0
 class RunDetail:
     """A run with its journal, logs, state changes, waits and child runs."""
 
-    run: base.RunRecord
+    run: records.RunRecord
     """The run."""
-    steps: list[base.StepRecord]
+    steps: list[records.StepRecord]
     """Its journal, in key order."""
-    logs: list[base.LogRecord]
+    logs: list[records.LogRecord]
     """Its log lines, oldest first."""
-    transitions: list[base.TransitionRecord]
+    transitions: list[records.TransitionRecord]
     """Its state changes, oldest first."""
-    children: list[base.RunRecord]
+    children: list[records.RunRecord]
     """Runs it started as child flows."""
-    waits: list[base.WaitRecord] = dataclasses.field(default_factory=list)
+    waits: list[records.WaitRecord] = dataclasses.field(default_factory=list)
     """Its waits, oldest first (the open ones are what it waits for now)."""
-    messages_in: list[base.MessageRecord] = dataclasses.field(default_factory=list)
+    messages_in: list[records.MessageRecord] = dataclasses.field(default_factory=list)
     """Messages sent to it, oldest first."""
-    messages_out: list[base.MessageRecord] = dataclasses.field(default_factory=list)
+    messages_out: list[records.MessageRecord] = dataclasses.field(default_factory=list)
     """Messages it sent, oldest first."""
     outbox: list[OutboxItem] = dataclasses.field(default_factory=list)
     """Notifications and mail it sent or will send, oldest first."""
@@ -70,9 +70,9 @@ class RunDetail:
 class InboxItem:
     """An open (or just closed) input wait, with its run and the form it asks for."""
 
-    wait: base.WaitRecord
+    wait: records.WaitRecord
     """The wait."""
-    run: base.RunRecord
+    run: records.RunRecord
     """The run that waits."""
     spec: dict[str, Any] | None
     """The stored input spec (`InputSpec.to_json()`): schema, description, initial data."""
@@ -89,13 +89,13 @@ def list_runs(
     *,
     states: Collection[RunState] = (),
     flow_name: str | None = None,
-    parent_id: str | base.Unset | None = base.UNSET,
+    parent_id: str | records.Unset | None = records.UNSET,
     limit: int = 50,
     offset: int = 0,
     hst: host.Host | None = None,
-) -> list[base.RunRecord]:
+) -> list[records.RunRecord]:
     """Runs, newest first, filtered by state, flow name and parent (`None`: top-level only)."""
-    where = base.RunFilter(
+    where = records.RunFilter(
         states=states, flow_name=flow_name, parent_id=parent_id, limit=limit, offset=offset
     )
     return _host(hst).store.list_runs(where)
@@ -118,7 +118,7 @@ def resolve_run_id(id_or_prefix: str, *, hst: host.Host | None = None) -> str:
     raise errors.RunNotFound(id_or_prefix)
 
 
-def get_run(run_id: str, *, hst: host.Host | None = None) -> base.RunRecord:
+def get_run(run_id: str, *, hst: host.Host | None = None) -> records.RunRecord:
     """One run, by id or unique prefix.
 
     Raises:
@@ -145,7 +145,7 @@ def get_run_detail(run_id: str, *, hst: host.Host | None = None) -> RunDetail:
         steps=store.get_steps(run.id),
         logs=store.get_logs(run.id),
         transitions=store.get_transitions(run.id),
-        children=store.list_runs(base.RunFilter(parent_id=run.id, limit=1000)),
+        children=store.list_runs(records.RunFilter(parent_id=run.id, limit=1000)),
         waits=store.waits_of_run(run.id),
         messages_in=store.messages_of_run(run.id),
         messages_out=store.messages_of_run(run.id, sent=True),
@@ -155,7 +155,7 @@ def get_run_detail(run_id: str, *, hst: host.Host | None = None) -> RunDetail:
 
 def cancel_run(
     run_id: str, *, by: str | None = None, hst: host.Host | None = None
-) -> base.RunRecord:
+) -> records.RunRecord:
     """Cancel a run and its child runs; a waiting run's open waits close.
 
     A run executing in this process stops at its next step or wait; one executing
@@ -180,7 +180,7 @@ def cancel_run(
     return done.runs[0]
 
 
-def suspend_run(run_id: str, *, hst: host.Host | None = None) -> base.RunRecord:
+def suspend_run(run_id: str, *, hst: host.Host | None = None) -> records.RunRecord:
     """Take a waiting run out of memory now; it resumes by replay when its wait ends.
 
     A run that is already suspended is returned as it is.
@@ -203,7 +203,7 @@ def suspend_run(run_id: str, *, hst: host.Host | None = None) -> base.RunRecord:
     return _until_released(hst, run.id)
 
 
-def _until_released(hst: host.Host, run_id: str) -> base.RunRecord:
+def _until_released(hst: host.Host, run_id: str) -> records.RunRecord:
     deadline = time.monotonic() + _SUSPEND_WAIT_SECONDS
     while True:
         run = hst.store.get_run(run_id)
@@ -221,12 +221,12 @@ def _until_released(hst: host.Host, run_id: str) -> base.RunRecord:
 
 def list_deployments(
     *, limit: int = 50, offset: int = 0, hst: host.Host | None = None
-) -> list[base.DeploymentRecord]:
+) -> list[records.DeploymentRecord]:
     """Deployments, by name."""
     return _host(hst).store.list_deployments(limit=limit, offset=offset)
 
 
-def get_deployment(name: str, *, hst: host.Host | None = None) -> base.DeploymentRecord:
+def get_deployment(name: str, *, hst: host.Host | None = None) -> records.DeploymentRecord:
     """One deployment by name.
 
     Raises:
@@ -243,7 +243,7 @@ def start_run(
     parameters: dict[str, Any] | None = None,
     *,
     hst: host.Host | None = None,
-) -> base.RunRecord:
+) -> records.RunRecord:
     """Create a Pending run of a deployment; a worker that has its code executes it.
 
     Parameters are checked against the flow's signature (merged over the
@@ -267,7 +267,7 @@ def send_message(
     key: str | None = None,
     sender: str | None = None,
     hst: host.Host | None = None,
-) -> base.MessageRecord:
+) -> records.MessageRecord:
     """Send `value` to a run (see `tarry.send_input`); `run_id` may be a prefix.
 
     Raises:
@@ -280,7 +280,7 @@ def send_message(
 
 def list_messages(
     run_id: str, *, sent: bool = False, limit: int = 200, hst: host.Host | None = None
-) -> list[base.MessageRecord]:
+) -> list[records.MessageRecord]:
     """Messages sent to a run (its inbox), or with `sent` by it (its outbox), oldest first.
 
     Raises:
@@ -295,7 +295,7 @@ def list_messages(
 
 def list_pending_inputs(
     run_id: str | None = None, *, limit: int = 50, offset: int = 0, hst: host.Host | None = None
-) -> list[base.WaitRecord]:
+) -> list[records.WaitRecord]:
     """Open input waits across runs (the inbox), oldest first."""
     hst = _host(hst)
     resolved = resolve_run_id(run_id, hst=hst) if run_id else None
@@ -324,7 +324,7 @@ def get_inbox_item(wait_id: str, *, hst: host.Host | None = None) -> InboxItem:
     return _item(hst, wait)
 
 
-def _item(hst: host.Host, wait: base.WaitRecord) -> InboxItem:
+def _item(hst: host.Host, wait: records.WaitRecord) -> InboxItem:
     run = hst.store.get_run(wait.run_id)
     if run is None:
         raise errors.StoreError(f"wait {wait.id} belongs to a missing run {wait.run_id}")
@@ -332,7 +332,7 @@ def _item(hst: host.Host, wait: base.WaitRecord) -> InboxItem:
     return InboxItem(wait=_with_race_deadline(hst, wait), run=run, spec=spec)
 
 
-def _with_race_deadline(hst: host.Host, wait: base.WaitRecord) -> base.WaitRecord:
+def _with_race_deadline(hst: host.Host, wait: records.WaitRecord) -> records.WaitRecord:
     """An open input raced against a timer (`wait_any`) closes when the timer fires.
 
     The deadline belongs to the timer; shown with the input, the person asked sees

@@ -40,7 +40,7 @@ from tarry import worker as worker_module
 from tarry.definitions import Flow
 from tarry.engine import answers, runs
 from tarry.states import FINAL_STATES, RunState, StepKind, WaitStatus
-from tarry.storage import base
+from tarry.storage import records
 
 __all__ = ["RunHandle", "RunRef", "TestHarness", "tarry_test_harness", "test_harness"]
 
@@ -62,7 +62,7 @@ class RunHandle:
         return f"<RunHandle {self.id}>"
 
     @property
-    def run(self) -> base.RunRecord:
+    def run(self) -> records.RunRecord:
         """The run as stored now."""
         found = self._harness.store.get_run(self.id)
         if found is None:
@@ -87,19 +87,19 @@ class RunHandle:
             return self._future.result(timeout)
         return runs.run_outcome(self.wait_for(*FINAL_STATES, timeout=timeout))
 
-    def wait_for(self, *states: RunState, timeout: float = 10.0) -> base.RunRecord:
+    def wait_for(self, *states: RunState, timeout: float = 10.0) -> records.RunRecord:
         """Block until the run is in one of `states`."""
         return self._harness.wait_for_state(self.id, *states, timeout=timeout)
 
-    def waits(self) -> list[base.WaitRecord]:
+    def waits(self) -> list[records.WaitRecord]:
         """The run's waits, oldest first."""
         return self._harness.store.waits_of_run(self.id)
 
-    def open_waits(self) -> list[base.WaitRecord]:
+    def open_waits(self) -> list[records.WaitRecord]:
         """The run's waits nobody has answered yet, oldest first."""
         return [w for w in self.waits() if w.status is WaitStatus.OPEN]
 
-    def steps(self) -> list[base.StepRecord]:
+    def steps(self) -> list[records.StepRecord]:
         """The run's journal: tasks, child flows, waits and recorded values, in order."""
         return self._harness.store.get_steps(self.id)
 
@@ -116,7 +116,7 @@ class RunHandle:
         found = self._harness.store.messages_of_run(self.id, sent=False, limit=10_000)
         return [serialization.loads(m.data) for m in found]
 
-    def assert_state(self, *states: RunState, timeout: float = 10.0) -> base.RunRecord:
+    def assert_state(self, *states: RunState, timeout: float = 10.0) -> records.RunRecord:
         """Assert the run reaches one of `states` within `timeout` seconds.
 
         Raises:
@@ -207,7 +207,7 @@ class TestHarness:
 
     def send(
         self, run: RunRef, value: Any, *, key: str | None = None, sender: str = "test"
-    ) -> base.MessageRecord:
+    ) -> records.MessageRecord:
         """Send a message to a run, as the web UI, API and `tarry send` do.
 
         Raises:
@@ -249,8 +249,10 @@ class TestHarness:
             time.sleep(0.002)
         raise TimeoutError(f"flow {flow.name!r} did not start a run within 10 s")
 
-    def _runs_of(self, flow: Flow[..., Any]) -> list[base.RunRecord]:
-        return self.store.list_runs(base.RunFilter(flow_name=flow.name, parent_id=None, limit=1000))
+    def _runs_of(self, flow: Flow[..., Any]) -> list[records.RunRecord]:
+        return self.store.list_runs(
+            records.RunFilter(flow_name=flow.name, parent_id=None, limit=1000)
+        )
 
     def _call(self, flow: Flow[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if flow.is_async:
@@ -259,7 +261,7 @@ class TestHarness:
 
     def wait_for_state(
         self, run_id: str, *states: RunState, timeout: float = 10.0
-    ) -> base.RunRecord:
+    ) -> records.RunRecord:
         """Block until the run is in one of `states` (real time, polled every 2 ms)."""
         deadline = time.monotonic() + timeout
         while True:

@@ -19,7 +19,7 @@ from tarry import deployments, errors, host
 from tarry.engine import runs, spec, watcher
 from tarry.outbound import dispatch
 from tarry.states import RunState
-from tarry.storage import base, wakeups
+from tarry.storage import records, wakeups
 
 __all__ = ["Worker", "serve"]
 
@@ -55,7 +55,7 @@ class Worker:
         # An answer or timer in this process wakes the claim loop at once.
         self.host.hub.on_ready(lambda _run_id: self._wake.set())
 
-    def claim(self) -> list[base.RunRecord]:
+    def claim(self) -> list[records.RunRecord]:
         """Claim as many runs as there are free slots, and start executing them.
 
         Runs of its own that only wait in memory count as room too: for each run
@@ -92,7 +92,7 @@ class Worker:
             future.add_done_callback(self._done)
         return claimed
 
-    def _claim_runs(self, limit: int) -> tuple[list[base.RunRecord], float]:
+    def _claim_runs(self, limit: int) -> tuple[list[records.RunRecord], float]:
         """The runs claimed, and the time given to the claim (a first start's `started_at`)."""
         store = self.host.store
         # Runs of processes that died are looked for every third of a lease, not at
@@ -161,14 +161,14 @@ class Worker:
         self._stop.set()
         self._wake.set()
 
-    def execute(self, run: base.RunRecord, *, fresh: bool = False) -> None:
+    def execute(self, run: records.RunRecord, *, fresh: bool = False) -> None:
         """Execute one claimed run to its final state; its outcome is in the store.
 
         Args:
             run: The run, as claimed.
             fresh: The run never started before this claim, so its journal is empty.
         """
-        journal_steps: list[base.StepRecord] | None = [] if fresh else None
+        journal_steps: list[records.StepRecord] | None = [] if fresh else None
         try:
             flow = spec.load_flow(run.entrypoint)
         except errors.FlowLoadError as exc:
@@ -186,12 +186,12 @@ class Worker:
         except Exception:
             logger.debug("run %s failed", run.id, exc_info=True)
 
-    def _release(self, run: base.RunRecord, exc: errors.FlowLoadError) -> None:
+    def _release(self, run: records.RunRecord, exc: errors.FlowLoadError) -> None:
         # The run itself is fine; only this process lacks its code (another folder,
         # another version). It goes back to Pending for a worker that has it.
         logger.error("run %s left for another worker: %s", run.id, exc)
         self._unloadable.add(run.id)
-        change = base.StateChange(
+        change = records.StateChange(
             RunState.PENDING,
             at=time.time(),
             reason=f"worker {self.host.owner} cannot load its flow: {exc}",

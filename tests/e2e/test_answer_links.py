@@ -13,7 +13,7 @@ import pytest
 
 from tarry import flow, pause_flow_run, service
 from tarry.states import RunState, WaitStatus
-from tarry.storage import base
+from tarry.storage import records
 from tarry.testing import RunHandle, TestHarness, tarry_test_harness
 from tests.e2e.flows.approvals import APPROVER, authorized_training, budget_approval
 from tests.e2e.live import live_server
@@ -35,7 +35,7 @@ def harness(catcher: MailCatcher) -> Iterator[TestHarness]:
     settings = {**catcher.settings(), "resident_seconds": 3600, "link_max_age_seconds": 3600}
     with tarry_test_harness(fake_clock=True, **settings) as h:
         yield h
-        for run in h.store.list_runs(base.RunFilter(limit=100)):
+        for run in h.store.list_runs(records.RunFilter(limit=100)):
             if not run.state.is_final:
                 service.cancel_run(run.id, by="test teardown", hst=h.host)
 

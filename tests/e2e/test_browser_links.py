@@ -12,7 +12,7 @@ from playwright.sync_api import Page
 
 from tarry import service
 from tarry.states import RunState
-from tarry.storage import base
+from tarry.storage import records
 from tarry.testing import RunHandle, TestHarness, tarry_test_harness
 from tests.e2e.browser import screenshot
 from tests.e2e.flows.approvals import APPROVER, authorized_training, budget_approval
@@ -27,7 +27,7 @@ def served() -> Iterator[tuple[TestHarness, MailCatcher, str]]:
         settings = {**catcher.settings(), "resident_seconds": 3600}
         with tarry_test_harness(**settings) as harness, live_server(harness.host) as url:
             yield harness, catcher, url
-            for run in harness.store.list_runs(base.RunFilter(limit=100)):
+            for run in harness.store.list_runs(records.RunFilter(limit=100)):
                 if not run.state.is_final:
                     service.cancel_run(run.id, by="test teardown", hst=harness.host)
 

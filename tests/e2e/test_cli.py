@@ -12,7 +12,7 @@ import pytest
 from tarry import errors, loader
 from tarry.definitions import Flow
 from tarry.states import RunState, WaitStatus
-from tarry.storage import base, sqlfiles
+from tarry.storage import records, sqlfiles
 from tarry.testing import RunHandle, TestHarness
 from tests.conftest import ROOT, query, run_tarry
 
@@ -94,7 +94,7 @@ def _train_model() -> Flow[..., Any]:
     return found
 
 
-def _open_wait(harness: TestHarness, handle: RunHandle, name: str) -> base.WaitRecord:
+def _open_wait(harness: TestHarness, handle: RunHandle, name: str) -> records.WaitRecord:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         found = [w for w in harness.store.open_inputs(handle.id) if w.name == name]

@@ -26,7 +26,7 @@ import pytest
 
 from tarry import config, errors, host, service
 from tarry import server as tarry_server
-from tarry.storage import base, open_store
+from tarry.storage import open_store, records
 from tarry.testing import TestHarness
 from tests.e2e.fleet_processes import Process, fleet, until
 from tests.e2e.flows import fleet as flows
@@ -671,7 +671,7 @@ def test_an_answer_that_loses_a_race_to_a_cancel_hears_that_the_run_ended(
     harness.wait_until(run.waits)
     close_wait = harness.store.close_wait
 
-    def cancelled_first(close: base.WaitClose) -> base.WaitClosed | None:
+    def cancelled_first(close: records.WaitClose) -> records.WaitClosed | None:
         service.cancel_run(run.id, by="a racing request", hst=harness.host)
         return close_wait(close)
 

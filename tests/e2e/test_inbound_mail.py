@@ -29,7 +29,7 @@ from tarry import flow, receive_input, serialization, service
 from tarry.notify import email as mail
 from tarry.replies import delivery, find, imap_poller, inbound, read, smtp_endpoint
 from tarry.states import RunState, WaitStatus
-from tarry.storage import base
+from tarry.storage import records
 from tarry.testing import RunHandle, TestHarness, tarry_test_harness
 from tests.e2e.flows.approvals import APPROVER as JANE
 from tests.e2e.flows.approvals import authorized_training, budget_approval
@@ -53,7 +53,7 @@ def harness(catcher: MailCatcher) -> Iterator[TestHarness]:
     settings = {**catcher.settings(), "resident_seconds": 3600, "mail_from": "tarry@example.com"}
     with tarry_test_harness(**settings) as h:
         yield h
-        for run in h.store.list_runs(base.RunFilter(limit=100)):
+        for run in h.store.list_runs(records.RunFilter(limit=100)):
             if not run.state.is_final:
                 service.cancel_run(run.id, by="test teardown", hst=h.host)
 
@@ -119,7 +119,7 @@ def waiting(harness: TestHarness, flow_: Any, *args: Any) -> RunHandle:
     return run
 
 
-def open_wait(run: RunHandle) -> base.WaitRecord:
+def open_wait(run: RunHandle) -> records.WaitRecord:
     (wait,) = [w for w in run.waits() if w.status is WaitStatus.OPEN]
     return wait
 
@@ -437,7 +437,7 @@ def imap_harness(catcher: MailCatcher, dovecot: Mailbox) -> Iterator[TestHarness
     settings = {**catcher.settings(), **dovecot.settings(), "resident_seconds": 3600}
     with tarry_test_harness(**settings) as h:
         yield h
-        for run in h.store.list_runs(base.RunFilter(limit=100)):
+        for run in h.store.list_runs(records.RunFilter(limit=100)):
             if not run.state.is_final:
                 service.cancel_run(run.id, by="test teardown", hst=h.host)
 

@@ -14,7 +14,7 @@ import tarry
 from tarry import config, host
 from tarry.engine import answers
 from tarry.states import RunState, WaitStatus
-from tarry.storage import base
+from tarry.storage import records
 from tests.conftest import ROOT, query, run_tarry, subprocess_env
 
 SEEDS = ROOT / "examples" / "course_106"
@@ -41,7 +41,7 @@ def _spawn(script: Path, home: Path, **env: str) -> subprocess.Popen[str]:
 
 def _open_wait(
     hst: host.Host, proc: subprocess.Popen[str], suspended: bool = False
-) -> base.WaitRecord:
+) -> records.WaitRecord:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()

@@ -19,7 +19,7 @@ from tarry.definitions import Flow
 from tarry.input import RunInput
 from tarry.server import create_app
 from tarry.states import RunState, WaitStatus
-from tarry.storage import base
+from tarry.storage import records
 from tarry.testing import RunHandle, TestHarness, tarry_test_harness
 
 with warnings.catch_warnings():
@@ -86,7 +86,7 @@ def ui() -> Iterator[TestHarness]:
         yield h
         # A run left waiting would keep its thread, and pytest, alive for ever; and
         # the store must outlive the threads that unwind after the cancel.
-        for run in h.store.list_runs(base.RunFilter(limit=1000)):
+        for run in h.store.list_runs(records.RunFilter(limit=1000)):
             if not run.state.is_final:
                 service.cancel_run(run.id, by="test teardown", hst=h.host)
         while _started:
@@ -110,7 +110,7 @@ def client(ui: TestHarness) -> Iterator[TestClient]:
         yield c
 
 
-def _waiting(run: RunHandle) -> base.WaitRecord:
+def _waiting(run: RunHandle) -> records.WaitRecord:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         found = [w for w in run.waits() if w.status is WaitStatus.OPEN]
@@ -120,7 +120,7 @@ def _waiting(run: RunHandle) -> base.WaitRecord:
     raise AssertionError(f"run {run.id} never waited")
 
 
-def _shop(ui: TestHarness, customer: str = "Ann") -> tuple[RunHandle, base.WaitRecord]:
+def _shop(ui: TestHarness, customer: str = "Ann") -> tuple[RunHandle, records.WaitRecord]:
     run = _start(ui, shirt_shop, customer)
     return run, _waiting(run)
 
@@ -164,7 +164,7 @@ def _insert_runs(ui: TestHarness, count: int, flow_name: str, state: RunState) -
     ids = []
     start = time.time() - count
     for i in range(count):
-        run = base.RunRecord(
+        run = records.RunRecord(
             id=str(uuid.uuid4()),
             name=f"{flow_name}-{i:03d}",
             flow_name=flow_name,
@@ -297,7 +297,7 @@ def test_run_detail_links_child_runs_and_shows_the_journal(
 ) -> None:
     run = _start(ui, parent_with_pause)
     _waiting(run)
-    [child] = ui.store.list_runs(base.RunFilter(parent_id=run.id))
+    [child] = ui.store.list_runs(records.RunFilter(parent_id=run.id))
 
     html = client.get(f"/runs/{run.id}").text
 

@@ -17,7 +17,7 @@ import tarry
 from tarry import flow
 from tarry.engine import answers
 from tarry.states import RunState, WaitStatus
-from tarry.storage import base
+from tarry.storage import port
 from tarry.testing import TestHarness, tarry_test_harness
 
 
@@ -42,7 +42,7 @@ def test_an_answer_that_missed_the_opening_wait_is_handed_to_it(
     run.wait_for(RunState.WAITING)  # the run has looked for kept answers: none yet
     looked_too_early: list[Any] = []
 
-    def before_the_wait_opened(store: base.Store, *args: Any) -> None:
+    def before_the_wait_opened(store: port.Store, *args: Any) -> None:
         looked_too_early.append(args)
         monkeypatch.undo()  # only the first look is stale
 

@@ -16,7 +16,7 @@ from tarry.clock import FakeClock
 from tarry.engine import answers, runs
 from tarry.outbound import dispatch
 from tarry.states import DeliveryStatus, RunState
-from tarry.storage import base, outbox
+from tarry.storage import outbox, records
 from tests.smtp_capture import MailCatcher, body_text
 
 HERE = Path(__file__).parent.parent / "stored"
@@ -38,11 +38,11 @@ def _outbox(hst: host.Host) -> list[outbox.OutboxItem]:
     return [item for run in _runs(hst) for item in hst.store.outbox_of_run(run.id)]
 
 
-def _runs(hst: host.Host) -> list[base.RunRecord]:
-    return hst.store.list_runs(base.RunFilter(limit=10))
+def _runs(hst: host.Host) -> list[records.RunRecord]:
+    return hst.store.list_runs(records.RunFilter(limit=10))
 
 
-def _run(hst: host.Host, flow_name: str) -> base.RunRecord:
+def _run(hst: host.Host, flow_name: str) -> records.RunRecord:
     (found,) = [run for run in _runs(hst) if run.flow_name == flow_name]
     return found
 
@@ -101,7 +101,7 @@ def test_the_waiting_run_is_answered_and_finishes_without_repeating_a_step(
     assert sum("fetched 120" in line for line in logs) == 1
 
 
-def _until_ended(hst: host.Host, run_id: str) -> base.RunRecord:
+def _until_ended(hst: host.Host, run_id: str) -> records.RunRecord:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         run = hst.store.get_run(run_id)

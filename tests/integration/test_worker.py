@@ -15,7 +15,7 @@ import pytest
 
 from tarry import deployments, flow, pause_flow_run
 from tarry.states import RunState
-from tarry.storage import base, wakeups
+from tarry.storage import records, wakeups
 from tarry.testing import TestHarness, tarry_test_harness
 from tarry.worker import Worker
 
@@ -89,7 +89,7 @@ def test_a_worker_reads_the_journal_only_of_runs_that_started_before(
         read: list[str] = []
         real_get_steps = store.get_steps
 
-        def get_steps(run_id: str) -> list[base.StepRecord]:
+        def get_steps(run_id: str) -> list[records.StepRecord]:
             read.append(run_id)
             return real_get_steps(run_id)
 
@@ -122,7 +122,7 @@ def test_a_worker_that_finds_nothing_does_not_claim_at_every_announcement(
         claims: list[float] = []
         real_claim_runs = h.host.store.claim_runs
 
-        def claim_runs(*args: Any, **kwargs: Any) -> list[base.RunRecord]:
+        def claim_runs(*args: Any, **kwargs: Any) -> list[records.RunRecord]:
             claims.append(time.monotonic())
             return real_claim_runs(*args, **kwargs)
 

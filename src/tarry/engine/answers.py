@@ -17,7 +17,7 @@ from typing import Any
 from tarry import errors, host, serialization
 from tarry.engine import input_spec
 from tarry.states import RunState, StepStatus, WaitKind, WaitStatus
-from tarry.storage import base
+from tarry.storage import port, records, rules
 
 __all__ = [
     "Submitted",
@@ -37,15 +37,15 @@ __all__ = [
 class Submitted:
     """What happened to an answer."""
 
-    wait: base.WaitRecord | None
+    wait: records.WaitRecord | None
     """The wait it answered, or `None` when it was kept for a wait not reached yet."""
     early_input_id: int | None = None
     """The id of the kept answer, when it was kept."""
 
 
 def journal_entry(
-    wait: base.WaitRecord, value: Any, at: float, *, given: bool = False
-) -> base.StepRecord:
+    wait: records.WaitRecord, value: Any, at: float, *, given: bool = False
+) -> records.StepRecord:
     """The journal entry a wait's outcome becomes: which alternative won, and its value.
 
     Args:
@@ -55,16 +55,16 @@ def journal_entry(
         given: The value is the flow's declared timeout value, returned as it is.
     """
     result = {"alt": wait.alt, "value": value, "given": given}
-    return base.wait_entry(wait, serialization.dumps(result), at)
+    return rules.wait_entry(wait, serialization.dumps(result), at)
 
 
-def _failed_entry(wait: base.WaitRecord, exc: Exception, at: float) -> base.StepRecord:
+def _failed_entry(wait: records.WaitRecord, exc: Exception, at: float) -> records.StepRecord:
     entry = journal_entry(wait, None, at)
     error = serialization.dumps(serialization.error_to_json(exc))
     return dataclasses.replace(entry, status=StepStatus.FAILED, result=None, error=error)
 
 
-def wait_spec(hst: host.Host, wait: base.WaitRecord) -> input_spec.InputSpec | None:
+def wait_spec(hst: host.Host, wait: records.WaitRecord) -> input_spec.InputSpec | None:
     """The input spec of a wait: the live one if it was opened here, else rebuilt."""
     live = hst.hub.spec(wait.id)
     if live is not None:
@@ -74,7 +74,7 @@ def wait_spec(hst: host.Host, wait: base.WaitRecord) -> input_spec.InputSpec | N
     return input_spec.InputSpec.from_json(json.loads(wait.spec))
 
 
-def _validated(hst: host.Host, wait: base.WaitRecord, data: Any) -> Any:
+def _validated(hst: host.Host, wait: records.WaitRecord, data: Any) -> Any:
     spec = wait_spec(hst, wait)
     if spec is None:
         if data not in (None, {}):
@@ -86,8 +86,8 @@ def _validated(hst: host.Host, wait: base.WaitRecord, data: Any) -> Any:
 
 
 def _target(
-    store: base.Store, run_id: str, key: str | None, wait_id: str | None
-) -> base.WaitRecord | None:
+    store: port.Store, run_id: str, key: str | None, wait_id: str | None
+) -> records.WaitRecord | None:
     """The wait an answer goes to.
 
     The open one, else the latest closed one (so a late answer hears "already
@@ -158,7 +158,7 @@ def submit_input(
     return Submitted(_close(hst, wait, value, who))
 
 
-def _closed(hst: host.Host, wait: base.WaitRecord) -> errors.TarryError:
+def _closed(hst: host.Host, wait: records.WaitRecord) -> errors.TarryError:
     # A wait closed with its run (cancelled) says so, not "another wait won".
     if wait.status is WaitStatus.CANCELLED:
         run = hst.store.get_run(wait.run_id)
@@ -175,13 +175,13 @@ class _Who:
 
 
 def _keep_early(
-    hst: host.Host, run: base.RunRecord, key: str | None, data: Any, who: _Who
+    hst: host.Host, run: records.RunRecord, key: str | None, data: Any, who: _Who
 ) -> Submitted:
     if key is None:
         raise errors.NotWaiting(run.id, "is not waiting for input")
     if run.state.is_final:
         raise errors.NotWaiting(run.id, f"has ended ({run.state.value})")
-    early = base.EarlyInput(
+    early = records.EarlyInput(
         run_id=run.id,
         name=key,
         data=serialization.dumps(data),
@@ -209,12 +209,16 @@ def _hand_to_opened(hst: host.Host, run_id: str, name: str) -> None:
 
 
 def _close(
-    hst: host.Host, wait: base.WaitRecord, value: Any, who: _Who, early_input_id: int | None = None
-) -> base.WaitRecord:
+    hst: host.Host,
+    wait: records.WaitRecord,
+    value: Any,
+    who: _Who,
+    early_input_id: int | None = None,
+) -> records.WaitRecord:
     at = hst.clock.now()
     spec = wait_spec(hst, wait)
     prompt = who.prompt if who.prompt is not None else (spec.description if spec else None)
-    close = base.WaitClose(
+    close = records.WaitClose(
         wait_id=wait.id,
         status=WaitStatus.ANSWERED,
         at=at,
@@ -230,7 +234,7 @@ def _close(
     return _apply(hst, close).wait
 
 
-def resume_as(hst: host.Host, run_id: str, at: float) -> base.StateChange | None:
+def resume_as(hst: host.Host, run_id: str, at: float) -> records.StateChange | None:
     """How a close made here resumes `run_id` if it is suspended (see `WaitClose.resume_as`).
 
     When a caller here awaits the run, it resumes leased to this process, so the
@@ -238,7 +242,7 @@ def resume_as(hst: host.Host, run_id: str, at: float) -> base.StateChange | None
     """
     if hst.hub.awaited_root(run_id) is None:
         return None
-    return base.StateChange(
+    return records.StateChange(
         RunState.RUNNING,
         at=at,
         reason="resumed by the process that awaits it",
@@ -247,7 +251,7 @@ def resume_as(hst: host.Host, run_id: str, at: float) -> base.StateChange | None
     )
 
 
-def _apply(hst: host.Host, close: base.WaitClose) -> base.WaitClosed:
+def _apply(hst: host.Host, close: records.WaitClose) -> records.WaitClosed:
     closed = hst.store.close_wait(close)
     if closed is None:
         raise errors.NotWaiting(close.step.run_id, f"has no wait {close.wait_id}")
@@ -257,11 +261,11 @@ def _apply(hst: host.Host, close: base.WaitClose) -> base.WaitClosed:
     return closed
 
 
-def _already(wait: base.WaitRecord) -> errors.AlreadyAnswered:
+def _already(wait: records.WaitRecord) -> errors.AlreadyAnswered:
     return errors.AlreadyAnswered(wait.id, wait.responder, wait.closed_at, wait.status.value)
 
 
-def notify(hst: host.Host, closed: base.WaitClosed, step: base.StepRecord) -> None:
+def notify(hst: host.Host, closed: records.WaitClosed, step: records.StepRecord) -> None:
     """Wake who waits here for a wait that was just closed (and the run it resumed)."""
     hst.hub.note_closed_here(closed.wait.id, closed.wait.closed_at or hst.clock.now())
     hst.hub.closed(closed.wait.id, step)
@@ -272,9 +276,9 @@ def notify(hst: host.Host, closed: base.WaitClosed, step: base.StepRecord) -> No
         give_back(hst, closed.resumed_run)
 
 
-def give_back(hst: host.Host, run: base.RunRecord) -> None:
+def give_back(hst: host.Host, run: records.RunRecord) -> None:
     """Make a run claimed for a caller that no longer waits Pending, for anyone to claim."""
-    change = base.StateChange(
+    change = records.StateChange(
         RunState.PENDING,
         at=hst.clock.now(),
         reason="its caller stopped waiting",
@@ -286,7 +290,7 @@ def give_back(hst: host.Host, run: base.RunRecord) -> None:
         hst.hub.run_ready(run.id)
 
 
-def consume_early(hst: host.Host, wait: base.WaitRecord) -> bool:
+def consume_early(hst: host.Host, wait: records.WaitRecord) -> bool:
     """Answer a just-opened wait with an answer kept for it, if a valid one was sent.
 
     Invalid kept answers are rejected with their field errors.
@@ -307,17 +311,17 @@ def consume_early(hst: host.Host, wait: base.WaitRecord) -> bool:
 
 
 def _log_refused(
-    hst: host.Host, wait: base.WaitRecord, early: base.EarlyInput, exc: errors.InputInvalid
+    hst: host.Host, wait: records.WaitRecord, early: records.EarlyInput, exc: errors.InputInvalid
 ) -> None:
     # Its sender heard "kept for later" long ago: the run's log is where the refusal
     # shows (UI, API, CLI), so nobody waits for an answer that was dropped.
     who = early.responder or early.channel or "someone"
     line = f"an answer sent early by {who} for {wait.name!r} was refused: {exc}"
-    record = base.LogRecord(wait.run_id, hst.clock.now(), logging.WARNING, line, logger="tarry")
+    record = records.LogRecord(wait.run_id, hst.clock.now(), logging.WARNING, line, logger="tarry")
     hst.store.add_logs([record])
 
 
-def fire_timeout(hst: host.Host, wait: base.WaitRecord) -> bool:
+def fire_timeout(hst: host.Host, wait: records.WaitRecord) -> bool:
     """Apply a due wait's timeout outcome, unless it was answered first.
 
     Returns:
@@ -328,7 +332,7 @@ def fire_timeout(hst: host.Host, wait: base.WaitRecord) -> bool:
         step = _timeout_entry(hst, wait, at)
     except errors.InputInvalid as exc:
         step = _failed_entry(wait, exc, at)
-    close = base.WaitClose(
+    close = records.WaitClose(
         wait_id=wait.id,
         status=WaitStatus.TIMED_OUT,
         at=at,
@@ -345,7 +349,7 @@ def fire_timeout(hst: host.Host, wait: base.WaitRecord) -> bool:
     return True
 
 
-def _timeout_entry(hst: host.Host, wait: base.WaitRecord, at: float) -> base.StepRecord:
+def _timeout_entry(hst: host.Host, wait: records.WaitRecord, at: float) -> records.StepRecord:
     outcome = json.loads(wait.on_timeout)
     kind = outcome.get("kind", "fail")
     if wait.kind is WaitKind.TIMER or kind == "fire":
@@ -358,11 +362,11 @@ def _timeout_entry(hst: host.Host, wait: base.WaitRecord, at: float) -> base.Ste
     return _failed_entry(wait, errors.WaitTimeout(wait.run_id, _described(wait), seconds), at)
 
 
-def _described(wait: base.WaitRecord) -> str:
+def _described(wait: records.WaitRecord) -> str:
     return "the pause" if wait.name == "pause" else f"input {wait.name!r}"
 
 
-def tell_blocked_senders(hst: host.Host, ended: base.RunRecord) -> int:
+def tell_blocked_senders(hst: host.Host, ended: records.RunRecord) -> int:
     """Fail the receives of runs that still wait for a reply from a run that ended.
 
     A run that sent `ended` a message (not itself a reply) that it never
@@ -388,7 +392,7 @@ def tell_blocked_senders(hst: host.Host, ended: base.RunRecord) -> int:
     return told
 
 
-def fail_if_asked_the_ended(hst: host.Host, wait: base.WaitRecord) -> bool:
+def fail_if_asked_the_ended(hst: host.Host, wait: records.WaitRecord) -> bool:
     """Fail a receive that waits for a reply from a run that already ended.
 
     The other half of `tell_blocked_senders`: a run that asked a question and
@@ -413,9 +417,9 @@ def fail_if_asked_the_ended(hst: host.Host, wait: base.WaitRecord) -> bool:
     return False
 
 
-def _fail_wait(hst: host.Host, wait: base.WaitRecord, exc: Exception) -> bool:
+def _fail_wait(hst: host.Host, wait: records.WaitRecord, exc: Exception) -> bool:
     at = hst.clock.now()
-    close = base.WaitClose(
+    close = records.WaitClose(
         wait_id=wait.id,
         status=WaitStatus.ANSWERED,
         at=at,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from tarry import errors, host, hub
 from tarry.engine import answers, children, context, runs, steps, watcher
 from tarry.states import RunState
-from tarry.storage import base
+from tarry.storage import records
 
 if TYPE_CHECKING:
     from tarry.engine import spec
@@ -58,7 +58,7 @@ async def call_flow_async(
 def _drive(
     hst: host.Host,
     flow: spec.FlowSpec[Any, Any],
-    run: base.RunRecord,
+    run: records.RunRecord,
     parameters: dict[str, Any] | None,
 ) -> Any:
     # The caller of a flow blocks until its run ends, as in Prefect. While the run
@@ -76,7 +76,7 @@ def _drive(
                 raise
             return ended.outcome()
         ready = _await_ready(hst, run.id, chain)
-        if not isinstance(ready, base.RunRecord):
+        if not isinstance(ready, records.RunRecord):
             return ready.outcome()
         run, parameters = ready, None
 
@@ -84,11 +84,11 @@ def _drive(
 async def _drive_async(
     hst: host.Host,
     flow: spec.FlowSpec[Any, Any],
-    run: base.RunRecord,
+    run: records.RunRecord,
     parameters: dict[str, Any] | None,
 ) -> Any:
     """Async version of `_drive`."""
-    journal_steps: list[base.StepRecord] | None = None
+    journal_steps: list[records.StepRecord] | None = None
     while True:
         try:
             return await runs.execute_run_async(
@@ -119,7 +119,7 @@ def _ended(hst: host.Host, run_id: str) -> _Ended | None:
 class _Ended:
     """A run that another process finished while this caller waited for it."""
 
-    run: base.RunRecord
+    run: records.RunRecord
 
     def outcome(self) -> Any:
         return runs.run_outcome(self.run)
@@ -127,7 +127,7 @@ class _Ended:
 
 def _ready_or_ended(
     hst: host.Host, run_id: str, *, claim: bool = True
-) -> base.RunRecord | _Ended | None:
+) -> records.RunRecord | _Ended | None:
     """Claim the run if it became Pending; `_Ended` if it is final; else `None`.
 
     With `claim=False`, a Pending run is returned as it is, unclaimed.
@@ -144,8 +144,8 @@ def _ready_or_ended(
     return hst.store.transition(run_id, (RunState.PENDING,), _claim_change(hst))
 
 
-def _claim_change(hst: host.Host) -> base.StateChange:
-    return base.StateChange(
+def _claim_change(hst: host.Host) -> records.StateChange:
+    return records.StateChange(
         RunState.RUNNING,
         at=time.time(),
         reason="resumed by the process that started it",
@@ -156,7 +156,7 @@ def _claim_change(hst: host.Host) -> base.StateChange:
 
 def _claim_with_journal(
     hst: host.Host, run_id: str
-) -> tuple[base.RunRecord, list[base.StepRecord]] | _Ended | None:
+) -> tuple[records.RunRecord, list[records.StepRecord]] | _Ended | None:
     # One trip to a store thread: claim the run and read its journal.
     claimed = hst.store.transition(run_id, (RunState.PENDING,), _claim_change(hst))
     if claimed is not None:
@@ -166,7 +166,7 @@ def _claim_with_journal(
     return found if isinstance(found, _Ended) else None
 
 
-def _await_ready(hst: host.Host, run_id: str, chain: tuple[str, ...]) -> base.RunRecord | _Ended:
+def _await_ready(hst: host.Host, run_id: str, chain: tuple[str, ...]) -> records.RunRecord | _Ended:
     signal = hst.hub.watch_run(run_id, chain)
     watcher.ensure_watcher(hst)
     try:
@@ -185,7 +185,7 @@ def _await_ready(hst: host.Host, run_id: str, chain: tuple[str, ...]) -> base.Ru
 
 async def _await_ready_async(
     hst: host.Host, run_id: str, chain: tuple[str, ...]
-) -> tuple[base.RunRecord, list[base.StepRecord]] | _Ended:
+) -> tuple[records.RunRecord, list[records.StepRecord]] | _Ended:
     """Async version of `_await_ready`; also returns the claimed run's journal."""
     signal = hst.hub.watch_run(run_id, chain, asyncio.get_running_loop())
     watcher.ensure_watcher(hst)

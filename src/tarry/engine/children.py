@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from tarry import errors, host, serialization
 from tarry.engine import context, runs, steps
 from tarry.states import RunState, StepKind
-from tarry.storage import base
+from tarry.storage import records
 
 if TYPE_CHECKING:
     from tarry.engine import spec
@@ -39,7 +39,7 @@ def call_child(
     A replayed parent gets the recorded outcome, or re-enters the child where it was.
     """
     call = _prepare_child(parent, flow, params)
-    if isinstance(call, base.StepRecord):
+    if isinstance(call, records.StepRecord):
         return steps.replay(call)
     try:
         value = _run_child(call)
@@ -55,7 +55,7 @@ async def call_child_async(
 ) -> Any:
     """Async version of `call_child`."""
     call = _prepare_child(parent, flow, params)
-    if isinstance(call, base.StepRecord):
+    if isinstance(call, records.StepRecord):
         return steps.replay(call)
     try:
         value = await _run_child_async(call)
@@ -70,7 +70,7 @@ def _run_child(call: _ChildCall) -> Any:
     hst = call.parent.host
     existing = hst.store.get_run(call.child_id)
     plan = call.plan(existing)
-    if not isinstance(plan, base.RunRecord):
+    if not isinstance(plan, records.RunRecord):
         return plan()
     if existing is None:
         hst.store.insert_run(plan, reason=call.started_reason, durable=False)
@@ -85,7 +85,7 @@ async def _run_child_async(call: _ChildCall) -> Any:
     hst = call.parent.host
     existing = await steps.offload(hst.store.get_run, call.child_id)
     plan = call.plan(existing)
-    if not isinstance(plan, base.RunRecord):
+    if not isinstance(plan, records.RunRecord):
         return plan()
     if existing is None:
         await steps.offload(hst.store.insert_run, plan, call.started_reason, durable=False)
@@ -114,7 +114,7 @@ class _ChildCall:
     def started_reason(self) -> str:
         return f"started by run {self.parent.run.id} at step {self.key}"
 
-    def plan(self, existing: base.RunRecord | None) -> base.RunRecord | Callable[[], Any]:
+    def plan(self, existing: records.RunRecord | None) -> records.RunRecord | Callable[[], Any]:
         """A run record to execute, or a callable giving the finished child's outcome."""
         if existing is None:
             hst = self.parent.host
@@ -130,7 +130,7 @@ class _ChildCall:
             return lambda: runs.run_outcome(existing)
         return existing
 
-    def step(self, outcome: Any, *, failed: bool) -> base.StepRecord:
+    def step(self, outcome: Any, *, failed: bool) -> records.StepRecord:
         """The parent's journal entry for the child's outcome."""
         entry = steps.open_entry(
             self.parent,
@@ -143,7 +143,7 @@ class _ChildCall:
         )
         return steps.settle(entry, outcome, failed=failed)
 
-    def save(self, step: base.StepRecord) -> None:
+    def save(self, step: records.StepRecord) -> None:
         """Store the parent's journal entry."""
         self.parent.host.store.put_step(step)
         self.parent.journal.record(step)
@@ -151,7 +151,7 @@ class _ChildCall:
 
 def _prepare_child(
     parent: context.RunContext, flow: spec.FlowSpec[Any, Any], params: dict[str, Any]
-) -> base.StepRecord | _ChildCall:
+) -> records.StepRecord | _ChildCall:
     steps.check_aborted(parent)
     key = context.current_scope().next_key()
     digest = serialization.inputs_digest((), params)
@@ -162,8 +162,8 @@ def _prepare_child(
     return _ChildCall(parent, flow, params, key, digest, child_id)
 
 
-def _reenter(hst: host.Host) -> base.StateChange:
-    return base.StateChange(
+def _reenter(hst: host.Host) -> records.StateChange:
+    return records.StateChange(
         RunState.RUNNING,
         at=time.time(),
         reason="re-entered by its parent's replay",

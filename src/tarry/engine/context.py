@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from tarry import futures, task_runners
     from tarry.engine import journal, spec
     from tarry.host import Host
-    from tarry.storage import base
+    from tarry.storage import records
 
 __all__ = ["RunContext", "Scope", "current_run", "current_scope", "run_scope", "step_scope"]
 
@@ -39,7 +39,7 @@ class Scope:
 class RunContext:
     """Everything a flow run's steps need, shared by its threads."""
 
-    run: base.RunRecord
+    run: records.RunRecord
     """The run as last stored."""
     flow: spec.FlowSpec[Any, Any]
     """The flow being run."""

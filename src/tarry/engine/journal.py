@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from tarry import errors
 from tarry.states import StepKind, StepStatus
-from tarry.storage import base
+from tarry.storage import records, rules
 
 __all__ = ["Journal", "retry_delay"]
 
@@ -27,7 +27,7 @@ class Journal:
         steps: The steps recorded so far.
     """
 
-    def __init__(self, run_id: str, attempt: int, steps: Iterable[base.StepRecord] = ()) -> None:
+    def __init__(self, run_id: str, attempt: int, steps: Iterable[records.StepRecord] = ()) -> None:
         self.run_id = run_id
         self.attempt = attempt
         self._steps = {step.key: step for step in steps}
@@ -50,7 +50,7 @@ class Journal:
             self.attempt = attempt
             self._visited.clear()
 
-    def decide(self, key: str, name: str, kind: StepKind, digest: str) -> base.StepRecord | None:
+    def decide(self, key: str, name: str, kind: StepKind, digest: str) -> records.StepRecord | None:
         """The recorded outcome to replay for this call, or `None` to execute it.
 
         Args:
@@ -82,7 +82,7 @@ class Journal:
             return None
         return step
 
-    def record(self, step: base.StepRecord) -> None:
+    def record(self, step: records.StepRecord) -> None:
         """Remember a step just stored."""
         with self._lock:
             self._steps[step.key] = step
@@ -100,7 +100,7 @@ class Journal:
                 if "." not in key and key not in self._visited and step.flow_attempt == self.attempt
             ]
         if missed:
-            first = min(missed, key=lambda s: base.step_order(s.key))
+            first = min(missed, key=lambda s: rules.step_order(s.key))
             raise errors.NondeterminismError(
                 self.run_id,
                 first.key,

@@ -1,13 +1,9 @@
 """Messages between runs, each received once: `send_input` and `receive_input`.
 
-A message goes to one run, which receives it exactly once: each received message
-is a journal entry, so a replayed, resumed or recovered run reads it back instead
-of receiving another. Messages sent before the receiver asks, or while it is
-suspended, wait for it; a new message wakes a waiting receiver like an answer
-does. Sending the same key twice sends once, and a flow's sends use keys recorded
-in its journal, so a replay never sends twice.
-
-Flows import these from `tarry.messaging`.
+`tarry.messaging` is their public path and tells what flows may count on. Here a
+send stores the message under a key taken from the sender's journal, and a receive
+takes the next matching message as a journal entry of the receiver, or opens a
+message wait that a new message closes like an answer.
 """
 
 from __future__ import annotations
@@ -23,7 +19,7 @@ import pydantic
 
 from tarry import errors, host, serialization
 from tarry.engine import answers, context, input_spec, steps, waiting
-from tarry.storage import base, rules
+from tarry.storage import records, rules
 
 __all__ = ["Message", "Receiver", "receive_input", "send", "send_input"]
 
@@ -150,7 +146,7 @@ def send(
     reply_to: str | None = None,
     sender_run_id: str | None = None,
     hst: host.Host | None = None,
-) -> base.MessageRecord:
+) -> records.MessageRecord:
     """Like `send_input`, returning the message as stored.
 
     `sender_run_id` defaults to the run this is called in (if any).
@@ -163,7 +159,7 @@ def send(
     if hst.store.get_run(run_id) is None:
         raise errors.RunNotFound(run_id)
     ctx = context.current_run()
-    message = base.MessageRecord(
+    message = records.MessageRecord(
         run_id=run_id,
         key=key or _new_key(ctx),
         data=_data(value),

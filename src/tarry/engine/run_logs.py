@@ -13,7 +13,7 @@ from typing import Any
 
 from tarry import errors
 from tarry.engine import context
-from tarry.storage import base
+from tarry.storage import port, records
 
 __all__ = ["get_run_logger", "install_print_capture", "log_run_event", "setup_console"]
 
@@ -35,11 +35,11 @@ class _StoreHandler(logging.Handler):
     """Hands run log records to the run's store, which batches them with its writes."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        store: base.Store | None = getattr(record, "tarry_store", None)
+        store: port.Store | None = getattr(record, "tarry_store", None)
         run_id: str | None = getattr(record, "tarry_run_id", None)
         if store is None or run_id is None:
             return
-        line = base.LogRecord(
+        line = records.LogRecord(
             run_id=run_id,
             at=record.created,
             level=record.levelno,

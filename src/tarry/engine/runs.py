@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tarry import errors, futures, host, names, serialization
 from tarry.engine import answers, context, journal, run_logs, steps
 from tarry.states import RunState
-from tarry.storage import base
+from tarry.storage import records
 
 if TYPE_CHECKING:
     from tarry.engine import spec
@@ -36,14 +36,14 @@ def new_run(
     run_id: str | None = None,
     parent: tuple[str, str] | None = None,
     state: RunState = RunState.RUNNING,
-) -> base.RunRecord:
+) -> records.RunRecord:
     """A new run record for `flow`, leased to `owner` when it starts Running here.
 
     Raises:
         errors.SerializationError: A parameter cannot be stored as JSON.
     """
     now = time.time()
-    return base.RunRecord(
+    return records.RunRecord(
         id=run_id or str(uuid.uuid4()),
         name=names.run_name(),
         flow_name=flow.name,
@@ -60,14 +60,14 @@ def new_run(
     )
 
 
-def run_outcome(run: base.RunRecord) -> Any:
+def run_outcome(run: records.RunRecord) -> Any:
     """An ended run's return value, or its error raised (`RunFailed` if none was stored)."""
     if run.state is RunState.COMPLETED:
         return serialization.loads(run.result)
     return _raise_child_error(run)
 
 
-def _raise_child_error(run: base.RunRecord) -> Any:
+def _raise_child_error(run: records.RunRecord) -> Any:
     if run.error is None:
         raise errors.RunFailed(run.id, run.state.value, run.state_reason)
     raise serialization.error_from_json(serialization.loads(run.error))
@@ -79,7 +79,7 @@ def _raise_child_error(run: base.RunRecord) -> Any:
 def _context(
     hst: host.Host,
     flow: spec.FlowSpec[Any, Any],
-    run: base.RunRecord,
+    run: records.RunRecord,
     jrnl: journal.Journal,
     parent: context.RunContext | None = None,
 ) -> context.RunContext:
@@ -87,8 +87,8 @@ def _context(
     return context.RunContext(run, flow, hst, jrnl, runner, parent=parent)
 
 
-def _completed(ctx: context.RunContext, value: Any) -> base.StateChange:
-    return base.StateChange(
+def _completed(ctx: context.RunContext, value: Any) -> records.StateChange:
+    return records.StateChange(
         RunState.COMPLETED,
         at=time.time(),
         result=serialization.dumps(value),
@@ -96,20 +96,20 @@ def _completed(ctx: context.RunContext, value: Any) -> base.StateChange:
     )
 
 
-def _failed(ctx: context.RunContext, exc: BaseException, state: RunState) -> base.StateChange:
+def _failed(ctx: context.RunContext, exc: BaseException, state: RunState) -> records.StateChange:
     error = serialization.dumps(serialization.error_to_json(exc))
     reason = f"{type(exc).__name__}: {exc}"
-    return base.StateChange(
+    return records.StateChange(
         state, at=time.time(), reason=reason, error=error, require_owner=ctx.host.owner
     )
 
 
-def _retrying(ctx: context.RunContext, exc: Exception, delay: float) -> base.StateChange:
+def _retrying(ctx: context.RunContext, exc: Exception, delay: float) -> records.StateChange:
     attempt = ctx.run.attempt + 1
     reason = (
         f"retry {attempt - 1} of {ctx.flow.retries} in {delay:g}s after {type(exc).__name__}: {exc}"
     )
-    return base.StateChange(
+    return records.StateChange(
         RunState.RUNNING,
         at=time.time(),
         reason=reason,
@@ -124,14 +124,14 @@ def _retry_delay(ctx: context.RunContext, exc: Exception) -> float | None:
     return journal.retry_delay(ctx.flow.retries, ctx.flow.retry_delay_seconds, ctx.run.attempt)
 
 
-def _outcome_change(ctx: context.RunContext, value: Any) -> base.StateChange:
+def _outcome_change(ctx: context.RunContext, value: Any) -> records.StateChange:
     try:
         return _completed(ctx, value)
     except errors.SerializationError as exc:
         return _failed(ctx, exc, RunState.FAILED)
 
 
-def _apply(ctx: context.RunContext, change: base.StateChange) -> base.RunRecord:
+def _apply(ctx: context.RunContext, change: records.StateChange) -> records.RunRecord:
     updated = ctx.host.store.transition(ctx.run.id, _ACTIVE, change)
     if updated is None:
         raise errors.RunAborted(ctx.run.id, "another process took this run over")
@@ -199,11 +199,11 @@ def _stop_if_shutting_down(ctx: context.RunContext, exc: Exception) -> None:
 def execute_run(
     hst: host.Host,
     flow: spec.FlowSpec[Any, Any],
-    run: base.RunRecord,
+    run: records.RunRecord,
     parameters: dict[str, Any] | None = None,
     *,
     parent: context.RunContext | None = None,
-    journal_steps: list[base.StepRecord] | None = None,
+    journal_steps: list[records.StepRecord] | None = None,
 ) -> Any:
     """Drive a Running run leased to this process to a final state.
 
@@ -241,11 +241,11 @@ def execute_run(
 async def execute_run_async(
     hst: host.Host,
     flow: spec.FlowSpec[Any, Any],
-    run: base.RunRecord,
+    run: records.RunRecord,
     parameters: dict[str, Any] | None = None,
     *,
     parent: context.RunContext | None = None,
-    journal_steps: list[base.StepRecord] | None = None,
+    journal_steps: list[records.StepRecord] | None = None,
 ) -> Any:
     """Async version of `execute_run`; `journal_steps`, when given, are the run's journal."""
     params = parameters if parameters is not None else serialization.loads(run.parameters)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tarry import errors, futures, serialization, task_runners
 from tarry.engine import context, journal, run_logs
 from tarry.states import StepKind, StepStatus
-from tarry.storage import base
+from tarry.storage import records
 
 if TYPE_CHECKING:
     from tarry.engine import spec
@@ -61,7 +61,7 @@ class _Call:
     def label(self) -> str:
         return f"Task run '{self.task.name}-{self.key}'"
 
-    def settled(self, outcome: Any, *, failed: bool) -> base.StepRecord:
+    def settled(self, outcome: Any, *, failed: bool) -> records.StepRecord:
         if self.ctx is None:
             raise RuntimeError("only steps inside a run are recorded")
         entry = open_entry(
@@ -74,10 +74,10 @@ class _Call:
         )
         return settle(entry, outcome, failed=failed, attempts=self.tries)
 
-    def completed(self, value: Any) -> base.StepRecord:
+    def completed(self, value: Any) -> records.StepRecord:
         return self.settled(value, failed=False)
 
-    def failed(self, exc: BaseException) -> base.StepRecord:
+    def failed(self, exc: BaseException) -> records.StepRecord:
         return self.settled(exc, failed=True)
 
     def next_delay(self, exc: Exception) -> float | None:
@@ -103,9 +103,9 @@ def open_entry(
     digest: str,
     started: float,
     child_run_id: str | None = None,
-) -> base.StepRecord:
+) -> records.StepRecord:
     """The journal entry of a step in progress; `settle` fills in its outcome."""
-    return base.StepRecord(
+    return records.StepRecord(
         run_id=ctx.run.id,
         key=key,
         name=name,
@@ -120,8 +120,8 @@ def open_entry(
 
 
 def settle(
-    entry: base.StepRecord, outcome: Any, *, failed: bool, attempts: int = 1
-) -> base.StepRecord:
+    entry: records.StepRecord, outcome: Any, *, failed: bool, attempts: int = 1
+) -> records.StepRecord:
     """`entry` finished now with `outcome`: its value, or its exception when `failed`.
 
     Raises:
@@ -146,7 +146,7 @@ def check_aborted(ctx: context.RunContext) -> None:
         raise errors.RunAborted(ctx.run.id, reason)
 
 
-def replay(step: base.StepRecord) -> Any:
+def replay(step: records.StepRecord) -> Any:
     """Return a recorded step's result, or raise its recorded error."""
     if step.status is StepStatus.COMPLETED:
         return serialization.loads(step.result)
@@ -159,7 +159,7 @@ def _prepare(
     key: str,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-) -> _Call | base.StepRecord:
+) -> _Call | records.StepRecord:
     check_aborted(ctx)
     args = futures.resolve_futures(args)
     kwargs = futures.resolve_futures(kwargs)
@@ -168,7 +168,7 @@ def _prepare(
     return recorded if recorded is not None else _Call(ctx, task, key, digest, args, kwargs)
 
 
-def _save(ctx: context.RunContext, step: base.StepRecord) -> None:
+def _save(ctx: context.RunContext, step: records.StepRecord) -> None:
     if not ctx.host.store.put_step(step, owner=ctx.host.owner):
         # Paused past its lease, this process lost the run to another one: the
         # journal is theirs now, and this execution must stop here.
@@ -176,7 +176,7 @@ def _save(ctx: context.RunContext, step: base.StepRecord) -> None:
     ctx.journal.record(step)
 
 
-def _outcome(call: _Call, value: Any) -> base.StepRecord:
+def _outcome(call: _Call, value: Any) -> records.StepRecord:
     try:
         return call.completed(value)
     except errors.SerializationError as exc:
@@ -206,7 +206,7 @@ def _run_step(
     kwargs: dict[str, Any],
 ) -> Any:
     call = _prepare(ctx, task, key, args, kwargs)
-    if isinstance(call, base.StepRecord):
+    if isinstance(call, records.StepRecord):
         return replay(call)
     with context.step_scope(key, call.label, task.log_prints):
         try:
@@ -397,7 +397,7 @@ async def _run_step_async(
     kwargs: dict[str, Any],
 ) -> Any:
     call = _prepare(ctx, task, key, args, kwargs)
-    if isinstance(call, base.StepRecord):
+    if isinstance(call, records.StepRecord):
         return replay(call)
     with context.step_scope(key, call.label, task.log_prints):
         try:

@@ -1,13 +1,10 @@
 """A wait's life: open, park, suspend, resume; the `Input` and `Timer` specs.
 
-A wait is a journal entry. When a flow reaches one, the run turns Waiting and the
-thread or coroutine parks (it is *resident*): an answer wakes it at once. After
-`resident_seconds`, or at once for `suspend_flow_run`, or when too many runs are
-resident, the run is *suspended*: its stack unwinds, it holds no thread and no
-memory, and it is re-executed by replay when the answer or deadline arrives; the
-replay finds the answer in the journal and goes on from there.
-
-The verbs flows call (`pause_flow_run`, `wait_any`, ...) are in `tarry.waits`.
+`tarry.waits` tells what a wait is to a flow (resident, then suspended, then found
+in the journal by replay) and holds the verbs flows call, which call `dispatch` here.
+This module opens the wait's journal entry, parks the thread or coroutine on the
+hub until an answer or its deadline, suspends the run when it has parked long
+enough, and reads the outcome back on resume.
 """
 
 from __future__ import annotations
@@ -26,7 +23,7 @@ from tarry.engine import answers, context, input_spec, steps, watcher
 from tarry.outbound import outbox as notify_outbox
 from tarry.outbound import targets
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
-from tarry.storage import base
+from tarry.storage import records
 
 __all__ = [
     "Alt",
@@ -151,7 +148,7 @@ def _spec_json(spec: input_spec.InputSpec) -> str:
     return found[1]
 
 
-def _outcome(alts: list[Alt], step: base.StepRecord) -> tuple[int, Any]:
+def _outcome(alts: list[Alt], step: records.StepRecord) -> tuple[int, Any]:
     if step.status is StepStatus.FAILED:
         raise serialization.error_from_json(serialization.loads(step.error))
     stored = json.loads(step.result or "{}")
@@ -183,10 +180,10 @@ class _Session:
         self.crowded = parked.crowded
         return parked
 
-    def _record(self, index: int, alt: Alt, now: float) -> base.WaitRecord:
+    def _record(self, index: int, alt: Alt, now: float) -> records.WaitRecord:
         run, attempt = self.ctx.run, self.ctx.journal.attempt
         wait_id = uuid.uuid5(_WAIT_NAMESPACE, f"{run.id}/{self.key}/{attempt}/{index}")
-        return base.WaitRecord(
+        return records.WaitRecord(
             id=str(wait_id),
             run_id=run.id,
             step_key=self.key,
@@ -220,19 +217,19 @@ class _Session:
         at_once = suspend_now or self.crowded or self.hst.settings.resident_seconds <= 0
         return at_once and self.ctx.parent is None
 
-    def open(self, release: bool) -> base.StepRecord | None:
+    def open(self, release: bool) -> records.StepRecord | None:
         """Store the waits (or find them again on replay); the outcome if already known.
 
         Raises:
             errors.RunSuspended: `release` was asked and the run left memory.
         """
-        change = base.StateChange(
+        change = records.StateChange(
             RunState.WAITING,
             at=self.hst.clock.now(),
             reason=f"waiting for {self.label}",
             require_owner=self.hst.owner,
-            lease_owner=None if release else base.UNSET,
-            lease_expires_at=None if release else base.UNSET,
+            lease_owner=None if release else records.UNSET,
+            lease_expires_at=None if release else records.UNSET,
         )
         self.rows = self.hst.store.open_waits(self.rows, change)
         for row, alt in zip(self.rows, self.alts, strict=True):
@@ -264,23 +261,23 @@ class _Session:
         """The signal that unwinds the run's stack."""
         return errors.RunSuspended(self.ctx.run.id, f"waiting for {self.label}", chain)
 
-    def _open_inputs(self) -> list[base.WaitRecord]:
+    def _open_inputs(self) -> list[records.WaitRecord]:
         return [row for row in self.rows if row.kind is WaitKind.INPUT]
 
-    def stored_outcome(self) -> base.StepRecord:
+    def stored_outcome(self) -> records.StepRecord:
         """The journal entry the close of this wait wrote."""
         step = self.hst.store.get_step(self.ctx.run.id, self.key)
         if step is not None and step.flow_attempt == self.ctx.journal.attempt:
             return step
         raise errors.StoreError(f"run {self.ctx.run.id}: wait {self.key} closed without outcome")
 
-    def fire_due(self) -> base.StepRecord:
+    def fire_due(self) -> records.StepRecord:
         """Apply the timeout of the alternative whose deadline passed first."""
         due = min((r for r in self.rows if r.deadline is not None), key=lambda r: r.deadline or 0)
         answers.fire_timeout(self.hst, due)
         return self.stored_outcome()
 
-    def suspend(self) -> base.StepRecord:
+    def suspend(self) -> records.StepRecord:
         """Release the run (and its ancestors) unless the wait closed meanwhile.
 
         Raises:
@@ -294,7 +291,7 @@ class _Session:
             raise self.suspended(chain)
         return self.stored_outcome()
 
-    def resumed(self, step: base.StepRecord) -> None:
+    def resumed(self, step: records.StepRecord) -> None:
         """Record the outcome; the close already put the run back to Running."""
         self.ctx.journal.record(step)
         self.hst.hub.forget_specs(self.wait_ids)
@@ -335,7 +332,7 @@ def _wait(ctx: context.RunContext, label: str, alts: list[Alt], suspend_now: boo
     return _outcome(alts, step)
 
 
-def _park(session: _Session, suspend_now: bool) -> base.StepRecord:
+def _park(session: _Session, suspend_now: bool) -> records.StepRecord:
     hst = session.hst
     watcher.ensure_watcher(hst)
     parked = session.park()
@@ -375,7 +372,7 @@ async def _wait_async(
     return _outcome(alts, step)
 
 
-async def _park_async(session: _Session, suspend_now: bool) -> base.StepRecord:
+async def _park_async(session: _Session, suspend_now: bool) -> records.StepRecord:
     """Async version of `_park`."""
     hst = session.hst
     watcher.ensure_watcher(hst)

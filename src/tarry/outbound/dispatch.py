@@ -21,7 +21,7 @@ from tarry import clock as clock_module
 from tarry import daemon, errors, host
 from tarry.outbound import smtp
 from tarry.states import DeliveryStatus, WaitStatus
-from tarry.storage import base
+from tarry.storage import records
 from tarry.storage.outbox import OutboxItem, Settlement
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ class Dispatcher(daemon.Daemon):
             message += outcome.error
         level = logging.ERROR if outcome.status is DeliveryStatus.FAILED else logging.WARNING
         _log.log(level, "run %s: %s", item.run_id, message)
-        record = base.LogRecord(item.run_id, outcome.at, level, message, logger=__name__)
+        record = records.LogRecord(item.run_id, outcome.at, level, message, logger=__name__)
         self.host.store.add_logs([record])
 
 

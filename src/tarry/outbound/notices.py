@@ -17,7 +17,7 @@ from tarry.config import Settings
 from tarry.forms import choices as choices_module
 from tarry.outbound import tokens
 from tarry.safe_markdown import render_markdown
-from tarry.storage import base
+from tarry.storage import records
 
 __all__ = ["Notice", "OptionLink", "build_notice", "link_url", "mail_body", "slack_body"]
 
@@ -64,8 +64,8 @@ def link_url(settings: Settings, token: str) -> str:
 
 def build_notice(
     settings: Settings,
-    run: base.RunRecord,
-    wait: base.WaitRecord,
+    run: records.RunRecord,
+    wait: records.WaitRecord,
     spec: dict[str, Any] | None,
     *,
     responder: str | None,

@@ -13,7 +13,7 @@ from typing import Any
 
 from tarry import host
 from tarry.outbound import dispatch, notices, smtp, targets, tokens
-from tarry.storage import base
+from tarry.storage import records
 from tarry.storage.outbox import OutboxItem
 
 __all__ = ["may_reply", "queue_mail", "queue_wait_notices"]
@@ -27,7 +27,7 @@ def queue_mail(hst: host.Host, run_id: str, key: str, payload: dict[str, Any]) -
 
 
 def queue_wait_notices(
-    hst: host.Host, run: base.RunRecord, wait: base.WaitRecord, to: Sequence[targets.Target]
+    hst: host.Host, run: records.RunRecord, wait: records.WaitRecord, to: Sequence[targets.Target]
 ) -> None:
     """Queue the notices of a newly opened input wait: one per mail address and webhook."""
     spec = json.loads(wait.spec) if wait.spec else None
@@ -38,8 +38,8 @@ def queue_wait_notices(
 
 def _notices(
     hst: host.Host,
-    run: base.RunRecord,
-    wait: base.WaitRecord,
+    run: records.RunRecord,
+    wait: records.WaitRecord,
     spec: dict[str, Any] | None,
     target: targets.Target,
 ) -> list[OutboxItem]:
@@ -54,8 +54,8 @@ def _notices(
 
 def _mail_notice(
     hst: host.Host,
-    run: base.RunRecord,
-    wait: base.WaitRecord,
+    run: records.RunRecord,
+    wait: records.WaitRecord,
     spec: dict[str, Any] | None,
     address: str,
 ) -> OutboxItem:
@@ -79,7 +79,7 @@ def _item(
     payload: dict[str, Any],
     *,
     recipients: Sequence[str],
-    wait: base.WaitRecord | None = None,
+    wait: records.WaitRecord | None = None,
 ) -> OutboxItem:
     now = hst.clock.now()
     return OutboxItem(

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from tarry import errors, safe_markdown
 from tarry.forms import fields as forms
-from tarry.storage import base
+from tarry.storage import records
 from tarry.web import pages
 
 __all__ = [
@@ -35,8 +35,8 @@ MAX_RESPONDER = 200
 
 
 def form_context(
-    wait: base.WaitRecord,
-    run: base.RunRecord,
+    wait: records.WaitRecord,
+    run: records.RunRecord,
     submitted: FormData | None = None,
     field_errors: list[errors.FieldError] | None = None,
 ) -> dict[str, Any]:

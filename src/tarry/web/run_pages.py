@@ -19,7 +19,7 @@ from starlette.responses import Response
 from tarry import errors, host, service
 from tarry.forms import fields as forms
 from tarry.states import RunState, StepKind, WaitKind, WaitStatus
-from tarry.storage import UNSET, base
+from tarry.storage import UNSET, records
 from tarry.web import answer_form, auth, formatting, login, pages
 from tarry.web.schemas import duration
 
@@ -132,7 +132,7 @@ def _error_of(text: str | None) -> dict[str, str] | None:
     return {"summary": summary, "traceback": str(data.get("traceback") or "")}
 
 
-def _resumable(wait: base.WaitRecord) -> bool:
+def _resumable(wait: records.WaitRecord) -> bool:
     """Whether "Resume" can answer the wait: it takes no input, or its initial data is complete."""
     if wait.spec is None:
         return True
@@ -147,7 +147,7 @@ def _resumable(wait: base.WaitRecord) -> bool:
 class StepRow:
     """One journal entry on the timeline."""
 
-    step: base.StepRecord
+    step: records.StepRecord
     """The entry."""
     depth: int
     """How deep it is nested (`"3.1"` is 1)."""
@@ -186,7 +186,7 @@ def _timeline(detail: service.RunDetail, now: float) -> Timeline:
     return Timeline(rows=rows, span=span)
 
 
-def _step_row(step: base.StepRecord, origin: float, span: float) -> StepRow:
+def _step_row(step: records.StepRecord, origin: float, span: float) -> StepRow:
     seconds = max(0.0, step.ended_at - step.started_at)
     x = (step.started_at - origin) / span * 1000
     width = max(seconds / span * 1000, 3.0)
@@ -204,7 +204,7 @@ def _step_row(step: base.StepRecord, origin: float, span: float) -> StepRow:
     )
 
 
-def _step_value(step: base.StepRecord) -> Any:
+def _step_value(step: records.StepRecord) -> Any:
     if step.error is not None:
         error = _error_of(step.error)
         return error["summary"] if error else None
@@ -254,7 +254,7 @@ async def _act(request: Request, run_id: str, action: str) -> Response:
     return pages.redirect(back, pages.Flash("ok", done))
 
 
-def _do(hst: host.Host, run: base.RunRecord, action: str, wait_id: str | None) -> str:
+def _do(hst: host.Host, run: records.RunRecord, action: str, wait_id: str | None) -> str:
     if action == "cancel":
         service.cancel_run(run.id, by="the web UI", hst=hst)
         return "Run cancelled."

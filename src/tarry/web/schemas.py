@@ -14,7 +14,7 @@ import pydantic
 
 from tarry import errors, serialization, service
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
-from tarry.storage import base
+from tarry.storage import records
 
 __all__ = [
     "AnswerIn",
@@ -96,7 +96,7 @@ class RunOut(pydantic.BaseModel):
     duration_s: float | None = pydantic.Field(description="From start to end (or to now).")
 
     @classmethod
-    def of(cls, run: base.RunRecord, now: float | None = None) -> RunOut:
+    def of(cls, run: records.RunRecord, now: float | None = None) -> RunOut:
         """From a stored run."""
         return cls(
             id=run.id,
@@ -118,7 +118,7 @@ class RunOut(pydantic.BaseModel):
         )
 
 
-def duration(run: base.RunRecord, now: float | None = None) -> float | None:
+def duration(run: records.RunRecord, now: float | None = None) -> float | None:
     """Seconds from start to end, or to `now` for a run that has not ended."""
     if run.started_at is None:
         return None
@@ -142,7 +142,7 @@ class StepOut(pydantic.BaseModel):
     child_run_id: str | None = None
 
     @classmethod
-    def of(cls, step: base.StepRecord) -> StepOut:
+    def of(cls, step: records.StepRecord) -> StepOut:
         """From a stored journal entry."""
         return cls(
             key=step.key,
@@ -169,7 +169,7 @@ class LogOut(pydantic.BaseModel):
     logger: str
 
     @classmethod
-    def of(cls, line: base.LogRecord) -> LogOut:
+    def of(cls, line: records.LogRecord) -> LogOut:
         """From a stored log line."""
         return cls(
             at=_at(line.at),
@@ -189,7 +189,7 @@ class TransitionOut(pydantic.BaseModel):
     reason: str
 
     @classmethod
-    def of(cls, change: base.TransitionRecord) -> TransitionOut:
+    def of(cls, change: records.TransitionRecord) -> TransitionOut:
         """From a stored state change."""
         return cls(
             from_state=change.from_state,
@@ -226,7 +226,7 @@ class InputOut(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
     @classmethod
-    def of(cls, wait: base.WaitRecord, run: base.RunRecord | None = None) -> InputOut:
+    def of(cls, wait: records.WaitRecord, run: records.RunRecord | None = None) -> InputOut:
         """From a stored wait (and its run)."""
         spec = json.loads(wait.spec) if wait.spec else {}
         return cls(
@@ -293,7 +293,7 @@ class DeploymentOut(pydantic.BaseModel):
     updated_at: dt.datetime
 
     @classmethod
-    def of(cls, deployment: base.DeploymentRecord) -> DeploymentOut:
+    def of(cls, deployment: records.DeploymentRecord) -> DeploymentOut:
         """From a stored deployment."""
         return cls(
             name=deployment.name,
@@ -324,7 +324,7 @@ class MessageOut(pydantic.BaseModel):
     received_step_key: str | None
 
     @classmethod
-    def of(cls, message: base.MessageRecord) -> MessageOut:
+    def of(cls, message: records.MessageRecord) -> MessageOut:
         """From a stored message."""
         return cls(
             id=message.id,

@@ -21,7 +21,7 @@ import pytest
 
 from tarry import errors, storage
 from tarry.states import RunState, WaitStatus
-from tarry.storage import MessageRecord, RunRecord, StateChange, base, open_store, postgres_ops
+from tarry.storage import MessageRecord, RunRecord, StateChange, open_store, postgres_ops, records
 from tarry.storage.postgres import PostgresStore, _describe
 from tests.conftest import empty_postgres_schema, postgres_session_url
 from tests.contract.support import (
@@ -146,8 +146,8 @@ def test_a_cancel_racing_an_answer_leaves_one_consistent_outcome(
         ]
         answered, cancelled = at_once(calls)
 
-        assert isinstance(answered, base.WaitClosed)
-        assert isinstance(cancelled, base.RunsCancelled)
+        assert isinstance(answered, records.WaitClosed)
+        assert isinstance(cancelled, records.RunsCancelled)
         stored = stores[0].get_wait(wait_id)
         assert stored is not None
         if answered.won:
