@@ -8,15 +8,10 @@ import pytest
 
 from tarry.states import RunState
 from tarry.storage import RunFilter, StateChange
-from tests.contract.support import T0, run_record
+from tests.contract.support import LEASE, ME, NOW, OTHER, T0, run_record
 
 if TYPE_CHECKING:
     from tarry.storage import RunRecord, Store
-
-ME = "host-a:100:1"
-OTHER = "host-b:200:1"
-NOW = T0 + 100
-LEASE = NOW + 30
 
 
 def running(store: Store, owner: str, expires: float, parent_id: str | None = None) -> RunRecord:

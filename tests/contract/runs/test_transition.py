@@ -10,13 +10,11 @@ import pytest
 from tarry import errors
 from tarry.states import FINAL_STATES, TRANSITIONS, RunState
 from tarry.storage import StateChange, TransitionRecord
-from tests.contract.support import T0, new_id, run_record
+from tests.contract.support import ME as OWNER
+from tests.contract.support import OTHER, T0, new_id, run_record
 
 if TYPE_CHECKING:
     from tarry.storage import RunRecord, Store
-
-OWNER = "host-a:100:1"
-OTHER = "host-b:200:1"
 
 
 def running_run(store: Store, owner: str = OWNER) -> RunRecord:
