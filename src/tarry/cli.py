@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import sys
 from typing import Annotated, Any
 
@@ -19,6 +18,7 @@ from rich.table import Column, Table
 
 from tarry import config, errors, host, loader, serialization, service, worker
 from tarry.definitions import Flow
+from tarry.engine import spec
 from tarry.states import RunState
 from tarry.storage import records
 
@@ -74,13 +74,8 @@ def _parse_params(pairs: list[str], as_json: str | None) -> dict[str, Any]:
 
 
 def _load_flow(entrypoint: str) -> Flow[..., Any]:
-    if os.getcwd() not in sys.path:
-        # As `python -m` does: flows in the working folder are importable.
-        sys.path.insert(0, os.getcwd())
-    obj = loader.load_object(entrypoint)
-    if not isinstance(obj, Flow):
-        raise errors.FlowLoadError(f"{entrypoint} is a {type(obj).__name__}, not a @flow")
-    return obj
+    loader.add_working_folder()
+    return spec.load_flow(entrypoint, Flow)
 
 
 @app.command("run")
@@ -110,8 +105,7 @@ def worker_command(
     max_runs: Annotated[int, typer.Option(min=1, help="Runs executed at once")] = 8,
 ) -> None:
     """Execute runs that need a process, including runs whose process died."""
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    loader.add_working_folder()
     hst = host.get_host()
     err.print(f"tarry worker {hst.owner} on {hst.settings.resolved_database_url}", highlight=False)
     runner = worker.Worker(hst, max_runs=max_runs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import os
 import sys
 import threading
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 from tarry import errors
 
-__all__ = ["load_object", "object_ref"]
+__all__ = ["add_working_folder", "load_object", "object_ref"]
 
 _PATH_MODULE_PREFIX = "tarry_script_"
 _lock = threading.Lock()
@@ -92,3 +93,13 @@ def _import_path(path: Path) -> Any:
             del sys.modules[name]
             raise
         return module
+
+
+def add_working_folder() -> None:
+    """Make modules in the working folder importable, as `python -m` does.
+
+    For entrypoints a person types (`tarry run flows.py:etl`, `tarry server --deploy`).
+    """
+    folder = os.getcwd()
+    if folder not in sys.path:
+        sys.path.insert(0, folder)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import sys
 import threading
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -20,9 +18,8 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from tarry import deployments, errors, host, loader, service
-from tarry.definitions import Flow
-from tarry.engine import watcher
+from tarry import deployments, host, loader, service
+from tarry.engine import spec, watcher
 from tarry.replies import receivers
 from tarry.states import RunState
 from tarry.storage import records
@@ -89,14 +86,10 @@ def deploy_entrypoints(
     Raises:
         errors.FlowLoadError: An entrypoint cannot be imported or is not a flow.
     """
-    if os.getcwd() not in sys.path:
-        # As `python -m` does: flows in the working folder are importable.
-        sys.path.insert(0, os.getcwd())
+    loader.add_working_folder()
     deployed = []
     for entrypoint in entrypoints:
-        found = loader.load_object(entrypoint)
-        if not isinstance(found, Flow):
-            raise errors.FlowLoadError(f"{entrypoint} is a {type(found).__name__}, not a @flow")
+        found = spec.load_flow(entrypoint)
         deployed.append(deployments.deploy(found, _name_of(entrypoint), hst=hst))
     return deployed
 

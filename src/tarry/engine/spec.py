@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from tarry import errors, loader, task_runners
 from tarry.outbound import targets
@@ -20,6 +20,7 @@ __all__ = ["FlowSpec", "Options", "TaskSpec", "load_flow"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+F = TypeVar("F", bound="FlowSpec[..., Any]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,15 +147,27 @@ class FlowSpec(Generic[P, R]):
         return _coerce(self, parameters)
 
 
-def load_flow(entrypoint: str) -> FlowSpec[..., Any]:
-    """The flow an entrypoint names, imported (a run's or a deployment's entrypoint).
+@overload
+def load_flow(entrypoint: str) -> FlowSpec[..., Any]: ...
+
+
+@overload
+def load_flow(entrypoint: str, kind: type[F]) -> F: ...
+
+
+def load_flow(entrypoint: str, kind: type[Any] = FlowSpec) -> Any:
+    """The flow an entrypoint names, imported (a run's, a deployment's, or one typed in).
+
+    Args:
+        entrypoint: `module:flow` or `path/to/file.py:flow`.
+        kind: The class it must be: `tarry.Flow` where the caller calls its verbs.
 
     Raises:
         errors.FlowLoadError: This process cannot import it, or it is not a `@flow`.
     """
     found = loader.load_object(entrypoint)
-    if not isinstance(found, FlowSpec):
-        raise errors.FlowLoadError(f"{entrypoint} is not a @flow")
+    if not isinstance(found, kind):
+        raise errors.FlowLoadError(f"{entrypoint} is a {type(found).__name__}, not a @flow")
     return found
 
 
