@@ -338,14 +338,12 @@ async def _attempt_async(ctx: context.RunContext, params: dict[str, Any]) -> Any
     with context.run_scope(ctx, ctx.flow.log_prints):
         try:
             body = ctx.flow.fn(*args, **kwargs)
-            seconds = ctx.flow.timeout_seconds
-            value = await (body if seconds is None else asyncio.wait_for(body, seconds))
+            if ctx.flow.timeout_seconds is None:
+                value = await body
+            else:
+                seconds = ctx.flow.timeout_seconds
+                value = await steps.await_with_deadline(body, seconds, _flow_timeout(ctx))
             value = futures.resolve_futures(value)
-        except TimeoutError:
-            ctx.aborted = f"flow timed out after {seconds:g}s"
-            raise errors.FlowTimeout(
-                f"flow {ctx.flow.name!r} exceeded its timeout of {seconds:g}s"
-            ) from None
         finally:
             if ctx.futures:
                 await steps.offload(_settle_futures, ctx)
@@ -359,9 +357,16 @@ def _with_flow_timeout(ctx: context.RunContext, body: Callable[[], Any]) -> Any:
     # The body runs in a helper thread so the caller can give up on it; the
     # abandoned thread is stopped at its next step by `ctx.aborted`.
     seconds = ctx.flow.timeout_seconds or 0.0
+    name = f"tarry-flow-{ctx.run.name}"
+    return steps.call_with_deadline(body, seconds, name, _flow_timeout(ctx))
+
+
+def _flow_timeout(ctx: context.RunContext) -> Callable[[], BaseException]:
+    """What the flow's own deadline raises when it expires (and only then)."""
+    seconds = ctx.flow.timeout_seconds or 0.0
 
     def timed_out() -> BaseException:
         ctx.aborted = f"flow timed out after {seconds:g}s"
         return errors.FlowTimeout(f"flow {ctx.flow.name!r} exceeded its timeout of {seconds:g}s")
 
-    return steps.call_with_deadline(body, seconds, f"tarry-flow-{ctx.run.name}", timed_out)
+    return timed_out

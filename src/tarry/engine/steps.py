@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from tarry.engine import spec
 
 __all__ = [
+    "await_with_deadline",
     "call_task",
     "call_task_async",
     "call_with_deadline",
@@ -287,6 +288,27 @@ def call_with_deadline(
         raise on_timeout() from None
 
 
+async def await_with_deadline(
+    body: Coroutine[Any, Any, T], seconds: float, on_timeout: Callable[[], BaseException]
+) -> T:
+    """Async version of `call_with_deadline`: await `body`, for `seconds` at most.
+
+    Only this deadline's expiry becomes `on_timeout()`: a `TimeoutError` that `body`
+    raises itself (a wait's `WaitTimeout`, a receive's timeout) passes through as it is.
+
+    Raises:
+        BaseException: What `on_timeout()` returns, when `body` did not end in time.
+    """
+    deadline = asyncio.timeout(seconds)
+    try:
+        async with deadline:
+            return await body
+    except TimeoutError:
+        if deadline.expired():
+            raise on_timeout() from None
+        raise
+
+
 def submit_task(
     task: spec.TaskSpec[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> futures.TarryFuture[Any]:
@@ -431,14 +453,11 @@ async def _invoke_async(
         return await asyncio.to_thread(_invoke, task, args, kwargs, remote)
     if not task.is_async:
         return _invoke(task, args, kwargs)
-    if task.timeout_seconds is None:
+    seconds = task.timeout_seconds
+    if seconds is None:
         return await task.fn(*args, **kwargs)
-    try:
-        return await asyncio.wait_for(task.fn(*args, **kwargs), task.timeout_seconds)
-    except TimeoutError:
-        raise errors.TaskTimeout(
-            f"task {task.name!r} exceeded its timeout of {task.timeout_seconds:g}s"
-        ) from None
+    timeout = errors.TaskTimeout(f"task {task.name!r} exceeded its timeout of {seconds:g}s")
+    return await await_with_deadline(task.fn(*args, **kwargs), seconds, lambda: timeout)
 
 
 def run_coroutine_sync(coro: Coroutine[Any, Any, T]) -> T:
