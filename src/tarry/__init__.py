@@ -31,7 +31,10 @@ from tarry.messaging import receive_input, send_input
 from tarry.recorded import now, random, uuid4
 from tarry.states import RunState, StepStatus
 from tarry.waits import (
+    apause_flow_run,
     approve,
+    aresume_flow_run,
+    asuspend_flow_run,
     pause_flow_run,
     resume_flow_run,
     sleep,
@@ -58,7 +61,10 @@ __all__ = [
     "Task",
     "TaskTimeout",
     "WaitTimeout",
+    "apause_flow_run",
     "approve",
+    "aresume_flow_run",
+    "asuspend_flow_run",
     "flow",
     "get_client",
     "get_run_context",

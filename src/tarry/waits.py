@@ -14,6 +14,7 @@ These are the verbs flows call; how a wait is stored, parked and resumed is
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Coroutine
 from typing import Any
 
@@ -26,7 +27,10 @@ __all__ = [
     "Input",
     "Timer",
     "WaitSpec",
+    "apause_flow_run",
     "approve",
+    "aresume_flow_run",
+    "asuspend_flow_run",
     "pause_flow_run",
     "resume_flow_run",
     "sleep",
@@ -78,6 +82,27 @@ def pause_flow_run(
     )
 
 
+async def apause_flow_run(
+    wait_for_input: Any = None,
+    timeout: Seconds | None = 3600,
+    poll_interval: float | None = None,
+    key: str | None = None,
+    on_timeout: Any = "fail",
+    *,
+    notify: targets.Notify = None,
+) -> Any:
+    """Async version of `pause_flow_run`, for `async def` flows.
+
+    Raises:
+        errors.TarryError: The flow calling it is not `async def`.
+        errors.WaitTimeout: Nobody answered in time and `on_timeout="fail"`.
+    """
+    _check_async_flow("apause_flow_run", "pause_flow_run")
+    return await pause_flow_run(
+        wait_for_input, timeout, poll_interval, key, on_timeout, notify=notify
+    )
+
+
 def suspend_flow_run(
     wait_for_input: Any = None,
     flow_run_id: str | None = None,
@@ -112,6 +137,37 @@ def suspend_flow_run(
     return waiting.value_of(
         waiting.dispatch("suspend_flow_run", key or "suspend", [alt], suspend_now=True)
     )
+
+
+async def asuspend_flow_run(
+    wait_for_input: Any = None,
+    flow_run_id: str | None = None,
+    timeout: Seconds | None = 3600,
+    key: str | None = None,
+    on_timeout: Any = "fail",
+    *,
+    notify: targets.Notify = None,
+) -> Any:
+    """Async version of `suspend_flow_run`, for `async def` flows.
+
+    Raises:
+        errors.TarryError: The flow calling it is not `async def`, or `flow_run_id`
+            names another run.
+    """
+    _check_async_flow("asuspend_flow_run", "suspend_flow_run")
+    return await suspend_flow_run(
+        wait_for_input, flow_run_id, timeout, key, on_timeout, notify=notify
+    )
+
+
+def _check_async_flow(what: str, sync_twin: str) -> None:
+    """Raise when an async twin is called from a sync flow, whose waits block instead.
+
+    Raises:
+        errors.TarryError: The current flow is not `async def` (or there is none).
+    """
+    if not waiting.flow_context(what).flow.is_async:
+        raise errors.TarryError(f"{what} is for async def flows; a sync flow calls {sync_twin}")
 
 
 def wait_for_input(
@@ -208,17 +264,60 @@ async def _winner_async(
     return waits[index], value
 
 
-def resume_flow_run(flow_run_id: str, run_input: Any = None) -> None:
+def resume_flow_run(flow_run_id: str, run_input: Any = None) -> Any:
     """Answer a run's open wait, from anywhere (Prefect's `resume_flow_run`).
+
+    As in Prefect, it is awaitable in async code: in an `async def` flow, or
+    outside flows where an event loop runs in the thread, it returns an awaitable
+    of `None`. The answer is given even when that awaitable is never awaited
+    (the work starts at once on a helper thread); awaiting it raises its errors.
+    In a sync flow, and in code with no running loop, it answers and returns `None`.
 
     Args:
         flow_run_id: The run.
         run_input: The answer; `None` accepts the form's initial data (or resumes a
             bare pause).
 
+    Returns:
+        `None`, or in async code an awaitable of `None`.
+
     Raises:
         errors.InputInvalid: The answer does not fit; the run keeps waiting.
         errors.AlreadyAnswered: Someone answered first.
         errors.NotWaiting: The run is not waiting for input.
     """
+    loop = _async_caller_loop()
+    if loop is None:
+        _resume(flow_run_id, run_input)
+        return None
+    here = contextvars.copy_context()
+    return loop.run_in_executor(None, here.run, _resume, flow_run_id, run_input)
+
+
+async def aresume_flow_run(flow_run_id: str, run_input: Any = None) -> None:
+    """Async version of `resume_flow_run`: the store is written off the event loop.
+
+    Raises:
+        errors.InputInvalid: The answer does not fit; the run keeps waiting.
+        errors.AlreadyAnswered: Someone answered first.
+        errors.NotWaiting: The run is not waiting for input.
+    """
+    await asyncio.to_thread(_resume, flow_run_id, run_input)
+
+
+def _resume(flow_run_id: str, run_input: Any) -> None:
     answers.submit_input(flow_run_id, run_input, channel="python")
+
+
+def _async_caller_loop() -> asyncio.AbstractEventLoop | None:
+    """The running loop when the caller is async code (Prefect's rule), else `None`.
+
+    In a run, what counts is the flow being `async def`, not the thread having a
+    loop: a sync flow called from a notebook must not get an awaitable it ignores.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    ctx = context.current_run()
+    return loop if ctx is None or ctx.flow.is_async else None
