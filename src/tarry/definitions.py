@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any, ParamSpec, TypeVar, overload
 
-from tarry import deployments, futures, task_runners
+from tarry import deployments, errors, futures, task_runners
 from tarry.engine import caller, spec, steps
 from tarry.outbound import targets
 
@@ -14,6 +15,71 @@ __all__ = ["Flow", "Task", "flow", "task"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+# Prefect options that tarry accepts and has no use for: the journal stores every
+# result as JSON and replays finished steps, so result persistence and caching are
+# always on within a run (docs/from-prefect.md gives each one's reason).
+_FLOW_NO_OPS = frozenset(
+    {
+        "validate_parameters",
+        "persist_result",
+        "result_storage",
+        "result_serializer",
+        "cache_result_in_memory",
+    }
+)
+_TASK_NO_OPS = frozenset(
+    {
+        "description",
+        "version",
+        "cache_policy",
+        "cache_key_fn",
+        "cache_expiration",
+        "task_run_name",
+        "retry_jitter_factor",
+        "persist_result",
+        "result_storage",
+        "result_storage_key",
+        "result_serializer",
+        "cache_result_in_memory",
+        "refresh_cache",
+        "viz_return_value",
+        "asset_deps",
+    }
+)
+# Prefect options that change what happens: refused until tarry does what they ask.
+_FLOW_REFUSED = ("on_completion", "on_failure", "on_cancellation", "on_crashed", "on_running")
+_TASK_REFUSED = ("on_completion", "on_failure", "on_rollback", "on_commit", "retry_condition_fn")
+
+
+def _prefect_options(
+    what: str, given: dict[str, Any], no_ops: frozenset[str], refused: tuple[str, ...]
+) -> None:
+    """Check Prefect's options that tarry does not keep: accept the no-ops, refuse the rest.
+
+    Raises:
+        TypeError: An option is neither tarry's nor Prefect's (a typo, say).
+        errors.NotSupported: A hook or retry condition is given; tarry would not call it.
+    """
+    for option, value in given.items():
+        if option in refused:
+            if value:
+                raise errors.NotSupported(
+                    f"{what}: {option}= is not supported by tarry yet; "
+                    "call the code at the end of the flow, or catch the error there",
+                    option=option,
+                )
+        elif option not in no_ops:
+            raise TypeError(f"{what}() got an unexpected keyword argument {option!r}")
+
+
+def _delays(
+    retries: int, delays: float | list[float] | Callable[[int], list[float]] | None
+) -> float | list[float]:
+    # Prefect's `exponential_backoff(...)` is a function of the retry count.
+    if delays is None:
+        return 0.0
+    return list(delays(retries)) if callable(delays) else delays
 
 
 class Task(spec.TaskSpec[P, R]):
@@ -41,8 +107,14 @@ class Task(spec.TaskSpec[P, R]):
         return [self.submit(*items, **kwargs) for items in zip(*iterables, strict=True)]
 
     def with_options(self, **changes: Any) -> Task[P, R]:
-        """A copy of the task with some options changed (`name`, `retries`, ...)."""
-        return Task(self.fn, dataclasses.replace(self._options, **changes))
+        """A copy of the task with some options changed (`name`, `retries`, ...).
+
+        Raises:
+            errors.NotSupported: A Prefect option tarry refuses (see `task`).
+        """
+        ours, prefect = _split(changes, _TASK_NO_OPS | set(_TASK_REFUSED))
+        _prefect_options("with_options", prefect, _TASK_NO_OPS, _TASK_REFUSED)
+        return Task(self.fn, dataclasses.replace(self._options, **ours))
 
 
 class Flow(spec.FlowSpec[P, R]):
@@ -84,9 +156,29 @@ class Flow(spec.FlowSpec[P, R]):
         return deployments.deploy(self, name, parameters=parameters)
 
     def with_options(self, **changes: Any) -> Flow[P, R]:
-        """A copy of the flow with some options changed (`name`, `retries`, ...)."""
+        """A copy of the flow with some options changed (`name`, `retries`, ...).
+
+        Raises:
+            errors.NotSupported: A Prefect option tarry refuses (see `flow`).
+        """
         task_runner = changes.pop("task_runner", self.task_runner)
-        return Flow(self.fn, dataclasses.replace(self._options, **changes), task_runner)
+        ours, prefect = _split(changes, _FLOW_NO_OPS | set(_FLOW_REFUSED))
+        _prefect_options("with_options", prefect, _FLOW_NO_OPS, _FLOW_REFUSED)
+        return Flow(self.fn, dataclasses.replace(self._options, **ours), task_runner)
+
+
+def _split(
+    changes: dict[str, Any], prefect_only: frozenset[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The changes to tarry's own options, and those to Prefect's that tarry does not keep."""
+    ours = {k: v for k, v in changes.items() if k not in prefect_only}
+    return ours, {k: v for k, v in changes.items() if k in prefect_only}
+
+
+Hook = Callable[..., Any]
+"""A Prefect state hook (`on_completion=[...]` and the like)."""
+Delays = float | list[float] | Callable[[int], list[float]] | None
+"""Seconds before each retry: one value, one per retry, or Prefect's `exponential_backoff`."""
 
 
 @overload
@@ -97,11 +189,31 @@ def task(fn: Callable[P, R], /) -> Task[P, R]: ...
 def task(
     *,
     name: str | None = None,
-    retries: int = 0,
-    retry_delay_seconds: float | list[float] = 0.0,
+    description: str | None = None,
+    tags: Iterable[str] | None = None,
+    version: str | None = None,
+    cache_policy: Any = None,
+    cache_key_fn: Callable[..., str | None] | None = None,
+    cache_expiration: dt.timedelta | None = None,
+    task_run_name: str | Callable[..., str] | None = None,
+    retries: int | None = 0,
+    retry_delay_seconds: Delays = 0.0,
+    retry_jitter_factor: float | None = None,
+    persist_result: bool | None = None,
+    result_storage: Any = None,
+    result_serializer: Any = None,
+    result_storage_key: str | None = None,
+    cache_result_in_memory: bool = True,
     timeout_seconds: float | None = None,
-    tags: Iterable[str] = (),
     log_prints: bool | None = None,
+    refresh_cache: bool | None = None,
+    on_completion: list[Hook] | None = None,
+    on_failure: list[Hook] | None = None,
+    on_rollback: list[Hook] | None = None,
+    on_commit: list[Hook] | None = None,
+    retry_condition_fn: Callable[..., bool] | None = None,
+    viz_return_value: Any = None,
+    asset_deps: list[Any] | None = None,
 ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
 
@@ -110,36 +222,49 @@ def task(
     /,
     *,
     name: str | None = None,
-    retries: int = 0,
-    retry_delay_seconds: float | list[float] = 0.0,
+    retries: int | None = 0,
+    retry_delay_seconds: Delays = 0.0,
     timeout_seconds: float | None = None,
-    tags: Iterable[str] = (),
+    tags: Iterable[str] | None = None,
     log_prints: bool | None = None,
+    **prefect: Any,
 ) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
     """Make a function a task: inside a flow, each call is a journaled step.
 
     Works bare (`@task`) and called (`@task(retries=3)`), on `def` and `async def`.
+    Prefect's other task options are accepted; those the journal makes needless
+    (caching, result persistence, ...) do nothing, and hooks are refused: see
+    docs/from-prefect.md.
 
     Args:
         fn: The function, when used bare.
         name: Step name (default: the function's name).
         retries: How many times to retry after an error.
-        retry_delay_seconds: Seconds before each retry, or one value per retry.
+        retry_delay_seconds: Seconds before each retry, one value per retry, or
+            Prefect's `exponential_backoff(...)`.
         timeout_seconds: Time limit of each attempt; exceeding it raises `TaskTimeout`.
         tags: Tags, for filtering.
         log_prints: Send `print` to the run log (default: as the flow says).
+        **prefect: Prefect's other options (`cache_key_fn=`, `persist_result=`, ...).
 
     Returns:
         The task, or a decorator that makes one.
+
+    Raises:
+        errors.NotSupported: A hook (`on_completion=`, `on_failure=`, ...) or
+            `retry_condition_fn=` is given.
+        TypeError: An option is neither tarry's nor Prefect's.
     """
+    _prefect_options("task", prefect, _TASK_NO_OPS, _TASK_REFUSED)
+    tries = retries or 0
 
     def make(f: Callable[P, R]) -> Task[P, R]:
         options = spec.Options(
             name or f.__name__,
-            retries,
-            retry_delay_seconds,
+            tries,
+            _delays(tries, retry_delay_seconds),
             timeout_seconds,
-            tuple(tags),
+            tuple(tags or ()),
             log_prints,
         )
         return Task(f, options)
@@ -155,12 +280,25 @@ def flow(fn: Callable[P, R], /) -> Flow[P, R]: ...
 def flow(
     *,
     name: str | None = None,
-    retries: int = 0,
-    retry_delay_seconds: float | list[float] = 0.0,
-    timeout_seconds: float | None = None,
-    tags: Iterable[str] = (),
-    log_prints: bool = False,
+    version: str | None = None,
+    flow_run_name: str | Callable[[], str] | None = None,
+    retries: int | None = 0,
+    retry_delay_seconds: Delays = 0.0,
     task_runner: task_runners.TaskRunner | None = None,
+    description: str | None = None,
+    timeout_seconds: float | None = None,
+    validate_parameters: bool = True,
+    persist_result: bool | None = None,
+    result_storage: Any = None,
+    result_serializer: Any = None,
+    cache_result_in_memory: bool = True,
+    log_prints: bool | None = False,
+    on_completion: list[Hook] | None = None,
+    on_failure: list[Hook] | None = None,
+    on_cancellation: list[Hook] | None = None,
+    on_crashed: list[Hook] | None = None,
+    on_running: list[Hook] | None = None,
+    tags: Iterable[str] = (),
     notify: targets.Notify = None,
 ) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
 
@@ -170,47 +308,69 @@ def flow(
     /,
     *,
     name: str | None = None,
-    retries: int = 0,
-    retry_delay_seconds: float | list[float] = 0.0,
-    timeout_seconds: float | None = None,
-    tags: Iterable[str] = (),
-    log_prints: bool = False,
+    version: str | None = None,
+    flow_run_name: str | Callable[[], str] | None = None,
+    retries: int | None = 0,
+    retry_delay_seconds: Delays = 0.0,
     task_runner: task_runners.TaskRunner | None = None,
+    description: str | None = None,
+    timeout_seconds: float | None = None,
+    log_prints: bool | None = False,
+    tags: Iterable[str] = (),
     notify: targets.Notify = None,
+    **prefect: Any,
 ) -> Flow[P, R] | Callable[[Callable[P, R]], Flow[P, R]]:
     """Make a function a flow: each call is a durable run.
 
     Works bare (`@flow`) and called (`@flow(log_prints=True)`), on `def` and
-    `async def`.
+    `async def`. Prefect's other flow options are accepted; those the journal makes
+    needless (`persist_result=`, `result_storage=`, ...) do nothing, and hooks are
+    refused: see docs/from-prefect.md.
 
     Args:
         fn: The function, when used bare.
         name: Flow name (default: the function's name with `_` turned into `-`).
+        version: The code's version (`flow.version`).
+        flow_run_name: Names its runs: a template filled from the parameters
+            (`"report-{day}"`) or a function returning the name; random
+            (`brave-otter`) by default.
         retries: How many times to re-run the flow after an error; finished steps
             are not run again, failed ones are.
-        retry_delay_seconds: Seconds before each retry, or one value per retry.
+        retry_delay_seconds: Seconds before each retry, one value per retry, or
+            Prefect's `exponential_backoff(...)`.
+        task_runner: Where `Task.submit` runs tasks (default: a thread pool).
+        description: Shown with the flow (default: its docstring).
         timeout_seconds: Time limit of each attempt; exceeding it fails the run
             with `FlowTimeout`.
-        tags: Tags given to its runs.
         log_prints: Send `print` in the flow and its tasks to the run log.
-        task_runner: Where `Task.submit` runs tasks (default: a thread pool).
+        tags: Tags given to its runs.
         notify: Whom to tell when the flow waits for an answer, for every wait
             without a `notify=` of its own: `tarry.notify.Email(...)`,
             `tarry.notify.Webhook(...)`, a mail address, a webhook URL, or a list.
+        **prefect: Prefect's other options (`persist_result=`, `validate_parameters=`, ...).
 
     Returns:
         The flow, or a decorator that makes one.
+
+    Raises:
+        errors.NotSupported: A hook (`on_completion=`, `on_failure=`, ...) is given.
+        TypeError: An option is neither tarry's nor Prefect's.
     """
+    _prefect_options("flow", prefect, _FLOW_NO_OPS, _FLOW_REFUSED)
+    tries = retries or 0
 
     def make(f: Callable[P, R]) -> Flow[P, R]:
         options = spec.Options(
             name or f.__name__.replace("_", "-"),
-            retries,
-            retry_delay_seconds,
+            tries,
+            _delays(tries, retry_delay_seconds),
             timeout_seconds,
             tuple(tags),
             log_prints,
             targets.targets_of(notify),
+            description=description,
+            version=version,
+            flow_run_name=flow_run_name,
         )
         return Flow(f, options, task_runner)
 

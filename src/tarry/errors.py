@@ -11,6 +11,7 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     ├── SerializationError          a value cannot be stored as JSON
     ├── FlowLoadError               an entrypoint cannot be imported
     ├── ParameterError              flow parameters do not fit the signature
+    ├── NotSupported                a Prefect option tarry does not support yet
     ├── NotFound                    no such thing is stored
     │   ├── RunNotFound             no run has this id
     │   ├── WaitNotFound            no wait has this id
@@ -64,6 +65,7 @@ __all__ = [
     "MigrationError",
     "NondeterminismError",
     "NotFound",
+    "NotSupported",
     "NotWaiting",
     "ParameterError",
     "RunAborted",
@@ -118,6 +120,14 @@ class ParameterError(TarryError):
     def __init__(self, message: str | None = None, *, flow_name: str = "") -> None:
         super().__init__(message)
         self.flow_name = flow_name
+
+
+class NotSupported(TarryError, NotImplementedError):
+    """A Prefect option or call that tarry does not support yet, refused rather than ignored."""
+
+    def __init__(self, message: str | None = None, *, option: str = "") -> None:
+        super().__init__(message or self.__doc__)
+        self.option = option
 
 
 class NotFound(TarryError):

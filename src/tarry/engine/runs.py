@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tarry import errors, futures, host, names, serialization
+from tarry import errors, futures, host, serialization
 from tarry.engine import answers, context, journal, run_logs, steps
 from tarry.states import RunState
 from tarry.storage import records
@@ -45,7 +45,7 @@ def new_run(
     now = time.time()
     return records.RunRecord(
         id=run_id or str(uuid.uuid4()),
-        name=names.run_name(),
+        name=flow.run_name(parameters),
         flow_name=flow.name,
         entrypoint=flow.entrypoint,
         parameters=serialization.dumps(parameters),

@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from tarry import errors, loader, task_runners
+from tarry import errors, loader, names, task_runners
 from tarry.outbound import targets
 
 __all__ = ["FlowSpec", "Options", "TaskSpec", "load_flow"]
@@ -34,6 +34,12 @@ class Options:
     tags: tuple[str, ...] = ()
     log_prints: bool | None = None
     notify: tuple[targets.Target, ...] = ()
+    description: str | None = None
+    """Shown with the flow (default: the function's docstring)."""
+    version: str | None = None
+    """The code's version, as the user names it (a commit hash, ...)."""
+    flow_run_name: str | Callable[[], str] | None = None
+    """A `str.format` template filled from the parameters, or a function; random when `None`."""
 
 
 def _check_options(name: str, retries: int, timeout_seconds: float | None) -> None:
@@ -109,6 +115,36 @@ class FlowSpec(Generic[P, R]):
     notify = property(
         lambda self: self._options.notify, doc="Whom to tell when a wait of the flow opens."
     )
+    version = property(lambda self: self._options.version, doc="The code's version, if given.")
+
+    @property
+    def description(self) -> str | None:
+        """The flow's description: the `description=` given, else its docstring."""
+        return self._options.description or inspect.getdoc(self.fn)
+
+    def run_name(self, parameters: dict[str, Any]) -> str:
+        """The name of a new run with these parameters (Prefect's `flow_run_name`).
+
+        Raises:
+            errors.ParameterError: The template names a parameter the run does not have.
+        """
+        template = self._options.flow_run_name
+        if template is None:
+            return names.run_name()
+        if callable(template):
+            return str(template())
+        defaults = {
+            p.name: p.default
+            for p in self.signature.parameters.values()
+            if p.default is not inspect.Parameter.empty
+        }
+        try:
+            return template.format_map({**defaults, **parameters})
+        except (KeyError, IndexError) as exc:
+            raise errors.ParameterError(
+                f"flow {self.name!r}: flow_run_name {template!r} names no parameter {exc}",
+                flow_name=self.name,
+            ) from None
 
     @functools.cached_property
     def entrypoint(self) -> str:
