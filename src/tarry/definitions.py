@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable
+import inspect
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, ParamSpec, TypeVar, overload
 
-from tarry import deployments, errors, futures, task_runners
+from tarry import deployments, errors, futures, states, task_runners
 from tarry.engine import caller, spec, steps
 from tarry.outbound import targets
 
@@ -90,9 +91,18 @@ class Task(spec.TaskSpec[P, R]):
     """
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Run the task (a journaled step inside a flow); awaitable for `async def` tasks."""
+        """Run the task (a journaled step inside a flow); awaitable for `async def` tasks.
+
+        With `return_state=True` (as in Prefect) the call returns a
+        `tarry.states.State` instead of the value, and an error the task raises is
+        in the state, not raised. Type checkers do not know that keyword: the
+        signature they see stays the function's own.
+        """
+        return_state = _pop_return_state(self.fn, kwargs)
         if self.is_async:
-            return steps.call_task_async(self, args, kwargs)  # type: ignore[return-value]
+            return _maybe_state_async(steps.call_task_async(self, args, kwargs), return_state)  # type: ignore[no-any-return]
+        if return_state:
+            return _state_of(lambda: steps.call_task(self, args, kwargs))  # type: ignore[return-value]
         return steps.call_task(self, args, kwargs)  # type: ignore[no-any-return]
 
     def submit(self, *args: Any, **kwargs: Any) -> futures.TarryFuture[Any]:
@@ -128,11 +138,19 @@ class Flow(spec.FlowSpec[P, R]):
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Start a run of the flow (a child run inside a flow) and return its result.
 
+        With `return_state=True` (as in Prefect) it returns the run's final
+        `tarry.states.State` instead, the flow's error in it rather than raised; an
+        `async def` flow returns a coroutine of it. Type checkers do not know that
+        keyword: the signature they see stays the function's own.
+
         Raises:
             errors.ParameterError: The arguments do not fit the signature.
         """
+        return_state = _pop_return_state(self.fn, kwargs)
         if self.is_async:
-            return caller.call_flow_async(self, args, kwargs)  # type: ignore[return-value]
+            return _maybe_state_async(caller.call_flow_async(self, args, kwargs), return_state)  # type: ignore[no-any-return]
+        if return_state:
+            return _state_of(lambda: caller.call_flow(self, args, kwargs))  # type: ignore[return-value]
         return caller.call_flow(self, args, kwargs)  # type: ignore[no-any-return]
 
     def serve(
@@ -165,6 +183,33 @@ class Flow(spec.FlowSpec[P, R]):
         ours, prefect = _split(changes, _FLOW_NO_OPS | set(_FLOW_REFUSED))
         _prefect_options("with_options", prefect, _FLOW_NO_OPS, _FLOW_REFUSED)
         return Flow(self.fn, dataclasses.replace(self._options, **ours), task_runner)
+
+
+def _pop_return_state(fn: Callable[..., Any], kwargs: dict[str, Any]) -> bool:
+    # A function with a parameter of that name keeps it.
+    if "return_state" not in kwargs or "return_state" in inspect.signature(fn).parameters:
+        return False
+    return bool(kwargs.pop("return_state"))
+
+
+def _state_of(call: Callable[[], Any]) -> states.State:
+    # Only errors become states: a suspension or an abort still unwinds the caller.
+    try:
+        return states.State.completed(call())
+    except Exception as exc:  # noqa: BLE001 - the error is the state's
+        return states.State.of_error(exc)
+
+
+def _maybe_state_async(pending: Coroutine[Any, Any, Any], return_state: bool) -> Any:
+    return _state_of_async(pending) if return_state else pending
+
+
+async def _state_of_async(pending: Coroutine[Any, Any, Any]) -> states.State:
+    """Async version of `_state_of`."""
+    try:
+        return states.State.completed(await pending)
+    except Exception as exc:  # noqa: BLE001 - the error is the state's
+        return states.State.of_error(exc)
 
 
 def _split(

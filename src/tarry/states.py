@@ -5,7 +5,9 @@ Every state is a `StrEnum`: it is its value wherever it is shown or formatted.
 
 from __future__ import annotations
 
+import dataclasses
 from enum import StrEnum
+from typing import Any
 
 from tarry import errors
 
@@ -14,6 +16,7 @@ __all__ = [
     "TRANSITIONS",
     "DeliveryStatus",
     "RunState",
+    "State",
     "StepKind",
     "StepStatus",
     "WaitKind",
@@ -63,6 +66,76 @@ class RunState(StrEnum):
     def is_paused(self) -> bool:
         """Whether the run waits (for an input, a message or a timer)."""
         return self is RunState.WAITING
+
+
+@dataclasses.dataclass(frozen=True)
+class State:
+    """How a call ended, with its outcome: what `flow(..., return_state=True)` returns.
+
+    Read as Prefect's `State` is: `.type`, `.name`, `.message`, `.is_completed()`,
+    `.is_failed()`, and `.result()`, which returns the value or raises the error.
+    """
+
+    type: RunState
+    """`COMPLETED`, `FAILED`, `CRASHED` or `CANCELLED`."""
+    name: str
+    """The state's name: `Completed`, `Failed`, `TimedOut` (a timeout), ..."""
+    message: str | None = None
+    """Why it ended so (the error, for a state that is not Completed)."""
+    value: Any = None
+    """The call's result, when it completed."""
+    error: BaseException | None = None
+    """The error the call raised, when it did not complete."""
+
+    @classmethod
+    def completed(cls, value: Any) -> State:
+        """The state of a call that returned `value`."""
+        return cls(RunState.COMPLETED, "Completed", None, value)
+
+    @classmethod
+    def of_error(cls, error: BaseException) -> State:
+        """The state of a call that raised `error` (a timeout is Prefect's `TimedOut`)."""
+        kind, name = RunState.FAILED, "Failed"
+        if isinstance(error, errors.RunFailed) and error.state in _RUN_STATE_NAMES:
+            kind = name = RunState(error.state)
+        elif isinstance(error, (errors.FlowTimeout, errors.TaskTimeout)):
+            name = "TimedOut"
+        return cls(kind, str(name), f"{type(error).__name__}: {error}", error=error)
+
+    def is_completed(self) -> bool:
+        """Whether the call returned."""
+        return self.type is RunState.COMPLETED
+
+    def is_failed(self) -> bool:
+        """Whether the call raised an error (a timeout too)."""
+        return self.type is RunState.FAILED
+
+    def is_crashed(self) -> bool:
+        """Whether the run could not be run to an outcome."""
+        return self.type is RunState.CRASHED
+
+    def is_cancelled(self) -> bool:
+        """Whether the run was stopped on request."""
+        return self.type is RunState.CANCELLED
+
+    def is_final(self) -> bool:
+        """Always true: a state is returned once the call has ended."""
+        return self.type.is_final
+
+    def result(self, raise_on_failure: bool = True) -> Any:
+        """The call's value; or its error, raised (or returned with `raise_on_failure=False`).
+
+        Raises:
+            BaseException: The call's error, when it did not complete.
+        """
+        if self.error is None:
+            return self.value
+        if raise_on_failure:
+            raise self.error
+        return self.error
+
+
+_RUN_STATE_NAMES = frozenset(state.value for state in RunState)
 
 
 class StepStatus(StrEnum):

@@ -10,13 +10,23 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from tarry import serialization
+
 if TYPE_CHECKING:
     from tarry import futures, task_runners
     from tarry.engine import journal, spec
     from tarry.host import Host
     from tarry.storage import records
 
-__all__ = ["RunContext", "Scope", "current_run", "current_scope", "run_scope", "step_scope"]
+__all__ = [
+    "FlowRun",
+    "RunContext",
+    "Scope",
+    "current_run",
+    "current_scope",
+    "run_scope",
+    "step_scope",
+]
 
 
 class Scope:
@@ -69,6 +79,40 @@ class RunContext:
     def label(self) -> str:
         """How logs name this run."""
         return f"Flow run {self.run.name!r}"
+
+    @property
+    def flow_run(self) -> FlowRun:
+        """The run as Prefect's `get_run_context().flow_run` shows it."""
+        run = self.run
+        return FlowRun(
+            id=run.id,
+            name=run.name,
+            flow_name=run.flow_name,
+            parameters=serialization.loads(run.parameters),
+            parent_id=run.parent_id,
+            run_count=self.journal.attempt,
+            tags=run.tags,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class FlowRun:
+    """A run's identity and parameters, read from inside it (`RunContext.flow_run`)."""
+
+    id: str
+    """The run's id."""
+    name: str
+    """Its name, such as `brave-otter`."""
+    flow_name: str
+    """The name of the flow it runs."""
+    parameters: dict[str, Any]
+    """The parameters it was called with."""
+    parent_id: str | None
+    """The run that started it as a child flow, if any."""
+    run_count: int
+    """Which attempt of the flow this is, from 1."""
+    tags: tuple[str, ...]
+    """The flow's tags."""
 
 
 _run: ContextVar[RunContext | None] = ContextVar("tarry_run", default=None)
