@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tarry import serialization
-from tarry.engine import context
+from tarry.engine import context, spec
 
 __all__ = ["flow_run"]
 
@@ -37,7 +37,10 @@ class _FlowRun:
 
     @property
     def parameters(self) -> dict[str, Any]:
-        """The parameters it was called with."""
+        """The parameters it was called with (also while its `flow_run_name` function runs)."""
+        naming = spec.naming_parameters()
+        if naming is not None:
+            return naming
         ctx = context.current_run()
         return serialization.loads(ctx.run.parameters) if ctx else {}
 

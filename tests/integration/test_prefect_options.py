@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from tarry import errors, flow, task
+from tarry.runtime import flow_run
 from tarry.states import RunState
+from tarry.storage import RunFilter
 from tarry.testing import TestHarness
 
 calls: list[str] = []
@@ -118,6 +120,33 @@ def named_by_template(day: str, n: int = 1) -> str:
 @flow(flow_run_name=lambda: "from-a-function")
 def named_by_function() -> None:
     pass
+
+
+def _name_from_parameters() -> str:
+    # Prefect's documented idiom: the function reads the new run's parameters.
+    return f"greet-{flow_run.parameters['who']}"
+
+
+@flow(flow_run_name=_name_from_parameters)
+def named_from_runtime(who: str) -> str:
+    return who
+
+
+@flow
+def calls_a_named_child() -> str:
+    return named_from_runtime("child")
+
+
+def test_a_run_name_function_reads_the_new_runs_parameters(harness: TestHarness) -> None:
+    run = harness.start(named_from_runtime, "ann")
+    run.result()
+    assert run.run.name == "greet-ann"
+    parent = harness.start(calls_a_named_child)
+    parent.result()
+    (child,) = [
+        r for r in harness.store.list_runs(RunFilter(limit=100)) if r.parent_id == parent.id
+    ]
+    assert child.name == "greet-child"
 
 
 def test_flow_run_name_names_the_runs(harness: TestHarness) -> None:

@@ -7,16 +7,18 @@ this data half, so they never import the verbs above them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from tarry import errors, loader, names, task_runners
 from tarry.outbound import targets
 
-__all__ = ["FlowSpec", "Options", "TaskSpec", "load_flow"]
+__all__ = ["FlowSpec", "Options", "TaskSpec", "load_flow", "naming_parameters"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -131,20 +133,25 @@ class FlowSpec(Generic[P, R]):
         template = self._options.flow_run_name
         if template is None:
             return names.run_name()
+        given = {**self._defaults(), **parameters}
         if callable(template):
-            return str(template())
-        defaults = {
-            p.name: p.default
-            for p in self.signature.parameters.values()
-            if p.default is not inspect.Parameter.empty
-        }
+            # As in Prefect, the function may read `tarry.runtime.flow_run.parameters`.
+            with _naming_scope(given):
+                return str(template())
         try:
-            return template.format_map({**defaults, **parameters})
+            return template.format_map(given)
         except (KeyError, IndexError) as exc:
             raise errors.ParameterError(
                 f"flow {self.name!r}: flow_run_name {template!r} names no parameter {exc}",
                 flow_name=self.name,
             ) from None
+
+    def _defaults(self) -> dict[str, Any]:
+        return {
+            p.name: p.default
+            for p in self.signature.parameters.values()
+            if p.default is not inspect.Parameter.empty
+        }
 
     @functools.cached_property
     def entrypoint(self) -> str:
@@ -181,6 +188,23 @@ class FlowSpec(Generic[P, R]):
         """
         self.bind((), parameters)
         return _coerce(self, parameters)
+
+
+_naming: ContextVar[dict[str, Any] | None] = ContextVar("tarry_naming", default=None)
+
+
+@contextlib.contextmanager
+def _naming_scope(parameters: dict[str, Any]) -> Iterator[None]:
+    token = _naming.set(parameters)
+    try:
+        yield
+    finally:
+        _naming.reset(token)
+
+
+def naming_parameters() -> dict[str, Any] | None:
+    """The parameters of the run whose `flow_run_name` function runs here, else `None`."""
+    return _naming.get()
 
 
 @overload
