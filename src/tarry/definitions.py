@@ -66,8 +66,9 @@ def _prefect_options(
         if option in refused:
             if value:
                 raise errors.NotSupported(
-                    f"{what}: {option}= is not supported by tarry yet; "
-                    "call the code at the end of the flow, or catch the error there",
+                    f"{what}: {option}= is not supported by tarry yet, and would never be "
+                    "called; run that code at the end of the flow, or where it catches the "
+                    "error (docs/from-prefect.md, Flow and task options)",
                     option=option,
                 )
         elif option not in no_ops:
