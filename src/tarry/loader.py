@@ -68,6 +68,8 @@ def _import_location(location: str) -> Any:
     except errors.FlowLoadError:
         raise
     except Exception as exc:
+        # Finders cache folder listings: a module that appears later must be seen then.
+        importlib.invalidate_caches()
         raise errors.FlowLoadError(f"cannot import {location}: {exc!r}") from exc
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import dataclasses
 import logging
 import threading
 import time
@@ -28,6 +29,18 @@ logger = logging.getLogger("tarry.worker")
 _serve_log = logging.getLogger("tarry.deployments")
 
 _EMPTY_CLAIM_PAUSE_SECONDS = 0.01
+# A flow this process could not import is tried again after 1 s, then 2, 4 ... 60 s:
+# a deploy that replaces files or a share that blinks delays its runs, never strands them.
+_FIRST_RELOAD_SECONDS = 1.0
+_MAX_RELOAD_SECONDS = 60.0
+
+
+@dataclasses.dataclass
+class _Reload:
+    """When this worker may claim again a run whose flow it could not import."""
+
+    failures: int
+    not_before: float
 
 
 class Worker:
@@ -50,8 +63,9 @@ class Worker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._maybe_more = False
-        # Runs whose flow this process cannot import: left to other workers.
-        self._unloadable: set[str] = set()
+        # Runs whose flow this process could not import: left to other workers, and
+        # claimed again by this one after a backoff (`_Reload`), by monotonic time.
+        self._unloadable: dict[str, _Reload] = {}
         # An answer or timer in this process wakes the claim loop at once.
         self.host.hub.on_ready(lambda _run_id: self._wake.set())
 
@@ -109,10 +123,21 @@ class Worker:
             now,
             dead,
             limit=limit,
-            exclude=self._unloadable,
+            exclude=self._not_yet_loadable(),
             recover=recover,
         )
         return claimed, now
+
+    def _not_yet_loadable(self) -> set[str]:
+        now = time.monotonic()
+        with self._lock:
+            # A run not retried long after its time went to another worker: forget it.
+            stale = [
+                k for k, r in self._unloadable.items() if now > r.not_before + _MAX_RELOAD_SECONDS
+            ]
+            for run_id in stale:
+                del self._unloadable[run_id]
+            return {k for k, r in self._unloadable.items() if r.not_before > now}
 
     def _done(self, future: cf.Future[None]) -> None:
         with self._lock:
@@ -174,6 +199,8 @@ class Worker:
         except errors.FlowLoadError as exc:
             self._release(run, exc)
             return
+        with self._lock:
+            self._unloadable.pop(run.id, None)
         try:
             if flow.is_async:
                 asyncio.run(
@@ -188,9 +215,21 @@ class Worker:
 
     def _release(self, run: records.RunRecord, exc: errors.FlowLoadError) -> None:
         # The run itself is fine; only this process lacks its code (another folder,
-        # another version). It goes back to Pending for a worker that has it.
-        logger.error("run %s left for another worker: %s", run.id, exc)
-        self._unloadable.add(run.id)
+        # another version, a file being replaced). It goes back to Pending for a worker
+        # that has it, and this one tries again later.
+        with self._lock:
+            first = run.id not in self._unloadable
+        delay = self._back_off(run.id)
+        logger.error(
+            "run %s left for another worker, or this one in %.0f s: %s", run.id, delay, exc
+        )
+        if first:  # said once in the run's log, not at every attempt
+            self._log_to_run(
+                run.id,
+                f"worker {self.host.owner} cannot load the flow: {exc}; "
+                "it will try again, waiting longer each time (up to "
+                f"{_MAX_RELOAD_SECONDS:.0f} s), and any worker that can load it may run it",
+            )
         change = records.StateChange(
             RunState.PENDING,
             at=time.time(),
@@ -200,6 +239,25 @@ class Worker:
             require_owner=self.host.owner,
         )
         self.host.store.transition(run.id, (RunState.RUNNING,), change)
+
+    def _back_off(self, run_id: str) -> float:
+        """Seconds until this worker claims `run_id` again; doubles at each failure."""
+        with self._lock:
+            failures = self._unloadable[run_id].failures + 1 if run_id in self._unloadable else 1
+            delay = min(_FIRST_RELOAD_SECONDS * 2.0 ** (failures - 1), _MAX_RELOAD_SECONDS)
+            self._unloadable[run_id] = _Reload(failures, time.monotonic() + delay)
+        return delay
+
+    def _log_to_run(self, run_id: str, message: str) -> None:
+        line = records.LogRecord(
+            run_id=run_id,
+            at=time.time(),
+            level=logging.WARNING,
+            message=message,
+            logger=logger.name,
+        )
+        # Written with the transition that follows (stores batch log lines).
+        self.host.store.add_logs([line])
 
 
 def serve(
