@@ -55,6 +55,14 @@ class Settings:
     """How often a process looks for due timers and for answers given by other
     processes, while it has something waiting. `TARRY_POLL_SECONDS`."""
 
+    import_timeout_seconds: float = 5.0
+    """The most seconds a server (or any process checking an answer) waits for a user's
+    flow file to import, to check an answer with the file's own model; past it the
+    answer is checked against the JSON Schema stored with the wait, and a warning names
+    the file. A file that calls its flow at import, outside
+    `if __name__ == "__main__":`, would otherwise never return.
+    `TARRY_IMPORT_TIMEOUT_SECONDS`."""
+
     logging_level: str = "INFO"
     """Level of run logs shown on the console and stored. `TARRY_LOGGING_LEVEL`."""
 
