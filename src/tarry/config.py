@@ -63,6 +63,11 @@ class Settings:
     `if __name__ == "__main__":`, would otherwise never return.
     `TARRY_IMPORT_TIMEOUT_SECONDS`."""
 
+    shutdown_grace_seconds: float = 5.0
+    """How long `tarry worker` and `tarry server`, asked to stop (SIGTERM, Ctrl-C), let
+    the runs in progress finish before handing them back (Pending, for any worker,
+    which resumes them from their journal). `TARRY_SHUTDOWN_GRACE_SECONDS`."""
+
     logging_level: str = "INFO"
     """Level of run logs shown on the console and stored. `TARRY_LOGGING_LEVEL`."""
 
