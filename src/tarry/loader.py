@@ -20,7 +20,7 @@ from typing import Any
 
 from tarry import errors
 
-__all__ = ["add_working_folder", "load_object", "object_ref"]
+__all__ = ["add_working_folder", "importing_on_the_side", "load_object", "object_ref"]
 
 logger = logging.getLogger("tarry.loader")
 
@@ -32,8 +32,19 @@ _paths_by_module: dict[str, str] = {}
 _importing: dict[str, cf.Future[Any]] = {}
 # Imports that outlasted a caller's time limit: later callers with a limit fail at once.
 _overdue: set[str] = set()
-# The thread running each import made without a time limit (by module name).
+# The thread running each import (by module name).
 _importer: dict[str, int] = {}
+# Set in the threads of imports made with a time limit (see `importing_on_the_side`).
+_side_import = threading.local()
+
+
+def importing_on_the_side() -> bool:
+    """Whether this thread imports a file only to look a class up (with a time limit).
+
+    Code a file runs at import then runs in a process that did not ask for it (a
+    server checking an answer): a flow called there must not start a run.
+    """
+    return bool(getattr(_side_import, "active", False))
 
 
 def object_ref(obj: Any) -> str:
@@ -99,6 +110,7 @@ def _import_module_within(location: str, timeout: float) -> Any:
     pending: cf.Future[Any] = cf.Future()
 
     def run() -> None:
+        _side_import.active = True
         try:
             pending.set_result(importlib.import_module(location))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller, signals included
@@ -168,12 +180,20 @@ def _start_import(name: str, path: Path, *, in_thread: bool) -> cf.Future[Any]:
     if in_thread:
         # A daemon thread: an import that never ends does not keep the process alive.
         threading.Thread(
-            target=_exec_module,
+            target=_exec_on_the_side,
             args=(name, path, pending),
             name=f"tarry-import-{path.name}",
             daemon=True,
         ).start()
     return pending
+
+
+def _exec_on_the_side(name: str, path: Path, pending: cf.Future[Any]) -> None:
+    _side_import.active = True
+    _exec_module(name, path, pending)
+    if (failed := pending.exception()) is not None:
+        # Its callers fall back quietly (to a stored schema): say here what went wrong.
+        logger.warning("importing %s failed: %s", path, failed)
 
 
 def _exec_module(name: str, path: Path, pending: cf.Future[Any]) -> None:

@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tarry import config, host
 from tarry.storage import records
-from tests.conftest import ROOT, subprocess_env
+from tests.conftest import ROOT, query, subprocess_env
 from tests.polling import until_found
 from tests.processes import SLOW, tarry_server
 
@@ -33,6 +34,13 @@ def ask() -> str:
 print(ask(), flush=True)
 """
 
+# Imported by anyone else, the file never returns.
+BLOCKS_AT_IMPORT = RUNS_AT_IMPORT.replace(
+    "print(ask(), flush=True)",
+    'if __name__ == "__main__":\n    print(ask(), flush=True)\n'
+    "else:\n    import time\n    time.sleep(3600)",
+)
+
 
 def _open_wait(home: Path) -> records.WaitRecord:
     hst = host.Host(config.Settings(home=home))
@@ -42,11 +50,12 @@ def _open_wait(home: Path) -> records.WaitRecord:
         hst.close()
 
 
+@pytest.mark.parametrize("source", [RUNS_AT_IMPORT, BLOCKS_AT_IMPORT], ids=["calls", "blocks"])
 def test_an_answer_to_a_flow_whose_file_runs_at_import_is_checked_and_accepted(
-    tmp_path: Path, tarry_home: Path
+    tmp_path: Path, tarry_home: Path, source: str
 ) -> None:
     script = tmp_path / "asks_at_import.py"
-    script.write_text(RUNS_AT_IMPORT)
+    script.write_text(source)
     user = subprocess.Popen(
         [sys.executable, str(script)],
         env=subprocess_env(tarry_home),
@@ -75,3 +84,5 @@ def test_an_answer_to_a_flow_whose_file_runs_at_import_is_checked_and_accepted(
     assert accepted.json()["accepted"] is True
     assert health.is_success
     assert (user.returncode, out.strip()) == (0, "got yes"), err
+    # The server did not run the flow itself while importing its file.
+    assert query(tarry_home / "tarry.db", "SELECT count(*) FROM runs") == [(1,)]
