@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import signal
 import sys
 from typing import Annotated, Any
 
@@ -104,16 +105,24 @@ def worker_command(
     burst: Annotated[bool, typer.Option(help="Exit once no run is left to execute")] = False,
     max_runs: Annotated[int, typer.Option(min=1, help="Runs executed at once")] = 8,
 ) -> None:
-    """Execute runs that need a process, including runs whose process died."""
+    """Execute runs that need a process, including runs whose process died.
+
+    Ctrl-C or SIGTERM stops it: runs in progress get TARRY_SHUTDOWN_GRACE_SECONDS to
+    finish, then are handed back (Pending) for any worker to resume.
+    """
     loader.add_working_folder()
     hst = host.get_host()
     err.print(f"tarry worker {hst.owner} on {hst.settings.resolved_database_url}", highlight=False)
     runner = worker.Worker(hst, max_runs=max_runs)
+    # SIGTERM (systemd, Docker, Kubernetes) stops it as Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         runner.run(burst=burst)
     except KeyboardInterrupt:
-        err.print("stopping after the runs in progress")
-        runner.stop()
+        grace = hst.settings.shutdown_grace_seconds
+        err.print(f"stopping: the runs in progress have {grace:g} s to finish")
+        if handed := runner.shutdown(grace):
+            err.print(f"handed back {len(handed)} run(s) for any worker to resume")
     finally:
         hst.close()
 

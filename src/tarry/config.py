@@ -55,6 +55,19 @@ class Settings:
     """How often a process looks for due timers and for answers given by other
     processes, while it has something waiting. `TARRY_POLL_SECONDS`."""
 
+    import_timeout_seconds: float = 5.0
+    """The most seconds a server (or any process checking an answer) waits for a user's
+    flow file to import, to check an answer with the file's own model; past it the
+    answer is checked against the JSON Schema stored with the wait, and a warning names
+    the file. A file that calls its flow at import, outside
+    `if __name__ == "__main__":`, would otherwise never return.
+    `TARRY_IMPORT_TIMEOUT_SECONDS`."""
+
+    shutdown_grace_seconds: float = 5.0
+    """How long `tarry worker` and `tarry server`, asked to stop (SIGTERM, Ctrl-C), let
+    the runs in progress finish before handing them back (Pending, for any worker,
+    which resumes them from their journal). `TARRY_SHUTDOWN_GRACE_SECONDS`."""
+
     logging_level: str = "INFO"
     """Level of run logs shown on the console and stored. `TARRY_LOGGING_LEVEL`."""
 

@@ -66,10 +66,10 @@ def _lifespan(hst: host.Host, max_runs: int) -> web_app.Lifespan:
         finally:
             if embedded is not None and thread is not None:
                 # Waiting runs leave memory (they resume by replay in any process),
-                # so stopping does not wait for people to answer.
-                embedded.stop()
-                hst.hub.ask_to_suspend()
-                thread.join(timeout=30)
+                # so stopping does not wait for people to answer; runs in progress
+                # are handed back after the grace period.
+                embedded.shutdown(hst.settings.shutdown_grace_seconds)
+                thread.join(timeout=hst.settings.shutdown_grace_seconds)
             for stop in stop_receivers:
                 stop()
 
@@ -132,5 +132,13 @@ def missing_parameters(deployment: records.DeploymentRecord) -> list[str]:
 def serve(hst: host.Host, *, bind: str, port: int, max_runs: int = 8) -> None:
     """Serve the API, the UI and an embedded worker (of `max_runs`; 0: none) until interrupted."""
     app = create_app(hst, worker=max_runs > 0, max_runs=max_runs)
-    config = uvicorn.Config(app, host=bind, port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=bind,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        # SIGTERM or Ctrl-C: requests in flight get this long, then the app stops.
+        timeout_graceful_shutdown=max(1, round(hst.settings.shutdown_grace_seconds)),
+    )
     uvicorn.Server(config).run()

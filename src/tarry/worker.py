@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import dataclasses
+import functools
 import logging
+import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tarry import deployments, errors, host
@@ -28,6 +32,69 @@ logger = logging.getLogger("tarry.worker")
 _serve_log = logging.getLogger("tarry.deployments")
 
 _EMPTY_CLAIM_PAUSE_SECONDS = 0.01
+# A flow this process could not import is tried again after 1 s, then 2, 4 ... 60 s:
+# a deploy that replaces files or a share that blinks delays its runs, never strands them.
+_FIRST_RELOAD_SECONDS = 1.0
+_MAX_RELOAD_SECONDS = 60.0
+
+
+class _DaemonPool:
+    """The threads that execute a worker's runs.
+
+    Daemon threads, so that a run handed back at shutdown (its step still executing)
+    does not keep the process alive, as the threads of a `ThreadPoolExecutor` would.
+    Threads are kept, not made per run: a store keeps a connection per thread.
+    """
+
+    def __init__(self, size: int, name: str) -> None:
+        self._size = size
+        self._name = name
+        self._jobs: queue.SimpleQueue[tuple[cf.Future[None], Callable[[], None]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable[[], None]) -> cf.Future[None]:
+        """Run `job` in a thread of the pool; its future settles when it returns."""
+        future: cf.Future[None] = cf.Future()
+        self._jobs.put((future, job))
+        with self._lock:
+            if len(self._threads) < self._size:
+                name = f"{self._name}_{len(self._threads)}"
+                thread = threading.Thread(target=self._serve, name=name, daemon=True)
+                self._threads.append(thread)
+                thread.start()
+        return future
+
+    def _serve(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            future, job = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                job()
+            except BaseException as exc:  # noqa: BLE001 - the job's caller reads it
+                future.set_exception(exc)
+            else:
+                future.set_result(None)
+
+    def shutdown(self, *, wait: bool = False) -> None:
+        """Let the threads end once the jobs given so far are done (with `wait`: join them)."""
+        with self._lock:
+            threads = list(self._threads)
+        for _ in threads:
+            self._jobs.put(None)
+        for thread in threads if wait else ():
+            thread.join()
+
+
+@dataclasses.dataclass
+class _Reload:
+    """When this worker may claim again a run whose flow it could not import."""
+
+    failures: int
+    not_before: float
 
 
 class Worker:
@@ -41,17 +108,19 @@ class Worker:
     def __init__(self, hst: host.Host | None = None, *, max_runs: int = 8) -> None:
         self.host = hst or host.get_host()
         self.max_runs = max_runs
-        self._pool = cf.ThreadPoolExecutor(max_runs, "tarry-worker")
+        self._pool = _DaemonPool(max_runs, "tarry-worker")
         self._running: set[cf.Future[None]] = set()
         self._executing: dict[cf.Future[None], str] = {}
         self._asked: set[str] = set()
         self._next_recovery = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._handed_back = threading.Event()
         self._wake = threading.Event()
         self._maybe_more = False
-        # Runs whose flow this process cannot import: left to other workers.
-        self._unloadable: set[str] = set()
+        # Runs whose flow this process could not import: left to other workers, and
+        # claimed again by this one after a backoff (`_Reload`), by monotonic time.
+        self._unloadable: dict[str, _Reload] = {}
         # An answer or timer in this process wakes the claim loop at once.
         self.host.hub.on_ready(lambda _run_id: self._wake.set())
 
@@ -85,7 +154,7 @@ class Worker:
             # A run this claim started (no earlier start) has recorded nothing yet:
             # its empty journal need not be read.
             fresh = run.started_at == claimed_at
-            future = self._pool.submit(self.execute, run, fresh=fresh)
+            future = self._pool.submit(functools.partial(self.execute, run, fresh=fresh))
             with self._lock:
                 self._running.add(future)
                 self._executing[future] = run.id
@@ -109,10 +178,21 @@ class Worker:
             now,
             dead,
             limit=limit,
-            exclude=self._unloadable,
+            exclude=self._not_yet_loadable(),
             recover=recover,
         )
         return claimed, now
+
+    def _not_yet_loadable(self) -> set[str]:
+        now = time.monotonic()
+        with self._lock:
+            # A run not retried long after its time went to another worker: forget it.
+            stale = [
+                k for k, r in self._unloadable.items() if now > r.not_before + _MAX_RELOAD_SECONDS
+            ]
+            for run_id in stale:
+                del self._unloadable[run_id]
+            return {k for k, r in self._unloadable.items() if r.not_before > now}
 
     def _done(self, future: cf.Future[None]) -> None:
         with self._lock:
@@ -132,7 +212,17 @@ class Worker:
         finally:
             if unlisten is not None:
                 unlisten()
-        self._pool.shutdown(wait=True)
+        self._wait_for_runs()
+        self._pool.shutdown()
+
+    def _wait_for_runs(self) -> None:
+        # Until the runs in progress end, or `shutdown` hands back those that did not.
+        while not self._handed_back.is_set():
+            with self._lock:
+                running = list(self._running)
+            if not running:
+                return
+            cf.wait(running, timeout=0.1)
 
     def _on_wake(self, wake: wakeups.Wake) -> None:
         if wake.event in ("run_ready", "resync"):
@@ -161,6 +251,47 @@ class Worker:
         self._stop.set()
         self._wake.set()
 
+    def shutdown(self, grace: float) -> list[str]:
+        """Stop claiming, and hand back within about `grace` seconds what this worker holds.
+
+        Waiting runs leave memory (they resume by replay when answered); runs in
+        progress have `grace` seconds to finish, then go back to Pending for any
+        worker, which replays them from their journal (the step that was executing
+        runs again). `run` then returns; the threads of runs handed back are left to
+        end with the process.
+
+        Args:
+            grace: Seconds the runs in progress may take to finish.
+
+        Returns:
+            The ids of the runs handed back.
+        """
+        self.stop()
+        self.host.hub.ask_to_suspend()
+        with self._lock:
+            running = list(self._running)
+        cf.wait(running, timeout=grace)
+        # A wait reached meanwhile leaves memory too.
+        self.host.hub.ask_to_suspend()
+        with self._lock:
+            # Read again: a claim under way when `stop` was called may have added runs.
+            late = [run_id for f, run_id in self._executing.items() if not f.done()]
+        handed = [run_id for run_id in late if self._hand_back(run_id)]
+        self._handed_back.set()
+        return handed
+
+    def _hand_back(self, run_id: str) -> bool:
+        logger.warning("run %s handed back: this worker is stopping", run_id)
+        change = records.StateChange(
+            RunState.PENDING,
+            at=time.time(),
+            reason=f"worker {self.host.owner} stopped during the run; any worker resumes it",
+            lease_owner=None,
+            lease_expires_at=None,
+            require_owner=self.host.owner,
+        )
+        return self.host.store.transition(run_id, (RunState.RUNNING,), change) is not None
+
     def execute(self, run: records.RunRecord, *, fresh: bool = False) -> None:
         """Execute one claimed run to its final state; its outcome is in the store.
 
@@ -174,6 +305,8 @@ class Worker:
         except errors.FlowLoadError as exc:
             self._release(run, exc)
             return
+        with self._lock:
+            self._unloadable.pop(run.id, None)
         try:
             if flow.is_async:
                 asyncio.run(
@@ -188,9 +321,21 @@ class Worker:
 
     def _release(self, run: records.RunRecord, exc: errors.FlowLoadError) -> None:
         # The run itself is fine; only this process lacks its code (another folder,
-        # another version). It goes back to Pending for a worker that has it.
-        logger.error("run %s left for another worker: %s", run.id, exc)
-        self._unloadable.add(run.id)
+        # another version, a file being replaced). It goes back to Pending for a worker
+        # that has it, and this one tries again later.
+        with self._lock:
+            first = run.id not in self._unloadable
+        delay = self._back_off(run.id)
+        logger.error(
+            "run %s left for another worker, or this one in %.0f s: %s", run.id, delay, exc
+        )
+        if first:  # said once in the run's log, not at every attempt
+            self._log_to_run(
+                run.id,
+                f"worker {self.host.owner} cannot load the flow: {exc}; "
+                "it will try again, waiting longer each time (up to "
+                f"{_MAX_RELOAD_SECONDS:.0f} s), and any worker that can load it may run it",
+            )
         change = records.StateChange(
             RunState.PENDING,
             at=time.time(),
@@ -200,6 +345,25 @@ class Worker:
             require_owner=self.host.owner,
         )
         self.host.store.transition(run.id, (RunState.RUNNING,), change)
+
+    def _back_off(self, run_id: str) -> float:
+        """Seconds until this worker claims `run_id` again; doubles at each failure."""
+        with self._lock:
+            failures = self._unloadable[run_id].failures + 1 if run_id in self._unloadable else 1
+            delay = min(_FIRST_RELOAD_SECONDS * 2.0 ** (failures - 1), _MAX_RELOAD_SECONDS)
+            self._unloadable[run_id] = _Reload(failures, time.monotonic() + delay)
+        return delay
+
+    def _log_to_run(self, run_id: str, message: str) -> None:
+        line = records.LogRecord(
+            run_id=run_id,
+            at=time.time(),
+            level=logging.WARNING,
+            message=message,
+            logger=logger.name,
+        )
+        # Written with the transition that follows (stores batch log lines).
+        self.host.store.add_logs([line])
 
 
 def serve(
@@ -212,8 +376,9 @@ def serve(
 ) -> None:
     """Deploy `flow` and execute its runs (and any other runnable run) in this process.
 
-    Blocks until interrupted (Ctrl-C); the runs in progress finish first, and
-    waiting runs leave memory, to resume in any process when answered.
+    Blocks until interrupted (Ctrl-C); the runs in progress have
+    `TARRY_SHUTDOWN_GRACE_SECONDS` to finish before they are handed back to any
+    worker, and waiting runs leave memory, to resume in any process when answered.
 
     Args:
         flow: The flow to serve.
@@ -229,5 +394,4 @@ def serve(
     try:
         runner.run()
     except KeyboardInterrupt:
-        runner.stop()
-        hst.hub.ask_to_suspend()
+        runner.shutdown(hst.settings.shutdown_grace_seconds)

@@ -71,7 +71,10 @@ def wait_spec(hst: host.Host, wait: records.WaitRecord) -> input_spec.InputSpec 
         return live  # type: ignore[no-any-return]
     if wait.spec is None:
         return None
-    return input_spec.InputSpec.from_json(json.loads(wait.spec))
+    # The model's file is imported with a time limit: a file that runs its flow at
+    # import would hold the answer (and the server) for ever; the stored schema is used then.
+    timeout = hst.settings.import_timeout_seconds
+    return input_spec.InputSpec.from_json(json.loads(wait.spec), import_timeout=timeout)
 
 
 def _validated(hst: host.Host, wait: records.WaitRecord, data: Any) -> Any:

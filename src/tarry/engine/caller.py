@@ -12,7 +12,7 @@ import dataclasses
 import time
 from typing import TYPE_CHECKING, Any
 
-from tarry import errors, host, hub
+from tarry import errors, host, hub, loader
 from tarry.engine import answers, children, context, runs, steps, watcher
 from tarry.states import RunState
 from tarry.storage import records
@@ -28,7 +28,13 @@ _SAFETY_POLL_SECONDS = 60.0
 
 
 def call_flow(flow: spec.FlowSpec[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Run a sync flow: a new top-level run here, or a child run inside a flow."""
+    """Run a sync flow: a new top-level run here, or a child run inside a flow.
+
+    Raises:
+        errors.FlowLoadError: The call is made by a file imported only to look a class
+            up (see `loader.importing_on_the_side`).
+    """
+    _refuse_on_the_side(flow)
     parameters = flow.bind(args, kwargs)
     parent = context.current_run()
     if parent is not None:
@@ -45,6 +51,7 @@ async def call_flow_async(
     flow: spec.FlowSpec[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
     """Async version of `call_flow`."""
+    _refuse_on_the_side(flow)
     parameters = flow.bind(args, kwargs)
     parent = context.current_run()
     if parent is not None:
@@ -53,6 +60,16 @@ async def call_flow_async(
     run = runs.new_run(flow, parameters, hst.owner, hst.lease_until())
     await steps.offload(hst.store.insert_run, run, "started by a flow call", durable=False)
     return await _drive_async(hst, flow, run, parameters)
+
+
+def _refuse_on_the_side(flow: spec.FlowSpec[Any, Any]) -> None:
+    # A server importing a user's file to check an answer must not start the flow the
+    # file calls at module level: the run would be someone's, started by nobody.
+    if loader.importing_on_the_side():
+        raise errors.FlowLoadError(
+            f"{flow.entrypoint} calls flow {flow.name!r} when imported; put that call under "
+            '`if __name__ == "__main__":`'
+        )
 
 
 def _drive(

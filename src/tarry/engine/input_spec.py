@@ -163,7 +163,7 @@ class InputSpec:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> InputSpec:
+    def from_json(cls, data: dict[str, Any], *, import_timeout: float | None = None) -> InputSpec:
         """Rebuild a spec from `to_json` data, with its live model when that can be imported.
 
         The model is `model_ref`'s class with `initial` and `description` applied
@@ -173,6 +173,8 @@ class InputSpec:
 
         Args:
             data: What `to_json` returned.
+            import_timeout: The most seconds importing the model's file may take
+                (see `loader.load_object`); `None`: no limit.
 
         Returns:
             The rebuilt spec.
@@ -185,15 +187,16 @@ class InputSpec:
             model_ref=data.get("model_ref"),
             value_type_ref=data.get("value_type_ref"),
         )
-        return dataclasses.replace(spec, model=_rebuild_model(spec))
+        return dataclasses.replace(spec, model=_rebuild_model(spec, import_timeout))
 
 
-def _rebuild_model(spec: InputSpec) -> type[pydantic.BaseModel] | None:
+def _rebuild_model(spec: InputSpec, timeout: float | None) -> type[pydantic.BaseModel] | None:
     try:
         if spec.model_ref:
-            return _rebuild_from_ref(spec.model_ref, spec)
+            return _rebuild_from_ref(spec.model_ref, spec, timeout)
         if spec.value_type_ref:
-            return _auto_model(_value_type(loader.load_object(spec.value_type_ref)))
+            found = loader.load_object(spec.value_type_ref, timeout=timeout)
+            return _auto_model(_value_type(found))
         if spec.unwrap:
             return _literal_model(spec.schema)
     except (errors.FlowLoadError, TypeError, ValueError):
@@ -201,8 +204,10 @@ def _rebuild_model(spec: InputSpec) -> type[pydantic.BaseModel] | None:
     return None
 
 
-def _rebuild_from_ref(ref: str, spec: InputSpec) -> type[pydantic.BaseModel] | None:
-    base = loader.load_object(ref)
+def _rebuild_from_ref(
+    ref: str, spec: InputSpec, timeout: float | None
+) -> type[pydantic.BaseModel] | None:
+    base = loader.load_object(ref, timeout=timeout)
     if not (isinstance(base, type) and issubclass(base, pydantic.BaseModel)):
         return None
     if spec.initial or spec.description is not None:
