@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import json
 import uuid
-from collections.abc import AsyncIterator, Collection, Coroutine, Iterator
+from collections.abc import AsyncIterator, Collection, Coroutine, Generator, Iterator
 from typing import Any, Generic, TypeVar
 
 import pydantic
@@ -21,7 +21,7 @@ from tarry import errors, host, serialization
 from tarry.engine import answers, context, input_spec, steps, waiting
 from tarry.storage import records, rules
 
-__all__ = ["Message", "Receiver", "receive_input", "send", "send_input"]
+__all__ = ["Message", "Receiver", "SentKey", "receive_input", "send", "send_input"]
 
 T = TypeVar("T")
 
@@ -90,8 +90,9 @@ def send_input(
         hst: The host; this process's by default.
 
     Returns:
-        The message's key; in code running on an event loop (an `async def` flow),
-        an awaitable of it, as in Prefect.
+        The message's key. In the body of an `async def` flow, a coroutine of it to
+        await (as in Prefect), which sends when awaited; elsewhere the message is
+        sent before the call returns, and on an event loop the key may be awaited too.
 
     Raises:
         errors.RunNotFound: No run has this id.
@@ -102,18 +103,49 @@ def send_input(
         raise TypeError("send_input() needs the receiving run: run_id (or flow_run_id)")
     if key is None and key_prefix is not None:
         key = f"{key_prefix}-{_new_key(context.current_run())}"
-    if _in_event_loop():
+    if _in_async_flow():
         return _send_async(value, str(target), sender, key, reply_to=reply_to, hst=hst)
-    return send(value, str(target), sender, key, reply_to=reply_to, hst=hst).key
+    sent = send(value, str(target), sender, key, reply_to=reply_to, hst=hst).key
+    return SentKey(sent) if _in_event_loop() else sent
+
+
+def _in_async_flow() -> bool:
+    """Whether the caller is the body of an `async def` flow (then sends are awaited).
+
+    It is the flow that decides, not the thread: a sync flow (or a sync task) called
+    where an event loop runs (a notebook, async application code) sends at once.
+    """
+    ctx = context.current_run()
+    if ctx is None or context.current_scope().step_key is not None:
+        return False
+    return ctx.flow.is_async
 
 
 def _in_event_loop() -> bool:
-    """Whether the caller runs on an event loop (then sends are awaited, as in Prefect)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return False
     return True
+
+
+class SentKey(str):
+    """The key of a message already sent, which may also be awaited (to the same key).
+
+    Code outside an `async def` flow body that runs on an event loop (async
+    application code, a notebook, an async task) gets it: the message is sent
+    before the call returns, whether or not the caller awaits it, and Prefect's
+    `await send_input(...)` still works there.
+    """
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, str]:
+        """Await the key (the message was sent already)."""
+        return self._key().__await__()
+
+    async def _key(self) -> str:
+        return str(self)
 
 
 async def _send_async(
