@@ -1,9 +1,10 @@
 """Messages between runs, each received once: `send_input` and `receive_input`.
 
 `tarry.messaging` is their public path and tells what flows may count on. Here a
-send stores the message under a key taken from the sender's journal, and a receive
-takes the next matching message as a journal entry of the receiver, or opens a
-message wait that a new message closes like an answer.
+send stores the message under a key taken from the sender's journal, with a topic
+(Prefect's key prefix of its type, or the sender's `key_prefix`), and a receive
+takes the next message of its topics as a journal entry of the receiver, or opens
+a message wait that a new message closes like an answer.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ changes closing a wait makes (`closed_by`, `wait_closed`, `run_to_wake`, ...),
 so that every adapter changes runs the same way and only stores the outcome.
 
 How a message meets a receive: a MESSAGE wait stores which messages it takes
-(`message_filter`); a message that passes it (`message_matches`) closes the wait
-with one journal entry (`message_close`) holding the message and its metadata
-(`message_value`).
+(`message_filter`: a key prefix, or the topics of its type); a message that
+passes it (`message_matches`) closes the wait with one journal entry
+(`message_close`) holding the message and its metadata (`message_value`).
 """
 
 from __future__ import annotations
