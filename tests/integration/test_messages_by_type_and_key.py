@@ -137,3 +137,23 @@ def test_a_message_from_the_api_is_received_by_a_typed_receive(harness: TestHarn
     harness.send(receiving.id, 3)
 
     assert receiving.result() == 3
+
+
+@flow
+def text_then_place() -> list[str]:
+    return [_first(str), _first(Place).city]
+
+
+@flow
+async def sends_a_place_then_text(receiver_id: str) -> None:
+    await send_input(Place(city="Oslo"), receiver_id)
+    await send_input("a note", receiver_id)
+
+
+def test_an_async_flows_messages_carry_their_types(harness: TestHarness) -> None:
+    receiving = harness.start(text_then_place)
+    receiving.wait_for(RunState.WAITING)
+
+    harness.start(sends_a_place_then_text, receiving.id).result()
+
+    assert receiving.result() == ["a note", "Oslo"]
