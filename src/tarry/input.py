@@ -59,7 +59,8 @@ class RunInput(input_spec_module.StrictInput):
         """Send this input to a run as a message (see `tarry.send_input`).
 
         Returns:
-            The message's key (awaitable in `async def` code, as in Prefect).
+            The message's key (a coroutine of it to await in the body of an
+            `async def` flow, as in Prefect; sent at once everywhere else).
         """
         return messaging.send_input(self, flow_run_id, sender=sender, key=key)
 

@@ -62,7 +62,9 @@ def pause_flow_run(
         timeout: Seconds (or a timedelta) before `on_timeout` applies; `None` waits
             for ever.
         poll_interval: Accepted for Prefect compatibility; tarry does not poll.
-        key: The wait's name, to answer it before the run reaches it.
+        key: The wait's name, to answer it before the run reaches it. A key pauses
+            once, as in Prefect: a later pause (or suspend) of the run with a key an
+            earlier one used returns that one's answer at once, without waiting.
         on_timeout: `"fail"` (raise `WaitTimeout`, the default), `"default"` (return
             the initial data), or a value to return.
         notify: Whom to tell that the run waits, with links to answer: a mail
@@ -78,7 +80,7 @@ def pause_flow_run(
     del poll_interval
     alt = waiting.Alt.of(Input(key or "pause", wait_for_input, timeout, on_timeout, notify))
     return waiting.value_of(
-        waiting.dispatch("pause_flow_run", key or "pause", [alt], suspend_now=False)
+        waiting.dispatch("pause_flow_run", key or "pause", [alt], False, once=key is not None)
     )
 
 
@@ -135,7 +137,7 @@ def suspend_flow_run(
         )
     alt = waiting.Alt.of(Input(key or "suspend", wait_for_input, timeout, on_timeout, notify))
     return waiting.value_of(
-        waiting.dispatch("suspend_flow_run", key or "suspend", [alt], suspend_now=True)
+        waiting.dispatch("suspend_flow_run", key or "suspend", [alt], True, once=key is not None)
     )
 
 

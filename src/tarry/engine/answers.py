@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Collection
 from typing import Any
 
 from tarry import errors, host, serialization
@@ -29,6 +30,7 @@ __all__ = [
     "resume_as",
     "submit_input",
     "tell_blocked_senders",
+    "unanswerable",
     "wait_spec",
 ]
 
@@ -369,22 +371,37 @@ def _described(wait: records.WaitRecord) -> str:
     return "the pause" if wait.name == "pause" else f"input {wait.name!r}"
 
 
+def unanswerable(
+    message: records.MessageRecord, ended: RunState, replied_to: Collection[str | None]
+) -> bool:
+    """Whether `message`, sent to a run that ended in state `ended`, waits for a reply in vain.
+
+    A reply expects no reply, and a message that was answered has its reply. Of the
+    others, a message the ended run never took can no longer be answered, and
+    neither can one it held when it failed, crashed or was cancelled. A message it
+    took and then completed without answering was one-way (a "bye", the seeds'
+    `__EXIT__`): its sender is not waiting on that run, so its receives go on.
+    """
+    if message.reply_to is not None or message.key in replied_to:
+        return False
+    return message.status == "pending" or ended is not RunState.COMPLETED
+
+
 def tell_blocked_senders(hst: host.Host, ended: records.RunRecord) -> int:
     """Fail the receives of runs that still wait for a reply from a run that ended.
 
-    A run that sent `ended` a message (not itself a reply) that it never
-    answered, and now waits for a message, gets `errors.RunFailed` from that
-    receive instead of waiting for ever.
+    A run that sent `ended` a message it can no longer answer (`unanswerable`), and
+    now waits for a message, gets `errors.RunFailed` from that receive instead of
+    waiting for ever.
 
     Returns:
         How many receives were failed.
     """
     answered = {m.reply_to for m in hst.store.messages_of_run(ended.id, sent=True)}
-    # Replies expect no reply; questions (messages that answer nothing) do.
     blocked = {
         m.sender_run_id
         for m in hst.store.messages_of_run(ended.id)
-        if m.sender_run_id and m.reply_to is None and m.key not in answered
+        if m.sender_run_id and unanswerable(m, ended.state, answered)
     }
     reason = f"it ended ({ended.state.value}) without answering"
     told = 0
@@ -398,25 +415,24 @@ def tell_blocked_senders(hst: host.Host, ended: records.RunRecord) -> int:
 def fail_if_asked_the_ended(hst: host.Host, wait: records.WaitRecord) -> bool:
     """Fail a receive that waits for a reply from a run that already ended.
 
-    The other half of `tell_blocked_senders`: a run that asked a question and
-    opens its receive only after the asked run ended (or asked a run that had
-    ended already) is told at once too.
+    The other half of `tell_blocked_senders`: a run that sent a message the other
+    run can no longer answer (`unanswerable`) and opens its receive only after
+    that run ended (or sent it to a run that had ended already) is told at once too.
 
     Returns:
         Whether the receive was failed.
     """
     store = hst.store
-    questions = {
-        m.run_id: m.key for m in store.messages_of_run(wait.run_id, sent=True) if m.reply_to is None
-    }
-    ended = {i: s for i, s in store.run_states(list(questions)).items() if s.is_final}
+    sent = [m for m in store.messages_of_run(wait.run_id, sent=True) if m.reply_to is None]
+    ended = {i: s for i, s in store.run_states([m.run_id for m in sent]).items() if s.is_final}
     if not ended:
         return False
     answered = {m.reply_to for m in store.messages_of_run(wait.run_id) if m.reply_to}
-    for run_id, state in sorted(ended.items()):
-        if questions[run_id] not in answered:
+    for message in sorted(sent, key=lambda m: m.run_id):
+        state = ended.get(message.run_id)
+        if state is not None and unanswerable(message, state, answered):
             reason = f"it ended ({state.value}) without answering"
-            return _fail_wait(hst, wait, errors.RunFailed(run_id, state.value, reason))
+            return _fail_wait(hst, wait, errors.RunFailed(message.run_id, state.value, reason))
     return False
 
 

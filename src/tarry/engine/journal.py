@@ -82,6 +82,24 @@ class Journal:
             return None
         return step
 
+    def earlier(self, kind: StepKind, name: str, key: str) -> records.StepRecord | None:
+        """The first completed step of `kind` named `name` reached before `key`, if any.
+
+        Only steps this execution reached count (recorded now, or replayed), so
+        the answer is the same on every replay.
+        """
+        with self._lock:
+            found = [
+                step
+                for step in self._steps.values()
+                if step.kind is kind
+                and step.name == name
+                and step.status is StepStatus.COMPLETED
+                and step.key in self._visited
+                and rules.step_order(step.key) < rules.step_order(key)
+            ]
+        return min(found, key=lambda s: rules.step_order(s.key)) if found else None
+
     def record(self, step: records.StepRecord) -> None:
         """Remember a step just stored."""
         with self._lock:

@@ -1,9 +1,10 @@
 """Messages between runs, each received once: `send_input` and `receive_input`.
 
 `tarry.messaging` is their public path and tells what flows may count on. Here a
-send stores the message under a key taken from the sender's journal, and a receive
-takes the next matching message as a journal entry of the receiver, or opens a
-message wait that a new message closes like an answer.
+send stores the message under a key taken from the sender's journal, with a topic
+(Prefect's key prefix of its type, or the sender's `key_prefix`), and a receive
+takes the next message of its topics as a journal entry of the receiver, or opens
+a message wait that a new message closes like an answer.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import types
+import typing
 import uuid
-from collections.abc import AsyncIterator, Collection, Coroutine, Iterator
+from collections.abc import AsyncIterator, Collection, Coroutine, Generator, Iterator
 from typing import Any, Generic, TypeVar
 
 import pydantic
@@ -21,7 +24,17 @@ from tarry import errors, host, serialization
 from tarry.engine import answers, context, input_spec, steps, waiting
 from tarry.storage import records, rules
 
-__all__ = ["Message", "Receiver", "receive_input", "send", "send_input"]
+__all__ = [
+    "Message",
+    "Receiver",
+    "SentKey",
+    "receive_input",
+    "send",
+    "send_input",
+    "topic_of_type",
+    "topic_of_value",
+    "topics_of_type",
+]
 
 T = TypeVar("T")
 
@@ -85,13 +98,16 @@ def send_input(
         sender: Who sends it, in words (shown with the message).
         key: Unique among the receiver's messages; sending a key again is a no-op.
         flow_run_id: Prefect's name for `run_id`.
-        key_prefix: Start of the generated key (for receivers that filter by it).
+        key_prefix: Start of the generated key, and what receivers match instead of
+            the value's type: only a receive with a `key_prefix` it starts with
+            takes the message, as in Prefect.
         reply_to: The key of the message this one answers.
         hst: The host; this process's by default.
 
     Returns:
-        The message's key; in code running on an event loop (an `async def` flow),
-        an awaitable of it, as in Prefect.
+        The message's key. In the body of an `async def` flow, a coroutine of it to
+        await (as in Prefect), which sends when awaited; elsewhere the message is
+        sent before the call returns, and on an event loop the key may be awaited too.
 
     Raises:
         errors.RunNotFound: No run has this id.
@@ -102,13 +118,26 @@ def send_input(
         raise TypeError("send_input() needs the receiving run: run_id (or flow_run_id)")
     if key is None and key_prefix is not None:
         key = f"{key_prefix}-{_new_key(context.current_run())}"
-    if _in_event_loop():
-        return _send_async(value, str(target), sender, key, reply_to=reply_to, hst=hst)
-    return send(value, str(target), sender, key, reply_to=reply_to, hst=hst).key
+    how = _How(key_prefix or topic_of_value(value), reply_to, hst)
+    if _in_async_flow():
+        return _send_async(value, str(target), sender, key, how)
+    sent = send(value, str(target), sender, key, reply_to=reply_to, topic=how.topic, hst=hst).key
+    return SentKey(sent) if _in_event_loop() else sent
+
+
+def _in_async_flow() -> bool:
+    """Whether the caller is the body of an `async def` flow (then sends are awaited).
+
+    It is the flow that decides, not the thread: a sync flow (or a sync task) called
+    where an event loop runs (a notebook, async application code) sends at once.
+    """
+    ctx = context.current_run()
+    if ctx is None or context.current_scope().step_key is not None:
+        return False
+    return ctx.flow.is_async
 
 
 def _in_event_loop() -> bool:
-    """Whether the caller runs on an event loop (then sends are awaited, as in Prefect)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -116,23 +145,51 @@ def _in_event_loop() -> bool:
     return True
 
 
+class SentKey(str):
+    """The key of a message already sent, which may also be awaited (to the same key).
+
+    Code outside an `async def` flow body that runs on an event loop (async
+    application code, a notebook, an async task) gets it: the message is sent
+    before the call returns, whether or not the caller awaits it, and Prefect's
+    `await send_input(...)` still works there.
+    """
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, str]:
+        """Await the key (the message was sent already)."""
+        return self._key().__await__()
+
+    async def _key(self) -> str:
+        return str(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class _How:
+    """How `send_input` sends, beside what and to whom."""
+
+    topic: str
+    reply_to: str | None
+    hst: host.Host | None
+
+
 async def _send_async(
-    value: Any,
-    run_id: str,
-    sender: str | None,
-    key: str | None,
-    *,
-    reply_to: str | None,
-    hst: host.Host | None,
+    value: Any, run_id: str, sender: str | None, key: str | None, how: _How
 ) -> str:
-    # The key is taken on the loop (it may read the run's journal position); the
-    # store write happens on a store thread.
-    # Taken on the loop: the store thread does not see this run's context.
+    # The key and sender are taken on the loop: the store thread, where the write
+    # happens, does not see this run's context.
     ctx = context.current_run()
     key = key or _new_key(ctx)
-    sender_run_id = ctx.run.id if ctx is not None else None
     message = await steps.offload(
-        send, value, run_id, sender, key, reply_to=reply_to, sender_run_id=sender_run_id, hst=hst
+        send,
+        value,
+        run_id,
+        sender,
+        key,
+        reply_to=how.reply_to,
+        sender_run_id=ctx.run.id if ctx is not None else None,
+        topic=how.topic,
+        hst=how.hst,
     )
     return message.key
 
@@ -145,11 +202,14 @@ def send(
     *,
     reply_to: str | None = None,
     sender_run_id: str | None = None,
+    topic: str | None = None,
     hst: host.Host | None = None,
 ) -> records.MessageRecord:
     """Like `send_input`, returning the message as stored.
 
-    `sender_run_id` defaults to the run this is called in (if any).
+    `sender_run_id` defaults to the run this is called in (if any). `topic` says
+    which receivers take it (`topic_of_value`); without one, any receiver may
+    (as for messages from the API, CLI and UI, which say no type).
 
     Raises:
         errors.RunNotFound: No run has this id.
@@ -167,6 +227,7 @@ def send(
         sender_run_id=sender_run_id or (ctx.run.id if ctx is not None else None),
         sender=sender,
         reply_to=reply_to,
+        topic=topic,
     )
     sent = hst.store.send_message(message, answers.resume_as(hst, run_id, message.sent_at))
     if sent.closed is not None and sent.closed.won and sent.step is not None:
@@ -180,6 +241,45 @@ def _new_key(ctx: context.RunContext | None) -> str:
     # The send's place in the run: the same on every replay, so a replayed send is a
     # no-op, and it costs no journal write.
     return f"{ctx.run.id}/{context.current_scope().next_key()}"
+
+
+def topic_of_value(value: Any) -> str:
+    """The topic a value is sent under without `key_prefix` (that of its class)."""
+    return topic_of_type(type(value))
+
+
+def topics_of_type(input_type: Any) -> frozenset[str] | None:
+    """The topics of the values a receive of `input_type` takes; `None` for any.
+
+    A class takes its own (`topic_of_value` of its instances); a generic alias
+    (`list[int]`) that of its origin, as in Prefect. A `Literal` takes those of its
+    values' types and a union those of its members, which Prefect's prefixes miss.
+    """
+    origin = typing.get_origin(input_type)
+    if input_type is None or input_type is typing.Any:
+        return None
+    if origin is typing.Literal:
+        return frozenset(topic_of_type(type(arg)) for arg in typing.get_args(input_type))
+    if origin is typing.Annotated:
+        return topics_of_type(typing.get_args(input_type)[0])
+    if origin is typing.Union or origin is types.UnionType:
+        found = [topics_of_type(arg) for arg in typing.get_args(input_type)]
+        return None if None in found else frozenset().union(*(f or () for f in found))
+    return frozenset([topic_of_type(origin if isinstance(origin, type) else input_type)])
+
+
+def topic_of_type(cls: Any) -> str:
+    """The topic of a class's instances: Prefect's default key prefix for them.
+
+    `<class name>-auto` for a `RunInput`, `<name>runinput-auto` for another pydantic
+    model, `<type name>automaticruninput-auto` for a plain type, all lower case.
+    """
+    name = str(getattr(cls, "__name__", "")).lower()
+    if isinstance(cls, type) and issubclass(cls, input_spec.StrictInput):
+        return f"{name}-auto"
+    if isinstance(cls, type) and issubclass(cls, pydantic.BaseModel):
+        return f"{name}runinput-auto"
+    return f"{name}automaticruninput-auto"
 
 
 def _data(value: Any) -> str:
@@ -290,7 +390,9 @@ def receive_input(  # noqa: PLR0917 - Prefect's signature
         poll_interval: Accepted for Prefect compatibility; tarry does not poll.
         raise_timeout_error: Raise `TimeoutError` instead of ending the iteration.
         exclude_keys: Keys of messages to leave for another receive.
-        key_prefix: Only messages whose key starts with this.
+        key_prefix: Only messages whose key starts with this (or sent with a
+            `key_prefix` that does); without it, only messages of `input_type`,
+            as in Prefect. Messages of other types stay for their receivers.
         with_metadata: Yield `Message` objects (value, key, sender, `respond`).
 
     Returns:
@@ -300,7 +402,7 @@ def receive_input(  # noqa: PLR0917 - Prefect's signature
         errors.InputInvalid: A message does not fit `input_type`.
     """
     del poll_interval
-    rule = rules.message_filter(key_prefix, exclude_keys or ())
+    rule = rules.message_filter(key_prefix, exclude_keys or (), topics_of_type(input_type))
     return Receiver(input_type, timeout, raise_timeout_error, with_metadata, rule)
 
 

@@ -321,9 +321,23 @@ class _Session:
 # -- sync driver ---------------------------------------------------------------------------
 
 
-def _wait(ctx: context.RunContext, label: str, alts: list[Alt], suspend_now: bool) -> Any:
+def _recorded(ctx: context.RunContext, label: str, once: bool) -> tuple[str, Any]:
+    """This wait's journal key, and its step if the journal holds its outcome already.
+
+    With `once`, a wait whose label an earlier wait of this run used already (a
+    reused `pause_flow_run(key=...)`) is not waited again: it has that wait's outcome.
+    """
     key = context.current_scope().next_key()
     recorded = ctx.journal.decide(key, label, StepKind.WAIT, "")
+    if recorded is None and once:
+        recorded = ctx.journal.earlier(StepKind.WAIT, label, key)
+    return key, recorded
+
+
+def _wait(
+    ctx: context.RunContext, label: str, alts: list[Alt], suspend_now: bool, once: bool = False
+) -> Any:
+    key, recorded = _recorded(ctx, label, once)
     if recorded is not None:
         return _outcome(alts, recorded)
     session = _Session(ctx, key, label, alts)
@@ -359,11 +373,10 @@ def _park(session: _Session, suspend_now: bool) -> records.StepRecord:
 
 
 async def _wait_async(
-    ctx: context.RunContext, label: str, alts: list[Alt], suspend_now: bool
+    ctx: context.RunContext, label: str, alts: list[Alt], suspend_now: bool, once: bool = False
 ) -> Any:
     """Async version of `_wait`."""
-    key = context.current_scope().next_key()
-    recorded = ctx.journal.decide(key, label, StepKind.WAIT, "")
+    key, recorded = _recorded(ctx, label, once)
     if recorded is not None:
         return _outcome(alts, recorded)
     session = _Session(ctx, key, label, alts)
@@ -416,12 +429,16 @@ def flow_context(what: str) -> context.RunContext:
     return ctx
 
 
-def dispatch(what: str, label: str, alts: list[Alt], suspend_now: bool) -> Any:
-    """Wait for the first of `alts`: `(index, value)`, or a coroutine of it in `async def` flows."""
+def dispatch(what: str, label: str, alts: list[Alt], suspend_now: bool, once: bool = False) -> Any:
+    """Wait for the first of `alts`: `(index, value)`, or a coroutine of it in `async def` flows.
+
+    With `once`, a wait labelled like an earlier completed wait of the run returns
+    that wait's outcome at once (Prefect's pause keys: a key pauses once).
+    """
     ctx = flow_context(what)
     if ctx.flow.is_async:
-        return _wait_async(ctx, label, alts, suspend_now)
-    return _wait(ctx, label, alts, suspend_now)
+        return _wait_async(ctx, label, alts, suspend_now, once)
+    return _wait(ctx, label, alts, suspend_now, once)
 
 
 async def _second(pair: Coroutine[Any, Any, tuple[int, Any]]) -> Any:

@@ -284,6 +284,11 @@ class MessageRecord:
     """Who or what sent it, in words (a person, `api`, `cli`)."""
     reply_to: str | None = None
     """The key of the message this one answers."""
+    topic: str | None = None
+    """What it is, for receivers: the key prefix it was sent under (Prefect's
+    `<type>-auto` for a plain send, or the sender's `key_prefix=`; see
+    `rules.message_matches`). `None` for a message that says no type (sent from
+    the API, CLI or UI, or stored before tarry kept it): any receiver may take it."""
     status: str = "pending"
     """`pending` until a receive takes it, then `received`."""
     received_at: float | None = None

@@ -283,6 +283,7 @@ def message_params(message: records.MessageRecord) -> dict[str, Any]:
         "sender_run_id": message.sender_run_id,
         "sender": message.sender,
         "reply_to": message.reply_to,
+        "topic": message.topic,
     }
 
 

@@ -5,9 +5,9 @@ changes closing a wait makes (`closed_by`, `wait_closed`, `run_to_wake`, ...),
 so that every adapter changes runs the same way and only stores the outcome.
 
 How a message meets a receive: a MESSAGE wait stores which messages it takes
-(`message_filter`); a message that passes it (`message_matches`) closes the wait
-with one journal entry (`message_close`) holding the message and its metadata
-(`message_value`).
+(`message_filter`: a key prefix, or the topics of its type); a message that
+passes it (`message_matches`) closes the wait with one journal entry
+(`message_close`) holding the message and its metadata (`message_value`).
 """
 
 from __future__ import annotations
@@ -171,18 +171,41 @@ def step_order(key: str) -> tuple[int, ...]:
 # -- messages ------------------------------------------------------------------------------
 
 
-def message_filter(key_prefix: str | None, exclude_keys: Collection[str] = ()) -> str:
-    """The `spec` of a MESSAGE wait: which messages it takes."""
-    return json.dumps({"key_prefix": key_prefix, "exclude_keys": sorted(exclude_keys)})
+def message_filter(
+    key_prefix: str | None,
+    exclude_keys: Collection[str] = (),
+    topics: Collection[str] | None = None,
+) -> str:
+    """The `spec` of a MESSAGE wait: which messages it takes (see `message_matches`).
+
+    Args:
+        key_prefix: Only messages whose key (or topic) starts with this.
+        exclude_keys: Keys of messages it leaves for another receive.
+        topics: Without `key_prefix`, the topics of the messages it takes (those of
+            its type); `None` takes messages of any topic.
+    """
+    rule: dict[str, Any] = {"key_prefix": key_prefix, "exclude_keys": sorted(exclude_keys)}
+    if topics is not None and key_prefix is None:
+        rule["topics"] = sorted(topics)
+    return json.dumps(rule)
 
 
 def message_matches(wait: records.WaitRecord, message: records.MessageRecord) -> bool:
-    """Whether a MESSAGE wait takes this message (pure)."""
+    """Whether a MESSAGE wait takes this message (pure).
+
+    A receive with a key prefix takes the messages whose key or topic starts with
+    it; one without takes the messages of its topics. A message with no topic
+    (sent from the API, CLI or UI, or stored before messages had one) and a
+    receive stored without topics match as they always did: by key prefix only.
+    """
     rule = json.loads(wait.spec or "{}")
-    prefix = rule.get("key_prefix")
-    if prefix and not message.key.startswith(prefix):
+    if message.key in set(rule.get("exclude_keys") or ()):
         return False
-    return message.key not in set(rule.get("exclude_keys") or ())
+    prefix = rule.get("key_prefix")
+    if prefix:
+        return message.key.startswith(prefix) or (message.topic or "").startswith(prefix)
+    topics = rule.get("topics")
+    return topics is None or message.topic is None or message.topic in topics
 
 
 def message_value(message: records.MessageRecord) -> dict[str, Any]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import TYPE_CHECKING
 
 from tarry.states import RunState, StepKind, StepStatus, WaitStatus
-from tarry.storage import MessageRecord
+from tarry.storage import MessageRecord, rules
 from tests.contract.support import NOW, leased_run, receive, stored_run, waiting_change
 
 if TYPE_CHECKING:
@@ -128,3 +129,23 @@ def test_messages_sent_by_a_run_are_its_outbox(store: Store) -> None:
 
     assert (out.run_id, out.key) == (receiver.id, "q1")
     assert (inbound.key, inbound.reply_to) == ("a1", "q1")
+
+
+def test_a_receive_of_a_topic_leaves_the_others_and_takes_those_without_one(store: Store) -> None:
+    run = leased_run(store)
+    store.send_message(message(run, "m1", "for another", topic="strautomaticruninput-auto"))
+    store.send_message(message(run, "m2", 3, topic="intautomaticruninput-auto"))
+    store.send_message(message(run, "m3", 4))
+    typed = dataclasses.replace(
+        receive(run), spec=rules.message_filter(None, (), {"intautomaticruninput-auto"})
+    )
+    store.open_waits([typed], waiting_change(label="message"))
+    again = dataclasses.replace(receive(run, "2"), spec=typed.spec)
+    store.open_waits([again], waiting_change(label="message"))
+
+    assert received_value(store, run, "1")["data"] == 3
+    assert received_value(store, run, "2")["data"] == 4
+    by_key = {m.key: m for m in store.messages_of_run(run.id)}
+    assert by_key["m1"].status == "pending"
+    assert by_key["m1"].topic == "strautomaticruninput-auto"
+    assert by_key["m3"].topic is None

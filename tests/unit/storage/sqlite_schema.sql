@@ -116,7 +116,7 @@ CREATE TABLE messages (
     reply_to TEXT,
     status TEXT NOT NULL DEFAULT 'pending',
     received_at REAL,
-    received_step_key TEXT,
+    received_step_key TEXT, topic TEXT,
     UNIQUE (run_id, key)
 );
 CREATE INDEX messages_pending ON messages (run_id, id) WHERE status = 'pending';

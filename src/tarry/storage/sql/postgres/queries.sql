@@ -390,9 +390,9 @@ SELECT * FROM deployments WHERE name = %(name)s;
 SELECT * FROM deployments ORDER BY name LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: insert_message
-INSERT INTO messages (run_id, key, data, sent_at, sender_run_id, sender, reply_to)
+INSERT INTO messages (run_id, key, data, sent_at, sender_run_id, sender, reply_to, topic)
 VALUES (%(run_id)s, %(key)s, %(data)s, %(sent_at)s, %(sender_run_id)s, %(sender)s,
-        %(reply_to)s)
+        %(reply_to)s, %(topic)s)
 ON CONFLICT (run_id, key) DO NOTHING
 RETURNING *;
 

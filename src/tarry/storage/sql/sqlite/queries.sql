@@ -189,8 +189,8 @@ SELECT * FROM deployments WHERE name = :name;
 SELECT * FROM deployments ORDER BY name LIMIT :limit OFFSET :offset;
 
 -- name: insert_message
-INSERT INTO messages (run_id, key, data, sent_at, sender_run_id, sender, reply_to)
-VALUES (:run_id, :key, :data, :sent_at, :sender_run_id, :sender, :reply_to)
+INSERT INTO messages (run_id, key, data, sent_at, sender_run_id, sender, reply_to, topic)
+VALUES (:run_id, :key, :data, :sent_at, :sender_run_id, :sender, :reply_to, :topic)
 ON CONFLICT (run_id, key) DO NOTHING;
 
 -- name: get_message
