@@ -391,15 +391,8 @@ def submit_input(
         errors.RunNotFound: No run matches.
     """
     hst = _host(hst)
-    boundary.check(
-        hst.settings,
-        "the answer",
-        data,
-        key=key,
-        wait_id=wait_id,
-        responder=responder,
-        prompt=prompt,
-    )
+    # `prompt` is the flow's own question, not outside input: it is not checked.
+    boundary.check(hst.settings, "the answer", data, key=key, wait_id=wait_id, responder=responder)
     full_id = resolve_run_id(run_id, hst=hst)
     return answers.submit_input(
         full_id,

@@ -106,6 +106,18 @@ def test_a_number_that_is_not_finite_is_refused_not_stored_as_null(
     assert _snapshot(served, run_id) == before
 
 
+@pytest.mark.parametrize("text", ["NaN", "inf", "1e999"])
+def test_text_a_model_would_coerce_into_a_number_that_is_not_finite_is_refused(
+    served: httpx.Client, text: str
+) -> None:
+    run_id, wait_id = _waiting_run(served)
+    before = _snapshot(served, run_id)
+
+    _refused(served.post(f"/inputs/{wait_id}/answer", json={"input": {"score": text}}), ["score"])
+
+    assert _snapshot(served, run_id) == before
+
+
 def test_an_answer_nested_500_levels_deep_gets_422_with_a_reason(served: httpx.Client) -> None:
     run_id, wait_id = _waiting_run(served)
     before = _snapshot(served, run_id)
@@ -245,4 +257,30 @@ def test_the_client_raises_value_refused_and_the_run_keeps_waiting(served: httpx
             client.answer_input(wait_id, {"text": "a\x00"})
 
     assert refused.value.field_errors[0].loc == ("text",)
+    assert _snapshot(served, run_id) == before
+
+
+UI_FORMS = [
+    pytest.param({"text": "a\x00b"}, "NUL character", id="nul-in-a-field"),
+    pytest.param({"score": "1e999"}, "not a JSON number", id="infinite-number"),
+    pytest.param({"extra": "[" * 100 + "]" * 100}, "nested deeper than 64", id="deep-json"),
+    pytest.param({"text": "ok", "responder": "ada\x00"}, "NUL character", id="nul-who"),
+]
+
+
+@pytest.mark.parametrize(("fields", "reason"), UI_FORMS)
+def test_the_ui_form_shows_what_the_boundary_refused_and_the_run_keeps_waiting(
+    served: httpx.Client, fields: dict[str, str], reason: str
+) -> None:
+    run_id, wait_id = _waiting_run(served)
+    before = _snapshot(served, run_id)
+    ui = httpx.Client(base_url=str(served.base_url).rstrip("/").removesuffix("/api"))
+    with ui:
+        page = ui.get(f"/inputs/{wait_id}").text
+        csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        refused = ui.post(f"/inputs/{wait_id}", data={"csrf_token": csrf, **fields})
+
+    assert refused.status_code == 422, refused.text
+    assert reason in refused.text
+    assert "correct the fields marked below" in refused.text
     assert _snapshot(served, run_id) == before
