@@ -130,6 +130,20 @@ def test_an_answer_nested_500_levels_deep_gets_422_with_a_reason(served: httpx.C
     assert _snapshot(served, run_id) == before
 
 
+def test_a_message_nested_too_deep_for_the_json_parser_gets_the_same_422(
+    served: httpx.Client,
+) -> None:
+    run_id, _ = _waiting_run(served)
+    deep = '{"value": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+    refused = served.post(f"/runs/{run_id}/messages", content=deep, headers=JSON)
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "value_refused"
+    assert "nested deeper than 64 levels" in refused.json()["detail"]
+    assert served.get(f"/runs/{run_id}/messages").json() == []
+
+
 def test_nul_in_an_id_is_not_found_and_in_a_filter_or_key_is_refused(
     served: httpx.Client,
 ) -> None:

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from tarry import _version, errors, host
+from tarry import _version, config, errors, host
 from tarry.web import api, limits, schemas, views
 from tarry.web.schemas import ErrorOut, FieldErrorOut
 from tarry.web.timing import ServerTiming
@@ -117,6 +117,8 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, RecursionError):
+            return _too_deep(request)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         body = ErrorOut(detail=str(exc.detail), code=code)
         headers = exc.headers
@@ -130,6 +132,23 @@ def _add_error_handlers(app: FastAPI) -> None:
         where = "; ".join(f"{'.'.join(str(p) for p in f.loc)}: {f.msg}" for f in fields)
         body = ErrorOut(detail=f"invalid request: {where}", code="invalid_request", errors=fields)
         return _error(request, 422, body)
+
+
+def _too_deep(request: Request) -> Response:
+    """A body nested too deep for Python's JSON parser (FastAPI calls it unreadable, 400).
+
+    The boundary refuses anything over `TARRY_MAX_JSON_DEPTH` levels with a 422; a body
+    nested thousands of levels deep gets the same answer instead of a bare 400.
+    """
+    depth = _host_settings(request).max_json_depth
+    problem = FieldErrorOut(loc=[], msg=f"nested deeper than {depth} levels", type="too_deep")
+    detail = f"the request cannot be stored: nested deeper than {depth} levels"
+    return _error(request, 422, ErrorOut(detail=detail, code="value_refused", errors=[problem]))
+
+
+def _host_settings(request: Request) -> config.Settings:
+    hst: host.Host = request.app.state.host
+    return hst.settings
 
 
 # Our own "not found" errors come as `errors.NotFound`; a bare 404 is a wrong address.
