@@ -49,7 +49,9 @@ def build_app(hst: host.Host, *, lifespan: Lifespan | None = None) -> FastAPI:
     app = FastAPI(
         title="tarry",
         version=_version.__version__,
-        description="Durable, human-in-the-loop workflows: runs, waits for input, answers.",
+        description="Durable, human-in-the-loop workflows: runs, waits for input, answers. "
+        "Every operation lists the statuses it returns; a method a path does not take gets "
+        "405 with `Allow`.",
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
