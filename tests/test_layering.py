@@ -19,6 +19,7 @@ LAYERS = {
     # L0 base: pure building blocks, no tarry imports above them.
     "tarry._lazy": 0,
     "tarry._version": 0,
+    "tarry.boundary": 0,
     "tarry.clock": 0,
     "tarry.config": 0,
     "tarry.daemon": 0,

@@ -36,6 +36,8 @@ API error `code`       raised
 `not_found`            `errors.RunNotFound`, `WaitNotFound` or `DeploymentNotFound`,
                        by what the call names (`errors.NotFound` otherwise)
 `invalid_input`        `errors.InputInvalid` with its `field_errors`
+`value_refused`        `errors.ValueRefused` (an `InputInvalid`): a NUL character, a
+                       number that is not finite, too deep or too large
 `invalid_parameters`   `errors.ParameterError`
 `already_answered`     `errors.AlreadyAnswered`
 `not_waiting`          `errors.NotWaiting`
@@ -85,6 +87,8 @@ __all__ = [
     "get_client",
     "read_response",
 ]
+
+_JSON = {"content-type": "application/json"}
 
 T = TypeVar("T")
 
@@ -165,9 +169,11 @@ class Client(_BaseClient):
         self._http.close()
 
     def _send(self, call: Call[T]) -> T:
+        body = calls.encode_body(call)
+        headers = _JSON if body is not None else None
         try:
             response = self._http.request(
-                call.method, call.path, params=call.params, json=call.body
+                call.method, call.path, params=call.params, content=body, headers=headers
             )
         except httpx.ConnectError as exc:
             raise self._refused() from exc
@@ -410,9 +416,11 @@ class AsyncClient(_BaseClient):
         await self._http.aclose()
 
     async def _send(self, call: Call[T]) -> T:
+        body = calls.encode_body(call)
+        headers = _JSON if body is not None else None
         try:
             response = await self._http.request(
-                call.method, call.path, params=call.params, json=call.body
+                call.method, call.path, params=call.params, content=body, headers=headers
             )
         except httpx.ConnectError as exc:
             raise self._refused() from exc

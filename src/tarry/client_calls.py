@@ -36,6 +36,7 @@ __all__ = [
     "default_url",
     "deployment_call",
     "deployments_call",
+    "encode_body",
     "health_call",
     "input_call",
     "list_runs_call",
@@ -141,8 +142,15 @@ def _error_for(call: Call[Any], body: Any, *, url: str, token_sent: bool) -> err
     detail, code = str(body.get("detail", "")), body["code"]
     if code == "unauthorized":
         return errors.ConfigurationError(_token_advice(url, token_sent))
-    if code == "invalid_input":
-        return errors.InputInvalid([_field_error(e) for e in body.get("errors") or []])
+    if code in ("invalid_input", "value_refused"):
+        found = [_field_error(e) for e in body.get("errors") or []]
+        exc: errors.TarryError = (
+            errors.ValueRefused("the value", found)
+            if code == "value_refused"
+            else errors.InputInvalid(found)
+        )
+        exc.args = (detail,) if code == "value_refused" else exc.args
+        return exc
     if code == "no_such_route":
         return errors.ConfigurationError(f"{url} has no endpoint {call.path!r}; {_URL_ADVICE}")
     build = _ERRORS.get(code)
@@ -225,6 +233,25 @@ _ERRORS: dict[str, Callable[[Call[Any], str], errors.TarryError]] = {
     "invalid_transition": _invalid_transition,
     "flow_not_loadable": lambda _call, detail: errors.FlowLoadError(detail),
 }
+
+
+def encode_body(call: Call[Any]) -> bytes | None:
+    """The call's body as JSON bytes (`None`: no body).
+
+    JSON has no `NaN` or `Infinity`; the server would refuse them (422
+    `value_refused`), so the client refuses them before sending, with the same error.
+
+    Raises:
+        errors.ValueRefused: The body holds a number that is not finite.
+    """
+    if call.body is None:
+        return None
+    try:
+        text = json.dumps(call.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        problem = errors.FieldError((), "NaN and Infinity are not JSON numbers", "not_finite")
+        raise errors.ValueRefused("the request", [problem]) from None
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _quote(part: str) -> str:

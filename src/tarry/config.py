@@ -167,6 +167,23 @@ class Settings:
     """Delay before the first retry of a failed notification; it doubles after each
     failure, up to 10 minutes. `TARRY_NOTIFY_RETRY_SECONDS`."""
 
+    max_body_bytes: int = 1_048_576
+    """The largest request body the server reads (1 MiB); a larger one gets 413.
+    `TARRY_MAX_BODY_BYTES`."""
+
+    max_field_chars: int = 65_536
+    """The longest text one field may hold: a string in an answer, a message or
+    parameters, a responder's name, a message key (longer: 422).
+    `TARRY_MAX_FIELD_CHARS`."""
+
+    max_value_chars: int = 524_288
+    """The most JSON (in characters, about) one answer, message or set of run
+    parameters may hold (more: 422). `TARRY_MAX_VALUE_CHARS`."""
+
+    max_json_depth: int = 64
+    """How deep lists and objects may nest in an answer, a message or parameters
+    (deeper: 422). `TARRY_MAX_JSON_DEPTH`."""
+
     @property
     def resolved_public_url(self) -> str:
         """The public URL, with the server's own address filled in when unset."""
@@ -208,6 +225,9 @@ class Settings:
             )
         if self.lease_seconds <= 0:
             raise errors.ConfigurationError("TARRY_LEASE_SECONDS must be greater than 0")
+        for name in ("max_body_bytes", "max_field_chars", "max_value_chars", "max_json_depth"):
+            if getattr(self, name) < 1:
+                raise errors.ConfigurationError(f"TARRY_{name.upper()} must be at least 1")
         for name in ("server_port", "smtp_port", "inbound_smtp_port", "imap_port"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise errors.ConfigurationError(

@@ -31,6 +31,7 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     ├── DeliveryFailed              a notification or mail could not be sent
     └── InputError                  an answer to a wait was refused
         ├── InputInvalid            the answer does not fit the input model
+        │   └── ValueRefused        a value tarry cannot store (NUL, NaN, too deep or large)
         ├── AlreadyAnswered         someone answered this wait first
         └── NotWaiting              the run has no open wait to answer
 
@@ -78,6 +79,7 @@ __all__ = [
     "StoreError",
     "TarryError",
     "TaskTimeout",
+    "ValueRefused",
     "WaitNotFound",
     "WaitTimeout",
 ]
@@ -299,6 +301,22 @@ class InputInvalid(InputError):
         parts = [f"{e.field or 'input'}: {e.message}" for e in field_errors]
         super().__init__("invalid input: " + "; ".join(parts))
         self.field_errors = field_errors
+
+
+class ValueRefused(InputInvalid):
+    """A value from outside cannot be stored unchanged; nothing was changed.
+
+    Raised by `tarry.boundary.check` for a NUL character, a number that is not
+    finite, nesting, a field or a value over its limit, in an answer, a message,
+    parameters or a name (`what` says which). It is an `InputInvalid`, so a form
+    shows it by its field and a run that waits keeps waiting.
+    """
+
+    def __init__(self, what: str, field_errors: list[FieldError]) -> None:
+        super().__init__(field_errors)
+        parts = [f"{e.field or 'value'}: {e.message}" for e in field_errors]
+        self.args = (f"{what} cannot be stored: " + "; ".join(parts),)
+        self.what = what
 
 
 class AlreadyAnswered(InputError):

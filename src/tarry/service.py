@@ -3,6 +3,11 @@
 Each function takes ids or names and plain data, and returns store records or
 small dataclasses; errors are `tarry.errors` exceptions that the interfaces turn
 into status codes and messages. Run ids may be given as a unique prefix.
+
+Every value from outside passes `tarry.boundary.check` here, before any store
+sees it: a NUL character, a number that is not finite, or a value too deep or
+too large is refused with `errors.ValueRefused` (422 in the API), and an id that
+holds a NUL is not found (404).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import time
 from collections.abc import Collection
 from typing import Any
 
-from tarry import deployments, errors, host
+from tarry import boundary, deployments, errors, host
 from tarry.engine import answers, mailbox
 from tarry.states import RunState, WaitKind, WaitStatus
 from tarry.storage import records
@@ -94,11 +99,17 @@ def list_runs(
     offset: int = 0,
     hst: host.Host | None = None,
 ) -> list[records.RunRecord]:
-    """Runs, newest first, filtered by state, flow name and parent (`None`: top-level only)."""
+    """Runs, newest first, filtered by state, flow name and parent (`None`: top-level only).
+
+    Raises:
+        errors.ValueRefused: The flow name holds a NUL or is too long.
+    """
+    hst = _host(hst)
+    boundary.check(hst.settings, flow=flow_name)
     where = records.RunFilter(
         states=states, flow_name=flow_name, parent_id=parent_id, limit=limit, offset=offset
     )
-    return _host(hst).store.list_runs(where)
+    return hst.store.list_runs(where)
 
 
 def resolve_run_id(id_or_prefix: str, *, hst: host.Host | None = None) -> str:
@@ -107,6 +118,8 @@ def resolve_run_id(id_or_prefix: str, *, hst: host.Host | None = None) -> str:
     Raises:
         errors.RunNotFound: No run matches, or several do.
     """
+    if not boundary.may_exist(id_or_prefix):
+        raise errors.RunNotFound(id_or_prefix)
     store = _host(hst).store
     if store.get_run(id_or_prefix) is not None:
         return id_or_prefix
@@ -232,7 +245,7 @@ def get_deployment(name: str, *, hst: host.Host | None = None) -> records.Deploy
     Raises:
         errors.DeploymentNotFound: No deployment has this name.
     """
-    found = _host(hst).store.get_deployment(name)
+    found = _host(hst).store.get_deployment(name) if boundary.may_exist(name) else None
     if found is None:
         raise errors.DeploymentNotFound(name)
     return found
@@ -253,7 +266,12 @@ def start_run(
         errors.DeploymentNotFound: No deployment has this name.
         errors.FlowLoadError: This process cannot import the deployment's flow.
         errors.ParameterError: The parameters do not fit the flow.
+        errors.ValueRefused: The parameters cannot be stored (see `tarry.boundary`).
     """
+    hst = _host(hst)
+    if not boundary.may_exist(deployment_name):
+        raise errors.DeploymentNotFound(deployment_name)
+    boundary.check(hst.settings, "the parameters", parameters or {})
     return deployments.start(deployment_name, parameters, hst=hst)
 
 
@@ -273,8 +291,10 @@ def send_message(
     Raises:
         errors.RunNotFound: No run matches.
         errors.SerializationError: The value cannot be stored as JSON.
+        errors.ValueRefused: The value, key or sender cannot be stored (see `tarry.boundary`).
     """
     hst = _host(hst)
+    boundary.check(hst.settings, "the message", value, key=key, sender=sender)
     return mailbox.send(value, resolve_run_id(run_id, hst=hst), sender, key, hst=hst)
 
 
@@ -318,7 +338,7 @@ def get_inbox_item(wait_id: str, *, hst: host.Host | None = None) -> InboxItem:
         errors.WaitNotFound: No input wait has this id.
     """
     hst = _host(hst)
-    wait = hst.store.get_wait(wait_id)
+    wait = hst.store.get_wait(wait_id) if boundary.may_exist(wait_id) else None
     if wait is None or wait.kind is not WaitKind.INPUT:
         raise errors.WaitNotFound(wait_id)
     return _item(hst, wait)
@@ -364,12 +384,15 @@ def submit_input(
     """Answer a run's wait (see `tarry.answers.submit_input`); `run_id` may be a prefix.
 
     Raises:
-        errors.InputInvalid: The answer does not fit; the run keeps waiting.
+        errors.InputInvalid: The answer does not fit, or (`errors.ValueRefused`) it
+            cannot be stored; the run keeps waiting.
         errors.AlreadyAnswered: Someone answered first.
         errors.NotWaiting: The run has no wait this answer could go to.
         errors.RunNotFound: No run matches.
     """
     hst = _host(hst)
+    # `prompt` is the flow's own question, not outside input: it is not checked.
+    boundary.check(hst.settings, "the answer", data, key=key, wait_id=wait_id, responder=responder)
     full_id = resolve_run_id(run_id, hst=hst)
     return answers.submit_input(
         full_id,

@@ -152,3 +152,17 @@ def test_a_choice_that_needs_more_fields_opens_the_form_prefilled_and_validates_
     assert accepted.status_code == 200
     assert run.result() == "Approve 1234567"
     assert run.waits()[0].responder == ANN
+
+
+def test_a_link_form_with_a_nul_character_is_refused_by_its_field_and_the_run_keeps_waiting(
+    harness: TestHarness, server: httpx.Client, catcher: MailCatcher
+) -> None:
+    run = _waiting(harness, authorized_training)
+    links = _links(catcher)
+
+    refused = server.post(links["Approve"], data={"decision": "Approve", "code": "1234\x00567"})
+
+    assert refused.status_code == 422
+    assert "NUL character" in refused.text
+    assert run.run.state is RunState.WAITING
+    assert [w.status for w in run.waits()] == [WaitStatus.OPEN]

@@ -14,17 +14,24 @@ from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tarry import config, host, server
-from tests.conftest import ROOT
+from tests.conftest import ROOT, drop_postgres_schema, postgres_schema_url
 from tests.e2e.live import live_server
 
 CHALLENGE_4 = str(ROOT / "examples" / "finance" / "challenge_4.py") + ":train_model"
 
 
-@pytest.fixture(scope="module")
-def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A server with a deployment, a waiting run and a finished one, for realistic data."""
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def api_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A server with a deployment, a waiting run and a finished one, for realistic data.
+
+    On both stores: PostgreSQL refuses what SQLite stores (a NUL character), so a 5xx
+    may hide on one of them only.
+    """
     home: Path = tmp_path_factory.mktemp("schemathesis")
-    hst = host.Host(config.Settings(home=home, worker_poll_seconds=0.05))
+    database = postgres_schema_url() if request.param == "postgres" else ""
+    hst = host.Host(config.Settings(home=home, database_url=database, worker_poll_seconds=0.05))
     deployed = server.deploy_entrypoints(hst, [CHALLENGE_4])
     server.start_demo_runs(hst, deployed)
     try:
@@ -32,6 +39,8 @@ def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             yield url
     finally:
         hst.close()
+        if database:
+            drop_postgres_schema(database)
 
 
 Operation = schemathesis.APIOperation[Any, Any, Any, Any]

@@ -178,3 +178,24 @@ def test_runs_cancel_cancels_a_waiting_run(harness: TestHarness) -> None:
     assert f"run {handle.id} has ended (Cancelled)" in _one_line(again.stderr)
     unknown = run_tarry(home, "runs", "cancel", "0000")
     assert (unknown.returncode, "no run with id '0000'" in unknown.stderr) == (1, True)
+
+
+def test_resume_and_send_refuse_nul_and_infinity_and_the_run_keeps_waiting(
+    harness: TestHarness,
+) -> None:
+    home = harness.host.settings.home
+    handle = harness.start(_train_model())
+    wait = _open_wait(harness, handle, "approval")
+
+    nul = run_tarry(home, "resume", handle.id, "-i", '{"decision": "Appro\\u0000ve"}')
+    infinite = run_tarry(home, "send", handle.id, "1e999")
+
+    assert nul.returncode == 1
+    assert "decision: text cannot hold a NUL character" in _one_line(nul.stderr)
+    assert "the run keeps waiting" in nul.stderr
+    assert infinite.returncode == 1
+    assert "inf is not a JSON number" in _one_line(infinite.stderr)
+    assert "Traceback" not in nul.stderr + infinite.stderr
+    assert handle.run.state is RunState.WAITING
+    assert harness.store.get_wait(wait.id).status is WaitStatus.OPEN  # type: ignore[union-attr]
+    assert harness.store.messages_of_run(handle.id) == []

@@ -217,6 +217,20 @@ def test_a_reply_to_a_mail_a_flow_sent_is_a_message_to_its_run_once(
     assert received == [(JANE, "Yes, still interested!")]
 
 
+def test_a_reply_with_a_nul_character_is_refused_and_its_sender_learns_why(
+    harness: TestHarness, catcher: MailCatcher, endpoint: smtp_endpoint.SmtpEndpoint
+) -> None:
+    run = waiting(harness, still_interested, JANE)
+    question = question_for(catcher, JANE)
+
+    smtp_send(endpoint, reply(question, "Yes\x00, still interested!"))
+
+    explanation = question_for(catcher, JANE, count=2)
+    assert "NUL character" in body_text(explanation)
+    assert harness.store.messages_of_run(run.id) == []
+    assert run.run.state is RunState.WAITING
+
+
 def test_an_automatic_reply_is_never_answered(
     harness: TestHarness, catcher: MailCatcher, endpoint: smtp_endpoint.SmtpEndpoint
 ) -> None:

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Collection
 from typing import Any
 
-from tarry import errors, host, serialization
+from tarry import boundary, errors, host, serialization
 from tarry.engine import input_spec
 from tarry.states import RunState, StepStatus, WaitKind, WaitStatus
 from tarry.storage import port, records, rules
@@ -160,6 +160,9 @@ def submit_input(
     if wait.status is not WaitStatus.OPEN:
         raise _closed(hst, wait)
     value = _validated(hst, wait, data)
+    # Again after validation: a model coerces the text "NaN" or "1e999" into a float
+    # that JSON cannot hold, which would be stored as null.
+    boundary.check(hst.settings, "the answer", value)
     return Submitted(_close(hst, wait, value, who))
 
 

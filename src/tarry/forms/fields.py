@@ -509,8 +509,9 @@ def _read_number(raw: str) -> Any:
         if _INTEGER.fullmatch(text):
             return int(text)
         if _FLOAT.fullmatch(text):
-            number = float(text)
-            return number if math.isfinite(number) else raw
+            # An infinite float (`1e999`) goes on as one: the input boundary refuses it
+            # by name, where pydantic would turn the text into infinity and store null.
+            return float(text)
     except ValueError:  # more digits than int() converts
         return raw
     return raw

@@ -142,7 +142,11 @@ def to_run(
         detail = f"Your reply came too late: the run has ended ({run.state.value})."
         return Delivery(Outcome.NOT_WAITING, run_id=run.id, detail=detail)
     key = "email:" + _message_key(message, raw)
-    service.send_message(run.id, read.reply_text(message), key=key, sender=sender, hst=hst)
+    try:
+        service.send_message(run.id, read.reply_text(message), key=key, sender=sender, hst=hst)
+    except errors.ValueRefused as exc:  # a NUL character, or a reply over the size limit
+        detail = f"Your reply was not accepted: {exc}."
+        return Delivery(Outcome.INVALID, run.id, detail=detail, field_errors=exc.field_errors)
     return Delivery(Outcome.MESSAGED, run_id=run.id, detail="sent to the run")
 
 

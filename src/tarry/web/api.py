@@ -3,7 +3,10 @@
 Every route calls `tarry.service` in a worker thread (the store is synchronous)
 and returns the models of `tarry.web.schemas`. Errors are `ErrorOut` bodies:
 404 unknown run, wait or deployment; 409 already answered, ended or not waiting;
-422 invalid input with field errors; 401 without the API token when one is set.
+422 invalid input with field errors (also for what `tarry.boundary` refuses: a
+NUL character, a number that is not finite, a value too deep or too large); 413
+a body over `TARRY_MAX_BODY_BYTES`; 401 without the API token when one is set;
+405 with `Allow` for a method a path does not take.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from tarry import errors, host, service
 from tarry.states import RunState
 from tarry.storage import UNSET
-from tarry.web import auth
+from tarry.web import auth, schemas
 from tarry.web.schemas import (
     AnswerIn,
     AnswerOut,
@@ -43,16 +46,19 @@ def _doc(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "The API token is missing or wrong.",
         404: "No such run, wait or deployment.",
         409: "The run or wait is not in a state that allows this.",
-        422: "The request or the answer is invalid; see `errors`.",
+        413: "The request body is over the server's limit (`TARRY_MAX_BODY_BYTES`).",
+        422: "The request or the answer is invalid, or holds what tarry cannot store "
+        "(a NUL character, a number that is not finite, too deep or too large); see `errors`.",
     }
     return {code: {"model": ErrorOut, "description": reasons[code]} for code in codes}
 
 
-ERROR_RESPONSES = _doc(401, 422)
+ERROR_RESPONSES = _doc(401, 413, 422)
 """Responses every route can give."""
 
 _STATUS: list[tuple[type[Exception], int, str]] = [
     (errors.NotFound, 404, "not_found"),
+    (errors.ValueRefused, 422, "value_refused"),
     (errors.InputInvalid, 422, "invalid_input"),
     (errors.ParameterError, 422, "invalid_parameters"),
     (errors.AlreadyAnswered, 409, "already_answered"),
@@ -114,7 +120,10 @@ async def list_runs(
     limit: Limit = 50,
     offset: Offset = 0,
     state: Annotated[list[RunState] | None, Query(description="Only these states.")] = None,
-    flow: Annotated[str | None, Query(max_length=200, description="Only this flow.")] = None,
+    flow: Annotated[
+        str | None,
+        Query(max_length=200, description="Only this flow.", json_schema_extra=schemas.TEXT),
+    ] = None,
     top_level: Annotated[bool, Query(description="Only runs that are not child runs.")] = False,
 ) -> Page[RunOut]:
     """Runs, newest first."""

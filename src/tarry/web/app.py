@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette import routing
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from tarry import _version, errors, host
-from tarry.web import api, views
+from tarry import _version, config, errors, host
+from tarry.web import api, limits, schemas, views
 from tarry.web.schemas import ErrorOut, FieldErrorOut
 from tarry.web.timing import ServerTiming
 
@@ -48,7 +49,9 @@ def build_app(hst: host.Host, *, lifespan: Lifespan | None = None) -> FastAPI:
     app = FastAPI(
         title="tarry",
         version=_version.__version__,
-        description="Durable, human-in-the-loop workflows: runs, waits for input, answers.",
+        description="Durable, human-in-the-loop workflows: runs, waits for input, answers. "
+        "Every operation lists the statuses it returns; a method a path does not take gets "
+        "405 with `Allow`.",
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
@@ -57,10 +60,26 @@ def build_app(hst: host.Host, *, lifespan: Lifespan | None = None) -> FastAPI:
     app.state.host = hst
     app.state.error_page = None
     app.include_router(api.router)
+    _document_storable_json(app, hst.settings.max_field_chars)
     _add_ui(app)
     _add_error_handlers(app)
+    app.add_middleware(limits.BodyLimit, max_bytes=hst.settings.max_body_bytes)
     app.add_middleware(ServerTiming)
     return app
+
+
+def _document_storable_json(app: FastAPI, max_field_chars: int) -> None:
+    """Add the `StorableJson` component the request bodies refer to."""
+    default = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = default()
+            components = document.setdefault("components", {}).setdefault("schemas", {})
+            components[schemas.STORABLE] = schemas.storable_json(max_field_chars)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_ui(app: FastAPI) -> None:
@@ -72,12 +91,18 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api")
 
 
-def _error(request: Request, status: int, body: ErrorOut) -> Response:
+def _error(
+    request: Request, status: int, body: ErrorOut, headers: Mapping[str, str] | None = None
+) -> Response:
     page: ErrorPage | None = request.app.state.error_page
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     if _is_api(request) or page is None:
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(body.model_dump(), status_code=status, headers=headers)
-    return page(request, status, body.detail)
+    response = page(request, status, body.detail)
+    response.headers.update(headers)
+    return response
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -94,8 +119,14 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, RecursionError):
+            return _too_deep(request)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return _error(request, exc.status_code, ErrorOut(detail=str(exc.detail), code=code))
+        body = ErrorOut(detail=str(exc.detail), code=code)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed(request))}
+        return _error(request, exc.status_code, body, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -105,13 +136,52 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(request, 422, body)
 
 
+def _too_deep(request: Request) -> Response:
+    """A body nested too deep for Python's JSON parser (FastAPI calls it unreadable, 400).
+
+    The boundary refuses anything over `TARRY_MAX_JSON_DEPTH` levels with a 422; a body
+    nested thousands of levels deep gets the same answer instead of a bare 400.
+    """
+    depth = _host_settings(request).max_json_depth
+    problem = FieldErrorOut(loc=[], msg=f"nested deeper than {depth} levels", type="too_deep")
+    detail = f"the request cannot be stored: nested deeper than {depth} levels"
+    return _error(request, 422, ErrorOut(detail=detail, code="value_refused", errors=[problem]))
+
+
+def _host_settings(request: Request) -> config.Settings:
+    hst: host.Host = request.app.state.host
+    return hst.settings
+
+
 # Our own "not found" errors come as `errors.NotFound`; a bare 404 is a wrong address.
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
     404: "no_such_route",
     405: "method_not_allowed",
+    413: "body_too_large",
 }
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed(request: Request) -> list[str]:
+    """The methods the request's path takes, over all its routes.
+
+    Starlette's own `Allow` names the methods of the first route that matched the
+    path only, and `/api/runs` has one route for GET and another for POST; so each
+    method is tried against the app's routes (nested routers included).
+    """
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is routing.Match.FULL
+            for route in routes
+        )
+    ]
 
 
 def _field_error(error: dict[str, Any]) -> FieldErrorOut:

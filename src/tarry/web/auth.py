@@ -24,6 +24,7 @@ __all__ = [
     "csrf_token",
     "csrf_valid",
     "is_authenticated",
+    "same",
     "session_value",
     "set_csrf_cookie",
     "set_session_cookie",
@@ -45,10 +46,24 @@ def is_authenticated(request: Request, token: str) -> bool:
         return True
     header = request.headers.get("authorization", "")
     scheme, _, given = header.partition(" ")
-    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token):
+    if scheme.lower() == "bearer" and same(given.strip(), token):
         return True
     cookie = request.cookies.get(SESSION_COOKIE, "")
-    return hmac.compare_digest(cookie, session_value(token))
+    return same(cookie, session_value(token))
+
+
+def same(given: str, expected: str) -> bool:
+    """Whether two secrets are equal, in constant time, whatever their characters.
+
+    `hmac.compare_digest` refuses `str` beyond ASCII (a `Bearer é` would be a
+    500), so both are compared as UTF-8 bytes.
+    """
+    return hmac.compare_digest(_bytes(given), _bytes(expected))
+
+
+def _bytes(text: str) -> bytes:
+    # surrogatepass: a form field can carry a lone surrogate, which strict UTF-8 refuses.
+    return text.encode("utf-8", "surrogatepass")
 
 
 def set_session_cookie(response: Response, token: str) -> None:
@@ -80,4 +95,4 @@ def set_csrf_cookie(request: Request, response: Response) -> None:
 def csrf_valid(request: Request, submitted: str | None) -> bool:
     """Whether a form's CSRF field matches the browser's CSRF cookie."""
     cookie = request.cookies.get(CSRF_COOKIE, "")
-    return bool(cookie) and bool(submitted) and hmac.compare_digest(cookie, submitted or "")
+    return bool(cookie) and bool(submitted) and same(cookie, submitted or "")

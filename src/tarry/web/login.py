@@ -7,8 +7,6 @@ it wanted afterwards, as long as that is a path on this site (`_safe_next`).
 
 from __future__ import annotations
 
-import hmac
-
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -83,7 +81,7 @@ async def login(request: Request) -> Response:
         return pages.csrf_failed(request)
     wanted = _safe_next(pages.form_text(form, "next"))
     given = pages.form_text(form, "token") or ""
-    if not hmac.compare_digest(given.encode(), token.encode()):
+    if not auth.same(given, token):
         error = "That token is not right. Try again."
         context = {"section": "login", "next": wanted, "error": error}
         return pages.render(request, "login.html", context, status=401)

@@ -38,6 +38,48 @@ __all__ = [
 
 T = TypeVar("T")
 
+# -- what the boundary refuses, said in the OpenAPI document ---------------------------------
+# `tarry.boundary` checks these in `tarry.service`, where every interface passes, so
+# the models only document them (`json_schema_extra`): the boundary's 422 names the
+# field the same way for the API, the forms, the CLI and mail replies.
+
+NO_NUL = r"^[^\x00]*$"
+"""Text without a NUL character (PostgreSQL cannot store one)."""
+
+TEXT: dict[str, Any] = {"pattern": NO_NUL}
+"""The JSON Schema of a text field: no NUL character."""
+
+STORABLE = "StorableJson"
+"""The component that describes the JSON values tarry stores (answers, messages, parameters)."""
+
+_STORABLE_REF: dict[str, Any] = {"$ref": f"#/components/schemas/{STORABLE}"}
+
+
+def storable_json(max_field_chars: int) -> dict[str, Any]:
+    """The JSON Schema of a value `tarry.boundary` lets through (depth and size aside).
+
+    Args:
+        max_field_chars: The longest string it may hold (`Settings.max_field_chars`).
+    """
+    text = {"type": "string", "pattern": NO_NUL, "maxLength": max_field_chars}
+    return {
+        "description": "Any JSON without NUL characters; numbers are finite. Lists and "
+        "objects nest at most `TARRY_MAX_JSON_DEPTH` levels (64).",
+        "anyOf": [
+            text,
+            {"type": "number"},
+            {"type": "boolean"},
+            {"type": "null"},
+            {"type": "array", "items": _STORABLE_REF},
+            {"type": "object", "propertyNames": text, "additionalProperties": _STORABLE_REF},
+        ],
+    }
+
+
+def _storable(**field: Any) -> Any:
+    # `allOf`: pydantic would look a bare `$ref` up among its own definitions.
+    return pydantic.Field(json_schema_extra={"allOf": [_STORABLE_REF]}, **field)
+
 
 def _at(ts: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, dt.UTC)
@@ -344,11 +386,17 @@ class MessageOut(pydantic.BaseModel):
 class SendIn(pydantic.BaseModel):
     """A message to send to a run."""
 
-    value: Any = pydantic.Field(description="What to send (JSON).")
+    value: Any = _storable(description="What to send (JSON).")
     key: str | None = pydantic.Field(
-        None, min_length=1, max_length=200, description="Unique per run; sent once."
+        None,
+        min_length=1,
+        max_length=200,
+        description="Unique per run; sent once.",
+        json_schema_extra=TEXT,
     )
-    sender: str | None = pydantic.Field(None, max_length=200, description="Who sends it.")
+    sender: str | None = pydantic.Field(
+        None, max_length=200, description="Who sends it.", json_schema_extra=TEXT
+    )
 
 
 class Page(pydantic.BaseModel, Generic[T]):
@@ -364,24 +412,32 @@ class StartRunIn(pydantic.BaseModel):
     """Start a run of a deployment."""
 
     deployment: str = pydantic.Field(description="Deployment name, `flow-name/deployment`.")
-    parameters: dict[str, Any] = pydantic.Field(default_factory=dict)
+    parameters: dict[str, Any] = pydantic.Field(
+        default_factory=dict,
+        description="Parameters by name (JSON).",
+        json_schema_extra={"propertyNames": TEXT, "additionalProperties": _STORABLE_REF},
+    )
 
 
 class AnswerIn(pydantic.BaseModel):
     """An answer to an input wait."""
 
-    input: Any = pydantic.Field(
-        None,
+    input: Any = _storable(
+        default=None,
         description="The answer: an object of fields, a bare value for a plain-type input, "
         "or null to accept the form's initial data.",
     )
-    responder: str | None = pydantic.Field(None, max_length=200, description="Who answers.")
+    responder: str | None = pydantic.Field(
+        None, max_length=200, description="Who answers.", json_schema_extra=TEXT
+    )
 
 
 class ResumeIn(AnswerIn):
     """Resume a paused run: answer the wait it is on (or the one named by `key`)."""
 
-    key: str | None = pydantic.Field(None, max_length=200, description="The wait's name.")
+    key: str | None = pydantic.Field(
+        None, max_length=200, description="The wait's name.", json_schema_extra=TEXT
+    )
 
 
 class AnswerOut(pydantic.BaseModel):
