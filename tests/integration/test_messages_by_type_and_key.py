@@ -12,7 +12,6 @@ by any receiver, as before.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any, Literal
 
 import pydantic
@@ -23,7 +22,7 @@ from tarry.input import RunInput
 from tarry.messaging import receive_input, send_input
 from tarry.states import RunState
 from tarry.storage import records
-from tarry.testing import TestHarness, tarry_test_harness
+from tarry.testing import TestHarness
 
 
 class Place(pydantic.BaseModel):
@@ -34,13 +33,10 @@ class Order(RunInput):
     item: str
 
 
-@pytest.fixture(params=["resident", "suspending"])
-def harness(request: pytest.FixtureRequest, database_url: str) -> Iterator[TestHarness]:
-    resident_seconds = 7200 if request.param == "resident" else 0
-    with tarry_test_harness(
-        fake_clock=True, resident_seconds=resident_seconds, database_url=database_url
-    ) as h:
-        yield h
+@pytest.fixture
+def harness(parked_or_replayed: TestHarness) -> TestHarness:
+    """Runs parked in memory, or replayed at every wait, on each store."""
+    return parked_or_replayed
 
 
 def _first(input_type: Any, key_prefix: str | None = None) -> Any:

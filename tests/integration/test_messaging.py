@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,19 +11,15 @@ from tarry import flow, service
 from tarry.errors import RunFailed
 from tarry.messaging import Message, receive_input, send_input
 from tarry.states import RunState
-from tarry.testing import TestHarness, tarry_test_harness
+from tarry.testing import TestHarness
 
 EXIT = "__EXIT__"
 
 
-@pytest.fixture(params=["resident", "suspending"])
-def harness(request: pytest.FixtureRequest, database_url: str) -> Iterator[TestHarness]:
-    """Receivers stay in memory, or leave it at every receive (replayed each time)."""
-    resident_seconds = 7200 if request.param == "resident" else 0
-    with tarry_test_harness(
-        fake_clock=True, resident_seconds=resident_seconds, database_url=database_url
-    ) as h:
-        yield h
+@pytest.fixture
+def harness(parked_or_replayed: TestHarness) -> TestHarness:
+    """Runs parked in memory, or replayed at every wait, on each store."""
+    return parked_or_replayed
 
 
 @flow

@@ -8,24 +8,19 @@ early when it waits in vain on a run that ended without answering (see
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tarry import flow, pause_flow_run
 from tarry.errors import RunFailed
 from tarry.messaging import receive_input, send_input
 from tarry.states import RunState
-from tarry.testing import TestHarness, tarry_test_harness
+from tarry.testing import TestHarness
 
 
-@pytest.fixture(params=["resident", "suspending"])
-def harness(request: pytest.FixtureRequest, database_url: str) -> Iterator[TestHarness]:
-    resident_seconds = 7200 if request.param == "resident" else 0
-    with tarry_test_harness(
-        fake_clock=True, resident_seconds=resident_seconds, database_url=database_url
-    ) as h:
-        yield h
+@pytest.fixture
+def harness(parked_or_replayed: TestHarness) -> TestHarness:
+    """Runs parked in memory, or replayed at every wait, on each store."""
+    return parked_or_replayed
 
 
 @flow
@@ -35,27 +30,26 @@ def leaves_on_bye() -> str:
     return ""
 
 
-@flow
-def says_bye_then_listens(peer_id: str) -> str:
-    send_input("bye", peer_id)
+def _first_message_or_why() -> str:
     try:
         for message in receive_input(str, timeout=10):
             return str(message)
     except RunFailed as exc:
         return f"told: {exc.reason}"
     return "nothing came"
+
+
+@flow
+def says_bye_then_listens(peer_id: str) -> str:
+    send_input("bye", peer_id)
+    return _first_message_or_why()
 
 
 @flow
 def says_bye_pauses_then_listens(peer_id: str) -> str:
     send_input("bye", peer_id)
     pause_flow_run(key="listen", timeout=None)
-    try:
-        for message in receive_input(str, timeout=10):
-            return str(message)
-    except RunFailed as exc:
-        return f"told: {exc.reason}"
-    return "nothing came"
+    return _first_message_or_why()
 
 
 @flow

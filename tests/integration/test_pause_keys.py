@@ -7,22 +7,20 @@ earlier pause's answer; pauses without a key each wait.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tarry import flow, pause_flow_run, suspend_flow_run
 from tarry.states import RunState, WaitKind
-from tarry.testing import TestHarness, tarry_test_harness
+from tarry.testing import TestHarness
 from tests import polling
 
 
-@pytest.fixture(params=["resident", "suspending"])
-def harness(request: pytest.FixtureRequest) -> Iterator[TestHarness]:
-    resident_seconds = 7200 if request.param == "resident" else 0
-    with tarry_test_harness(fake_clock=True, resident_seconds=resident_seconds) as h:
-        yield h
+@pytest.fixture
+def harness(parked_or_replayed: TestHarness) -> TestHarness:
+    """Runs parked in memory, or replayed at every wait, on each store."""
+    return parked_or_replayed
 
 
 @flow
