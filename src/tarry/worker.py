@@ -280,15 +280,21 @@ class Worker:
         self._handed_back.set()
         return handed
 
-    def _hand_back(self, run_id: str) -> bool:
-        logger.warning("run %s handed back: this worker is stopping", run_id)
-        change = records.StateChange(
+    def _back_to_pending(self, reason: str) -> records.StateChange:
+        # Only while this worker still holds the run: a run taken over meanwhile stays as is.
+        return records.StateChange(
             RunState.PENDING,
             at=time.time(),
-            reason=f"worker {self.host.owner} stopped during the run; any worker resumes it",
+            reason=reason,
             lease_owner=None,
             lease_expires_at=None,
             require_owner=self.host.owner,
+        )
+
+    def _hand_back(self, run_id: str) -> bool:
+        logger.warning("run %s handed back: this worker is stopping", run_id)
+        change = self._back_to_pending(
+            f"worker {self.host.owner} stopped during the run; any worker resumes it"
         )
         return self.host.store.transition(run_id, (RunState.RUNNING,), change) is not None
 
@@ -336,14 +342,7 @@ class Worker:
                 "it will try again, waiting longer each time (up to "
                 f"{_MAX_RELOAD_SECONDS:.0f} s), and any worker that can load it may run it",
             )
-        change = records.StateChange(
-            RunState.PENDING,
-            at=time.time(),
-            reason=f"worker {self.host.owner} cannot load its flow: {exc}",
-            lease_owner=None,
-            lease_expires_at=None,
-            require_owner=self.host.owner,
-        )
+        change = self._back_to_pending(f"worker {self.host.owner} cannot load its flow: {exc}")
         self.host.store.transition(run.id, (RunState.RUNNING,), change)
 
     def _back_off(self, run_id: str) -> float:
