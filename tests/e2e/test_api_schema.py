@@ -69,7 +69,7 @@ def test_every_operation_conforms_to_its_documentation(api_url: str) -> None:
             except hypothesis.errors.Unsatisfiable:
                 continue  # nothing to make invalid (an operation without parameters)
             except BaseException as exc:  # schemathesis raises a group of all it found
-                failures.append(f"{operation.label} ({mode.value}): {exc}")
+                failures.append(f"{operation.label} ({mode.value}): {_described(exc)}")
     assert not failures, "\n\n".join(failures)
 
 
@@ -92,6 +92,12 @@ def _check(operation: Operation, mode: schemathesis.GenerationMode) -> None:
             case.call_and_validate()
 
     call()
+
+
+def _described(exc: BaseException) -> str:
+    """The error with every error it groups, so a failure that did not repeat still shows why."""
+    inner: tuple[BaseException, ...] = getattr(exc, "exceptions", ())
+    return "\n".join([str(exc), *(f"  - {_described(sub)}" for sub in inner)])
 
 
 def _answers(operation: Operation) -> bool:
