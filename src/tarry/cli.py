@@ -10,18 +10,21 @@ import datetime as dt
 import json
 import signal
 import sys
+import time
 from typing import Annotated, Any
 
+import pydantic
 import typer
 from rich import markup
 from rich.console import Console
 from rich.table import Column, Table
 
-from tarry import config, errors, host, loader, serialization, service, worker
+from tarry import _version, config, errors, host, loader, serialization, service, worker
 from tarry.definitions import Flow
 from tarry.engine import spec
 from tarry.states import RunState
 from tarry.storage import records
+from tarry.web import schemas
 
 __all__ = ["app", "main"]
 
@@ -38,6 +41,25 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(inputs_app, name="inputs")
 app.add_typer(db_app, name="db")
 
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"tarry {_version.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Durable, human-in-the-loop workflows."""
+
+
 out = Console()
 # Lines are not cut at 80 columns when stderr is a pipe or a log file.
 err = Console(stderr=True, soft_wrap=True)
@@ -45,6 +67,16 @@ if not out.is_terminal:
     # Piped or captured output goes to programs and pagers: tables keep whole ids and
     # names instead of cutting them to fit 80 columns.
     out.width = max(out.width, 160)
+
+
+AS_JSON = typer.Option("--json", help="Print JSON (the REST API's shape) instead of a table")
+
+
+def _print_json(data: pydantic.BaseModel | list[pydantic.BaseModel]) -> None:
+    items = data if isinstance(data, list) else [data]
+    dumped = [item.model_dump(mode="json") for item in items]
+    # Plain print: rich would wrap long lines and colour them, and programs read this.
+    print(json.dumps(dumped if isinstance(data, list) else dumped[0], indent=2))
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -152,13 +184,18 @@ def server_command(
 
     hst = host.get_host()
     settings = hst.settings
+    address = bind or settings.server_host
+    chosen = port if port is not None else settings.server_port
     try:
+        # A database or a port the server cannot use is one line, before "listening".
+        hst.store  # noqa: B018 - opens and migrates it
+        sock = server.listening_socket(address, chosen)
         deployed = server.deploy_entrypoints(hst, deploy or [])
         started = server.start_demo_runs(hst, deployed) if demo else []
     except errors.TarryError as exc:
+        hst.close()
         raise _fail(str(exc)) from None
-    address = bind or settings.server_host
-    where = f"http://{address}:{port or settings.server_port}"
+    where = f"http://{address}:{chosen}"
     err.print(f"tarry server on {where}  (API {where}/api, docs {where}/api/docs)")
     err.print(f"database {settings.resolved_database_url}", highlight=False)
     for deployment in deployed:
@@ -170,8 +207,7 @@ def server_command(
             needs = ", ".join(missing)
             err.print(f"no demo run of {deployment.name}: it needs {needs}", highlight=False)
     try:
-        chosen = port if port is not None else settings.server_port
-        server.serve(hst, bind=address, port=chosen, max_runs=max_runs)
+        server.serve(hst, bind=address, port=chosen, max_runs=max_runs, sock=sock)
     finally:
         hst.close()
 
@@ -194,9 +230,14 @@ def runs_ls(
     state: Annotated[list[RunState] | None, typer.Option(help="Only runs in this state")] = None,
     flow: Annotated[str | None, typer.Option(help="Only runs of this flow")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    as_json: Annotated[bool, AS_JSON] = False,
 ) -> None:
     """List runs, newest first."""
     runs = service.list_runs(states=state or (), flow_name=flow, limit=limit)
+    if as_json:
+        now = time.time()
+        _print_json([schemas.RunOut.of(run, now) for run in runs])
+        return
     table = Table("id", "name", "flow", "state", "started", "duration")
     for run in runs:
         table.add_row(
@@ -212,13 +253,17 @@ def runs_ls(
 
 @runs_app.command("show")
 def runs_show(
-    run_id: Annotated[str, typer.Argument(help="The run's id, or the start of it")],
+    run_id: Annotated[str, typer.Argument(help="The run's id, the start of it, or its name")],
+    as_json: Annotated[bool, AS_JSON] = False,
 ) -> None:
     """Show a run: state, parameters, result, steps, logs."""
     try:
         detail = service.get_run_detail(run_id)
     except errors.RunNotFound as exc:
         raise _fail(str(exc)) from None
+    if as_json:
+        _print_json(schemas.RunDetailOut.of(detail, time.time()))
+        return
     run = detail.run
     out.print(
         f"[bold]{run.name}[/] ({run.id}) flow [bold]{run.flow_name}[/]: {run.state.value}"
@@ -247,12 +292,16 @@ def runs_show(
 def inputs_ls(
     run_id: Annotated[str | None, typer.Option("--run", help="Only this run")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: Annotated[bool, AS_JSON] = False,
 ) -> None:
     """List open inputs across runs, oldest first."""
     try:
         items = service.list_inbox(run_id, limit=limit)
     except errors.TarryError as exc:
         raise _fail(str(exc)) from None
+    if as_json:
+        _print_json([schemas.InputOut.of_item(item) for item in items])
+        return
     # Folded, not cut with an ellipsis: a narrow terminal still shows whole names.
     headers = ("run", "flow", "wait", "waiting since", "deadline", "asks for")
     table = Table(*(Column(header, overflow="fold") for header in headers))
@@ -277,7 +326,7 @@ def _asks_for(wait: records.WaitRecord) -> str:
 
 @runs_app.command("cancel")
 def runs_cancel(
-    run_id: Annotated[str, typer.Argument(help="The run's id, or the start of it")],
+    run_id: Annotated[str, typer.Argument(help="The run's id, the start of it, or its name")],
 ) -> None:
     """Cancel a run and its child runs; a waiting run's open waits close."""
     try:
@@ -289,7 +338,9 @@ def runs_cancel(
 
 @app.command("send")
 def send_command(
-    run_id: Annotated[str, typer.Argument(help="The receiving run's id, or the start of it")],
+    run_id: Annotated[
+        str, typer.Argument(help="The receiving run's id, the start of it, or its name")
+    ],
     value: Annotated[str, typer.Argument(help="What to send; read as JSON when it parses")],
     key: Annotated[
         str | None, typer.Option(help="Unique per run: a key sent before is ignored")
@@ -312,7 +363,8 @@ def send_command(
 
 @app.command("resume")
 def resume_command(
-    run_id: Annotated[str, typer.Argument(help="The run's id, or the start of it")],
+    run_id: Annotated[str, typer.Argument(help="The run's id, the start of it, or its name")],
+    *,
     input_json: Annotated[
         str | None,
         typer.Option("--input", "-i", help="The answer as JSON; omit to accept defaults"),
@@ -330,9 +382,15 @@ def resume_command(
         str | None, typer.Option(help="The wait's name, if it waits for several")
     ] = None,
     responder: Annotated[str | None, typer.Option(help="Who answers")] = None,
+    ahead: Annotated[
+        bool,
+        typer.Option(help="Keep the answer for a --key wait the run has not reached yet"),
+    ] = False,
 ) -> None:
     """Answer a run's wait; the answer is validated before it is accepted."""
     try:
+        if key is not None and not ahead:
+            _check_open(run_id, key)
         data = _answer_data(input_json, field or [], run_id, key)
         submitted = service.submit_input(run_id, data, key=key, responder=responder, channel="cli")
     except errors.InputInvalid as exc:
@@ -347,6 +405,20 @@ def resume_command(
     else:
         out.print(
             f"answered {submitted.wait.name!r} of run {submitted.wait.run_id}", highlight=False
+        )
+
+
+def _check_open(run_id: str, key: str) -> None:
+    """Refuse a `--key` the run does not wait on: a typo must not become an answer kept ahead."""
+    run = service.get_run(run_id)
+    if run.state.is_final:
+        return  # the answer is refused below, with the run's end as the reason
+    names = [wait.name for wait in service.list_pending_inputs(run.id)]
+    if key not in names:
+        listed = ", ".join(repr(name) for name in names) or "none"
+        raise _fail(
+            f"run {run.name} ({run.id}) has no open wait named {key!r} (open: {listed});"
+            " pass --ahead to keep the answer for a wait it has not reached yet"
         )
 
 

@@ -137,10 +137,12 @@ class NotFound(TarryError):
 
 
 class RunNotFound(NotFound):
-    """No run has this id."""
+    """No run has this id (or prefix of one, or name), or several do."""
 
     def __init__(self, run_id: str, *, ambiguous: bool = False) -> None:
-        problem = "several runs have ids starting with" if ambiguous else "no run with id"
+        problem = (
+            "several runs have the id prefix or name" if ambiguous else "no run with id or name"
+        )
         super().__init__(f"{problem} {run_id!r}; list runs with `tarry runs ls`")
         self.run_id = run_id
 

@@ -113,7 +113,10 @@ def list_runs(
 
 
 def resolve_run_id(id_or_prefix: str, *, hst: host.Host | None = None) -> str:
-    """The full id of the one run whose id is or starts with `id_or_prefix`.
+    """The full id of the one run whose id is, or starts with, `id_or_prefix`, or whose name it is.
+
+    A run is named where its id is (`tarry runs show humble-orca`): an id or a prefix of
+    one comes first, then a name, which must be one run's only.
 
     Raises:
         errors.RunNotFound: No run matches, or several do.
@@ -124,6 +127,9 @@ def resolve_run_id(id_or_prefix: str, *, hst: host.Host | None = None) -> str:
     if store.get_run(id_or_prefix) is not None:
         return id_or_prefix
     matches = store.run_ids_starting_with(id_or_prefix, limit=2) if id_or_prefix else []
+    if not matches and id_or_prefix:
+        named = store.list_runs(records.RunFilter(name=id_or_prefix, limit=2))
+        matches = [run.id for run in named]
     if len(matches) == 1:
         return matches[0]
     if matches:
@@ -290,12 +296,16 @@ def send_message(
 
     Raises:
         errors.RunNotFound: No run matches.
+        errors.RunEnded: The run has ended: nothing would ever receive the message.
         errors.SerializationError: The value cannot be stored as JSON.
         errors.ValueRefused: The value, key or sender cannot be stored (see `tarry.boundary`).
     """
     hst = _host(hst)
     boundary.check(hst.settings, "the message", value, key=key, sender=sender)
-    return mailbox.send(value, resolve_run_id(run_id, hst=hst), sender, key, hst=hst)
+    run = get_run(run_id, hst=hst)
+    if run.state.is_final:
+        raise errors.RunEnded(run.id, run.state.value, "sent a message")
+    return mailbox.send(value, run.id, sender, key, hst=hst)
 
 
 def list_messages(

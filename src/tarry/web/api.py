@@ -87,7 +87,10 @@ router = APIRouter(prefix="/api", dependencies=[Depends(_require_token)], respon
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")]
-RunId = Annotated[str, Path(min_length=1, max_length=100, description="Run id or unique prefix.")]
+RunId = Annotated[
+    str,
+    Path(min_length=1, max_length=100, description="Run id, unique prefix of one, or run name."),
+]
 WaitId = Annotated[str, Path(min_length=1, max_length=100, description="Wait id.")]
 
 
@@ -226,10 +229,13 @@ async def _answer(request: Request, run_id: str, body: AnswerIn, **which: str | 
     status_code=201,
     summary="Send a message to a run",
     tags=["messages"],
-    responses=_doc(400, 404),
+    responses=_doc(400, 404, 409),
 )
 async def send_message(request: Request, run_id: RunId, body: SendIn) -> MessageOut:
-    """The run receives it with `receive_input`, exactly once; a key already sent is ignored."""
+    """The run receives it with `receive_input`, exactly once; a key already sent is ignored.
+
+    A run that has ended receives nothing more: a message to it is refused (409).
+    """
     sent = await run_in_threadpool(
         service.send_message,
         run_id,
