@@ -34,7 +34,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-runs_app = typer.Typer(help="Inspect and cancel runs.", no_args_is_help=True)
+runs_app = typer.Typer(help="Inspect, cancel and retry runs.", no_args_is_help=True)
 inputs_app = typer.Typer(help="Inputs runs are waiting for.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the database.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
@@ -334,6 +334,34 @@ def runs_cancel(
     except errors.TarryError as exc:
         raise _fail(str(exc)) from None
     out.print(f"cancelled run {run.name} ({run.id})", highlight=False, markup=False)
+
+
+@runs_app.command("retry")
+def runs_retry(
+    run_id: Annotated[str, typer.Argument(help="The run's id, the start of it, or its name")],
+) -> None:
+    """Continue a Failed or Crashed run from its journal: finished steps are not run again."""
+    try:
+        run = service.retry_run(run_id, by="cli")
+    except errors.TarryError as exc:
+        raise _fail(str(exc)) from None
+    out.print(
+        f"retried run {run.name} ({run.id}): attempt {run.attempt}, Pending for a worker",
+        highlight=False,
+        markup=False,
+    )
+
+
+@runs_app.command("rerun")
+def runs_rerun(
+    run_id: Annotated[str, typer.Argument(help="The run's id, the start of it, or its name")],
+) -> None:
+    """Start a new run of the same flow with the same parameters."""
+    try:
+        run = service.rerun(run_id)
+    except errors.TarryError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"started run {run.name} ({run.id}), Pending for a worker", highlight=False)
 
 
 @app.command("send")

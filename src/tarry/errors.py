@@ -18,6 +18,7 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     │   └── DeploymentNotFound      no deployment has this name
     ├── RunEnded                    the run has ended; it cannot be changed
     ├── InvalidTransition           a run state change that is not allowed
+    │   └── NotRetryable            only a Failed or Crashed top-level run is retried
     ├── NondeterminismError         replay diverged from the recorded journal
     ├── StepFailed                  a recorded step error whose type cannot be rebuilt
     ├── TaskTimeout (TimeoutError)  a task ran past its ``timeout_seconds``
@@ -66,6 +67,7 @@ __all__ = [
     "MigrationError",
     "NondeterminismError",
     "NotFound",
+    "NotRetryable",
     "NotSupported",
     "NotWaiting",
     "ParameterError",
@@ -180,6 +182,16 @@ class InvalidTransition(TarryError):
         self.run_id = run_id
         self.from_state = from_state
         self.to_state = to_state
+
+
+class NotRetryable(InvalidTransition):
+    """Only a Failed or Crashed top-level run is retried; this one is not."""
+
+    def __init__(self, run_id: str, state: str, why: str) -> None:
+        TarryError.__init__(self, f"run {run_id} is {state}: {why}")
+        self.run_id = run_id
+        self.from_state = state
+        self.to_state = "Pending"
 
 
 class NondeterminismError(TarryError):

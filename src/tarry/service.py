@@ -15,12 +15,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import uuid
 from collections.abc import Collection
 from typing import Any
 
-from tarry import boundary, deployments, errors, host
+from tarry import boundary, deployments, errors, host, names
 from tarry.engine import answers, mailbox
-from tarry.states import RunState, WaitKind, WaitStatus
+from tarry.states import RETRYABLE, RunState, WaitKind, WaitStatus
 from tarry.storage import records
 from tarry.storage.outbox import OutboxItem
 
@@ -37,7 +38,9 @@ __all__ = [
     "list_messages",
     "list_pending_inputs",
     "list_runs",
+    "rerun",
     "resolve_run_id",
+    "retry_run",
     "send_message",
     "start_run",
     "submit_input",
@@ -233,6 +236,70 @@ def _until_released(hst: host.Host, run_id: str) -> records.RunRecord:
         if time.monotonic() > deadline:
             return run
         time.sleep(0.005)
+
+
+def retry_run(
+    run_id: str, *, by: str | None = None, hst: host.Host | None = None
+) -> records.RunRecord:
+    """Continue a Failed or Crashed run from its journal: the same run, its next attempt.
+
+    Steps that finished keep their results (they are not run again); the steps that
+    failed, and those after them, run. Any worker that has the flow's code executes it.
+
+    Raises:
+        errors.RunNotFound: No run matches.
+        errors.NotRetryable: The run is not Failed or Crashed, or is a child run (its
+            parent is retried instead, and calls it again).
+    """
+    hst = _host(hst)
+    run = get_run(run_id, hst=hst)
+    _check_retryable(run)
+    change = records.StateChange(
+        RunState.PENDING,
+        at=hst.clock.now(),
+        reason=f"retried by {by}" if by else "retried",
+        error=None,
+        attempt=run.attempt + 1,
+    )
+    retried = hst.store.transition(run.id, (run.state,), change)
+    if retried is None:  # it changed meanwhile (someone else retried it first)
+        raise errors.NotRetryable(run.id, get_run(run.id, hst=hst).state.value, _ONLY_ENDED)
+    hst.hub.run_ready(run.id)
+    return retried
+
+
+_ONLY_ENDED = "only a Failed or Crashed run is retried"
+
+
+def _check_retryable(run: records.RunRecord) -> None:
+    if run.state not in RETRYABLE:
+        raise errors.NotRetryable(run.id, run.state.value, _ONLY_ENDED)
+    if run.parent_id is not None:
+        why = f"it is a child run: retry its parent run {run.parent_id}, which calls it again"
+        raise errors.NotRetryable(run.id, run.state.value, why)
+
+
+def rerun(run_id: str, *, hst: host.Host | None = None) -> records.RunRecord:
+    """Start a new run of the same flow with the same parameters (the old run stays as it is).
+
+    Raises:
+        errors.RunNotFound: No run matches.
+    """
+    hst = _host(hst)
+    run = get_run(run_id, hst=hst)
+    fresh = records.RunRecord(
+        id=str(uuid.uuid4()),
+        name=names.run_name(),
+        flow_name=run.flow_name,
+        entrypoint=run.entrypoint,
+        parameters=run.parameters,
+        state=RunState.PENDING,
+        created_at=hst.clock.now(),
+        tags=run.tags,
+    )
+    hst.store.insert_run(fresh, f"a rerun of {run.name} ({run.id})")
+    hst.hub.run_ready(fresh.id)
+    return fresh
 
 
 # -- deployments ------------------------------------------------------------------------------

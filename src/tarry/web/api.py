@@ -64,6 +64,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (errors.AlreadyAnswered, 409, "already_answered"),
     (errors.NotWaiting, 409, "not_waiting"),
     (errors.RunEnded, 409, "run_ended"),
+    (errors.NotRetryable, 409, "not_retryable"),
     (errors.InvalidTransition, 409, "invalid_transition"),
     (errors.FlowLoadError, 409, "flow_not_loadable"),
 ]
@@ -179,6 +180,34 @@ async def get_logs(request: Request, run_id: RunId, limit: Limit = 500) -> list[
 async def cancel_run(request: Request, run_id: RunId) -> RunOut:
     """Cancels the run and its child runs; their open waits close."""
     run = await run_in_threadpool(service.cancel_run, run_id, by="api", hst=_host(request))
+    return RunOut.of(run)
+
+
+@router.post(
+    "/runs/{run_id}/retry",
+    summary="Retry a failed run from its journal",
+    tags=["runs"],
+    responses=_doc(404, 409),
+)
+async def retry_run(request: Request, run_id: RunId) -> RunOut:
+    """The same run continues, Pending, as its next attempt: finished steps keep their results.
+
+    Only a Failed or Crashed top-level run is retried (409 otherwise).
+    """
+    run = await run_in_threadpool(service.retry_run, run_id, by="api", hst=_host(request))
+    return RunOut.of(run)
+
+
+@router.post(
+    "/runs/{run_id}/rerun",
+    status_code=201,
+    summary="Start a new run with the same parameters",
+    tags=["runs"],
+    responses=_doc(404),
+)
+async def rerun(request: Request, run_id: RunId) -> RunOut:
+    """A new Pending run of the same flow and parameters; the old run stays as it is."""
+    run = await run_in_threadpool(service.rerun, run_id, hst=_host(request))
     return RunOut.of(run)
 
 
