@@ -119,11 +119,18 @@ class FlowLoadError(TarryError):
 
 
 class ParameterError(TarryError):
-    """The parameters do not fit the flow's signature."""
+    """The parameters do not fit the flow's signature; `field_errors` names each one."""
 
-    def __init__(self, message: str | None = None, *, flow_name: str = "") -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        flow_name: str = "",
+        field_errors: list[FieldError] | None = None,
+    ) -> None:
         super().__init__(message)
         self.flow_name = flow_name
+        self.field_errors = field_errors or []
 
 
 class NotSupported(TarryError, NotImplementedError):
