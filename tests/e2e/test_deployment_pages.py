@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from tarry import config, host, server, service
 from tarry.states import RunState
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_tarry
 from tests.e2e.browser import screenshot
 from tests.e2e.live import live_server
 
@@ -94,3 +95,30 @@ def test_the_run_form_refuses_a_bad_post_with_422_and_creates_nothing(
     assert "Input should be a valid integer" in posted.text
     assert service.list_runs(hst=hst) == []
     assert missing.status_code == 404
+
+
+def test_the_cli_lists_inspects_and_runs_deployments(served: tuple[str, host.Host]) -> None:
+    _url, hst = served
+    home = hst.settings.home
+
+    listed = run_tarry(home, "deployment", "ls", "--json")
+    inspected = run_tarry(home, "deployment", "inspect", NAME)
+    refused = run_tarry(home, "deployment", "run", NAME, "-p", "region=mars")
+    watched = run_tarry(home, "deployment", "run", NAME, "-p", "region=us", "--watch")
+    unknown = run_tarry(home, "deployment", "run", "no/such")
+
+    assert sorted(d["name"] for d in json.loads(listed.stdout)) == [
+        "nightly-report/nightly-report",
+        "pipeline/getting-started",
+    ]
+    assert json.loads(inspected.stdout)["parameter_schema"]["properties"]["days"]["default"] == 7
+    assert refused.returncode == 1
+    assert "region: Value error, unknown region 'mars'" in refused.stderr
+    assert watched.returncode == 0, watched.stderr
+    assert watched.stdout.splitlines()[-2:] == [
+        watched.stdout.splitlines()[-2].split(":")[0] + ": Completed",
+        'result: "7-day report for us"',
+    ]
+    assert [json.loads(r.parameters)["region"] for r in service.list_runs(hst=hst)] == ["us"]
+    assert (unknown.returncode, unknown.stderr.count("\n")) == (1, 1)
+    assert "no deployment named 'no/such'" in unknown.stderr

@@ -13,13 +13,13 @@ import sys
 import time
 from typing import Annotated, Any
 
-import pydantic
 import typer
 from rich import markup
-from rich.console import Console
 from rich.table import Column, Table
 
 from tarry import _version, config, errors, host, loader, serialization, service, worker
+from tarry.cli import deployments
+from tarry.cli.output import AS_JSON, err, fail, out, parse_params, print_json
 from tarry.definitions import Flow
 from tarry.engine import spec
 from tarry.states import RunState
@@ -40,6 +40,7 @@ db_app = typer.Typer(help="Manage the database.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(inputs_app, name="inputs")
 app.add_typer(db_app, name="db")
+app.add_typer(deployments.app, name="deployment")
 
 
 def _print_version(asked: bool) -> None:
@@ -60,52 +61,6 @@ def _options(
     """Durable, human-in-the-loop workflows."""
 
 
-out = Console()
-# Lines are not cut at 80 columns when stderr is a pipe or a log file.
-err = Console(stderr=True, soft_wrap=True)
-if not out.is_terminal:
-    # Piped or captured output goes to programs and pagers: tables keep whole ids and
-    # names instead of cutting them to fit 80 columns.
-    out.width = max(out.width, 160)
-
-
-AS_JSON = typer.Option("--json", help="Print JSON (the REST API's shape) instead of a table")
-
-
-def _print_json(data: pydantic.BaseModel | list[pydantic.BaseModel]) -> None:
-    items = data if isinstance(data, list) else [data]
-    dumped = [item.model_dump(mode="json") for item in items]
-    # Plain print: rich would wrap long lines and colour them, and programs read this.
-    print(json.dumps(dumped if isinstance(data, list) else dumped[0], indent=2))
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    # Messages quote user data (ids, patterns such as `[a-z]`) that is not rich markup.
-    err.print(f"[bold red]Error:[/] {markup.escape(message)}", highlight=False, markup=True)
-    return typer.Exit(code)
-
-
-def _parse_params(pairs: list[str], as_json: str | None) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    if as_json:
-        try:
-            loaded = json.loads(as_json)
-        except json.JSONDecodeError as exc:
-            raise _fail(f"--params is not valid JSON: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise _fail("--params must be a JSON object such as '{\"n\": 3}'")
-        params.update(loaded)
-    for pair in pairs:
-        name, sep, text = pair.partition("=")
-        if not sep or not name:
-            raise _fail(f"--param {pair!r} must look like name=value")
-        try:
-            params[name] = json.loads(text)
-        except json.JSONDecodeError:
-            params[name] = text
-    return params
-
-
 def _load_flow(entrypoint: str) -> Flow[..., Any]:
     loader.add_working_folder()
     return spec.load_flow(entrypoint, Flow)
@@ -123,12 +78,12 @@ def run_command(
     """Run a flow in this process and print its result as JSON."""
     try:
         flow = _load_flow(entrypoint)
-        values = flow.validate_parameters(_parse_params(param or [], params))
+        values = flow.validate_parameters(parse_params(param or [], params))
         result = asyncio.run(flow(**values)) if flow.is_async else flow(**values)
     except errors.TarryError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - the flow's own error, already stored with its run
-        raise _fail(f"the flow failed: {type(exc).__name__}: {exc}") from None
+        raise fail(f"the flow failed: {type(exc).__name__}: {exc}") from None
     out.print_json(serialization.dumps(result))
 
 
@@ -194,7 +149,7 @@ def server_command(
         started = server.start_demo_runs(hst, deployed) if demo else []
     except errors.TarryError as exc:
         hst.close()
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     where = f"http://{address}:{chosen}"
     err.print(f"tarry server on {where}  (API {where}/api, docs {where}/api/docs)")
     err.print(f"database {settings.resolved_database_url}", highlight=False)
@@ -236,7 +191,7 @@ def runs_ls(
     runs = service.list_runs(states=state or (), flow_name=flow, limit=limit)
     if as_json:
         now = time.time()
-        _print_json([schemas.RunOut.of(run, now) for run in runs])
+        print_json([schemas.RunOut.of(run, now) for run in runs])
         return
     table = Table("id", "name", "flow", "state", "started", "duration")
     for run in runs:
@@ -260,9 +215,9 @@ def runs_show(
     try:
         detail = service.get_run_detail(run_id)
     except errors.RunNotFound as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
-        _print_json(schemas.RunDetailOut.of(detail, time.time()))
+        print_json(schemas.RunDetailOut.of(detail, time.time()))
         return
     run = detail.run
     out.print(
@@ -298,9 +253,9 @@ def inputs_ls(
     try:
         items = service.list_inbox(run_id, limit=limit)
     except errors.TarryError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
-        _print_json([schemas.InputOut.of_item(item) for item in items])
+        print_json([schemas.InputOut.of_item(item) for item in items])
         return
     # Folded, not cut with an ellipsis: a narrow terminal still shows whole names.
     headers = ("run", "flow", "wait", "waiting since", "deadline", "asks for")
@@ -332,7 +287,7 @@ def runs_cancel(
     try:
         run = service.cancel_run(run_id, by="cli")
     except errors.TarryError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(f"cancelled run {run.name} ({run.id})", highlight=False, markup=False)
 
 
@@ -344,7 +299,7 @@ def runs_retry(
     try:
         run = service.retry_run(run_id, by="cli")
     except errors.TarryError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(
         f"retried run {run.name} ({run.id}): attempt {run.attempt}, Pending for a worker",
         highlight=False,
@@ -360,7 +315,7 @@ def runs_rerun(
     try:
         run = service.rerun(run_id)
     except errors.TarryError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(f"started run {run.name} ({run.id}), Pending for a worker", highlight=False)
 
 
@@ -383,7 +338,7 @@ def send_command(
     try:
         sent = service.send_message(run_id, data, key=key, sender=sender or "cli")
     except errors.TarryError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(
         f"sent {sent.key} to run {sent.run_id} ({sent.status})", highlight=False, markup=False
     )
@@ -425,9 +380,9 @@ def resume_command(
         for problem in exc.field_errors:
             line = f"{problem.field or 'input'}: {problem.message}"
             err.print(line, highlight=False, markup=False, soft_wrap=True)
-        raise _fail("the answer was refused; the run keeps waiting") from None
+        raise fail("the answer was refused; the run keeps waiting") from None
     except errors.TarryError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if submitted.wait is None:
         out.print(f"kept for {key!r}: the run will use it when it gets there", highlight=False)
     else:
@@ -444,7 +399,7 @@ def _check_open(run_id: str, key: str) -> None:
     names = [wait.name for wait in service.list_pending_inputs(run.id)]
     if key not in names:
         listed = ", ".join(repr(name) for name in names) or "none"
-        raise _fail(
+        raise fail(
             f"run {run.name} ({run.id}) has no open wait named {key!r} (open: {listed});"
             " pass --ahead to keep the answer for a wait it has not reached yet"
         )
@@ -454,15 +409,15 @@ def _answer_data(input_json: str | None, pairs: list[str], run_id: str, key: str
     try:
         data = json.loads(input_json) if input_json is not None else None
     except json.JSONDecodeError as exc:
-        raise _fail(f"--input is not valid JSON: {exc}") from None
+        raise fail(f"--input is not valid JSON: {exc}") from None
     if not pairs:
         return data
     if data is not None and not isinstance(data, dict):
-        raise _fail("--set adds fields to an object: give --input as a JSON object, or omit it")
+        raise fail("--set adds fields to an object: give --input as a JSON object, or omit it")
     named = [pair.partition("=") for pair in pairs]
     for (name, sep, _text), pair in zip(named, pairs, strict=True):
         if not sep or not name:
-            raise _fail(f"--set {pair!r} must look like field=value")
+            raise fail(f"--set {pair!r} must look like field=value")
     fields = _answer_fields(run_id, key)
     merged: dict[str, Any] = dict(data or {})
     merged.update((name, _field_value(text, fields.get(name))) for name, _sep, text in named)
@@ -520,7 +475,7 @@ def db_upgrade() -> None:
     try:
         host.Host(settings).store.migrate()
     except errors.TarryError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(f"database up to date: {settings.resolved_database_url}", highlight=False)
 
 
