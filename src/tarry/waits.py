@@ -168,8 +168,11 @@ def _check_async_flow(what: str, sync_twin: str) -> None:
     Raises:
         errors.TarryError: The current flow is not `async def` (or there is none).
     """
-    if not waiting.flow_context(what).flow.is_async:
-        raise errors.TarryError(f"{what} is for async def flows; a sync flow calls {sync_twin}")
+    waiting.flow_context(what)
+    if not context.current_scope().is_async:
+        raise errors.TarryError(
+            f"{what} is for async def flows and tasks; sync code calls {sync_twin}"
+        )
 
 
 def wait_for_input(
@@ -321,5 +324,6 @@ def _async_caller_loop() -> asyncio.AbstractEventLoop | None:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return None
-    ctx = context.current_run()
-    return loop if ctx is None or ctx.flow.is_async else None
+    if context.current_run() is None:
+        return loop
+    return loop if context.current_scope().is_async else None
