@@ -18,8 +18,8 @@ import contextvars
 from collections.abc import Coroutine
 from typing import Any
 
-from tarry import errors
-from tarry.engine import answers, context, waiting
+from tarry import errors, service
+from tarry.engine import answers, context, steps, waiting
 from tarry.engine.waiting import Input, Seconds, Timer, WaitSpec
 from tarry.outbound import targets
 
@@ -116,25 +116,42 @@ def suspend_flow_run(
 ) -> Any:
     """Like `pause_flow_run`, but the run leaves memory at once.
 
+    With `flow_run_id` naming another run (from outside runs, or from another flow),
+    that run is suspended instead, as in Prefect: a run waiting in this process
+    leaves memory now and resumes, by replay, when its own wait is answered. It
+    returns `None` then (awaitable in async code, as `resume_flow_run`), and a flow
+    that does so records it, so its replay does not suspend the run again.
+
     Args:
-        wait_for_input: As for `pause_flow_run`.
-        flow_run_id: Must be the current run (or `None`); a run suspends itself.
-        timeout: As for `pause_flow_run`.
-        key: As for `pause_flow_run`.
+        wait_for_input: As for `pause_flow_run` (only for the run itself).
+        flow_run_id: Another run to suspend; `None` (or the current run's id) for
+            the current run.
+        timeout: As for `pause_flow_run`; for another run, its wait keeps its own.
+        key: As for `pause_flow_run`; for another run, its wait keeps its own.
         on_timeout: As for `pause_flow_run`.
         notify: As for `pause_flow_run`.
 
     Returns:
-        The validated answer, once the run is resumed and replayed to this point.
+        The validated answer, once the run is resumed and replayed to this point;
+        `None` for another run.
 
     Raises:
-        errors.TarryError: `flow_run_id` names another run.
+        errors.NotSupported: `wait_for_input` is given with another run's id: a run
+            waits for the input its own code asks for.
+        errors.NotWaiting: The other run is not waiting here (it runs, is Pending,
+            or waits in another process, which suspends it on its own).
+        errors.RunEnded: The other run has ended.
+        errors.RunNotFound: No run has that id.
     """
+    current = context.current_run()
+    if flow_run_id is not None and (current is None or flow_run_id != current.run.id):
+        if wait_for_input is not None:
+            raise errors.NotSupported(
+                "suspend_flow_run(wait_for_input=..., flow_run_id=...) of another run: a run "
+                "waits for the input its own code asks for; suspend it without wait_for_input"
+            )
+        return _suspend_other(flow_run_id)
     ctx = waiting.flow_context("suspend_flow_run")
-    if flow_run_id is not None and flow_run_id != ctx.run.id:
-        raise errors.TarryError(
-            "suspend_flow_run suspends the run that calls it; to stop another run, cancel it"
-        )
     alt = waiting.Alt.of(Input(key or "suspend", wait_for_input, timeout, on_timeout, notify))
     return waiting.value_of(
         waiting.dispatch("suspend_flow_run", key or "suspend", [alt], True, once=key is not None)
@@ -160,6 +177,36 @@ async def asuspend_flow_run(
     return await suspend_flow_run(
         wait_for_input, flow_run_id, timeout, key, on_timeout, notify=notify
     )
+
+
+def _suspend_other(run_id: str) -> Any:
+    """Suspend another run: at once, or as an awaitable in async code (see `resume_flow_run`)."""
+    in_flow = context.current_run() is not None
+    loop = _async_caller_loop()
+    if loop is None:
+        if in_flow:
+            _suspend_recorded(run_id)
+        else:
+            service.suspend_run(run_id)
+        return None
+    here = contextvars.copy_context()
+    if in_flow:
+        return _suspend_recorded_async(here, run_id)
+    return loop.run_in_executor(None, here.run, service.suspend_run, run_id)
+
+
+def _suspend_recorded(run_id: str) -> None:
+    # A flow's replay must not suspend the run again (it may be long resumed).
+    steps.record_value(f"suspend_flow_run:{run_id}", lambda: _suspended(run_id))
+
+
+def _suspended(run_id: str) -> None:
+    service.suspend_run(run_id)
+
+
+async def _suspend_recorded_async(here: contextvars.Context, run_id: str) -> None:
+    # The journal key is taken when this is awaited, in the flow's own order.
+    await steps.offload(here.run, _suspend_recorded, run_id)
 
 
 def _check_async_flow(what: str, sync_twin: str) -> None:

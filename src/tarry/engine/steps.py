@@ -205,6 +205,7 @@ def _run_step(
     key: str,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
+    *,
     inline: bool = True,
 ) -> Any:
     call = _prepare(ctx, task, key, args, kwargs)
@@ -224,7 +225,9 @@ def _run_step(
     return replay(step) if step.status is StepStatus.FAILED else value
 
 
-def _waits_refused(ctx: context.RunContext, task: spec.TaskSpec[Any, Any], inline: bool) -> str | None:
+def _waits_refused(
+    ctx: context.RunContext, task: spec.TaskSpec[Any, Any], inline: bool
+) -> str | None:
     """Why a wait inside this task call cannot pause its run, or `None` when it can.
 
     A wait in a task pauses the run that owns it (as in Prefect) when the task runs
@@ -341,10 +344,12 @@ def submit_task(
     key = context.current_scope().next_key()
     if task.is_async:
         inner = ctx.task_runner.submit(
-            lambda: run_coroutine_sync(_run_step_async(ctx, task, key, args, kwargs, False))
+            lambda: run_coroutine_sync(_run_step_async(ctx, task, key, args, kwargs, inline=False))
         )
     else:
-        inner = ctx.task_runner.submit(lambda: _run_step(ctx, task, key, args, kwargs, False))
+        inner = ctx.task_runner.submit(
+            lambda: _run_step(ctx, task, key, args, kwargs, inline=False)
+        )
     future: futures.TarryFuture[Any] = futures.TarryFuture(inner, key, task.name)
     ctx.futures.append(future)
     return future
@@ -438,6 +443,7 @@ async def _run_step_async(
     key: str,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
+    *,
     inline: bool = True,
 ) -> Any:
     """Async version of `_run_step`."""
