@@ -26,9 +26,7 @@ from tests import polling
 @pytest.fixture
 def harness(database_url: str) -> Iterator[TestHarness]:
     """Waiting runs stay in memory until something suspends them, on each store."""
-    with tarry_test_harness(
-        fake_clock=True, resident_seconds=7200, database_url=database_url
-    ) as h:
+    with tarry_test_harness(fake_clock=True, resident_seconds=7200, database_url=database_url) as h:
         yield h
 
 
