@@ -151,7 +151,7 @@ def suspend_flow_run(
                 "waits for the input its own code asks for; suspend it without wait_for_input"
             )
         return _suspend_other(flow_run_id)
-    ctx = waiting.flow_context("suspend_flow_run")
+    waiting.flow_context("suspend_flow_run")
     alt = waiting.Alt.of(Input(key or "suspend", wait_for_input, timeout, on_timeout, notify))
     return waiting.value_of(
         waiting.dispatch("suspend_flow_run", key or "suspend", [alt], True, once=key is not None)
