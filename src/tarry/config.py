@@ -63,6 +63,15 @@ class Settings:
     `if __name__ == "__main__":`, would otherwise never return.
     `TARRY_IMPORT_TIMEOUT_SECONDS`."""
 
+    worker_import_timeout_seconds: float = 60.0
+    """The most seconds a worker (`tarry worker`, `tarry server`'s own) waits for a
+    run's flow file to import. Past it the load fails with an error naming the file,
+    the run goes back to Pending, and the worker tries again with its backoff (the
+    import goes on meanwhile, so a slow one is found done later); any worker that
+    can load the flow may run it. Larger than `TARRY_IMPORT_TIMEOUT_SECONDS`: a worker
+    has no schema to fall back on, and a file importing a heavy library must load the
+    first time. `TARRY_WORKER_IMPORT_TIMEOUT_SECONDS`."""
+
     shutdown_grace_seconds: float = 5.0
     """How long `tarry worker` and `tarry server`, asked to stop (SIGTERM, Ctrl-C), let
     the runs in progress finish before handing them back (Pending, for any worker,
