@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, TypeGuard
 
 from tarry import errors, service
 from tarry.engine import answers, context, steps, waiting
@@ -143,8 +143,7 @@ def suspend_flow_run(
         errors.RunEnded: The other run has ended.
         errors.RunNotFound: No run has that id.
     """
-    current = context.current_run()
-    if flow_run_id is not None and (current is None or flow_run_id != current.run.id):
+    if _is_another_run(flow_run_id):
         if wait_for_input is not None:
             raise errors.NotSupported(
                 "suspend_flow_run(wait_for_input=..., flow_run_id=...) of another run: a run "
@@ -169,14 +168,27 @@ async def asuspend_flow_run(
 ) -> Any:
     """Async version of `suspend_flow_run`, for `async def` flows.
 
+    Another run may be suspended from any async code.
+
     Raises:
-        errors.TarryError: The flow calling it is not `async def`, or `flow_run_id`
-            names another run.
+        errors.TarryError: It suspends the current run, and the flow calling it is not
+            `async def`.
+        errors.NotWaiting: The other run is not waiting here.
     """
-    _check_async_flow("asuspend_flow_run", "suspend_flow_run")
+    if _is_another_run(flow_run_id) and context.current_run() is None:
+        # Outside runs nothing is journaled: the store is written off the loop.
+        return await asyncio.to_thread(suspend_flow_run, wait_for_input, flow_run_id)
+    if not _is_another_run(flow_run_id):
+        _check_async_flow("asuspend_flow_run", "suspend_flow_run")
     return await suspend_flow_run(
         wait_for_input, flow_run_id, timeout, key, on_timeout, notify=notify
     )
+
+
+def _is_another_run(flow_run_id: str | None) -> TypeGuard[str]:
+    """Whether `flow_run_id` names a run other than the one executing here."""
+    current = context.current_run()
+    return flow_run_id is not None and (current is None or flow_run_id != current.run.id)
 
 
 def _suspend_other(run_id: str) -> Any:

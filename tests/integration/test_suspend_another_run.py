@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 import tarry
-from tarry import flow, pause_flow_run, suspend_flow_run, task
+from tarry import asuspend_flow_run, flow, pause_flow_run, suspend_flow_run, task
 from tarry.states import RunState, StepKind
 from tarry.storage import RunFilter
 from tarry.testing import TestHarness, tarry_test_harness
@@ -137,3 +137,14 @@ def test_asking_another_run_for_input_is_refused(harness: TestHarness) -> None:
         suspend_flow_run(wait_for_input=int, flow_run_id=asking.id)
 
     assert not _left_memory(harness, asking.id)
+
+
+def test_the_async_twin_suspends_another_run_from_async_code(harness: TestHarness) -> None:
+    asking = harness.start(asks_for_a_name)
+    asking.wait_for(RunState.WAITING)
+
+    assert asyncio.run(asuspend_flow_run(flow_run_id=asking.id)) is None
+
+    assert _left_memory(harness, asking.id)
+    harness.answer(asking.id, "Barbara")
+    assert asking.result() == "hello Barbara"
