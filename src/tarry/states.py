@@ -23,6 +23,7 @@ __all__ = [
     "WaitKind",
     "WaitStatus",
     "check_transition",
+    "shown_name",
 ]
 
 
@@ -224,6 +225,22 @@ TRANSITIONS: dict[RunState, frozenset[RunState]] = {
 
 #: The ended states a person may retry the run from (`tarry runs retry`).
 RETRYABLE = frozenset({_S.FAILED, _S.CRASHED})
+
+
+def shown_name(state: RunState, *, in_memory: bool) -> str:
+    """A run state's name as Prefect shows it, for readers written against Prefect.
+
+    Prefect's PAUSED state is named `Paused` while its run waits in its process and
+    `Suspended` once the run left it; tarry's one `Waiting` state is either, by
+    whether a process still holds the run. Every other state keeps its own name.
+
+    Args:
+        state: The stored state.
+        in_memory: Whether a process holds the run (its lease is taken).
+    """
+    if state is not RunState.WAITING:
+        return state.value
+    return "Paused" if in_memory else "Suspended"
 
 
 def check_transition(run_id: str, from_state: RunState, to_state: RunState) -> None:

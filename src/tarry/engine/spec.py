@@ -209,24 +209,41 @@ def naming_parameters() -> dict[str, Any] | None:
 
 
 @overload
-def load_flow(entrypoint: str) -> FlowSpec[..., Any]: ...
+def load_flow(
+    entrypoint: str, *, timeout: float | None = None, limit_name: str = ""
+) -> FlowSpec[..., Any]: ...
 
 
 @overload
-def load_flow(entrypoint: str, kind: type[F]) -> F: ...
+def load_flow(
+    entrypoint: str, kind: type[F], *, timeout: float | None = None, limit_name: str = ""
+) -> F: ...
 
 
-def load_flow(entrypoint: str, kind: type[Any] = FlowSpec) -> Any:
+def load_flow(
+    entrypoint: str,
+    kind: type[Any] = FlowSpec,
+    *,
+    timeout: float | None = None,
+    limit_name: str = "",
+) -> Any:
     """The flow an entrypoint names, imported (a run's, a deployment's, or one typed in).
 
     Args:
         entrypoint: `module:flow` or `path/to/file.py:flow`.
         kind: The class it must be: `tarry.Flow` where the caller calls its verbs.
+        timeout: The most seconds its file's import may take (see `loader.load_object`);
+            `None`: no limit.
+        limit_name: The setting `timeout` comes from, named when it is exceeded.
 
     Raises:
-        errors.FlowLoadError: This process cannot import it, or it is not a `@flow`.
+        errors.FlowLoadError: This process cannot import it (in time), or it is not a
+            `@flow`.
     """
-    found = loader.load_object(entrypoint)
+    if timeout is None:
+        found = loader.load_object(entrypoint)
+    else:
+        found = loader.load_object(entrypoint, timeout=timeout, limit_name=limit_name)
     if not isinstance(found, kind):
         raise errors.FlowLoadError(f"{entrypoint} is a {type(found).__name__}, not a @flow")
     return found
