@@ -25,6 +25,7 @@ EXPECTED = [
     "apause_flow_run",
     "approve",
     "aresume_flow_run",
+    "asend_input",
     "asuspend_flow_run",
     "flow",
     "get_client",

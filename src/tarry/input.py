@@ -1,21 +1,37 @@
 """Typed inputs a paused flow waits for: `RunInput` (Prefect's `prefect.input`).
 
 A wait names what it expects as a `RunInput` subclass, any pydantic model, or a
-plain type (`str`, `int`, `float`, `bool`, an `Enum` class or `Literal[...]`).
-How that becomes a stored question, and how answers are checked against it, is
-`tarry.engine.input_spec`; its `InputSpec`, `input_spec`, `validate`, `to_value`
-and `initial_complete` are importable from here too.
+plain type (`str`, `int`, `float`, `bool`, an `Enum` class, `Literal[...]`, or any
+other type pydantic validates, such as `list[int]`). How that becomes a stored
+question, and how answers are checked against it, is `tarry.engine.input_spec`;
+its `InputSpec`, `input_spec`, `validate`, `to_value` and `initial_complete` are
+importable from here too, and so are Prefect's `send_input`, `asend_input`,
+`receive_input` and `RunInputMetadata`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Self
 
 from tarry import messaging
 from tarry.engine import input_spec as input_spec_module
+from tarry.engine import mailbox, receiving
 from tarry.engine.input_spec import InputSpec, initial_complete, input_spec, to_value, validate
+from tarry.messaging import RunInputMetadata, asend_input, receive_input, send_input
 
-__all__ = ["InputSpec", "RunInput", "initial_complete", "input_spec", "to_value", "validate"]
+__all__ = [
+    "InputSpec",
+    "RunInput",
+    "RunInputMetadata",
+    "asend_input",
+    "initial_complete",
+    "input_spec",
+    "receive_input",
+    "send_input",
+    "to_value",
+    "validate",
+]
 
 
 class RunInput(input_spec_module.StrictInput):
@@ -55,34 +71,116 @@ class RunInput(input_spec_module.StrictInput):
         """
         return input_spec_module.derive(cls, description, initial)
 
-    def send_to(self, flow_run_id: str, sender: str | None = None, key: str | None = None) -> Any:
+    @property
+    def metadata(self) -> RunInputMetadata | None:
+        """Where this input came from, when it was received as a message (else `None`).
+
+        Prefect's `RunInput.metadata`: `key`, `sender` and `receiver`, and tarry's
+        `sender_run_id`, `reply_to` and `sent_at`.
+        """
+        return receiving.metadata_of(self)
+
+    def respond(
+        self,
+        run_input: Any,
+        sender: str | None = None,
+        key_prefix: str | None = None,
+        *,
+        key: str | None = None,
+    ) -> Any:
+        """Send `run_input` back to the run this input came from, as a reply to it.
+
+        Args:
+            run_input: The reply: a `RunInput`, a pydantic model or a plain value.
+            sender: Who answers, in words.
+            key_prefix: As for `send_input`: only receives of this prefix take it.
+            key: The reply's key (default: from the journal, as for `send_input`).
+
+        Returns:
+            The reply's key (a coroutine of it to await in the body of an
+            `async def` flow, as in Prefect; sent at once everywhere else).
+
+        Raises:
+            errors.CannotRespond: This input was not received from a flow run (a
+                `RuntimeError`, as in Prefect).
+        """
+        return mailbox.respond_to(self.metadata, run_input, sender, key_prefix, key=key)
+
+    async def arespond(
+        self,
+        run_input: Any,
+        sender: str | None = None,
+        key_prefix: str | None = None,
+        *,
+        key: str | None = None,
+    ) -> str:
+        """Async version of `respond`."""
+        return await mailbox.arespond_to(self.metadata, run_input, sender, key_prefix, key=key)
+
+    def send_to(
+        self,
+        flow_run_id: str,
+        sender: str | None = None,
+        key_prefix: str | None = None,
+        *,
+        key: str | None = None,
+    ) -> Any:
         """Send this input to a run as a message (see `tarry.send_input`).
+
+        Args:
+            flow_run_id: The receiving run.
+            sender: Who sends it, in words.
+            key_prefix: Start of the key, and what receivers match instead of the type.
+            key: The message's key (sending a key again is a no-op).
 
         Returns:
             The message's key (a coroutine of it to await in the body of an
             `async def` flow, as in Prefect; sent at once everywhere else).
         """
-        return messaging.send_input(self, flow_run_id, sender=sender, key=key)
+        return messaging.send_input(
+            self, flow_run_id, sender=sender, key=key, key_prefix=key_prefix
+        )
+
+    async def asend_to(
+        self,
+        flow_run_id: str,
+        sender: str | None = None,
+        key_prefix: str | None = None,
+        *,
+        key: str | None = None,
+    ) -> str:
+        """Async version of `send_to`."""
+        return await asend_input(self, flow_run_id, sender=sender, key=key, key_prefix=key_prefix)
 
     @classmethod
-    def receive(
+    def receive(  # noqa: PLR0917 - Prefect's signature
         cls,
         timeout: float | None = 3600,
+        poll_interval: float | None = None,
         raise_timeout_error: bool = False,
-        exclude_keys: Any = None,
+        exclude_keys: Collection[str] | None = None,
         key_prefix: str | None = None,
+        flow_run_id: str | None = None,
         with_metadata: bool = False,
-    ) -> Any:
+        *,
+        consume: bool = True,
+    ) -> receiving.Receiver[Self]:
         """Receive messages of this type sent to the current run (see `tarry.receive_input`).
 
+        `poll_interval` is accepted and ignored: a new message wakes the receive.
+
         Returns:
-            An iterable (and async iterable) of instances of this class.
+            An iterable (and async iterable) of instances of this class, each with
+            its `metadata`.
         """
-        return messaging.receive_input(
+        return receive_input(
             cls,
             timeout=timeout,
+            poll_interval=poll_interval,
             raise_timeout_error=raise_timeout_error,
             exclude_keys=exclude_keys,
             key_prefix=key_prefix,
+            flow_run_id=flow_run_id,
             with_metadata=with_metadata,
+            consume=consume,
         )

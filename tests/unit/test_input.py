@@ -211,7 +211,7 @@ def test_a_model_input_refuses_an_answer_that_is_not_an_object() -> None:
 
 @pytest.mark.parametrize(
     "candidate",
-    [list[int], None, "str", dict, UserNameInput(name="x"), int | None, object],
+    [None, "str", UserNameInput(name="x"), 3],
 )
 def test_anything_else_is_not_an_input(candidate: Any) -> None:
     with pytest.raises(TypeError, match="wait_for_input must be a RunInput"):
