@@ -97,8 +97,9 @@ def test_respond_with_a_key_prefix_reaches_only_that_prefix(harness: TestHarness
 
 @flow
 def sends_under_a_prefix(receiver_id: str) -> None:
-    Question(text="routed").send_to(receiver_id, key_prefix="desk-2")
+    Question(text="routed").send_to(receiver_id, None, "desk-2")
     send_input("plain words", receiver_id, key_prefix="desk-2")
+    send_input("in Prefect's order", receiver_id, None, "desk-2")  # a prefix, not a key
 
 
 @flow
@@ -106,16 +107,19 @@ def reads_one_desk() -> list[str]:
     receiver = receive_input(None, timeout=None, key_prefix="desk-2", with_metadata=True)
     first: Message[dict[str, str]] = next(receiver)
     second: Message[str] = next(receiver)
-    return [first.value["text"], second.value, first.key.split("-")[0]]
+    third: Message[str] = next(receiver)
+    return [first.value["text"], second.value, third.value, first.key.split("-")[0]]
 
 
-def test_send_to_and_send_input_take_a_key_prefix(harness: TestHarness) -> None:
+def test_send_to_and_send_input_take_a_key_prefix_as_their_third_and_fourth_argument(
+    harness: TestHarness,
+) -> None:
     reading = harness.start(reads_one_desk)
     reading.wait_for(RunState.WAITING)
 
     harness.start(sends_under_a_prefix, reading.id).result()
 
-    assert reading.result() == ["routed", "plain words", "desk"]
+    assert reading.result() == ["routed", "plain words", "in Prefect's order", "desk"]
 
 
 @flow
@@ -185,7 +189,8 @@ def test_asend_input_sends_from_async_code_outside_flows(harness: TestHarness) -
             {"text": "from a script"}, reading.id, key_prefix="desk-2", hst=harness.host
         )
         await asend_input("second", reading.id, key_prefix="desk-2", hst=harness.host)
+        await asend_input("third", reading.id, None, "desk-2", hst=harness.host)
 
     asyncio.run(main())
 
-    assert reading.result() == ["from a script", "second", "desk"]
+    assert reading.result() == ["from a script", "second", "third", "desk"]

@@ -145,7 +145,7 @@ def respond_to(
         errors.CannotRespond: No run sent that message, or `metadata` is `None`.
     """
     target = _reply_target(metadata)
-    return send_input(value, target, sender, key, key_prefix=key_prefix, reply_to=metadata.key)  # type: ignore[union-attr]
+    return send_input(value, target, sender, key_prefix, key=key, reply_to=metadata.key)  # type: ignore[union-attr]
 
 
 async def arespond_to(
@@ -162,8 +162,8 @@ async def arespond_to(
         value,
         target,
         sender,
-        key,
-        key_prefix=key_prefix,
+        key_prefix,
+        key=key,
         reply_to=metadata.key,  # type: ignore[union-attr]
     )
 
@@ -178,10 +178,10 @@ def send_input(
     value: Any,
     run_id: str | None = None,
     sender: str | None = None,
-    key: str | None = None,
-    *,
-    flow_run_id: str | None = None,
     key_prefix: str | None = None,
+    *,
+    key: str | None = None,
+    flow_run_id: str | None = None,
     reply_to: str | None = None,
     hst: host.Host | None = None,
 ) -> Any:
@@ -195,11 +195,11 @@ def send_input(
             as its fields.
         run_id: The receiving run.
         sender: Who sends it, in words (shown with the message).
-        key: Unique among the receiver's messages; sending a key again is a no-op.
-        flow_run_id: Prefect's name for `run_id`.
         key_prefix: Start of the generated key, and what receivers match instead of
             the value's type: only a receive with a `key_prefix` it starts with
-            takes the message, as in Prefect.
+            takes the message, as in Prefect (the fourth argument, as there).
+        key: Unique among the receiver's messages; sending a key again is a no-op.
+        flow_run_id: Prefect's name for `run_id`.
         reply_to: The key of the message this one answers.
         hst: The host; this process's by default.
 
@@ -225,10 +225,10 @@ async def asend_input(
     value: Any,
     run_id: str | None = None,
     sender: str | None = None,
-    key: str | None = None,
-    *,
-    flow_run_id: str | None = None,
     key_prefix: str | None = None,
+    *,
+    key: str | None = None,
+    flow_run_id: str | None = None,
     reply_to: str | None = None,
     hst: host.Host | None = None,
 ) -> str:
