@@ -194,3 +194,19 @@ def test_asend_input_sends_from_async_code_outside_flows(harness: TestHarness) -
     asyncio.run(main())
 
     assert reading.result() == ["from a script", "second", "third", "desk"]
+
+
+@flow
+async def iterates_without_await() -> str:
+    try:
+        for _ in receive_input(str, timeout=None):
+            return "received"
+    except TypeError as exc:
+        return str(exc)
+    return ""
+
+
+def test_a_sync_for_in_an_async_flow_says_to_use_async_for(harness: TestHarness) -> None:
+    run = harness.start(iterates_without_await)
+
+    assert run.result() == "in an async def flow, receive with `async for` (or await .next())"

@@ -67,10 +67,10 @@ class Receiver(Generic[T]):
         Raises:
             StopIteration: None came in time (`TimeoutError` with `raise_timeout_error`).
         """
-        stored = self._receive()
-        if asyncio.iscoroutine(stored):
-            stored.close()
+        ctx = context.current_run()
+        if ctx is not None and ctx.flow.is_async:
             raise TypeError("in an async def flow, receive with `async for` (or await .next())")
+        stored = self._receive()
         if stored is None:
             self._timed_out()
             raise StopIteration
