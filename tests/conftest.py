@@ -131,7 +131,7 @@ def _postgres_database() -> None:
     except psycopg.OperationalError as exc:
         pytest.fail(
             f"PostgreSQL is unreachable at {POSTGRES_URL}: {exc}\n"
-            "Start it (scripts/bootstrap does) or set TARRY_TEST_POSTGRES_URL.",
+            "Start it (scripts/test-deps does) or set TARRY_TEST_POSTGRES_URL.",
             pytrace=False,
         )
 

@@ -279,6 +279,23 @@ class Client(_BaseClient):
         """
         return self._send(calls.run_action_call(run_id, "cancel"))
 
+    def retry_flow_run(self, run_id: str) -> schemas.RunOut:
+        """Continue a Failed or Crashed run from its journal (finished steps are kept).
+
+        Raises:
+            errors.RunNotFound: No run matches.
+            errors.NotRetryable: The run is not Failed or Crashed, or is a child run.
+        """
+        return self._send(calls.run_action_call(run_id, "retry"))
+
+    def rerun_flow_run(self, run_id: str) -> schemas.RunOut:
+        """Start a new run of the same flow with the same parameters.
+
+        Raises:
+            errors.RunNotFound: No run matches.
+        """
+        return self._send(calls.run_action_call(run_id, "rerun"))
+
     def suspend_flow_run(self, run_id: str) -> schemas.RunOut:
         """Take a waiting run out of memory; it resumes by replay when its wait ends.
 
@@ -471,6 +488,14 @@ class AsyncClient(_BaseClient):
     async def cancel_flow_run(self, run_id: str) -> schemas.RunOut:
         """Async version of `Client.cancel_flow_run`."""
         return await self._send(calls.run_action_call(run_id, "cancel"))
+
+    async def retry_flow_run(self, run_id: str) -> schemas.RunOut:
+        """Async version of `Client.retry_flow_run`."""
+        return await self._send(calls.run_action_call(run_id, "retry"))
+
+    async def rerun_flow_run(self, run_id: str) -> schemas.RunOut:
+        """Async version of `Client.rerun_flow_run`."""
+        return await self._send(calls.run_action_call(run_id, "rerun"))
 
     async def suspend_flow_run(self, run_id: str) -> schemas.RunOut:
         """Async version of `Client.suspend_flow_run`."""

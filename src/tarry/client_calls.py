@@ -222,6 +222,12 @@ def _run_ended(call: Call[Any], detail: str) -> errors.RunEnded:
     return errors.RunEnded(_run_id(call, detail), state.group(1) if state else "", "changed")
 
 
+def _not_retryable(call: Call[Any], detail: str) -> errors.NotRetryable:
+    found = re.search(r" is (\w+): (.*)$", detail)
+    state, why = found.groups() if found else ("", detail)
+    return errors.NotRetryable(_run_id(call, detail), state, why)
+
+
 def _invalid_transition(call: Call[Any], detail: str) -> errors.InvalidTransition:
     states = re.search(r"from (\w+) to (\w+)", detail)
     before, after = states.groups() if states else ("", "")
@@ -237,6 +243,7 @@ _ERRORS: dict[str, Callable[[Call[Any], str], errors.TarryError]] = {
     ),
     "run_ended": _run_ended,
     "invalid_transition": _invalid_transition,
+    "not_retryable": _not_retryable,
     "flow_not_loadable": lambda _call, detail: errors.FlowLoadError(detail),
 }
 
@@ -341,7 +348,7 @@ def start_call(deployment_name: str, parameters: dict[str, Any] | None) -> Call[
 
 
 def run_action_call(run_id: str, action: str) -> Call[schemas.RunOut]:
-    """The call of `Client.cancel_flow_run` and `suspend_flow_run`."""
+    """The call of `Client.cancel_flow_run`, `suspend_flow_run`, `retry_flow_run`, `rerun`."""
     path = f"runs/{_quote(run_id)}/{action}"
     return Call("POST", path, _run, subject="run", subject_id=run_id)
 

@@ -63,6 +63,15 @@ class Settings:
     `if __name__ == "__main__":`, would otherwise never return.
     `TARRY_IMPORT_TIMEOUT_SECONDS`."""
 
+    worker_import_timeout_seconds: float = 60.0
+    """The most seconds a worker (`tarry worker`, `tarry server`'s own) waits for a
+    run's flow file to import. Past it the load fails with an error naming the file,
+    the run goes back to Pending, and the worker tries again with its backoff (the
+    import goes on meanwhile, so a slow one is found done later); any worker that
+    can load the flow may run it. Larger than `TARRY_IMPORT_TIMEOUT_SECONDS`: a worker
+    has no schema to fall back on, and a file importing a heavy library must load the
+    first time. `TARRY_WORKER_IMPORT_TIMEOUT_SECONDS`."""
+
     shutdown_grace_seconds: float = 5.0
     """How long `tarry worker` and `tarry server`, asked to stop (SIGTERM, Ctrl-C), let
     the runs in progress finish before handing them back (Pending, for any worker,
@@ -184,6 +193,14 @@ class Settings:
     """How deep lists and objects may nest in an answer, a message or parameters
     (deeper: 422). `TARRY_MAX_JSON_DEPTH`."""
 
+    max_log_line_chars: int = 16_384
+    """The longest run log line stored (a `print` with `log_prints`, a line of
+    `get_run_logger()`); a longer one is cut there and ends with a marker saying how
+    many characters were cut. A log line is never refused: a flow does not fail for
+    logging. 16 KiB holds a traceback or a printed table of a few hundred lines,
+    while a runaway `print(big_value)` costs the store 16 KiB, not megabytes per line.
+    `TARRY_MAX_LOG_LINE_CHARS`."""
+
     @property
     def resolved_public_url(self) -> str:
         """The public URL, with the server's own address filled in when unset."""
@@ -225,7 +242,13 @@ class Settings:
             )
         if self.lease_seconds <= 0:
             raise errors.ConfigurationError("TARRY_LEASE_SECONDS must be greater than 0")
-        for name in ("max_body_bytes", "max_field_chars", "max_value_chars", "max_json_depth"):
+        for name in (
+            "max_body_bytes",
+            "max_field_chars",
+            "max_value_chars",
+            "max_json_depth",
+            "max_log_line_chars",
+        ):
             if getattr(self, name) < 1:
                 raise errors.ConfigurationError(f"TARRY_{name.upper()} must be at least 1")
         for name in ("server_port", "smtp_port", "inbound_smtp_port", "imap_port"):

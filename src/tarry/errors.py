@@ -20,6 +20,7 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     │   └── DeploymentNotFound      no deployment has this name
     ├── RunEnded                    the run has ended; it cannot be changed
     ├── InvalidTransition           a run state change that is not allowed
+    │   └── NotRetryable            only a Failed or Crashed top-level run is retried
     ├── NondeterminismError         replay diverged from the recorded journal
     ├── StepFailed                  a recorded step error whose type cannot be rebuilt
     ├── TaskTimeout (TimeoutError)  a task ran past its ``timeout_seconds``
@@ -76,6 +77,7 @@ __all__ = [
     "NondeterminismError",
     "NotFound",
     "NotInFlowRun",
+    "NotRetryable",
     "NotSupported",
     "NotWaiting",
     "ParameterError",
@@ -127,11 +129,18 @@ class FlowLoadError(TarryError):
 
 
 class ParameterError(TarryError):
-    """The parameters do not fit the flow's signature."""
+    """The parameters do not fit the flow's signature; `field_errors` names each one."""
 
-    def __init__(self, message: str | None = None, *, flow_name: str = "") -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        flow_name: str = "",
+        field_errors: list[FieldError] | None = None,
+    ) -> None:
         super().__init__(message)
         self.flow_name = flow_name
+        self.field_errors = field_errors or []
 
 
 class NotSupported(TarryError, NotImplementedError):
@@ -174,10 +183,12 @@ class NotFound(TarryError):
 
 
 class RunNotFound(NotFound):
-    """No run has this id."""
+    """No run has this id (or prefix of one, or name), or several do."""
 
     def __init__(self, run_id: str, *, ambiguous: bool = False) -> None:
-        problem = "several runs have ids starting with" if ambiguous else "no run with id"
+        problem = (
+            "several runs have the id prefix or name" if ambiguous else "no run with id or name"
+        )
         super().__init__(f"{problem} {run_id!r}; list runs with `tarry runs ls`")
         self.run_id = run_id
 
@@ -215,6 +226,16 @@ class InvalidTransition(TarryError):
         self.run_id = run_id
         self.from_state = from_state
         self.to_state = to_state
+
+
+class NotRetryable(InvalidTransition):
+    """Only a Failed or Crashed top-level run is retried; this one is not."""
+
+    def __init__(self, run_id: str, state: str, why: str) -> None:
+        TarryError.__init__(self, f"run {run_id} is {state}: {why}")
+        self.run_id = run_id
+        self.from_state = state
+        self.to_state = "Pending"
 
 
 class NondeterminismError(TarryError):

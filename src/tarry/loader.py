@@ -8,6 +8,7 @@ reference so another process can load them. Objects defined in a script run as
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import hashlib
 import importlib
 import importlib.util
@@ -58,15 +59,19 @@ def object_ref(obj: Any) -> str:
     return f"{_paths_by_module.get(module, module)}:{qualname}"
 
 
-def load_object(ref: str, *, timeout: float | None = None) -> Any:
+def load_object(
+    ref: str, *, timeout: float | None = None, limit_name: str = "TARRY_IMPORT_TIMEOUT_SECONDS"
+) -> Any:
     """Import the object a reference names.
 
     Args:
         ref: `module:name` or `path/to/file.py:name`.
         timeout: The most seconds a file's import may take (in a thread of its own);
             `None`: no limit, imported in this thread. For processes that import
-            users' files on the way, such as a server checking an answer: a file
-            that runs a flow at import (no `if __name__ == "__main__":`) may never return.
+            users' files on the way, such as a server checking an answer or a worker
+            loading a run's flow: a file that runs a flow at import (no
+            `if __name__ == "__main__":`) or otherwise blocks there may never return.
+        limit_name: The setting `timeout` comes from, named when it is exceeded.
 
     Raises:
         errors.FlowLoadError: The module or file cannot be imported, lacks the
@@ -80,7 +85,7 @@ def load_object(ref: str, *, timeout: float | None = None) -> Any:
             f"{ref!r} is defined inside a function; define flows at module level "
             "so other processes can load them"
         )
-    module = _import_location(location, timeout)
+    module = _import_location(location, _Limit(timeout, limit_name))
     obj: Any = module
     try:
         for part in qualname.split("."):
@@ -90,13 +95,29 @@ def load_object(ref: str, *, timeout: float | None = None) -> Any:
     return obj
 
 
-def _import_location(location: str, timeout: float | None) -> Any:
+@dataclasses.dataclass(frozen=True)
+class _Limit:
+    """How long an import may take (`None`: no limit), and the setting that says so."""
+
+    seconds: float | None
+    setting: str
+
+    def overdue(self, path: Path | str) -> str:
+        """The error of an import of `path` that outlasted this limit."""
+        return (
+            f"importing {path} did not finish within {self.seconds:g} s ({self.setting}): "
+            "does it call a flow or wait for something at module level? Put that under "
+            '`if __name__ == "__main__":`'
+        )
+
+
+def _import_location(location: str, limit: _Limit) -> Any:
     try:
         if location.endswith(".py"):
-            return _import_path(Path(location).resolve(), timeout)
-        if timeout is None or location in sys.modules:
+            return _import_path(Path(location).resolve(), limit)
+        if limit.seconds is None or location in sys.modules:
             return importlib.import_module(location)
-        return _import_module_within(location, timeout)
+        return _import_module_within(location, limit)
     except errors.FlowLoadError:
         raise
     except Exception as exc:
@@ -105,7 +126,7 @@ def _import_location(location: str, timeout: float | None) -> Any:
         raise errors.FlowLoadError(f"cannot import {location}: {exc!r}") from exc
 
 
-def _import_module_within(location: str, timeout: float) -> Any:
+def _import_module_within(location: str, limit: _Limit) -> Any:
     # Python's import lock makes a second importer of the module wait for the first.
     pending: cf.Future[Any] = cf.Future()
 
@@ -118,16 +139,16 @@ def _import_module_within(location: str, timeout: float) -> Any:
 
     threading.Thread(target=run, name=f"tarry-import-{location}", daemon=True).start()
     try:
-        return pending.result(timeout)
+        return pending.result(limit.seconds)
     except TimeoutError:
         if pending.done():
             raise
-        message = _overdue_message(location, timeout)
+        message = limit.overdue(location)
         logger.warning("%s", message)
         raise errors.FlowLoadError(message) from None
 
 
-def _import_path(path: Path, timeout: float | None) -> Any:
+def _import_path(path: Path, limit: _Limit) -> Any:
     name = _PATH_MODULE_PREFIX + hashlib.blake2b(str(path).encode(), digest_size=6).hexdigest()
     with _lock:
         pending = _importing.get(name)
@@ -136,34 +157,27 @@ def _import_path(path: Path, timeout: float | None) -> Any:
             # Imported, or being imported by this very thread: as Python's own import
             # does, a module that looks itself up while it runs gets its module so far.
             return sys.modules[name]
-        if pending is not None and timeout is not None and name in _overdue:
-            raise errors.FlowLoadError(_overdue_message(path, timeout))
-        inline = pending is None and timeout is None
+        if pending is not None and limit.seconds is not None and name in _overdue:
+            raise errors.FlowLoadError(limit.overdue(path))
+        inline = pending is None and limit.seconds is None
         if pending is None:
             pending = _start_import(name, path, in_thread=not inline)
     if inline:
         _exec_module(name, path, pending)
-    return _outcome(name, path, pending, timeout)
+    return _outcome(name, path, pending, limit)
 
 
-def _outcome(name: str, path: Path, pending: cf.Future[Any], timeout: float | None) -> Any:
+def _outcome(name: str, path: Path, pending: cf.Future[Any], limit: _Limit) -> Any:
     try:
-        return pending.result(timeout)
+        return pending.result(limit.seconds)
     except TimeoutError:
         if pending.done():
             raise  # the file's own TimeoutError
         with _lock:
             _overdue.add(name)
-        message = _overdue_message(path, timeout)
+        message = limit.overdue(path)
         logger.warning("%s", message)
         raise errors.FlowLoadError(message) from None
-
-
-def _overdue_message(path: Path | str, timeout: float | None) -> str:
-    return (
-        f"importing {path} did not finish within {timeout:g} s (TARRY_IMPORT_TIMEOUT_SECONDS): "
-        'does it call a flow at module level? Put that under `if __name__ == "__main__":`'
-    )
 
 
 def _start_import(name: str, path: Path, *, in_thread: bool) -> cf.Future[Any]:

@@ -9,8 +9,10 @@ API and UI, and every run that needs a process, in this process.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
+import socket
 import threading
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -18,7 +20,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from tarry import deployments, host, loader, service
+from tarry import deployments, errors, host, loader, service
 from tarry.engine import spec, watcher
 from tarry.replies import receivers
 from tarry.states import RunState
@@ -29,6 +31,7 @@ from tarry.worker import Worker
 __all__ = [
     "create_app",
     "deploy_entrypoints",
+    "listening_socket",
     "missing_parameters",
     "serve",
     "start_demo_runs",
@@ -129,8 +132,59 @@ def missing_parameters(deployment: records.DeploymentRecord) -> list[str]:
     return [name for name in required if name not in defaults]
 
 
-def serve(hst: host.Host, *, bind: str, port: int, max_runs: int = 8) -> None:
-    """Serve the API, the UI and an embedded worker (of `max_runs`; 0: none) until interrupted."""
+def listening_socket(bind: str, port: int) -> socket.socket:
+    """A socket bound to `bind:port`, so a server that cannot listen says so before it starts.
+
+    Raises:
+        errors.ConfigurationError: The port is in use, the address is not this machine's,
+            or the port needs privileges; the message says what to do.
+    """
+    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # As uvicorn does: a port a stopped server left in TIME_WAIT is free to take again.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((bind, port))
+    except OSError as exc:
+        sock.close()
+        raise errors.ConfigurationError(_cannot_listen(bind, port, exc)) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _cannot_listen(bind: str, port: int, exc: OSError) -> str:
+    where = f"{bind}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {where}: the port is in use (another tarry server?);"
+            " stop that process or choose another port with --port or TARRY_SERVER_PORT"
+        )
+    if exc.errno == errno.EACCES:
+        return f"cannot listen on {where}: ports below 1024 need privileges; choose a higher one"
+    reason = exc.strerror or str(exc)
+    return (
+        f"cannot listen on {where}: {reason}; use an address of this machine"
+        " with --host or TARRY_SERVER_HOST (127.0.0.1, or 0.0.0.0 for every interface)"
+    )
+
+
+def serve(
+    hst: host.Host,
+    *,
+    bind: str,
+    port: int,
+    max_runs: int = 8,
+    sock: socket.socket | None = None,
+) -> None:
+    """Serve the API, the UI and an embedded worker (of `max_runs`; 0: none) until interrupted.
+
+    Args:
+        hst: The host whose store and settings the server uses.
+        bind: The address to listen on.
+        port: The port to listen on.
+        max_runs: Runs the embedded worker executes at once; 0: no worker.
+        sock: A socket already bound (by `listening_socket`) to `bind:port`.
+    """
     app = create_app(hst, worker=max_runs > 0, max_runs=max_runs)
     config = uvicorn.Config(
         app,
@@ -141,4 +195,4 @@ def serve(hst: host.Host, *, bind: str, port: int, max_runs: int = 8) -> None:
         # SIGTERM or Ctrl-C: requests in flight get this long, then the app stops.
         timeout_graceful_shutdown=max(1, round(hst.settings.shutdown_grace_seconds)),
     )
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock or listening_socket(bind, port)])

@@ -15,12 +15,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import uuid
 from collections.abc import Collection
 from typing import Any
 
-from tarry import boundary, deployments, errors, host
+from tarry import boundary, deployments, errors, host, names
 from tarry.engine import answers, mailbox
-from tarry.states import RunState, WaitKind, WaitStatus
+from tarry.states import RETRYABLE, RunState, WaitKind, WaitStatus
 from tarry.storage import records
 from tarry.storage.outbox import OutboxItem
 
@@ -37,7 +38,9 @@ __all__ = [
     "list_messages",
     "list_pending_inputs",
     "list_runs",
+    "rerun",
     "resolve_run_id",
+    "retry_run",
     "send_message",
     "start_run",
     "submit_input",
@@ -113,7 +116,10 @@ def list_runs(
 
 
 def resolve_run_id(id_or_prefix: str, *, hst: host.Host | None = None) -> str:
-    """The full id of the one run whose id is or starts with `id_or_prefix`.
+    """The full id of the one run whose id is, or starts with, `id_or_prefix`, or whose name it is.
+
+    A run is named where its id is (`tarry runs show humble-orca`): an id or a prefix of
+    one comes first, then a name, which must be one run's only.
 
     Raises:
         errors.RunNotFound: No run matches, or several do.
@@ -124,6 +130,9 @@ def resolve_run_id(id_or_prefix: str, *, hst: host.Host | None = None) -> str:
     if store.get_run(id_or_prefix) is not None:
         return id_or_prefix
     matches = store.run_ids_starting_with(id_or_prefix, limit=2) if id_or_prefix else []
+    if not matches and id_or_prefix:
+        named = store.list_runs(records.RunFilter(name=id_or_prefix, limit=2))
+        matches = [run.id for run in named]
     if len(matches) == 1:
         return matches[0]
     if matches:
@@ -229,6 +238,70 @@ def _until_released(hst: host.Host, run_id: str) -> records.RunRecord:
         time.sleep(0.005)
 
 
+def retry_run(
+    run_id: str, *, by: str | None = None, hst: host.Host | None = None
+) -> records.RunRecord:
+    """Continue a Failed or Crashed run from its journal: the same run, its next attempt.
+
+    Steps that finished keep their results (they are not run again); the steps that
+    failed, and those after them, run. Any worker that has the flow's code executes it.
+
+    Raises:
+        errors.RunNotFound: No run matches.
+        errors.NotRetryable: The run is not Failed or Crashed, or is a child run (its
+            parent is retried instead, and calls it again).
+    """
+    hst = _host(hst)
+    run = get_run(run_id, hst=hst)
+    _check_retryable(run)
+    change = records.StateChange(
+        RunState.PENDING,
+        at=hst.clock.now(),
+        reason=f"retried by {by}" if by else "retried",
+        error=None,
+        attempt=run.attempt + 1,
+    )
+    retried = hst.store.transition(run.id, (run.state,), change)
+    if retried is None:  # it changed meanwhile (someone else retried it first)
+        raise errors.NotRetryable(run.id, get_run(run.id, hst=hst).state.value, _ONLY_ENDED)
+    hst.hub.run_ready(run.id)
+    return retried
+
+
+_ONLY_ENDED = "only a Failed or Crashed run is retried"
+
+
+def _check_retryable(run: records.RunRecord) -> None:
+    if run.state not in RETRYABLE:
+        raise errors.NotRetryable(run.id, run.state.value, _ONLY_ENDED)
+    if run.parent_id is not None:
+        why = f"it is a child run: retry its parent run {run.parent_id}, which calls it again"
+        raise errors.NotRetryable(run.id, run.state.value, why)
+
+
+def rerun(run_id: str, *, hst: host.Host | None = None) -> records.RunRecord:
+    """Start a new run of the same flow with the same parameters (the old run stays as it is).
+
+    Raises:
+        errors.RunNotFound: No run matches.
+    """
+    hst = _host(hst)
+    run = get_run(run_id, hst=hst)
+    fresh = records.RunRecord(
+        id=str(uuid.uuid4()),
+        name=names.run_name(),
+        flow_name=run.flow_name,
+        entrypoint=run.entrypoint,
+        parameters=run.parameters,
+        state=RunState.PENDING,
+        created_at=hst.clock.now(),
+        tags=run.tags,
+    )
+    hst.store.insert_run(fresh, f"a rerun of {run.name} ({run.id})")
+    hst.hub.run_ready(fresh.id)
+    return fresh
+
+
 # -- deployments ------------------------------------------------------------------------------
 
 
@@ -290,12 +363,16 @@ def send_message(
 
     Raises:
         errors.RunNotFound: No run matches.
+        errors.RunEnded: The run has ended: nothing would ever receive the message.
         errors.SerializationError: The value cannot be stored as JSON.
         errors.ValueRefused: The value, key or sender cannot be stored (see `tarry.boundary`).
     """
     hst = _host(hst)
     boundary.check(hst.settings, "the message", value, key=key, sender=sender)
-    return mailbox.send(value, resolve_run_id(run_id, hst=hst), sender, key, hst=hst)
+    run = get_run(run_id, hst=hst)
+    if run.state.is_final:
+        raise errors.RunEnded(run.id, run.state.value, "sent a message")
+    return mailbox.send(value, run.id, sender, key, hst=hst)
 
 
 def list_messages(

@@ -13,6 +13,7 @@ from tarry import errors
 
 __all__ = [
     "FINAL_STATES",
+    "RETRYABLE",
     "TRANSITIONS",
     "DeliveryStatus",
     "RunState",
@@ -22,6 +23,7 @@ __all__ = [
     "WaitKind",
     "WaitStatus",
     "check_transition",
+    "shown_name",
 ]
 
 
@@ -47,7 +49,7 @@ class RunState(StrEnum):
 
     @property
     def is_final(self) -> bool:
-        """Whether no transition leaves this state."""
+        """Whether the run has ended: nothing but a person's retry (`RETRYABLE`) leaves it."""
         return self in FINAL_STATES
 
     # Prefect's state predicates, so code written against Prefect reads states as it did.
@@ -203,6 +205,8 @@ FINAL_STATES = frozenset({_S.COMPLETED, _S.FAILED, _S.CANCELLED, _S.CRASHED})
 
 #: Allowed run transitions. Running -> Running is a retry or a lease takeover after a
 #: crash; Waiting -> Waiting is a resident wait being suspended (its lease released).
+#: Failed or Crashed -> Pending is a person retrying the run: the same run continues
+#: from its journal (see `RETRYABLE`).
 TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     _S.SCHEDULED: frozenset({_S.PENDING, _S.RUNNING, _S.CANCELLED}),
     _S.PENDING: frozenset({_S.RUNNING, _S.SCHEDULED, _S.CANCELLED}),
@@ -214,10 +218,29 @@ TRANSITIONS: dict[RunState, frozenset[RunState]] = {
         {_S.WAITING, _S.PENDING, _S.RUNNING, _S.FAILED, _S.CANCELLED, _S.CRASHED}
     ),
     _S.COMPLETED: frozenset(),
-    _S.FAILED: frozenset(),
+    _S.FAILED: frozenset({_S.PENDING}),
     _S.CANCELLED: frozenset(),
-    _S.CRASHED: frozenset(),
+    _S.CRASHED: frozenset({_S.PENDING}),
 }
+
+#: The ended states a person may retry the run from (`tarry runs retry`).
+RETRYABLE = frozenset({_S.FAILED, _S.CRASHED})
+
+
+def shown_name(state: RunState, *, in_memory: bool) -> str:
+    """A run state's name as Prefect shows it, for readers written against Prefect.
+
+    Prefect's PAUSED state is named `Paused` while its run waits in its process and
+    `Suspended` once the run left it; tarry's one `Waiting` state is either, by
+    whether a process still holds the run. Every other state keeps its own name.
+
+    Args:
+        state: The stored state.
+        in_memory: Whether a process holds the run (its lease is taken).
+    """
+    if state is not RunState.WAITING:
+        return state.value
+    return "Paused" if in_memory else "Suspended"
 
 
 def check_transition(run_id: str, from_state: RunState, to_state: RunState) -> None:

@@ -16,10 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, TypeGuard
 
-from tarry import errors
-from tarry.engine import answers, context, waiting
+from tarry import errors, service
+from tarry.engine import answers, context, steps, waiting
 from tarry.engine.waiting import Input, Seconds, Timer, WaitSpec
 from tarry.outbound import targets
 
@@ -116,25 +116,41 @@ def suspend_flow_run(
 ) -> Any:
     """Like `pause_flow_run`, but the run leaves memory at once.
 
+    With `flow_run_id` naming another run (from outside runs, or from another flow),
+    that run is suspended instead, as in Prefect: a run waiting in this process
+    leaves memory now and resumes, by replay, when its own wait is answered. It
+    returns `None` then (awaitable in async code, as `resume_flow_run`), and a flow
+    that does so records it, so its replay does not suspend the run again.
+
     Args:
-        wait_for_input: As for `pause_flow_run`.
-        flow_run_id: Must be the current run (or `None`); a run suspends itself.
-        timeout: As for `pause_flow_run`.
-        key: As for `pause_flow_run`.
+        wait_for_input: As for `pause_flow_run` (only for the run itself).
+        flow_run_id: Another run to suspend; `None` (or the current run's id) for
+            the current run.
+        timeout: As for `pause_flow_run`; for another run, its wait keeps its own.
+        key: As for `pause_flow_run`; for another run, its wait keeps its own.
         on_timeout: As for `pause_flow_run`.
         notify: As for `pause_flow_run`.
 
     Returns:
-        The validated answer, once the run is resumed and replayed to this point.
+        The validated answer, once the run is resumed and replayed to this point;
+        `None` for another run.
 
     Raises:
-        errors.TarryError: `flow_run_id` names another run.
+        errors.NotSupported: `wait_for_input` is given with another run's id: a run
+            waits for the input its own code asks for.
+        errors.NotWaiting: The other run is not waiting here (it runs, is Pending,
+            or waits in another process, which suspends it on its own).
+        errors.RunEnded: The other run has ended.
+        errors.RunNotFound: No run has that id.
     """
-    ctx = waiting.flow_context("suspend_flow_run")
-    if flow_run_id is not None and flow_run_id != ctx.run.id:
-        raise errors.TarryError(
-            "suspend_flow_run suspends the run that calls it; to stop another run, cancel it"
-        )
+    if _is_another_run(flow_run_id):
+        if wait_for_input is not None:
+            raise errors.NotSupported(
+                "suspend_flow_run(wait_for_input=..., flow_run_id=...) of another run: a run "
+                "waits for the input its own code asks for; suspend it without wait_for_input"
+            )
+        return _suspend_other(flow_run_id)
+    waiting.flow_context("suspend_flow_run")
     alt = waiting.Alt.of(Input(key or "suspend", wait_for_input, timeout, on_timeout, notify))
     return waiting.value_of(
         waiting.dispatch("suspend_flow_run", key or "suspend", [alt], True, once=key is not None)
@@ -152,14 +168,57 @@ async def asuspend_flow_run(
 ) -> Any:
     """Async version of `suspend_flow_run`, for `async def` flows.
 
+    Another run may be suspended from any async code.
+
     Raises:
-        errors.TarryError: The flow calling it is not `async def`, or `flow_run_id`
-            names another run.
+        errors.TarryError: It suspends the current run, and the flow calling it is not
+            `async def`.
+        errors.NotWaiting: The other run is not waiting here.
     """
-    _check_async_flow("asuspend_flow_run", "suspend_flow_run")
+    if _is_another_run(flow_run_id) and context.current_run() is None:
+        # Outside runs nothing is journaled: the store is written off the loop.
+        return await asyncio.to_thread(suspend_flow_run, wait_for_input, flow_run_id)
+    if not _is_another_run(flow_run_id):
+        _check_async_flow("asuspend_flow_run", "suspend_flow_run")
     return await suspend_flow_run(
         wait_for_input, flow_run_id, timeout, key, on_timeout, notify=notify
     )
+
+
+def _is_another_run(flow_run_id: str | None) -> TypeGuard[str]:
+    """Whether `flow_run_id` names a run other than the one executing here."""
+    current = context.current_run()
+    return flow_run_id is not None and (current is None or flow_run_id != current.run.id)
+
+
+def _suspend_other(run_id: str) -> Any:
+    """Suspend another run: at once, or as an awaitable in async code (see `resume_flow_run`)."""
+    in_flow = context.current_run() is not None
+    loop = _async_caller_loop()
+    if loop is None:
+        if in_flow:
+            _suspend_recorded(run_id)
+        else:
+            service.suspend_run(run_id)
+        return None
+    here = contextvars.copy_context()
+    if in_flow:
+        return _suspend_recorded_async(here, run_id)
+    return loop.run_in_executor(None, here.run, service.suspend_run, run_id)
+
+
+def _suspend_recorded(run_id: str) -> None:
+    # A flow's replay must not suspend the run again (it may be long resumed).
+    steps.record_value(f"suspend_flow_run:{run_id}", lambda: _suspended(run_id))
+
+
+def _suspended(run_id: str) -> None:
+    service.suspend_run(run_id)
+
+
+async def _suspend_recorded_async(here: contextvars.Context, run_id: str) -> None:
+    # The journal key is taken when this is awaited, in the flow's own order.
+    await steps.offload(here.run, _suspend_recorded, run_id)
 
 
 def _check_async_flow(what: str, sync_twin: str) -> None:
@@ -168,8 +227,11 @@ def _check_async_flow(what: str, sync_twin: str) -> None:
     Raises:
         errors.TarryError: The current flow is not `async def` (or there is none).
     """
-    if not waiting.flow_context(what).flow.is_async:
-        raise errors.TarryError(f"{what} is for async def flows; a sync flow calls {sync_twin}")
+    waiting.flow_context(what)
+    if not context.current_scope().is_async:
+        raise errors.TarryError(
+            f"{what} is for async def flows and tasks; sync code calls {sync_twin}"
+        )
 
 
 def wait_for_input(
@@ -321,5 +383,6 @@ def _async_caller_loop() -> asyncio.AbstractEventLoop | None:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return None
-    ctx = context.current_run()
-    return loop if ctx is None or ctx.flow.is_async else None
+    if context.current_run() is None:
+        return loop
+    return loop if context.current_scope().is_async else None

@@ -307,7 +307,12 @@ class Worker:
         """
         journal_steps: list[records.StepRecord] | None = [] if fresh else None
         try:
-            flow = spec.load_flow(run.entrypoint)
+            # A file that blocks at import must not hold this worker's thread for ever.
+            flow = spec.load_flow(
+                run.entrypoint,
+                timeout=self.host.settings.worker_import_timeout_seconds,
+                limit_name="TARRY_WORKER_IMPORT_TIMEOUT_SECONDS",
+            )
         except errors.FlowLoadError as exc:
             self._release(run, exc)
             return

@@ -26,10 +26,10 @@ CHROMIUM_FLAGS = [
 
 
 def chromium_path() -> str:
-    """The Debian `chromium` binary (installed by `scripts/bootstrap`)."""
+    """The Debian `chromium` binary (installed by `scripts/test-deps`)."""
     found = shutil.which("chromium")
     if found is None:
-        raise RuntimeError("chromium is not installed; run scripts/bootstrap")
+        raise RuntimeError("chromium is not installed; run scripts/test-deps")
     return found
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from tarry import config, host, server
 from tarry.states import RunState
+from tarry.storage import RunFilter
 from tests.conftest import ROOT
 from tests.e2e.live import live_server
 from tests.polling import until
@@ -236,3 +237,18 @@ def test_typed_results_are_plain_json_without_tags_or_server_paths(tmp_path: Pat
     assert run["result"] == {"text": "a b", "when": "2026-12-06", "words": ["a", "b"]}
     assert "__tarry__" not in page  # the run page shows the same plain JSON
     assert "2026-12-06" in page
+
+
+def test_refused_parameters_are_named_field_by_field(
+    served: tuple[httpx.Client, host.Host],
+) -> None:
+    client, hst = served
+    before = len(hst.store.list_runs(RunFilter()))
+
+    refused = client.post("/runs", json={"deployment": DEPLOYMENT, "parameters": {"x": 1}})
+
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [
+        {"loc": ["x"], "msg": "not a parameter of this flow", "type": "extra_forbidden"}
+    ]
+    assert len(hst.store.list_runs(RunFilter())) == before

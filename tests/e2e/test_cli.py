@@ -45,7 +45,7 @@ def test_user_errors_exit_non_zero_with_one_line(tarry_home: Path) -> None:
         ("run", "examples/getting_started.py:nope"): "has no attribute 'nope'",
         ("run", "no_such_module:flow"): "cannot import no_such_module",
         ("run", "examples/getting_started.py:load"): "is a Task, not a @flow",
-        ("runs", "show", "0000"): "no run with id '0000'",
+        ("runs", "show", "0000"): "no run with id or name '0000'",
     }
     for args, message in cases.items():
         done = run_tarry(tarry_home, *args)
@@ -150,7 +150,7 @@ def test_resume_rejects_malformed_set_flags(tarry_home: Path) -> None:
     cases = {
         ("resume", "0000", "--set", "oops"): "--set 'oops' must look like field=value",
         ("resume", "0000", "-i", "5", "--set", "a=1"): "--set adds fields to an object",
-        ("resume", "0000", "--set", "a=1"): "no run with id '0000'",
+        ("resume", "0000", "--set", "a=1"): "no run with id or name '0000'",
     }
     for args, message in cases.items():
         done = run_tarry(tarry_home, *args)
@@ -177,7 +177,7 @@ def test_runs_cancel_cancels_a_waiting_run(harness: TestHarness) -> None:
     assert again.returncode == 1
     assert f"run {handle.id} has ended (Cancelled)" in _one_line(again.stderr)
     unknown = run_tarry(home, "runs", "cancel", "0000")
-    assert (unknown.returncode, "no run with id '0000'" in unknown.stderr) == (1, True)
+    assert (unknown.returncode, "no run with id or name '0000'" in unknown.stderr) == (1, True)
 
 
 def test_resume_and_send_refuse_nul_and_infinity_and_the_run_keeps_waiting(
@@ -199,3 +199,65 @@ def test_resume_and_send_refuse_nul_and_infinity_and_the_run_keeps_waiting(
     assert handle.run.state is RunState.WAITING
     assert harness.store.get_wait(wait.id).status is WaitStatus.OPEN  # type: ignore[union-attr]
     assert harness.store.messages_of_run(handle.id) == []
+
+
+def test_a_run_is_named_by_its_name_wherever_its_id_is(harness: TestHarness) -> None:
+    home = harness.host.settings.home
+    handle = harness.start(_train_model())
+    _open_wait(harness, handle, "approval")
+    name = handle.run.name
+
+    shown = run_tarry(home, "runs", "show", name, "--json")
+    answered = run_tarry(home, "resume", name, "--key", "approval", "--set", "decision=Approve")
+
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["run"]["id"] == handle.id
+    assert answered.returncode == 0, answered.stderr
+    assert f"answered 'approval' of run {handle.id}" in _one_line(answered.stdout)
+
+
+def test_list_and_show_commands_print_the_apis_json(harness: TestHarness) -> None:
+    home = harness.host.settings.home
+    handle = harness.start(_train_model())
+    _open_wait(harness, handle, "approval")
+
+    runs = json.loads(run_tarry(home, "runs", "ls", "--json").stdout)
+    inputs = json.loads(run_tarry(home, "inputs", "ls", "--json").stdout)
+    detail = json.loads(run_tarry(home, "runs", "show", handle.id[:8], "--json").stdout)
+
+    assert [(r["id"], r["state"]) for r in runs] == [(handle.id, "Waiting")]
+    assert [(i["run_id"], i["name"]) for i in inputs] == [(handle.id, "approval")]
+    assert detail["run"]["flow_name"] == "train-model"
+    assert [w["name"] for w in detail["waits"]] == ["approval"]
+
+
+def test_an_unknown_key_is_refused_with_what_is_open_unless_kept_ahead(
+    harness: TestHarness,
+) -> None:
+    home = harness.host.settings.home
+    handle = harness.start(_train_model())
+    _open_wait(harness, handle, "approval")
+
+    typo = run_tarry(home, "resume", handle.id, "--key", "aproval", "--set", "decision=Approve")
+    ahead = run_tarry(home, "resume", handle.id, "--key", "authorization", "--ahead")
+
+    assert typo.returncode == 1
+    assert "no open wait named 'aproval' (open: 'approval')" in _one_line(typo.stderr)
+    assert "--ahead" in typo.stderr
+    assert [w.name for w in harness.store.open_inputs(handle.id)] == ["approval"]
+    assert ahead.returncode == 0, ahead.stderr
+    assert "kept for 'authorization'" in ahead.stdout
+
+
+def test_a_message_to_an_ended_run_is_refused(harness: TestHarness) -> None:
+    home = harness.host.settings.home
+    handle = harness.start(_train_model())
+    _open_wait(harness, handle, "approval")
+    assert run_tarry(home, "runs", "cancel", handle.id).returncode == 0
+    handle.wait_for(RunState.CANCELLED)
+
+    sent = run_tarry(home, "send", handle.id, '"too late"')
+
+    assert sent.returncode == 1
+    assert f"run {handle.id} has ended (Cancelled)" in _one_line(sent.stderr)
+    assert harness.store.messages_of_run(handle.id, sent=False, limit=10) == []

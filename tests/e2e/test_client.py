@@ -237,7 +237,7 @@ def test_unknown_ids_raise_not_found_errors(api_url: str) -> None:
             with pytest.raises(errors.RunNotFound) as missing:
                 read("no-such-run")
             assert missing.value.run_id == "no-such-run"
-            assert "no run with id 'no-such-run'" in str(missing.value)
+            assert "no run with id or name 'no-such-run'" in str(missing.value)
         for wait_call in (client.read_input, client.answer_input):
             with pytest.raises(errors.WaitNotFound) as no_wait:
                 wait_call("no-such-wait")

@@ -411,7 +411,7 @@ def dovecot() -> Iterator[Mailbox]:
     """
     binary = shutil.which("dovecot", path="/usr/sbin:/usr/bin:" + os.environ.get("PATH", ""))
     if binary is None:
-        raise RuntimeError("dovecot is not installed; run scripts/bootstrap")
+        raise RuntimeError("dovecot is not installed; run scripts/test-deps")
     with tempfile.TemporaryDirectory(prefix="tarry-dovecot-") as name:
         folder = Path(name)
         folder.chmod(0o755)

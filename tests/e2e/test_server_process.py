@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,9 +13,11 @@ import httpx
 import pytest
 
 from tarry import errors
+from tarry._version import __version__
 from tarry.client import Client
 from tarry.input import RunInput
 from tarry.states import RunState
+from tests.conftest import run_tarry
 from tests.processes import tarry_server
 
 
@@ -64,3 +69,42 @@ def test_the_ui_answers_a_browser_and_the_docs_are_served(server_url: str) -> No
     assert home.status_code == 200
     assert "train-model" in home.text
     assert docs.status_code == 200
+
+
+def _refused_start(home: Path, *args: str, **env: str) -> str:
+    """What `tarry server` prints when it cannot start; it must exit non-zero at once."""
+    done = run_tarry(home, "server", *args, timeout=30, env=env)
+    assert done.returncode == 1, done
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr  # one line, and no "tarry server on ..." before it
+    return lines[0]
+
+
+def test_a_server_whose_database_is_unreachable_says_so_in_one_line(tarry_home: Path) -> None:
+    url = "postgresql://nobody@127.0.0.1:1/nothing"
+    line = _refused_start(tarry_home, TARRY_DATABASE_URL=url)
+    assert line.startswith("Error: cannot connect to PostgreSQL at 127.0.0.1:1/nothing")
+    assert "TARRY_DATABASE_URL" in line
+
+
+def test_a_server_whose_port_is_taken_says_so_in_one_line(tarry_home: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        line = _refused_start(tarry_home, "--port", port)
+    assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in line
+    assert "--port" in line
+
+
+def test_a_server_on_an_address_of_another_machine_says_what_to_use(tarry_home: Path) -> None:
+    line = _refused_start(tarry_home, "--host", "192.0.2.1", "--port", "4399")
+    assert "cannot listen on 192.0.2.1:4399" in line
+    assert "--host" in line
+
+
+def test_the_version_is_printed() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tarry", "--version"], capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout) == (0, f"tarry {__version__}\n")

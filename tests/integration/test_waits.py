@@ -460,7 +460,7 @@ def _child_of(harness: TestHarness, parent_id: str) -> str:
     raise AssertionError("no child run")
 
 
-def test_waits_outside_a_flow_or_inside_a_task_say_where_they_belong() -> None:
+def test_waits_outside_a_flow_or_in_a_submitted_task_say_where_they_belong() -> None:
     with pytest.raises(tarry.TarryError, match="only be called inside a flow run"):
         pause_flow_run(str)
 
@@ -470,9 +470,9 @@ def test_waits_outside_a_flow_or_inside_a_task_say_where_they_belong() -> None:
 
     @flow
     def host_flow() -> None:
-        sneaky()
+        sneaky.submit().result()
 
-    with tarry_test_harness(), pytest.raises(tarry.TarryError, match="waits belong in the flow"):
+    with tarry_test_harness(), pytest.raises(tarry.TarryError, match="call the task directly"):
         host_flow()
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tarry import errors
 from tarry.config import Settings
-from tarry.states import FINAL_STATES, TRANSITIONS, RunState, check_transition
+from tarry.states import FINAL_STATES, RETRYABLE, TRANSITIONS, RunState, check_transition
 
 
 def test_defaults_put_the_database_under_dot_tarry() -> None:
@@ -46,9 +46,12 @@ def test_bad_settings_say_which_variable(env: dict[str, str], message: str) -> N
         Settings.from_env(env)
 
 
-def test_final_states_have_no_way_out() -> None:
+def test_final_states_have_no_way_out_but_a_retry() -> None:
     for state in FINAL_STATES:
-        assert TRANSITIONS[state] == frozenset()
+        assert TRANSITIONS[state] == (
+            frozenset({RunState.PENDING}) if state in RETRYABLE else frozenset()
+        )
+    assert {RunState.FAILED, RunState.CRASHED} == RETRYABLE
     with pytest.raises(errors.InvalidTransition, match="cannot go from Completed to Running"):
         check_transition("r1", RunState.COMPLETED, RunState.RUNNING)
 

@@ -30,12 +30,27 @@ __all__ = [
 
 
 class Scope:
-    """Hands out journal keys in call order: `1, 2, ...` in a flow, `3.1, 3.2` in step 3."""
+    """Hands out journal keys in call order: `1, 2, ...` in a flow, `3.1, 3.2` in step 3.
 
-    def __init__(self, prefix: str = "", step_key: str | None = None, label: str = "") -> None:
+    A scope also says how a wait made in it waits: awaited (`is_async`, an `async def`
+    flow or task) or blocking, and, inside a task, why a wait cannot be made there
+    (`waits_refused`), or `None` when it can.
+    """
+
+    def __init__(
+        self,
+        prefix: str = "",
+        step_key: str | None = None,
+        label: str = "",
+        *,
+        is_async: bool = False,
+        waits_refused: str | None = None,
+    ) -> None:
         self.prefix = prefix
         self.step_key = step_key
         self.label = label
+        self.is_async = is_async
+        self.waits_refused = waits_refused
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -142,7 +157,8 @@ def log_prints_enabled() -> bool:
 @contextmanager
 def run_scope(ctx: RunContext, log_prints: bool) -> Iterator[RunContext]:
     """Make `ctx` the current run, with a fresh top-level key scope."""
-    tokens = (_run.set(ctx), _scope.set(Scope(label=ctx.label)), _log_prints.set(log_prints))
+    scope = Scope(label=ctx.label, is_async=ctx.flow.is_async)
+    tokens = (_run.set(ctx), _scope.set(scope), _log_prints.set(log_prints))
     try:
         yield ctx
     finally:
@@ -152,9 +168,24 @@ def run_scope(ctx: RunContext, log_prints: bool) -> Iterator[RunContext]:
 
 
 @contextmanager
-def step_scope(key: str, label: str, log_prints: bool | None) -> Iterator[Scope]:
-    """Enter step `key`: calls made inside it get keys `key.1`, `key.2`, ..."""
-    scope = Scope(prefix=f"{key}.", step_key=key, label=label)
+def step_scope(
+    key: str,
+    label: str,
+    log_prints: bool | None,
+    *,
+    is_async: bool = False,
+    waits_refused: str | None = None,
+) -> Iterator[Scope]:
+    """Enter step `key`: calls made inside it get keys `key.1`, `key.2`, ...
+
+    A wait inside is refused for the enclosing step's reason, if it has one, else
+    for `waits_refused`.
+    """
+    outer = _scope.get()
+    refused = outer.waits_refused if outer is not None and outer.waits_refused else waits_refused
+    scope = Scope(
+        prefix=f"{key}.", step_key=key, label=label, is_async=is_async, waits_refused=refused
+    )
     token = _scope.set(scope)
     prints = _log_prints.set(_log_prints.get() if log_prints is None else log_prints)
     try:

@@ -15,7 +15,7 @@ from tarry import errors
 from tarry.engine import context
 from tarry.storage import port, records
 
-__all__ = ["get_run_logger", "install_print_capture", "log_run_event", "setup_console"]
+__all__ = ["bounded", "get_run_logger", "install_print_capture", "log_run_event", "setup_console"]
 
 RUN_LOGGER = "tarry.runs"
 _CONSOLE_FORMAT = "%(asctime)s.%(msecs)03d | %(levelname)-7s | %(tarry_label)s - %(message)s"
@@ -39,11 +39,12 @@ class _StoreHandler(logging.Handler):
         run_id: str | None = getattr(record, "tarry_run_id", None)
         if store is None or run_id is None:
             return
+        limit: int | None = getattr(record, "tarry_max_chars", None)
         line = records.LogRecord(
             run_id=run_id,
             at=record.created,
             level=record.levelno,
-            message=record.getMessage(),
+            message=bounded(record.getMessage(), limit),
             step_key=getattr(record, "tarry_step_key", None),
             logger=record.name,
         )
@@ -51,6 +52,19 @@ class _StoreHandler(logging.Handler):
             store.add_logs([line])
         except errors.StoreError:
             self.handleError(record)
+
+
+def bounded(message: str, limit: int | None) -> str:
+    """`message`, cut after `limit` characters with a marker saying how many were cut.
+
+    Args:
+        message: A log line.
+        limit: The most characters kept (`None`: no limit).
+    """
+    if limit is None or len(message) <= limit:
+        return message
+    cut = len(message) - limit
+    return f"{message[:limit]}… [log line truncated: {cut:,} more characters]"
 
 
 _setup_lock = threading.Lock()
@@ -145,6 +159,7 @@ def get_run_logger() -> logging.LoggerAdapter[logging.Logger]:
         "tarry_run_id": ctx.run.id,
         "tarry_step_key": scope.step_key,
         "tarry_label": scope.label or ctx.label,
+        "tarry_max_chars": ctx.host.settings.max_log_line_chars,
     }
     return _RunLogAdapter(_run_logger(), extra)
 
@@ -163,6 +178,7 @@ def log_run_event(ctx: context.RunContext, level: int, msg: str, *args: object) 
         "tarry_run_id": ctx.run.id,
         "tarry_step_key": None,
         "tarry_label": ctx.label,
+        "tarry_max_chars": ctx.host.settings.max_log_line_chars,
     }
     record = logger.makeRecord(logger.name, level, "tarry", 0, msg, args, None, extra=extra)
     logger.handle(record)

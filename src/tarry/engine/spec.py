@@ -171,6 +171,7 @@ class FlowSpec(Generic[P, R]):
                 f"flow {self.name!r} cannot take these parameters: {exc}; "
                 f"its signature is {self.name}{self.signature}",
                 flow_name=self.name,
+                field_errors=_misfits(self.signature, len(args), kwargs),
             ) from None
         return dict(bound.arguments)
 
@@ -208,24 +209,41 @@ def naming_parameters() -> dict[str, Any] | None:
 
 
 @overload
-def load_flow(entrypoint: str) -> FlowSpec[..., Any]: ...
+def load_flow(
+    entrypoint: str, *, timeout: float | None = None, limit_name: str = ""
+) -> FlowSpec[..., Any]: ...
 
 
 @overload
-def load_flow(entrypoint: str, kind: type[F]) -> F: ...
+def load_flow(
+    entrypoint: str, kind: type[F], *, timeout: float | None = None, limit_name: str = ""
+) -> F: ...
 
 
-def load_flow(entrypoint: str, kind: type[Any] = FlowSpec) -> Any:
+def load_flow(
+    entrypoint: str,
+    kind: type[Any] = FlowSpec,
+    *,
+    timeout: float | None = None,
+    limit_name: str = "",
+) -> Any:
     """The flow an entrypoint names, imported (a run's, a deployment's, or one typed in).
 
     Args:
         entrypoint: `module:flow` or `path/to/file.py:flow`.
         kind: The class it must be: `tarry.Flow` where the caller calls its verbs.
+        timeout: The most seconds its file's import may take (see `loader.load_object`);
+            `None`: no limit.
+        limit_name: The setting `timeout` comes from, named when it is exceeded.
 
     Raises:
-        errors.FlowLoadError: This process cannot import it, or it is not a `@flow`.
+        errors.FlowLoadError: This process cannot import it (in time), or it is not a
+            `@flow`.
     """
-    found = loader.load_object(entrypoint)
+    if timeout is None:
+        found = loader.load_object(entrypoint)
+    else:
+        found = loader.load_object(entrypoint, timeout=timeout, limit_name=limit_name)
     if not isinstance(found, kind):
         raise errors.FlowLoadError(f"{entrypoint} is a {type(found).__name__}, not a @flow")
     return found
@@ -240,22 +258,55 @@ def _signature(fn: Callable[..., Any]) -> inspect.Signature:
         return inspect.signature(fn)
 
 
+def _misfits(
+    signature: inspect.Signature, positional: int, kwargs: dict[str, Any]
+) -> list[errors.FieldError]:
+    """Each parameter a call misses, and each name it gives that the signature lacks."""
+    params = list(signature.parameters.values())
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
+    named = {p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    found = [
+        errors.FieldError((name,), "not a parameter of this flow", "extra_forbidden")
+        for name in kwargs
+        if name not in named and not takes_any
+    ]
+    missing = [
+        p.name
+        for index, p in enumerate(params)
+        if p.default is p.empty
+        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        and p.name not in kwargs
+        and index >= positional
+    ]
+    return found + [errors.FieldError((name,), "Field required", "missing") for name in missing]
+
+
 def _coerce(flow: FlowSpec[Any, Any], parameters: dict[str, Any]) -> dict[str, Any]:
     import pydantic  # noqa: PLC0415 - only runs started from text pay for it
 
     hints = _type_hints(flow.fn)
     out = dict(parameters)
+    problems: list[tuple[str, Any, pydantic.ValidationError]] = []
     for name, value in parameters.items():
         if name not in hints:
             continue
         try:
             out[name] = pydantic.TypeAdapter(hints[name]).validate_python(value)
         except pydantic.ValidationError as exc:
-            reason = exc.errors()[0]["msg"]
-            raise errors.ParameterError(
-                f"flow {flow.name!r}: parameter {name!r} = {value!r} is invalid: {reason}",
-                flow_name=flow.name,
-            ) from None
+            problems.append((name, value, exc))
+    if problems:
+        # The message names the first; `field_errors` every one, for a form to show them all.
+        first, value, refusal = problems[0]
+        raise errors.ParameterError(
+            f"flow {flow.name!r}: parameter {first!r} = {value!r} is invalid: "
+            f"{refusal.errors()[0]['msg']}",
+            flow_name=flow.name,
+            field_errors=[
+                errors.FieldError((name, *e["loc"]), e["msg"], e["type"])
+                for name, _value, invalid in problems
+                for e in invalid.errors()
+            ],
+        )
     return out
 
 
@@ -263,7 +314,7 @@ def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     import typing  # noqa: PLC0415
 
     try:
-        hints = typing.get_type_hints(fn)
+        hints = typing.get_type_hints(fn, include_extras=True)  # Annotated constraints count
     except (NameError, TypeError):
         return {}
     hints.pop("return", None)

@@ -205,11 +205,16 @@ def _run_step(
     key: str,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
+    *,
+    inline: bool = True,
 ) -> Any:
     call = _prepare(ctx, task, key, args, kwargs)
     if isinstance(call, records.StepRecord):
         return replay(call)
-    with context.step_scope(key, call.label, task.log_prints):
+    refused = _waits_refused(ctx, task, inline)
+    with context.step_scope(
+        key, call.label, task.log_prints, is_async=task.is_async, waits_refused=refused
+    ):
         try:
             value = _invoke_with_retries(call)
         except Exception as exc:
@@ -218,6 +223,25 @@ def _run_step(
     step = _outcome(call, value)
     _save(ctx, step)
     return replay(step) if step.status is StepStatus.FAILED else value
+
+
+def _waits_refused(
+    ctx: context.RunContext, task: spec.TaskSpec[Any, Any], inline: bool
+) -> str | None:
+    """Why a wait inside this task call cannot pause its run, or `None` when it can.
+
+    A wait in a task pauses the run that owns it (as in Prefect) when the task runs
+    in the flow's own line of execution, which then simply stops at the wait. A task
+    beside the flow (submitted), in a thread its timeout may abandon, or blocking
+    an `async def` flow's event loop cannot stop the run there.
+    """
+    if not inline:
+        return "a submitted task runs beside its flow; call the task directly to wait in it"
+    if task.timeout_seconds is not None:
+        return "a task with timeout_seconds runs in a thread its timeout abandons"
+    if ctx.flow.is_async and not task.is_async:
+        return "a sync task of an async def flow would block the event loop; make it async def"
+    return None
 
 
 def _invoke_with_retries(call: _Call) -> Any:
@@ -320,10 +344,12 @@ def submit_task(
     key = context.current_scope().next_key()
     if task.is_async:
         inner = ctx.task_runner.submit(
-            lambda: run_coroutine_sync(_run_step_async(ctx, task, key, args, kwargs))
+            lambda: run_coroutine_sync(_run_step_async(ctx, task, key, args, kwargs, inline=False))
         )
     else:
-        inner = ctx.task_runner.submit(lambda: _run_step(ctx, task, key, args, kwargs))
+        inner = ctx.task_runner.submit(
+            lambda: _run_step(ctx, task, key, args, kwargs, inline=False)
+        )
     future: futures.TarryFuture[Any] = futures.TarryFuture(inner, key, task.name)
     ctx.futures.append(future)
     return future
@@ -417,11 +443,17 @@ async def _run_step_async(
     key: str,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
+    *,
+    inline: bool = True,
 ) -> Any:
+    """Async version of `_run_step`."""
     call = _prepare(ctx, task, key, args, kwargs)
     if isinstance(call, records.StepRecord):
         return replay(call)
-    with context.step_scope(key, call.label, task.log_prints):
+    refused = _waits_refused(ctx, task, inline)
+    with context.step_scope(
+        key, call.label, task.log_prints, is_async=task.is_async, waits_refused=refused
+    ):
         try:
             value = await _invoke_with_retries_async(call)
         except Exception as exc:

@@ -413,17 +413,24 @@ async def _park_async(session: _Session, suspend_now: bool) -> records.StepRecor
 
 
 def flow_context(what: str) -> context.RunContext:
-    """The run a wait belongs to: the current one, in its flow body, not aborted.
+    """The run a wait belongs to: the current one, not aborted.
+
+    Called inside a task, the wait pauses the run that owns the task (as in
+    Prefect), where the task runs in the flow's own line of execution.
 
     Raises:
-        errors.TarryError: `what` was called outside a flow run, or inside a task.
+        errors.TarryError: `what` was called outside a flow run, or inside a task
+            that cannot stop its run (submitted, with a timeout, or sync in an
+            `async def` flow).
     """
     ctx = context.current_run()
     if ctx is None:
         raise errors.TarryError(f"{what} can only be called inside a flow run")
-    if context.current_scope().step_key is not None:
+    scope = context.current_scope()
+    if scope.step_key is not None and scope.waits_refused is not None:
         raise errors.TarryError(
-            f"{what} was called inside a task; waits belong in the flow body, between tasks"
+            f"{what} was called inside task {scope.label}, where it cannot pause the run: "
+            f"{scope.waits_refused}"
         )
     steps.check_aborted(ctx)
     return ctx
@@ -436,7 +443,7 @@ def dispatch(what: str, label: str, alts: list[Alt], suspend_now: bool, once: bo
     that wait's outcome at once (Prefect's pause keys: a key pauses once).
     """
     ctx = flow_context(what)
-    if ctx.flow.is_async:
+    if context.current_scope().is_async:
         return _wait_async(ctx, label, alts, suspend_now, once)
     return _wait(ctx, label, alts, suspend_now, once)
 

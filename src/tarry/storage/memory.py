@@ -534,6 +534,8 @@ def _matches(run: records.RunRecord, where: records.RunFilter) -> bool:
         return False
     if where.flow_name is not None and run.flow_name != where.flow_name:
         return False
+    if where.name is not None and run.name != where.name:
+        return False
     return isinstance(where.parent_id, records.Unset) or run.parent_id == where.parent_id
 
 

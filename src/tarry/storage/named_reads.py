@@ -29,6 +29,7 @@ def list_runs_params(where: records.RunFilter, array: Callable[[list[str]], Any]
         "any_state": not where.states,
         "states": array([s.value for s in where.states]),
         "flow_name": where.flow_name,
+        "name": where.name,
         "any_parent": isinstance(parent, records.Unset),
         "parent_id": None if isinstance(parent, records.Unset) else parent,
         "limit": where.limit,

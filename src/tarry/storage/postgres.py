@@ -402,7 +402,11 @@ def _check_reachable(url: str) -> None:
     try:
         psycopg.connect(url, connect_timeout=_CONNECT_TIMEOUT_SECONDS).close()
     except psycopg.Error as exc:
-        raise errors.StoreError(f"cannot connect to PostgreSQL at {_describe(url)}: {exc}") from exc
+        # libpq's reason spans lines (with a hint); one line reads better in a terminal or log.
+        reason = " ".join(str(exc).split())
+        raise errors.StoreError(
+            f"cannot connect to PostgreSQL at {_describe(url)}: {reason} (check TARRY_DATABASE_URL)"
+        ) from exc
 
 
 def _describe(url: str) -> str:

@@ -189,7 +189,8 @@ def transition_params(
     if len(expected) != 1:
         return None
     [from_state] = expected
-    if change.to_state not in TRANSITIONS[from_state]:
+    # Leaving an ended state (a retry, rare) clears `ended_at`: `apply_change` does it.
+    if change.to_state not in TRANSITIONS[from_state] or from_state.is_final:
         return None
     final = change.to_state.is_final
     fields = {

@@ -379,6 +379,8 @@ class RunFilter:
     """Only these states (all when empty)."""
     flow_name: str | None = None
     """Only this flow."""
+    name: str | None = None
+    """Only runs with this name (names are not unique)."""
     parent_id: str | Unset | None = UNSET
     """Only children of this run; `None` for top-level runs only."""
     limit: int = 50

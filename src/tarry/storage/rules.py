@@ -158,6 +158,8 @@ def apply_change(run: records.RunRecord, change: records.StateChange) -> records
     }
     if change.to_state.is_final:
         fields.update(ended_at=change.at, lease_owner=None, lease_expires_at=None)
+    elif run.state.is_final:  # retried: the run has not ended any more
+        fields["ended_at"] = None
     if change.to_state is RunState.RUNNING and run.started_at is None:
         fields["started_at"] = change.at
     return dataclasses.replace(run, state=change.to_state, state_reason=change.reason, **fields)

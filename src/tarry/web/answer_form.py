@@ -22,6 +22,7 @@ __all__ = [
     "MAX_RESPONDER",
     "RESPONDER_FALLBACK",
     "RESPONDER_FIELD",
+    "fields_context",
     "form_context",
     "responder_field",
 ]
@@ -49,10 +50,6 @@ def form_context(
         field_errors: Why the submitted answer was refused.
     """
     spec: dict[str, Any] | None = json.loads(wait.spec) if wait.spec else None
-    fields = forms.form_fields(spec) if spec is not None else []
-    if submitted is not None:
-        fields = [_as_submitted(f, submitted) for f in fields]
-    by_field, general = _place_errors(fields, field_errors or [])
     responder_name = responder_field(spec)
     responder = pages.form_text(submitted, responder_name) if submitted is not None else None
     return {
@@ -60,15 +57,35 @@ def form_context(
         "run": run,
         "description": safe_markdown.render_markdown(spec.get("description") if spec else None),
         "has_spec": spec is not None,
-        "fields": fields,
-        "errors": by_field,
-        "general_errors": general,
+        **fields_context(spec, submitted, field_errors),
         "responder": responder or "",
         "responder_field": responder_name,
         "max_responder": MAX_RESPONDER,
         "action": None,
         "answering_as": None,
     }
+
+
+def fields_context(
+    spec: Mapping[str, Any] | None,
+    submitted: FormData | None = None,
+    field_errors: list[errors.FieldError] | None = None,
+) -> dict[str, Any]:
+    """The fields of a generated form (`_form_fields.html`), as submitted, with their errors.
+
+    Args:
+        spec: `{"schema": ..., "initial": ...}`: a wait's input spec, or a flow's parameters.
+        submitted: The form as it was sent, to show again (the initial data if `None`).
+        field_errors: Why the submitted values were refused.
+
+    Returns:
+        `fields`, `errors` (messages by field name) and `general_errors` (the others).
+    """
+    fields = forms.form_fields(spec) if spec is not None else []
+    if submitted is not None:
+        fields = [_as_submitted(f, submitted) for f in fields]
+    by_field, general = _place_errors(fields, field_errors or [])
+    return {"fields": fields, "errors": by_field, "general_errors": general}
 
 
 def responder_field(spec: Mapping[str, Any] | None) -> str:

@@ -64,6 +64,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (errors.AlreadyAnswered, 409, "already_answered"),
     (errors.NotWaiting, 409, "not_waiting"),
     (errors.RunEnded, 409, "run_ended"),
+    (errors.NotRetryable, 409, "not_retryable"),
     (errors.InvalidTransition, 409, "invalid_transition"),
     (errors.FlowLoadError, 409, "flow_not_loadable"),
 ]
@@ -87,7 +88,10 @@ router = APIRouter(prefix="/api", dependencies=[Depends(_require_token)], respon
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")]
-RunId = Annotated[str, Path(min_length=1, max_length=100, description="Run id or unique prefix.")]
+RunId = Annotated[
+    str,
+    Path(min_length=1, max_length=100, description="Run id, unique prefix of one, or run name."),
+]
 WaitId = Annotated[str, Path(min_length=1, max_length=100, description="Wait id.")]
 
 
@@ -180,6 +184,34 @@ async def cancel_run(request: Request, run_id: RunId) -> RunOut:
 
 
 @router.post(
+    "/runs/{run_id}/retry",
+    summary="Retry a failed run from its journal",
+    tags=["runs"],
+    responses=_doc(404, 409),
+)
+async def retry_run(request: Request, run_id: RunId) -> RunOut:
+    """The same run continues, Pending, as its next attempt: finished steps keep their results.
+
+    Only a Failed or Crashed top-level run is retried (409 otherwise).
+    """
+    run = await run_in_threadpool(service.retry_run, run_id, by="api", hst=_host(request))
+    return RunOut.of(run)
+
+
+@router.post(
+    "/runs/{run_id}/rerun",
+    status_code=201,
+    summary="Start a new run with the same parameters",
+    tags=["runs"],
+    responses=_doc(404),
+)
+async def rerun(request: Request, run_id: RunId) -> RunOut:
+    """A new Pending run of the same flow and parameters; the old run stays as it is."""
+    run = await run_in_threadpool(service.rerun, run_id, hst=_host(request))
+    return RunOut.of(run)
+
+
+@router.post(
     "/runs/{run_id}/suspend",
     summary="Take a waiting run out of memory",
     tags=["runs"],
@@ -226,10 +258,13 @@ async def _answer(request: Request, run_id: str, body: AnswerIn, **which: str | 
     status_code=201,
     summary="Send a message to a run",
     tags=["messages"],
-    responses=_doc(400, 404),
+    responses=_doc(400, 404, 409),
 )
 async def send_message(request: Request, run_id: RunId, body: SendIn) -> MessageOut:
-    """The run receives it with `receive_input`, exactly once; a key already sent is ignored."""
+    """The run receives it with `receive_input`, exactly once; a key already sent is ignored.
+
+    A run that has ended receives nothing more: a message to it is refused (409).
+    """
     sent = await run_in_threadpool(
         service.send_message,
         run_id,

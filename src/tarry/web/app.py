@@ -113,7 +113,8 @@ def _add_error_handlers(app: FastAPI) -> None:
             logger.exception("unexpected error on %s", request.url.path, exc_info=exc)
             return _error(request, 500, ErrorOut(detail=str(exc), code="server_error"))
         status, code = found
-        fields = exc.field_errors if isinstance(exc, errors.InputInvalid) else []
+        refused = (errors.InputInvalid, errors.ParameterError)
+        fields = exc.field_errors if isinstance(exc, refused) else []
         body = ErrorOut(detail=str(exc), code=code, errors=[FieldErrorOut.of(f) for f in fields])
         return _error(request, status, body)
 

@@ -1,5 +1,8 @@
 """The run pages: the run list, one run with its step timeline, and the run actions.
 
+Retry continues a Failed or Crashed run from its journal; Rerun starts a new run with
+the same parameters and shows it.
+
 Cancel, suspend and resume are forms that answer with a redirect to the run and a
 flash message saying what happened (or why it could not).
 """
@@ -18,7 +21,7 @@ from starlette.responses import Response
 
 from tarry import errors, host, service
 from tarry.forms import fields as forms
-from tarry.states import RunState, StepKind, WaitKind, WaitStatus
+from tarry.states import RETRYABLE, RunState, StepKind, WaitKind, WaitStatus
 from tarry.storage import UNSET, records
 from tarry.web import answer_form, auth, formatting, login, pages
 from tarry.web.schemas import duration
@@ -28,7 +31,9 @@ __all__ = [
     "StepRow",
     "Timeline",
     "cancel",
+    "rerun",
     "resume",
+    "retry",
     "router",
     "run_page",
     "runs_page",
@@ -104,6 +109,8 @@ def _run_context(request: Request, detail: service.RunDetail) -> dict[str, Any]:
         "inline": answer_form.form_context(inline, detail.run) if inline is not None else None,
         "resumable": [w for w in open_inputs if _resumable(w)],
         "can_cancel": not run.state.is_final,
+        "can_retry": run.state in RETRYABLE and run.parent_id is None,
+        "can_rerun": run.state.is_final and run.parent_id is None,
         "can_suspend": run.state is RunState.WAITING and run.lease_owner is not None,
         "children": [(c, duration(c, now)) for c in detail.children],
         "transitions": detail.transitions,
@@ -228,6 +235,24 @@ async def cancel(request: Request, run_id: RunId) -> Response:
     return await _act(request, run_id, "cancel")
 
 
+@router.post("/runs/{run_id}/retry")
+async def retry(request: Request, run_id: RunId) -> Response:
+    """Continue the failed run from its journal."""
+    return await _act(request, run_id, "retry")
+
+
+@router.post("/runs/{run_id}/rerun")
+async def rerun(request: Request, run_id: RunId) -> Response:
+    """Start a new run with the same parameters, and show it."""
+    form = await request.form()
+    if not auth.csrf_valid(request, pages.form_text(form, auth.CSRF_FIELD)):
+        return pages.csrf_failed(request)
+    hst = pages.host_of(request)
+    fresh = await run_in_threadpool(service.rerun, run_id, hst=hst)
+    done = pages.Flash("ok", "A new run with the same parameters has started.")
+    return pages.redirect(f"/runs/{pages.url_quote(fresh.id)}", done)
+
+
 @router.post("/runs/{run_id}/suspend")
 async def suspend(request: Request, run_id: RunId) -> Response:
     """Take the waiting run out of memory."""
@@ -258,6 +283,9 @@ def _do(hst: host.Host, run: records.RunRecord, action: str, wait_id: str | None
     if action == "cancel":
         service.cancel_run(run.id, by="the web UI", hst=hst)
         return "Run cancelled."
+    if action == "retry":
+        service.retry_run(run.id, by="the web UI", hst=hst)
+        return "Run retried: it continues from its journal, its finished steps kept."
     if action == "suspend":
         after = service.suspend_run(run.id, hst=hst)
         if after.lease_owner is None:

@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 import pydantic
 
-from tarry import errors, serialization, service
+from tarry import errors, serialization, service, states
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
 from tarry.storage import records
 
@@ -125,6 +125,12 @@ class RunOut(pydantic.BaseModel):
     flow_name: str
     entrypoint: str
     state: RunState
+    state_name: str = pydantic.Field(
+        "",
+        description="The state's name as Prefect shows it: a Waiting run is `Paused` while a "
+        "process holds it in memory and `Suspended` once it left memory; otherwise `state` "
+        "(empty from a server older than this field).",
+    )
     state_reason: str
     parameters: Any = pydantic.Field(description="Parameters by name (JSON).")
     result: Any = pydantic.Field(None, description="Return value once Completed (JSON).")
@@ -146,6 +152,7 @@ class RunOut(pydantic.BaseModel):
             flow_name=run.flow_name,
             entrypoint=run.entrypoint,
             state=run.state,
+            state_name=states.shown_name(run.state, in_memory=run.lease_owner is not None),
             state_reason=run.state_reason,
             parameters=_json(run.parameters),
             result=_json(run.result),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import pytest
@@ -100,6 +101,18 @@ def test_flow_name_filter(store: Store, family: dict[str, RunRecord]) -> None:
         "etl.child1",
     ]
     assert store.list_runs(RunFilter(flow_name="no-such-flow")) == []
+
+
+def test_name_filter_finds_every_run_of_that_name(store: Store) -> None:
+    older = dataclasses.replace(run_record(created_at=T0 + 1), name="quiet-lynx")
+    newer = dataclasses.replace(run_record(created_at=T0 + 2), name="quiet-lynx")
+    for record in (older, newer, run_record(created_at=T0 + 3)):
+        store.insert_run(record)
+
+    found = store.list_runs(RunFilter(name="quiet-lynx"))
+
+    assert [run.id for run in found] == [newer.id, older.id]
+    assert store.list_runs(RunFilter(name="quiet")) == []
 
 
 def test_filters_combine(store: Store, family: dict[str, RunRecord]) -> None:

@@ -200,7 +200,8 @@ def test_lease_can_be_released_without_leaving_running(store: Store) -> None:
     ("from_state", "to_state"),
     [
         (RunState.COMPLETED, RunState.RUNNING),
-        (RunState.FAILED, RunState.PENDING),
+        (RunState.CANCELLED, RunState.PENDING),
+        (RunState.COMPLETED, RunState.PENDING),
         (RunState.PENDING, RunState.COMPLETED),
         (RunState.SCHEDULED, RunState.WAITING),
     ],
@@ -217,6 +218,25 @@ def test_forbidden_transition_raises_and_writes_nothing(
 
     assert store.get_run(run.id) == run
     assert len(store.get_transitions(run.id)) == 1
+
+
+@pytest.mark.parametrize("ended", [RunState.FAILED, RunState.CRASHED], ids=str)
+def test_a_retried_run_has_not_ended_and_starts_its_next_attempt(
+    store: Store, ended: RunState
+) -> None:
+    run = running_run(store)
+    store.transition(run.id, {RunState.RUNNING}, StateChange(ended, at=T0 + 1, error='"boom"'))
+    retry = StateChange(RunState.PENDING, at=T0 + 2, reason="retried", error=None, attempt=2)
+
+    retried = store.transition(run.id, {ended}, retry)
+
+    assert retried == store.get_run(run.id)
+    assert retried is not None
+    assert (retried.state, retried.attempt, retried.error) == (RunState.PENDING, 2, None)
+    assert (retried.ended_at, retried.lease_owner, retried.started_at) == (None, None, T0)
+    assert store.get_transitions(run.id)[-1] == TransitionRecord(
+        run.id, ended, RunState.PENDING, T0 + 2, "retried"
+    )
 
 
 def test_every_pair_of_states_follows_the_transitions_table(store: Store) -> None:

@@ -291,6 +291,7 @@ SELECT * FROM run_transitions WHERE run_id = %(run_id)s ORDER BY id;
 SELECT * FROM runs
 WHERE (%(any_state)s OR state = ANY(%(states)s::text[]))
   AND (%(flow_name)s::text IS NULL OR flow_name = %(flow_name)s)
+  AND (%(name)s::text IS NULL OR name = %(name)s)
   AND (%(any_parent)s OR parent_id IS NOT DISTINCT FROM %(parent_id)s::text)
 ORDER BY created_at DESC, id
 LIMIT %(limit)s OFFSET %(offset)s;

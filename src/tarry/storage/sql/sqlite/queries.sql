@@ -85,6 +85,7 @@ SELECT * FROM run_transitions WHERE run_id = :run_id ORDER BY id;
 SELECT * FROM runs
 WHERE (:any_state OR state IN (SELECT value FROM json_each(:states)))
   AND (:flow_name IS NULL OR flow_name = :flow_name)
+  AND (:name IS NULL OR name = :name)
   AND (:any_parent OR parent_id IS :parent_id)
 ORDER BY created_at DESC, id
 LIMIT :limit OFFSET :offset;

@@ -10,18 +10,21 @@ import datetime as dt
 import json
 import signal
 import sys
+import time
 from typing import Annotated, Any
 
 import typer
 from rich import markup
-from rich.console import Console
 from rich.table import Column, Table
 
-from tarry import config, errors, host, loader, serialization, service, worker
+from tarry import _version, config, errors, host, loader, serialization, service, worker
+from tarry.cli import deployments
+from tarry.cli.output import AS_JSON, err, fail, out, parse_params, print_json
 from tarry.definitions import Flow
 from tarry.engine import spec
 from tarry.states import RunState
 from tarry.storage import records
+from tarry.web import schemas
 
 __all__ = ["app", "main"]
 
@@ -31,47 +34,31 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-runs_app = typer.Typer(help="Inspect and cancel runs.", no_args_is_help=True)
+runs_app = typer.Typer(help="Inspect, cancel and retry runs.", no_args_is_help=True)
 inputs_app = typer.Typer(help="Inputs runs are waiting for.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the database.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(inputs_app, name="inputs")
 app.add_typer(db_app, name="db")
-
-out = Console()
-# Lines are not cut at 80 columns when stderr is a pipe or a log file.
-err = Console(stderr=True, soft_wrap=True)
-if not out.is_terminal:
-    # Piped or captured output goes to programs and pagers: tables keep whole ids and
-    # names instead of cutting them to fit 80 columns.
-    out.width = max(out.width, 160)
+app.add_typer(deployments.app, name="deployment")
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    # Messages quote user data (ids, patterns such as `[a-z]`) that is not rich markup.
-    err.print(f"[bold red]Error:[/] {markup.escape(message)}", highlight=False, markup=True)
-    return typer.Exit(code)
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"tarry {_version.__version__}")
+        raise typer.Exit()
 
 
-def _parse_params(pairs: list[str], as_json: str | None) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    if as_json:
-        try:
-            loaded = json.loads(as_json)
-        except json.JSONDecodeError as exc:
-            raise _fail(f"--params is not valid JSON: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise _fail("--params must be a JSON object such as '{\"n\": 3}'")
-        params.update(loaded)
-    for pair in pairs:
-        name, sep, text = pair.partition("=")
-        if not sep or not name:
-            raise _fail(f"--param {pair!r} must look like name=value")
-        try:
-            params[name] = json.loads(text)
-        except json.JSONDecodeError:
-            params[name] = text
-    return params
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Durable, human-in-the-loop workflows."""
 
 
 def _load_flow(entrypoint: str) -> Flow[..., Any]:
@@ -91,12 +78,12 @@ def run_command(
     """Run a flow in this process and print its result as JSON."""
     try:
         flow = _load_flow(entrypoint)
-        values = flow.validate_parameters(_parse_params(param or [], params))
+        values = flow.validate_parameters(parse_params(param or [], params))
         result = asyncio.run(flow(**values)) if flow.is_async else flow(**values)
     except errors.TarryError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - the flow's own error, already stored with its run
-        raise _fail(f"the flow failed: {type(exc).__name__}: {exc}") from None
+        raise fail(f"the flow failed: {type(exc).__name__}: {exc}") from None
     out.print_json(serialization.dumps(result))
 
 
@@ -152,13 +139,18 @@ def server_command(
 
     hst = host.get_host()
     settings = hst.settings
+    address = bind or settings.server_host
+    chosen = port if port is not None else settings.server_port
     try:
+        # A database or a port the server cannot use is one line, before "listening".
+        hst.store  # noqa: B018 - opens and migrates it
+        sock = server.listening_socket(address, chosen)
         deployed = server.deploy_entrypoints(hst, deploy or [])
         started = server.start_demo_runs(hst, deployed) if demo else []
     except errors.TarryError as exc:
-        raise _fail(str(exc)) from None
-    address = bind or settings.server_host
-    where = f"http://{address}:{port or settings.server_port}"
+        hst.close()
+        raise fail(str(exc)) from None
+    where = f"http://{address}:{chosen}"
     err.print(f"tarry server on {where}  (API {where}/api, docs {where}/api/docs)")
     err.print(f"database {settings.resolved_database_url}", highlight=False)
     for deployment in deployed:
@@ -170,8 +162,7 @@ def server_command(
             needs = ", ".join(missing)
             err.print(f"no demo run of {deployment.name}: it needs {needs}", highlight=False)
     try:
-        chosen = port if port is not None else settings.server_port
-        server.serve(hst, bind=address, port=chosen, max_runs=max_runs)
+        server.serve(hst, bind=address, port=chosen, max_runs=max_runs, sock=sock)
     finally:
         hst.close()
 
@@ -194,9 +185,14 @@ def runs_ls(
     state: Annotated[list[RunState] | None, typer.Option(help="Only runs in this state")] = None,
     flow: Annotated[str | None, typer.Option(help="Only runs of this flow")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    as_json: Annotated[bool, AS_JSON] = False,
 ) -> None:
     """List runs, newest first."""
     runs = service.list_runs(states=state or (), flow_name=flow, limit=limit)
+    if as_json:
+        now = time.time()
+        print_json([schemas.RunOut.of(run, now) for run in runs])
+        return
     table = Table("id", "name", "flow", "state", "started", "duration")
     for run in runs:
         table.add_row(
@@ -212,13 +208,17 @@ def runs_ls(
 
 @runs_app.command("show")
 def runs_show(
-    run_id: Annotated[str, typer.Argument(help="The run's id, or the start of it")],
+    run_id: Annotated[str, typer.Argument(help="The run's id, the start of it, or its name")],
+    as_json: Annotated[bool, AS_JSON] = False,
 ) -> None:
     """Show a run: state, parameters, result, steps, logs."""
     try:
         detail = service.get_run_detail(run_id)
     except errors.RunNotFound as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
+    if as_json:
+        print_json(schemas.RunDetailOut.of(detail, time.time()))
+        return
     run = detail.run
     out.print(
         f"[bold]{run.name}[/] ({run.id}) flow [bold]{run.flow_name}[/]: {run.state.value}"
@@ -247,12 +247,16 @@ def runs_show(
 def inputs_ls(
     run_id: Annotated[str | None, typer.Option("--run", help="Only this run")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: Annotated[bool, AS_JSON] = False,
 ) -> None:
     """List open inputs across runs, oldest first."""
     try:
         items = service.list_inbox(run_id, limit=limit)
     except errors.TarryError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
+    if as_json:
+        print_json([schemas.InputOut.of_item(item) for item in items])
+        return
     # Folded, not cut with an ellipsis: a narrow terminal still shows whole names.
     headers = ("run", "flow", "wait", "waiting since", "deadline", "asks for")
     table = Table(*(Column(header, overflow="fold") for header in headers))
@@ -277,19 +281,49 @@ def _asks_for(wait: records.WaitRecord) -> str:
 
 @runs_app.command("cancel")
 def runs_cancel(
-    run_id: Annotated[str, typer.Argument(help="The run's id, or the start of it")],
+    run_id: Annotated[str, typer.Argument(help="The run's id, the start of it, or its name")],
 ) -> None:
     """Cancel a run and its child runs; a waiting run's open waits close."""
     try:
         run = service.cancel_run(run_id, by="cli")
     except errors.TarryError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(f"cancelled run {run.name} ({run.id})", highlight=False, markup=False)
+
+
+@runs_app.command("retry")
+def runs_retry(
+    run_id: Annotated[str, typer.Argument(help="The run's id, the start of it, or its name")],
+) -> None:
+    """Continue a Failed or Crashed run from its journal: finished steps are not run again."""
+    try:
+        run = service.retry_run(run_id, by="cli")
+    except errors.TarryError as exc:
+        raise fail(str(exc)) from None
+    out.print(
+        f"retried run {run.name} ({run.id}): attempt {run.attempt}, Pending for a worker",
+        highlight=False,
+        markup=False,
+    )
+
+
+@runs_app.command("rerun")
+def runs_rerun(
+    run_id: Annotated[str, typer.Argument(help="The run's id, the start of it, or its name")],
+) -> None:
+    """Start a new run of the same flow with the same parameters."""
+    try:
+        run = service.rerun(run_id)
+    except errors.TarryError as exc:
+        raise fail(str(exc)) from None
+    out.print(f"started run {run.name} ({run.id}), Pending for a worker", highlight=False)
 
 
 @app.command("send")
 def send_command(
-    run_id: Annotated[str, typer.Argument(help="The receiving run's id, or the start of it")],
+    run_id: Annotated[
+        str, typer.Argument(help="The receiving run's id, the start of it, or its name")
+    ],
     value: Annotated[str, typer.Argument(help="What to send; read as JSON when it parses")],
     key: Annotated[
         str | None, typer.Option(help="Unique per run: a key sent before is ignored")
@@ -304,7 +338,7 @@ def send_command(
     try:
         sent = service.send_message(run_id, data, key=key, sender=sender or "cli")
     except errors.TarryError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(
         f"sent {sent.key} to run {sent.run_id} ({sent.status})", highlight=False, markup=False
     )
@@ -312,7 +346,8 @@ def send_command(
 
 @app.command("resume")
 def resume_command(
-    run_id: Annotated[str, typer.Argument(help="The run's id, or the start of it")],
+    run_id: Annotated[str, typer.Argument(help="The run's id, the start of it, or its name")],
+    *,
     input_json: Annotated[
         str | None,
         typer.Option("--input", "-i", help="The answer as JSON; omit to accept defaults"),
@@ -330,18 +365,24 @@ def resume_command(
         str | None, typer.Option(help="The wait's name, if it waits for several")
     ] = None,
     responder: Annotated[str | None, typer.Option(help="Who answers")] = None,
+    ahead: Annotated[
+        bool,
+        typer.Option(help="Keep the answer for a --key wait the run has not reached yet"),
+    ] = False,
 ) -> None:
     """Answer a run's wait; the answer is validated before it is accepted."""
     try:
+        if key is not None and not ahead:
+            _check_open(run_id, key)
         data = _answer_data(input_json, field or [], run_id, key)
         submitted = service.submit_input(run_id, data, key=key, responder=responder, channel="cli")
     except errors.InputInvalid as exc:
         for problem in exc.field_errors:
             line = f"{problem.field or 'input'}: {problem.message}"
             err.print(line, highlight=False, markup=False, soft_wrap=True)
-        raise _fail("the answer was refused; the run keeps waiting") from None
+        raise fail("the answer was refused; the run keeps waiting") from None
     except errors.TarryError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if submitted.wait is None:
         out.print(f"kept for {key!r}: the run will use it when it gets there", highlight=False)
     else:
@@ -350,19 +391,33 @@ def resume_command(
         )
 
 
+def _check_open(run_id: str, key: str) -> None:
+    """Refuse a `--key` the run does not wait on: a typo must not become an answer kept ahead."""
+    run = service.get_run(run_id)
+    if run.state.is_final:
+        return  # the answer is refused below, with the run's end as the reason
+    names = [wait.name for wait in service.list_pending_inputs(run.id)]
+    if key not in names:
+        listed = ", ".join(repr(name) for name in names) or "none"
+        raise fail(
+            f"run {run.name} ({run.id}) has no open wait named {key!r} (open: {listed});"
+            " pass --ahead to keep the answer for a wait it has not reached yet"
+        )
+
+
 def _answer_data(input_json: str | None, pairs: list[str], run_id: str, key: str | None) -> Any:
     try:
         data = json.loads(input_json) if input_json is not None else None
     except json.JSONDecodeError as exc:
-        raise _fail(f"--input is not valid JSON: {exc}") from None
+        raise fail(f"--input is not valid JSON: {exc}") from None
     if not pairs:
         return data
     if data is not None and not isinstance(data, dict):
-        raise _fail("--set adds fields to an object: give --input as a JSON object, or omit it")
+        raise fail("--set adds fields to an object: give --input as a JSON object, or omit it")
     named = [pair.partition("=") for pair in pairs]
     for (name, sep, _text), pair in zip(named, pairs, strict=True):
         if not sep or not name:
-            raise _fail(f"--set {pair!r} must look like field=value")
+            raise fail(f"--set {pair!r} must look like field=value")
     fields = _answer_fields(run_id, key)
     merged: dict[str, Any] = dict(data or {})
     merged.update((name, _field_value(text, fields.get(name))) for name, _sep, text in named)
@@ -420,7 +475,7 @@ def db_upgrade() -> None:
     try:
         host.Host(settings).store.migrate()
     except errors.TarryError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(f"database up to date: {settings.resolved_database_url}", highlight=False)
 
 

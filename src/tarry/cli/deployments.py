@@ -1,0 +1,97 @@
+"""`tarry deployment ...`: list, inspect and run deployments.
+
+A run started here is created Pending: a worker executes it (`tarry server`'s own, or
+any `tarry worker` on the same database). `--watch` follows it until it ends and exits
+with the run's outcome.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tarry import errors, service
+from tarry.cli.output import AS_JSON, err, fail, out, parse_params, print_json
+from tarry.states import RunState
+from tarry.storage import records
+from tarry.web import schemas
+
+__all__ = ["app"]
+
+app = typer.Typer(help="List, inspect and run deployments.", no_args_is_help=True)
+
+_WATCH_POLL_SECONDS = 0.2
+
+Name = Annotated[str, typer.Argument(help="The deployment, flow-name/deployment-name")]
+
+
+@app.command("ls")
+def ls(
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    as_json: Annotated[bool, AS_JSON] = False,
+) -> None:
+    """List deployments, by name."""
+    found = service.list_deployments(limit=limit)
+    if as_json:
+        print_json([schemas.DeploymentOut.of(d) for d in found])
+        return
+    table = Table("name", "flow", "entrypoint", "tags")
+    for deployment in found:
+        tags = ", ".join(deployment.tags)
+        table.add_row(deployment.name, deployment.flow_name, deployment.entrypoint, tags)
+    out.print(table)
+
+
+@app.command("inspect")
+def inspect(name: Name) -> None:
+    """Print a deployment as JSON: its flow, defaults and parameter schema."""
+    try:
+        deployment = service.get_deployment(name)
+    except errors.TarryError as exc:
+        raise fail(str(exc)) from None
+    print_json(schemas.DeploymentOut.of(deployment))
+
+
+@app.command("run")
+def run(
+    name: Name,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="name=value (value read as JSON if it parses)"),
+    ] = None,
+    params: Annotated[str | None, typer.Option(help="All parameters as a JSON object")] = None,
+    watch: Annotated[bool, typer.Option(help="Follow the run until it ends")] = False,
+) -> None:
+    """Start a run of a deployment with these parameters (over its defaults)."""
+    values = parse_params(param or [], params)
+    try:
+        started = service.start_run(name, values)
+    except errors.ParameterError as exc:
+        for problem in exc.field_errors:
+            err.print(f"{problem.field}: {problem.message}", highlight=False, markup=False)
+        raise fail(str(exc)) from None
+    except errors.TarryError as exc:
+        raise fail(str(exc)) from None
+    out.print(f"started run {started.name} ({started.id}) of {name}", highlight=False)
+    if watch:
+        _follow(started)
+
+
+def _follow(run: records.RunRecord) -> None:
+    """Print each state the run reaches until it ends; exit 1 unless it completed."""
+    seen: RunState | None = None
+    while True:
+        run = service.get_run(run.id)
+        if run.state is not seen:
+            seen = run.state
+            reason = f" - {run.state_reason}" if run.state_reason else ""
+            out.print(f"{run.name}: {run.state.value}{reason}", highlight=False, markup=False)
+        if run.state.is_final:
+            break
+        time.sleep(_WATCH_POLL_SECONDS)
+    if run.state is not RunState.COMPLETED:
+        raise typer.Exit(1)
+    out.print(f"result: {run.result}", highlight=False, markup=False)

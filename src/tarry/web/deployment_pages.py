@@ -1,0 +1,126 @@
+"""The deployment pages: every deployment, one with its recent runs, and its Run form.
+
+The Run form is generated from the flow's parameter schema by the same code as the
+answer forms (`tarry.forms.fields`, `_form_fields.html`), with the deployment's
+defaults filled in. The server checks the parameters against the flow before it
+creates anything: a bad one shows the form again with the reason next to its field
+(422), and no run is made.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+from tarry import errors, safe_markdown, service
+from tarry.forms import fields as forms
+from tarry.storage import records
+from tarry.web import answer_form, auth, login, pages
+from tarry.web.schemas import duration
+
+__all__ = ["deployment_page", "deployments_page", "router", "start_run"]
+
+_RECENT_RUNS = 20
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(login.require_login)])
+
+NamePart = Annotated[str, PathParam(min_length=1, max_length=200)]
+"""One half of a deployment's name, `flow-name/deployment-name`."""
+
+
+@router.get("/deployments")
+async def deployments_page(
+    request: Request, limit: pages.Limit = 50, offset: pages.Offset = 0
+) -> Response:
+    """Every deployment, by name, each with a Run button."""
+    found = await run_in_threadpool(
+        service.list_deployments, limit=limit + 1, offset=offset, hst=pages.host_of(request)
+    )
+    context = {
+        "section": "deployments",
+        "deployments": found[:limit],
+        "page_links": pages.pager(request, limit, offset, len(found)),
+    }
+    return pages.render(request, "deployments.html", context)
+
+
+@router.get("/deployments/{flow}/{name}")
+async def deployment_page(request: Request, flow: NamePart, name: NamePart) -> Response:
+    """One deployment: what it runs, its defaults, its recent runs and the Run form."""
+    deployment = await _deployment(request, f"{flow}/{name}")
+    return await _page(request, deployment)
+
+
+@router.post("/deployments/{flow}/{name}/run")
+async def start_run(request: Request, flow: NamePart, name: NamePart) -> Response:
+    """Start a run with the submitted parameters, or show the form again with what to fix."""
+    form = await request.form()
+    if not auth.csrf_valid(request, pages.form_text(form, auth.CSRF_FIELD)):
+        return pages.csrf_failed(request)
+    deployment = await _deployment(request, f"{flow}/{name}")
+    data = forms.answer_from_form(_spec(deployment), pages.form_lists(form))
+    try:
+        run = await run_in_threadpool(
+            service.start_run, deployment.name, data, hst=pages.host_of(request)
+        )
+    except (errors.ParameterError, errors.InputInvalid) as exc:
+        return await _page(request, deployment, submitted=form, refused=exc)
+    started = pages.Flash("ok", f"Run {run.name} started.")
+    return pages.redirect(f"/runs/{pages.url_quote(run.id)}", started)
+
+
+async def _deployment(request: Request, name: str) -> records.DeploymentRecord:
+    return await run_in_threadpool(service.get_deployment, name, hst=pages.host_of(request))
+
+
+async def _page(
+    request: Request,
+    deployment: records.DeploymentRecord,
+    *,
+    submitted: FormData | None = None,
+    refused: errors.ParameterError | errors.InputInvalid | None = None,
+) -> Response:
+    runs = await run_in_threadpool(
+        service.list_runs,
+        flow_name=deployment.flow_name,
+        limit=_RECENT_RUNS,
+        hst=pages.host_of(request),
+    )
+    now = time.time()
+    context = {
+        "section": "deployments",
+        "deployment": deployment,
+        "description": safe_markdown.render_markdown(deployment.description or None),
+        "defaults": json.loads(deployment.parameters),
+        "form": _form(deployment, submitted, refused),
+        "id_prefix": "run",
+        "runs": [(run, duration(run, now)) for run in runs],
+    }
+    return pages.render(request, "deployment.html", context, status=422 if refused else 200)
+
+
+def _form(
+    deployment: records.DeploymentRecord,
+    submitted: FormData | None,
+    refused: errors.ParameterError | errors.InputInvalid | None,
+) -> dict[str, Any]:
+    field_errors = refused.field_errors if refused is not None else []
+    context = answer_form.fields_context(_spec(deployment), submitted, field_errors)
+    if refused is not None and not field_errors:
+        context["general_errors"] = [str(refused)]
+    return context
+
+
+def _spec(deployment: records.DeploymentRecord) -> dict[str, Any]:
+    """The flow's parameters as a form spec: its schema, the deployment's defaults filled in."""
+    return {
+        "schema": json.loads(deployment.parameter_schema),
+        "initial": json.loads(deployment.parameters),
+    }
