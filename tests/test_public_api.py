@@ -25,6 +25,7 @@ EXPECTED = [
     "apause_flow_run",
     "approve",
     "aresume_flow_run",
+    "asend_input",
     "asuspend_flow_run",
     "flow",
     "get_client",
@@ -68,6 +69,22 @@ def test_prefect_style_module_paths() -> None:
     assert ThreadPoolTaskRunner(max_workers=3).max_workers == 3
     assert flow_run.id is None
     assert getattr(test_harness, "__test__", True) is False
+
+
+def test_prefect_input_paths() -> None:
+    import tarry.input
+    import tarry.messaging
+    from tarry.input.run_input import GetInputHandler, RunInput, receive_input, send_input
+
+    assert (RunInput, receive_input, send_input) == (
+        tarry.input.RunInput,
+        tarry.messaging.receive_input,
+        tarry.messaging.send_input,
+    )
+    assert GetInputHandler is tarry.messaging.Receiver
+    assert {"RunInputMetadata", "asend_input", "receive_input", "send_input"} <= set(
+        tarry.input.__all__
+    )
 
 
 def test_testing_module_surface() -> None:

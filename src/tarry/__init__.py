@@ -27,7 +27,7 @@ from tarry.errors import (
     WaitTimeout,
 )
 from tarry.futures import TarryFuture
-from tarry.messaging import receive_input, send_input
+from tarry.messaging import asend_input, receive_input, send_input
 from tarry.recorded import now, random, uuid4
 from tarry.states import RunState, StepStatus
 from tarry.waits import (
@@ -64,6 +64,7 @@ __all__ = [
     "apause_flow_run",
     "approve",
     "aresume_flow_run",
+    "asend_input",
     "asuspend_flow_run",
     "flow",
     "get_client",

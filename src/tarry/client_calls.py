@@ -189,7 +189,11 @@ def _after(word: str, text: str) -> str:
 
 
 def _run_id(call: Call[Any], detail: str) -> str:
-    return call.subject_id if call.subject == "run" else _after("run", detail)
+    if call.subject == "run":
+        return call.subject_id
+    # The last "run <id>": Prefect's words ("Cannot resume a run that ...") come first.
+    found = re.findall(r"\brun (\S+)", detail)
+    return found[-1] if found else ""
 
 
 def _not_found(call: Call[Any], detail: str) -> errors.NotFound:
@@ -234,7 +238,9 @@ _ERRORS: dict[str, Callable[[Call[Any], str], errors.TarryError]] = {
     "not_found": _not_found,
     "invalid_parameters": _parameter_error,
     "already_answered": _already_answered,
-    "not_waiting": lambda call, detail: errors.NotWaiting(_run_id(call, detail), detail),
+    "not_waiting": lambda call, detail: errors.NotWaiting(
+        _run_id(call, detail), detail, message=detail
+    ),
     "run_ended": _run_ended,
     "invalid_transition": _invalid_transition,
     "not_retryable": _not_retryable,

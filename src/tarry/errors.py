@@ -12,6 +12,8 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     ├── FlowLoadError               an entrypoint cannot be imported
     ├── ParameterError              flow parameters do not fit the signature
     ├── NotSupported                a Prefect option tarry does not support yet
+    ├── NotInFlowRun (RuntimeError) a call that needs a flow run was made outside one
+    ├── CannotRespond (RuntimeError) the message was not sent by a run: nobody to answer
     ├── NotFound                    no such thing is stored
     │   ├── RunNotFound             no run has this id
     │   ├── WaitNotFound            no wait has this id
@@ -31,7 +33,8 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     │   └── LinkExpired             its time is over
     ├── DeliveryFailed              a notification or mail could not be sent
     └── InputError                  an answer to a wait was refused
-        ├── InputInvalid            the answer does not fit the input model
+        ├── InputInvalid (RuntimeError)  the answer does not fit the input model
+        │   ├── MessageInvalid (pydantic.ValidationError)  a received message does not fit
         │   └── ValueRefused        a value tarry cannot store (NUL, NaN, too deep or large)
         ├── AlreadyAnswered         someone answered this wait first
         └── NotWaiting              the run has no open wait to answer
@@ -47,10 +50,15 @@ Each leaf's docstring is its default message.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
+
+import pydantic
+import pydantic_core
 
 __all__ = [
     "AlreadyAnswered",
     "ApprovalRejected",
+    "CannotRespond",
     "ConfigurationError",
     "ControlSignal",
     "DeliveryFailed",
@@ -64,9 +72,11 @@ __all__ = [
     "LinkExpired",
     "LinkInvalid",
     "LinkRefused",
+    "MessageInvalid",
     "MigrationError",
     "NondeterminismError",
     "NotFound",
+    "NotInFlowRun",
     "NotRetryable",
     "NotSupported",
     "NotWaiting",
@@ -139,6 +149,33 @@ class NotSupported(TarryError, NotImplementedError):
     def __init__(self, message: str | None = None, *, option: str = "") -> None:
         super().__init__(message or self.__doc__)
         self.option = option
+
+
+class NotInFlowRun(TarryError, RuntimeError):
+    """This can only be called inside a flow run.
+
+    A `RuntimeError`, as Prefect's "Must either provide a flow run ID or be within a
+    flow run." is, so Prefect code that catches that keeps working.
+    """
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} can only be called inside a flow run")
+        self.what = what
+
+
+class CannotRespond(TarryError, RuntimeError):
+    """Cannot respond to an input that was not sent by a flow run.
+
+    Raised by `respond` on a message sent from outside a flow (a person, a script,
+    the API): there is no run to send the answer to. A `RuntimeError`, as in Prefect.
+    """
+
+    def __init__(self, key: str | None) -> None:
+        if key is None:
+            super().__init__("Cannot respond to an input that was not received from a flow run")
+        else:
+            super().__init__(f"Cannot respond to message {key!r}: it was not sent by a flow run")
+        self.key = key
 
 
 class NotFound(TarryError):
@@ -315,13 +352,73 @@ class InputError(TarryError):
     """An answer to a wait was refused; the run keeps waiting."""
 
 
-class InputInvalid(InputError):
-    """The answer does not fit the input model; see `field_errors`."""
+class InputInvalid(InputError, RuntimeError):
+    """The answer does not fit the input model; see `field_errors`.
+
+    Also a `RuntimeError`: Prefect's `resume_flow_run` refuses an invalid answer with
+    one ("Cannot resume this run: ..."), so Prefect code that catches it keeps working.
+    """
 
     def __init__(self, field_errors: list[FieldError]) -> None:
         parts = [f"{e.field or 'input'}: {e.message}" for e in field_errors]
         super().__init__("invalid input: " + "; ".join(parts))
         self.field_errors = field_errors
+
+
+class MessageInvalid(InputInvalid, pydantic.ValidationError):
+    """A received message does not fit the type its receiver asked for.
+
+    It is an `InputInvalid` (with `field_errors`) and a `pydantic.ValidationError`
+    (with `errors()`, `title` and `error_count()`), which is what Prefect's
+    `receive_input` raises for such a message, so either `except` catches it.
+    """
+
+    def __new__(cls, *args: Any, **_kwargs: Any) -> MessageInvalid:  # noqa: D102 - see class
+        if len(args) >= 2 and isinstance(args[0], str) and not _field_errors(args[1]):
+            # pydantic's own construction (`from_exception_data` calls the class with its
+            # title and converted line errors)
+            return pydantic.ValidationError.__new__(cls, *args)
+        field_errors = _field_errors(args[0]) if args else []
+        title = str(_kwargs.get("title") or "message")
+        details = [_line_error(e) for e in field_errors or []]
+        return cls.from_exception_data(title, details)
+
+    def __init__(
+        self, field_errors: Any = None, *args: Any, title: str = "message", key: str = ""
+    ) -> None:
+        found = _field_errors(field_errors)
+        if found is None and isinstance(field_errors, str) and not args:
+            TarryError.__init__(self, field_errors)  # rebuilt from its stored message
+            self.field_errors, self.key = [], key
+            return
+        if found is None:  # pydantic's construction, before ours
+            found = [_from_pydantic(e) for e in self.errors()]
+        super().__init__(found)
+        self.key = key
+
+    def __str__(self) -> str:
+        """The message, as for every tarry error (pydantic's own is `errors()`)."""
+        return str(self.args[0]) if self.args else ""
+
+
+def _field_errors(candidate: Any) -> list[FieldError] | None:
+    if isinstance(candidate, list) and all(isinstance(e, FieldError) for e in candidate):
+        return candidate
+    return None
+
+
+def _line_error(error: FieldError) -> pydantic_core.InitErrorDetails:
+    # A custom error keeps tarry's type and message; braces would be read as a template.
+    message = error.message.replace("{", "(").replace("}", ")")
+    return {
+        "type": pydantic_core.PydanticCustomError(error.type, message),
+        "loc": error.loc,
+        "input": None,
+    }
+
+
+def _from_pydantic(error: pydantic_core.ErrorDetails) -> FieldError:
+    return FieldError(tuple(error["loc"]), error["msg"], error["type"])
 
 
 class ValueRefused(InputInvalid):
@@ -363,9 +460,25 @@ class AlreadyAnswered(InputError):
 class NotWaiting(InputError):
     """The run has no open wait that this answer could go to."""
 
-    def __init__(self, run_id: str, detail: str) -> None:
-        super().__init__(f"run {run_id} {detail}")
+    def __init__(self, run_id: str, detail: str, *, message: str | None = None) -> None:
+        super().__init__(message or f"run {run_id} {detail}")
         self.run_id = run_id
+
+    @classmethod
+    def not_paused(cls, run_id: str, state: str) -> NotWaiting:
+        """The run is not paused (Prefect's `NotPausedError`, and its words).
+
+        Args:
+            run_id: The run.
+            state: Its state now, such as `Running` or `Completed`.
+
+        Returns:
+            The error: "Cannot resume a run that isn't paused: run ... is Running".
+        """
+        detail = f"is {state}, not waiting for input"
+        return cls(
+            run_id, detail, message=f"Cannot resume a run that isn't paused: run {run_id} {detail}"
+        )
 
 
 # Control signals derive from BaseException: a user's `except Exception:` around a

@@ -7,12 +7,21 @@ suspended, wait for it; a new message wakes a waiting receiver like an answer
 does. Sending the same key twice sends once, and a flow's sends use keys recorded
 in its journal, so a replay never sends twice.
 
-How messages are stored, matched and received is `tarry.engine.mailbox`; this
-module is their public path.
+How messages are stored and matched is `tarry.engine.mailbox`, how they are
+received `tarry.engine.receiving`; this module is their public path.
 """
 
 from __future__ import annotations
 
-from tarry.engine.mailbox import Message, Receiver, receive_input, send, send_input
+from tarry.engine.mailbox import Message, RunInputMetadata, asend_input, send, send_input
+from tarry.engine.receiving import Receiver, receive_input
 
-__all__ = ["Message", "Receiver", "receive_input", "send", "send_input"]
+__all__ = [
+    "Message",
+    "Receiver",
+    "RunInputMetadata",
+    "asend_input",
+    "receive_input",
+    "send",
+    "send_input",
+]

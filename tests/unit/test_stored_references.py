@@ -104,4 +104,6 @@ def test_a_stored_wait_any_outcome_decodes_with_its_spec() -> None:
 def test_a_stored_message_keeps_its_verbs() -> None:
     message = serialization.loads(STORED_MESSAGE)
     assert isinstance(message, messaging.Message)
-    assert message.metadata == messaging.Message(None, "k-1", 1700000000.5, "ops", "run-1")
+    assert message.metadata == messaging.RunInputMetadata(
+        "k-1", "ops", sender_run_id="run-1", sent_at=1700000000.5
+    )

@@ -185,10 +185,8 @@ class _Who:
 def _keep_early(
     hst: host.Host, run: records.RunRecord, key: str | None, data: Any, who: _Who
 ) -> Submitted:
-    if key is None:
-        raise errors.NotWaiting(run.id, "is not waiting for input")
-    if run.state.is_final:
-        raise errors.NotWaiting(run.id, f"has ended ({run.state.value})")
+    if key is None or run.state.is_final:
+        raise errors.NotWaiting.not_paused(run.id, run.state.value)
     early = records.EarlyInput(
         run_id=run.id,
         name=key,

@@ -1,7 +1,8 @@
 """Typed inputs a paused flow waits for, and the checking of answers against them.
 
 A wait names what it expects as a `RunInput` subclass, any pydantic model, or a
-plain type (`str`, `int`, `float`, `bool`, an `Enum` class or `Literal[...]`).
+plain type (`str`, `int`, `float`, `bool`, an `Enum` class, `Literal[...]`, or any
+other type pydantic validates, such as `list[int]` or `tuple[str, str]`).
 `input_spec` turns that into an `InputSpec`, which can be stored as JSON and
 rebuilt in another process (the web form, the CLI, a worker).
 
@@ -253,9 +254,10 @@ def _input_spec(wait_for_input: Any) -> InputSpec:
     Args:
         wait_for_input: A `RunInput` subclass (including `with_initial_data`
             results), any pydantic model class, or a plain type: `str`, `int`,
-            `float`, `bool`, an `Enum` class or `Literal[...]`. A plain type
-            becomes an automatic input with one required field, `value`, which
-            the flow gets unwrapped.
+            `float`, `bool`, an `Enum` class, `Literal[...]` or any other type
+            pydantic validates (`list[int]`, `tuple[str, str]`, `int | None`). A
+            plain type becomes an automatic input with one required field,
+            `value`, which the flow gets unwrapped.
 
     Returns:
         The spec.
@@ -303,14 +305,40 @@ def _value_type(candidate: Any) -> Any:
         return candidate
     if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
         return candidate
-    raise TypeError(
-        "wait_for_input must be a RunInput or pydantic model class, or one of str, int, "
-        f"float, bool, an Enum class or Literal[...]; got {candidate!r}"
+    # Any other type pydantic validates (`list[int]`, `tuple[str, str]`, a union), as
+    # Prefect's automatic inputs take: it must describe itself as a JSON Schema.
+    if candidate is None or isinstance(candidate, str):  # no input; a forward reference
+        raise _not_an_input(candidate)
+    try:
+        pydantic.TypeAdapter(candidate).json_schema()
+    except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError, TypeError):
+        pass
+    else:
+        return candidate
+    raise _not_an_input(candidate)
+
+
+def _not_an_input(candidate: Any) -> TypeError:
+    return TypeError(
+        "wait_for_input must be a RunInput or pydantic model class, or a type pydantic "
+        "validates (str, int, float, bool, an Enum class, Literal[...], list[int], "
+        f"tuple[str, str], a union, ...); got {candidate!r}"
     )
 
 
-@functools.cache
 def _auto_model(value_type: Any) -> type[StrictInput]:
+    try:
+        return _cached_auto_model(value_type)
+    except TypeError:  # an unhashable type form: build it every time
+        return _build_auto_model(value_type)
+
+
+@functools.cache
+def _cached_auto_model(value_type: Any) -> type[StrictInput]:
+    return _build_auto_model(value_type)
+
+
+def _build_auto_model(value_type: Any) -> type[StrictInput]:
     # A float answer must be finite: JSON has no infinity or NaN.
     annotation = pydantic.FiniteFloat if value_type is float else value_type
     # Named as it always was: the name is the schema's title, which stored waits and forms show.
@@ -321,6 +349,8 @@ def _auto_model(value_type: Any) -> type[StrictInput]:
 
 def _importable_ref(obj: Any) -> str | None:
     """`loader.object_ref(obj)` if another process can import `obj` by it, else None."""
+    if not isinstance(obj, type):  # `list[int]`, `int | None`: checked by their schema there
+        return None
     # Look the name up where `obj` was defined instead of importing: importing a
     # script run as __main__ would run it again.
     found: Any = sys.modules.get(obj.__module__)
@@ -365,7 +395,7 @@ def validate(spec: InputSpec, data: Any) -> dict[str, Any]:
 def _answer_object(spec: InputSpec, data: Any) -> dict[str, Any]:
     if data is None:
         data = {}
-    elif spec.unwrap and not isinstance(data, dict):
+    elif spec.unwrap and (not isinstance(data, dict) or _bare_object(spec, data)):
         data = {"value": data}
     if not isinstance(data, dict):
         kind = type(data).__name__
@@ -373,6 +403,22 @@ def _answer_object(spec: InputSpec, data: Any) -> dict[str, Any]:
             [errors.FieldError((), f"expected an object of fields, got {kind}", "model_type")]
         )
     return {**spec.initial, **data}
+
+
+def _bare_object(spec: InputSpec, data: dict[str, Any]) -> bool:
+    """Whether `data` is the bare value of an input whose value may be an object itself.
+
+    `{"value": ...}` is taken as the input's one field, as for every plain type.
+    """
+    if set(data) == {"value"}:
+        return False
+    value = spec.schema.get("properties", {}).get("value", {})
+    shapes = [value, *value.get("anyOf", ()), *value.get("oneOf", ())]
+    return any(s.get("type") == "object" or "$ref" in s or not _SHAPE_KEYS & set(s) for s in shapes)
+
+
+# The keys that limit what a JSON Schema takes; one with none of them takes anything.
+_SHAPE_KEYS = frozenset({"type", "anyOf", "oneOf", "allOf", "$ref", "enum", "const"})
 
 
 def _validate_with_model(model: type[pydantic.BaseModel], answer: dict[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,9 @@
-"""Messages between runs, each received once: `send_input` and `receive_input`.
+"""Messages between runs, each received once: sending, and what a received message is.
 
 `tarry.messaging` is their public path and tells what flows may count on. Here a
 send stores the message under a key taken from the sender's journal, with a topic
-(Prefect's key prefix of its type, or the sender's `key_prefix`), and a receive
-takes the next message of its topics as a journal entry of the receiver, or opens
-a message wait that a new message closes like an answer.
+(Prefect's key prefix of its type, or the sender's `key_prefix`); a reply is a send
+to the run a received message came from. Receiving is `tarry.engine.receiving`.
 """
 
 from __future__ import annotations
@@ -15,20 +14,22 @@ import json
 import types
 import typing
 import uuid
-from collections.abc import AsyncIterator, Collection, Coroutine, Generator, Iterator
+from collections.abc import Generator
 from typing import Any, Generic, TypeVar
 
 import pydantic
 
 from tarry import errors, host, serialization
-from tarry.engine import answers, context, input_spec, steps, waiting
-from tarry.storage import records, rules
+from tarry.engine import answers, context, input_spec, steps
+from tarry.storage import records
 
 __all__ = [
     "Message",
-    "Receiver",
+    "RunInputMetadata",
     "SentKey",
-    "receive_input",
+    "arespond_to",
+    "asend_input",
+    "respond_to",
     "send",
     "send_input",
     "topic_of_type",
@@ -37,6 +38,27 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunInputMetadata:
+    """Where a received message came from (Prefect's `prefect.input.RunInputMetadata`).
+
+    `Message.metadata` and `RunInput.metadata` of a received `RunInput` hold one.
+    """
+
+    key: str
+    """The message's key, unique among the receiver's messages."""
+    sender: str | None = None
+    """Who sent it, in words (`sender=`); `None` when the sender gave none."""
+    receiver: str | None = None
+    """The run it was sent to."""
+    sender_run_id: str | None = None
+    """The run that sent it: `respond` sends there."""
+    reply_to: str | None = None
+    """The key of the message it answers."""
+    sent_at: float | None = None
+    """When it was sent."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,34 +77,111 @@ class Message(Generic[T]):
     """The run that sent it: replies go there."""
     reply_to: str | None = None
     """The key of the message it answers."""
+    receiver: str | None = None
+    """The run it was sent to (Prefect's `metadata.receiver`)."""
 
     @property
-    def metadata(self) -> Message[None]:
-        """The metadata without the value (Prefect's `message.metadata.key`)."""
-        return dataclasses.replace(self, value=None)  # type: ignore[arg-type, return-value]
+    def metadata(self) -> RunInputMetadata:
+        """Where it came from (Prefect's `message.metadata.key`, `.sender`, `.receiver`)."""
+        return RunInputMetadata(
+            key=self.key,
+            sender=self.sender,
+            receiver=self.receiver,
+            sender_run_id=self.sender_run_id,
+            reply_to=self.reply_to,
+            sent_at=self.sent_at,
+        )
 
-    def respond(self, value: Any, *, key: str | None = None) -> Any:
+    def respond(
+        self,
+        value: Any,
+        sender: str | None = None,
+        key_prefix: str | None = None,
+        *,
+        key: str | None = None,
+    ) -> Any:
         """Send `value` back to the run that sent this message, as a reply to it.
+
+        Args:
+            value: The reply (as for `send_input`).
+            sender: Who answers, in words.
+            key_prefix: As for `send_input`: only receives of this prefix take it.
+            key: The reply's key (default: from the journal, as for `send_input`).
 
         Returns:
             The reply's key (awaitable in `async def` flows, as in Prefect).
 
         Raises:
-            errors.TarryError: No run sent this message.
+            errors.CannotRespond: No run sent this message (a `RuntimeError`).
         """
-        if self.sender_run_id is None:
-            raise errors.TarryError(f"message {self.key!r} was not sent by a run: nobody to answer")
-        return send_input(value, self.sender_run_id, key=key, reply_to=self.key)
+        return respond_to(self.metadata, value, sender, key_prefix, key=key)
+
+    async def arespond(
+        self,
+        value: Any,
+        sender: str | None = None,
+        key_prefix: str | None = None,
+        *,
+        key: str | None = None,
+    ) -> str:
+        """Async version of `respond`."""
+        return await arespond_to(self.metadata, value, sender, key_prefix, key=key)
+
+
+def respond_to(
+    metadata: RunInputMetadata | None,
+    value: Any,
+    sender: str | None = None,
+    key_prefix: str | None = None,
+    *,
+    key: str | None = None,
+) -> Any:
+    """Reply to the message `metadata` describes: `send_input` to its sender, as a reply.
+
+    Returns:
+        As `send_input`: the reply's key, or a coroutine of it in `async def` flows.
+
+    Raises:
+        errors.CannotRespond: No run sent that message, or `metadata` is `None`.
+    """
+    target = _reply_target(metadata)
+    return send_input(value, target, sender, key_prefix, key=key, reply_to=metadata.key)  # type: ignore[union-attr]
+
+
+async def arespond_to(
+    metadata: RunInputMetadata | None,
+    value: Any,
+    sender: str | None = None,
+    key_prefix: str | None = None,
+    *,
+    key: str | None = None,
+) -> str:
+    """Async version of `respond_to`."""
+    target = _reply_target(metadata)
+    return await asend_input(
+        value,
+        target,
+        sender,
+        key_prefix,
+        key=key,
+        reply_to=metadata.key,  # type: ignore[union-attr]
+    )
+
+
+def _reply_target(metadata: RunInputMetadata | None) -> str:
+    if metadata is None or metadata.sender_run_id is None:
+        raise errors.CannotRespond(metadata.key if metadata is not None else None)
+    return metadata.sender_run_id
 
 
 def send_input(
     value: Any,
     run_id: str | None = None,
     sender: str | None = None,
-    key: str | None = None,
-    *,
-    flow_run_id: str | None = None,
     key_prefix: str | None = None,
+    *,
+    key: str | None = None,
+    flow_run_id: str | None = None,
     reply_to: str | None = None,
     hst: host.Host | None = None,
 ) -> Any:
@@ -96,11 +195,11 @@ def send_input(
             as its fields.
         run_id: The receiving run.
         sender: Who sends it, in words (shown with the message).
-        key: Unique among the receiver's messages; sending a key again is a no-op.
-        flow_run_id: Prefect's name for `run_id`.
         key_prefix: Start of the generated key, and what receivers match instead of
             the value's type: only a receive with a `key_prefix` it starts with
-            takes the message, as in Prefect.
+            takes the message, as in Prefect (the fourth argument, as there).
+        key: Unique among the receiver's messages; sending a key again is a no-op.
+        flow_run_id: Prefect's name for `run_id`.
         reply_to: The key of the message this one answers.
         hst: The host; this process's by default.
 
@@ -113,16 +212,51 @@ def send_input(
         errors.RunNotFound: No run has this id.
         errors.SerializationError: The value cannot be stored as JSON.
     """
-    target = run_id or flow_run_id
+    target, key, how = _prepared(
+        value, run_id or flow_run_id, key, key_prefix=key_prefix, reply_to=reply_to, hst=hst
+    )
+    if _in_async_flow():
+        return _send_async(value, target, sender, key, how)
+    sent = send(value, target, sender, key, reply_to=reply_to, topic=how.topic, hst=hst).key
+    return SentKey(sent) if _in_event_loop() else sent
+
+
+async def asend_input(
+    value: Any,
+    run_id: str | None = None,
+    sender: str | None = None,
+    key_prefix: str | None = None,
+    *,
+    key: str | None = None,
+    flow_run_id: str | None = None,
+    reply_to: str | None = None,
+    hst: host.Host | None = None,
+) -> str:
+    """Async version of `send_input` (Prefect's `asend_input`): sends when awaited.
+
+    Returns:
+        The message's key.
+    """
+    target, key, how = _prepared(
+        value, run_id or flow_run_id, key, key_prefix=key_prefix, reply_to=reply_to, hst=hst
+    )
+    return await _send_async(value, target, sender, key, how)
+
+
+def _prepared(
+    value: Any,
+    target: str | None,
+    key: str | None,
+    *,
+    key_prefix: str | None,
+    reply_to: str | None,
+    hst: host.Host | None,
+) -> tuple[str, str | None, _How]:
     if target is None:
         raise TypeError("send_input() needs the receiving run: run_id (or flow_run_id)")
     if key is None and key_prefix is not None:
         key = f"{key_prefix}-{_new_key(context.current_run())}"
-    how = _How(key_prefix or topic_of_value(value), reply_to, hst)
-    if _in_async_flow():
-        return _send_async(value, str(target), sender, key, how)
-    sent = send(value, str(target), sender, key, reply_to=reply_to, topic=how.topic, hst=hst).key
-    return SentKey(sent) if _in_event_loop() else sent
+    return str(target), key, _How(key_prefix or topic_of_value(value), reply_to, hst)
 
 
 def _in_async_flow() -> bool:
@@ -288,124 +422,6 @@ def _data(value: Any) -> str:
     return serialization.dumps(value)
 
 
-class Receiver(Generic[T]):
-    """What `receive_input` returns: iterate (or `async for`) to get messages in order."""
-
-    def __init__(
-        self,
-        input_type: Any,
-        timeout: float | None,
-        raise_timeout_error: bool,
-        with_metadata: bool,
-        message_filter: str,
-    ) -> None:
-        self._spec = input_spec.input_spec(input_type) if input_type is not None else None
-        self._timeout = timeout
-        self._raise = raise_timeout_error
-        self._with_metadata = with_metadata
-        self._filter = message_filter
-
-    def __iter__(self) -> Iterator[Any]:
-        """The messages, one journal entry each, until a wait reaches its timeout."""
-        while True:
-            stored = waiting.receive_message(self._timeout, self._filter)
-            if stored is None:
-                self._timed_out()
-                return
-            yield self._received(stored)
-
-    async def __aiter__(self) -> AsyncIterator[Any]:
-        """Async version of `__iter__`, in `async def` flows."""
-        while True:
-            stored = await waiting.receive_message(self._timeout, self._filter)
-            if stored is None:
-                self._timed_out()
-                return
-            yield self._received(stored)
-
-    def next(self) -> Any:
-        """The next message (awaitable in `async def` flows, as in Prefect).
-
-        Raises:
-            TimeoutError: None came within the timeout.
-        """
-        stored = waiting.receive_message(self._timeout, self._filter)
-        if asyncio.iscoroutine(stored):
-            return self._next_async(stored)
-        return self._one(stored)
-
-    async def _next_async(self, pending: Coroutine[Any, Any, Any]) -> Any:
-        return self._one(await pending)
-
-    def _one(self, stored: dict[str, Any] | None) -> Any:
-        if stored is None:
-            raise TimeoutError(f"no message came within {self._timeout} s")
-        return self._received(stored)
-
-    def _timed_out(self) -> None:
-        if self._raise:
-            raise TimeoutError(f"no message came within {self._timeout} s")
-
-    def _received(self, stored: dict[str, Any]) -> Any:
-        value = self._value(stored["data"])
-        if not self._with_metadata:
-            return value
-        return Message(
-            value=value,
-            key=stored["key"],
-            sent_at=stored["sent_at"],
-            sender=stored.get("sender"),
-            sender_run_id=stored.get("sender_run_id"),
-            reply_to=stored.get("reply_to"),
-        )
-
-    def _value(self, data: Any) -> Any:
-        if self._spec is None:
-            return serialization.decode(data)
-        if self._spec.unwrap:
-            data = serialization.decode(data)
-        return input_spec.to_value(self._spec, input_spec.validate(self._spec, data))
-
-
-def receive_input(  # noqa: PLR0917 - Prefect's signature
-    input_type: Any = str,
-    timeout: float | None = 3600,
-    poll_interval: float | None = None,
-    raise_timeout_error: bool = False,
-    exclude_keys: Collection[str] | None = None,
-    key_prefix: str | None = None,
-    with_metadata: bool = False,
-) -> Receiver[Any]:
-    """Receive the messages sent to this run, in the order they were sent, each once.
-
-    Each message waits like `pause_flow_run`: in memory for a while, then with the
-    run suspended, woken by the next message. Use `for` in flows and `async for`
-    in `async def` flows.
-
-    Args:
-        input_type: What each message is: a `RunInput` or pydantic model, or a plain
-            type (`str`, `int`, ...); `None` for the value as it was sent.
-        timeout: Seconds to wait for each message; then the iteration ends (or
-            raises, with `raise_timeout_error`). `None` waits for ever.
-        poll_interval: Accepted for Prefect compatibility; tarry does not poll.
-        raise_timeout_error: Raise `TimeoutError` instead of ending the iteration.
-        exclude_keys: Keys of messages to leave for another receive.
-        key_prefix: Only messages whose key starts with this (or sent with a
-            `key_prefix` that does); without it, only messages of `input_type`,
-            as in Prefect. Messages of other types stay for their receivers.
-        with_metadata: Yield `Message` objects (value, key, sender, `respond`).
-
-    Returns:
-        An iterable (and async iterable) of messages.
-
-    Raises:
-        errors.InputInvalid: A message does not fit `input_type`.
-    """
-    del poll_interval
-    rule = rules.message_filter(key_prefix, exclude_keys or (), topics_of_type(input_type))
-    return Receiver(input_type, timeout, raise_timeout_error, with_metadata, rule)
-
-
 # Stored values name their class by `module:qualname`: it keeps the public path it had
 # before the engine package, so stores written before and after the move read alike.
-Message.__module__ = "tarry.messaging"
+Message.__module__ = RunInputMetadata.__module__ = "tarry.messaging"

@@ -177,6 +177,8 @@ def message_filter(
     key_prefix: str | None,
     exclude_keys: Collection[str] = (),
     topics: Collection[str] | None = None,
+    *,
+    keep: bool = False,
 ) -> str:
     """The `spec` of a MESSAGE wait: which messages it takes (see `message_matches`).
 
@@ -185,10 +187,14 @@ def message_filter(
         exclude_keys: Keys of messages it leaves for another receive.
         topics: Without `key_prefix`, the topics of the messages it takes (those of
             its type); `None` takes messages of any topic.
+        keep: Read the message without taking it: it stays pending for the next
+            receive (Prefect's reading, `receive_input(..., consume=False)`).
     """
     rule: dict[str, Any] = {"key_prefix": key_prefix, "exclude_keys": sorted(exclude_keys)}
     if topics is not None and key_prefix is None:
         rule["topics"] = sorted(topics)
+    if keep:
+        rule["keep"] = True
     return json.dumps(rule)
 
 
@@ -228,8 +234,12 @@ def message_close(
     at: float,
     resume_as: records.StateChange | None = None,
 ) -> records.WaitClose:
-    """Closing a MESSAGE wait with a message: the journal entry it becomes (pure)."""
+    """Closing a MESSAGE wait with a message: the journal entry it becomes (pure).
+
+    The message is taken (marked received) unless the wait only reads (`keep`).
+    """
     result = {"alt": wait.alt, "value": message_value(message), "given": False}
+    keep = bool(json.loads(wait.spec or "{}").get("keep"))
     step = wait_entry(wait, json.dumps(result, separators=(",", ":")), at)
     return records.WaitClose(
         wait_id=wait.id,
@@ -241,5 +251,5 @@ def message_close(
         channel="message",
         reason=f"message {message.key!r} received",
         resume_as=resume_as,
-        message_id=message.id,
+        message_id=None if keep else message.id,
     )

@@ -149,3 +149,27 @@ def test_a_receive_of_a_topic_leaves_the_others_and_takes_those_without_one(stor
     assert by_key["m1"].status == "pending"
     assert by_key["m1"].topic == "strautomaticruninput-auto"
     assert by_key["m3"].topic is None
+
+
+def test_a_reading_receive_gets_a_message_and_leaves_it_pending(store: Store) -> None:
+    run = leased_run(store)
+    store.send_message(message(run, "m1", "early"))
+    reading = rules.message_filter(None, (), None, keep=True)
+    store.open_waits([dataclasses.replace(receive(run), spec=reading)], waiting_change(label="m"))
+    later = rules.message_filter(None, {"m1"}, None, keep=True)
+    store.open_waits(
+        [dataclasses.replace(receive(run, "2"), spec=later)], waiting_change(label="m")
+    )
+
+    sent = store.send_message(message(run, "m2", "late"))
+
+    assert received_value(store, run, "1")["key"] == "m1"
+    assert sent.closed is not None
+    assert received_value(store, run, "2")["key"] == "m2"
+    assert [(m.key, m.status) for m in store.messages_of_run(run.id)] == [
+        ("m1", "pending"),
+        ("m2", "pending"),
+    ]
+    store.open_waits([receive(run, "3")], waiting_change(label="message"))
+    assert received_value(store, run, "3")["key"] == "m1"
+    assert store.messages_of_run(run.id)[0].status == "received"
