@@ -5,9 +5,9 @@ leased to `Host.owner`, `host:pid:start`, and a heartbeat thread keeps those
 leases fresh. A process that finds a lease held by a dead process on its own
 host takes the run over at once instead of waiting for the lease to expire.
 
-On a store that can tell (PostgreSQL), the host also holds a liveness lock for
-its owner (`Store.hold_owner`), so processes on other hosts take its runs over
-within a second of its death. If the lock is lost while the process lives (its
+On a store that can tell (PostgreSQL), the host of a worker also holds a
+liveness lock for its owner (`Store.hold_owner`), so processes on other hosts
+take its runs over within a second of its death. If the lock is lost while the process lives (its
 connection to the database broke), the others may be taking those runs already:
 the host gives that owner up for good, stops the runs executing under it at
 their next step, and goes on as `host:pid:start~2` (then `~3`, ...). The runs of
@@ -145,8 +145,9 @@ class Host:
     def hold_owner(self, *, wait: bool = False) -> None:
         """Hold this process's liveness lock from now on (once; see `Store.hold_owner`).
 
-        Workers call it (with `wait`) before they claim, and `track` before a run
-        executes here.
+        Workers call it (with `wait`) before they claim. A process that only calls
+        flows holds none: a lost lock stops the runs executing under it, and there a
+        lease keeps the runs of a live caller from being taken over by a blip.
         """
         with self._lock:
             if self._holding:
@@ -180,8 +181,6 @@ class Host:
 
     def track(self, run_id: str) -> None:
         """Count `run_id` as executing here, so its lease is renewed."""
-        if not self._holding:
-            self.hold_owner()
         with self._lock:
             self._active[run_id] = self._active.get(run_id, 0) + 1
             if self._heartbeat is None:
