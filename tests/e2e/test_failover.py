@@ -106,3 +106,56 @@ def test_a_killed_workers_run_is_taken_over_long_before_its_lease_lapses(
     assert f"recovered from {owner}, which stopped" in reasons
     [(result,)] = _rows(postgres_url, "SELECT result FROM runs WHERE id = %s", run_id)
     assert len(json.loads(str(result))) == 3  # s0 returned from the journal, s1 and s2 ran
+
+
+_LOCK_SESSION = (
+    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted"
+    " AND ((classid::bigint << 32) | objid::bigint)"
+    " = hashtextextended(current_schema() || '/' || %s, 0)"
+)
+"""The session that holds an owner's liveness lock (a bigint key: its high and low halves)."""
+
+
+def _executions(log: Path, step: str) -> int:
+    """How many executions of `step` started (lines `start RUN STEP EXECUTION PID AT`)."""
+    starts = [line.split() for line in log.read_text().splitlines() if line.startswith("start ")]
+    return sum(1 for fields in starts if fields[2] == step)
+
+
+# Only the connection that holds a live worker's lock breaks (a network blip, a terminated
+# backend): PostgreSQL released the lock, so the run may be taken over at once, and the worker
+# must give that owner name up. The run still ends once, with its finished step not run again.
+def test_a_worker_whose_lock_connection_breaks_gives_its_runs_up_and_goes_on(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    log = tmp_path / "executions.txt"
+    with fleet(tmp_path, postgres_url, **SETTINGS) as processes:
+        workers = [processes.worker(f"worker-{n}") for n in (1, 2)]
+        run_id = _start_here(postgres_url, "steps", {"log": str(log), "seconds": 2.0})
+        with processes.explained():
+            until(lambda: log.exists() and " s1 " in log.read_text(), "step s1", timeout=30)
+            _, owner = _holder(postgres_url, run_id)
+            [(session,)] = _rows(postgres_url, _LOCK_SESSION, owner)
+            _rows(postgres_url, "SELECT pg_terminate_backend(%s)", session)
+            until(
+                lambda: _holder(postgres_url, run_id)[1] != owner,
+                "the run to be taken over",
+                timeout=TAKEN_OVER_WITHIN_SECONDS,
+            )
+            until(
+                lambda: _holder(postgres_url, run_id)[0] == "Completed",
+                "the run to complete",
+                timeout=60,
+            )
+            lost = _worker_of(workers, owner)
+            until(lambda: f"now {owner}~2" in lost.text(), "the worker's new name", timeout=30)
+
+    reasons = [
+        str(r)
+        for (r,) in _rows(
+            postgres_url, "SELECT reason FROM run_transitions WHERE run_id = %s", run_id
+        )
+    ]
+    assert f"recovered from {owner}, which stopped" in reasons
+    assert _executions(log, "s0") == 1  # finished before the break: never run again
+    assert _executions(log, "s2") == 1
