@@ -5,6 +5,9 @@ process can check another's pid, as in a fleet of machines) with the default 30 
 that holds a run in the middle of a step is killed with SIGKILL; the other has the run Running
 again long before the lease would have lapsed, because PostgreSQL released the dead worker's
 liveness lock with its connection. Before issue 25 the run waited for the full lease.
+
+The second test breaks only the connection that holds a live worker's lock: that worker gives
+its owner name up (the run is taken over as a dead worker's) and goes on under a new one.
 """
 
 from __future__ import annotations
