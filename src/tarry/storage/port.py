@@ -136,7 +136,7 @@ class LeaseStore(Protocol):
         """
 
     def gone_owners(self) -> list[str]:
-        """Owners gone at once: registered by `hold_owner`, their lock released, leasing runs.
+        """Owners gone at once: registered by `hold_owner`, lock released, leasing top-level runs.
 
         Their runs may be claimed at once (pass them to `claim_runs`). Registered
         owners that are gone and lease nothing are forgotten. Empty on a store that

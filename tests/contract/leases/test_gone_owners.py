@@ -79,3 +79,22 @@ def test_a_gone_owner_that_leases_nothing_is_forgotten(
     finally:
         other.close()
         store.close()
+
+
+def test_a_gone_owner_leasing_only_child_runs_is_not_named(
+    durable_adapter: Adapter, tmp_path: Path
+) -> None:
+    # Claims never take a child run (its parent's replay re-enters it): naming its holder
+    # would wake every worker for nothing, four times a second.
+    store = durable_adapter.open(tmp_path)
+    other = durable_adapter.open(tmp_path)
+    try:
+        can_tell = other.hold_owner(OTHER, lambda: None, wait=True)
+        parent = running(store, ME, expires=LEASE)
+        running(store, OTHER, expires=LEASE, parent_id=parent.id)
+        other.close()
+
+        assert eventually(store.gone_owners, bool, timeout=1.0 if can_tell else 0.01) == []
+    finally:
+        other.close()
+        store.close()

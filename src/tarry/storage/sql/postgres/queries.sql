@@ -486,7 +486,8 @@ ON CONFLICT (owner) DO NOTHING;
 -- Registered owners whose liveness lock no session holds: trying their lock for the
 -- length of this one statement succeeds only then (a live holder keeps it). The CTE
 -- runs its lock attempts once (it is volatile, so it is materialised). Gone owners that
--- still lease runs are returned; the others are forgotten. One statement on a small
+-- still lease top-level runs (what `claim_runs` takes over; a parent's replay re-enters its
+-- children) are returned; the others are forgotten. One statement on a small
 -- table: the price of noticing a dead process within a fraction of a second.
 WITH gone AS (
     SELECT owner FROM lease_holders
@@ -495,7 +496,7 @@ WITH gone AS (
 ), holding AS (
     SELECT owner FROM gone
     WHERE EXISTS (SELECT 1 FROM runs WHERE runs.lease_owner = gone.owner
-                  AND runs.state IN ('Running', 'Waiting'))
+                  AND runs.state IN ('Running', 'Waiting') AND runs.parent_id IS NULL)
 ), forgotten AS (
     DELETE FROM lease_holders
     WHERE owner IN (SELECT owner FROM gone) AND owner NOT IN (SELECT owner FROM holding)
