@@ -7,11 +7,12 @@ host takes the run over at once instead of waiting for the lease to expire.
 
 On a store that can tell (PostgreSQL), the host of a worker also holds a
 liveness lock for its owner (`Store.hold_owner`), so processes on other hosts
-take its runs over within a second of its death. If the lock is lost while the process lives (its
-connection to the database broke), the others may be taking those runs already:
-the host gives that owner up for good, stops the runs executing under it at
-their next step, and goes on as `host:pid:start~2` (then `~3`, ...). The runs of
-the old name are then taken over, by this process too, as those of a dead one.
+take its runs over within a second of its death. If the lock is lost while the
+process lives (its connection to the database broke), the others may be taking
+those runs already: the host gives that owner up for good, stops the runs
+executing under it at their next step, and goes on as `host:pid:start~2` (then
+`~3`, ...). The runs of the old name are then taken over, by this process too,
+as those of a dead one.
 """
 
 from __future__ import annotations
