@@ -27,7 +27,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,6 +41,7 @@ from tarry import deployments, host
 __all__ = [
     "Fleet",
     "Proc",
+    "elsewhere",
     "fleet",
     "host_cpu",
     "postgres_cpu",
@@ -75,6 +76,23 @@ def until(
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up after {timeout:g} s waiting for {what} (last: {value!r})")
         time.sleep(interval)
+
+
+def elsewhere(hostname: str) -> list[str] | None:
+    """A command prefix that runs a process under another host name, or `None` where none can.
+
+    A UTS namespace of its own (as root, or in a user namespace) with `hostname` set: lease
+    owners name it, so other processes cannot check its pid, as on another machine.
+    """
+    unshare = shutil.which("unshare")
+    if unshare is None or shutil.which("hostname") is None:
+        return None
+    rename = ["sh", "-c", 'hostname "$0" && exec "$@"', hostname]
+    for isolate in ([unshare, "--uts"], [unshare, "--user", "--map-root-user", "--uts"]):
+        probe = subprocess.run([*isolate, *rename, "true"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return [*isolate, "--", *rename]
+    return None
 
 
 def _cpu_of(pid: int | str) -> float:
@@ -186,13 +204,15 @@ class Fleet:
         env.update(TARRY_HOME=str(self.workdir / "home"), TARRY_DATABASE_URL=self.url)
         return env
 
-    def _start(self, name: str, args: list[str], env: dict[str, str]) -> Proc:
+    def _start(
+        self, name: str, args: list[str], env: dict[str, str], prefix: Sequence[str] = ()
+    ) -> Proc:
         log = self.workdir / f"{name}.log"
         setpriv = shutil.which("setpriv")
         guard = [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
         with log.open("wb") as sink:
             popen = subprocess.Popen(
-                [*guard, sys.executable, "-m", "tarry", *args],
+                [*guard, *prefix, sys.executable, "-m", "tarry", *args],
                 env=self._env(env),
                 cwd=HERE,
                 stdin=subprocess.DEVNULL,
@@ -203,9 +223,9 @@ class Fleet:
         self.procs.append(proc)
         return proc
 
-    def worker(self, name: str, max_runs: int = 8, **env: str) -> Proc:
-        """Start `tarry worker --max-runs N`; returns once it has opened its store."""
-        proc = self._start(name, ["worker", "--max-runs", str(max_runs)], env)
+    def worker(self, name: str, max_runs: int = 8, prefix: Sequence[str] = (), **env: str) -> Proc:
+        """Start `tarry worker --max-runs N` (after `prefix`); returns once it opened its store."""
+        proc = self._start(name, ["worker", "--max-runs", str(max_runs)], env, prefix)
         until(lambda: self._check(proc) and "tarry worker" in proc.tail(), bool, f"{name}", 60)
         return proc
 

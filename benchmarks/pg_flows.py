@@ -89,3 +89,19 @@ def w5_waiter(i: int) -> int:
     answer = tarry.pause_flow_run(wait_for_input=Approval, timeout=3600)
     assert answer.approved
     return os.getpid()
+
+
+# -- takeover --------------------------------------------------------------------------------
+
+
+@tarry.task
+def busy(seconds: float) -> int:
+    """A step that works `seconds`: the kill lands in its middle."""
+    time.sleep(seconds)
+    return os.getpid()
+
+
+@tarry.flow
+def takeover(seconds: float) -> int:
+    """`pg_takeover.py`: one long step; returns the pid of the worker that finished it."""
+    return busy(seconds)

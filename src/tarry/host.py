@@ -4,11 +4,22 @@ One `Host` per process (tests swap it). Every run this process executes is
 leased to `Host.owner`, `host:pid:start`, and a heartbeat thread keeps those
 leases fresh. A process that finds a lease held by a dead process on its own
 host takes the run over at once instead of waiting for the lease to expire.
+
+On a store that can tell (PostgreSQL), the host of a worker also holds a
+liveness lock for its owner (`Store.hold_owner`), so processes on other hosts
+take its runs over within a second of its death. If the lock is lost while the
+process lives (its connection to the database broke), the others may be taking
+those runs already: the host gives that owner up for good, stops the runs
+executing under it at their next step, and goes on as `host:pid:start~2` (then
+`~3`, ...). The runs of the old name are then taken over, by this process too,
+as those of a dead one.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
+import logging
 import os
 import socket
 import threading
@@ -20,6 +31,8 @@ from tarry import clock as clock_module
 from tarry import config, hub, storage
 
 __all__ = ["Host", "get_host", "owner_is_alive", "set_host"]
+
+logger = logging.getLogger("tarry.host")
 
 
 def _process_start(pid: int) -> str:
@@ -46,13 +59,13 @@ def owner_is_alive(owner: str, hostname: str | None = None) -> bool:
     """Whether the process a lease names still runs; unknown for other hosts (`True`).
 
     Args:
-        owner: `host:pid:start` as made by `Host.owner`.
+        owner: `host:pid:start` (or `host:pid:start~n`) as made by `Host.owner`.
         hostname: This host's name; `socket.gethostname()` when omitted.
     """
     parts = owner.rsplit(":", 2)
     if len(parts) != 3 or not parts[1].isdigit():
         return True
-    host, pid, start = parts[0], int(parts[1]), parts[2]
+    host, pid, start = parts[0], int(parts[1]), parts[2].split("~")[0]
     if host != (hostname or socket.gethostname()):
         return True
     return _pid_alive(pid) and _process_start(pid) == start
@@ -83,7 +96,11 @@ class Host:
         self.hub = hub.Hub()
         """Wakes waiters of this process."""
         pid = os.getpid()
-        self.owner = f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
+        self._identity = f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
+        self.owner = self._identity
+        """The name this process leases runs under; a new one after a lost liveness lock."""
+        self._lives = 1
+        self._holding = False
         self._lock = threading.Lock()
         self._active: dict[str, int] = {}
         self._heartbeat: threading.Thread | None = None
@@ -125,6 +142,39 @@ class Host:
     def lease_until(self) -> float:
         """Expiry of a lease taken or renewed now."""
         return time.time() + self.settings.lease_seconds
+
+    def hold_owner(self, *, wait: bool = False) -> None:
+        """Hold this process's liveness lock from now on (once; see `Store.hold_owner`).
+
+        Workers call it (with `wait`) before they claim. A process that only calls
+        flows holds none: a lost lock stops the runs executing under it, and there a
+        lease keeps the runs of a live caller from being taken over by a blip.
+        """
+        with self._lock:
+            if self._holding:
+                return
+            self._holding = True
+            owner = self.owner
+        self.store.hold_owner(owner, functools.partial(self._lost, owner), wait=wait)
+
+    def _lost(self, owner: str) -> None:
+        # Called from the store's background thread once `owner`'s lock went with its
+        # connection: another process may be taking its runs over right now.
+        with self._lock:
+            if owner != self.owner:
+                return
+            self._lives += 1
+            self.owner = f"{self._identity}~{self._lives}"
+            successor = self.owner
+            active = list(self._active)
+        logger.warning(
+            "lost the liveness lock of %s (connection to the database broken); its runs "
+            "stop here and are taken over as those of a gone process; now %s",
+            owner,
+            successor,
+        )
+        self.abort(active, f"this process lost its lock as {owner}: the run may be taken over")
+        self.store.hold_owner(successor, functools.partial(self._lost, successor))
 
     def dead_owners(self, owners: Iterable[str]) -> list[str]:
         """The lease holders among `owners` known to be gone (same host, process ended)."""

@@ -1,7 +1,9 @@
 """Workers: claim runs that need a process and execute them.
 
 A run needs a process when it is Pending, or Running under a lease whose holder
-stopped: its lease expired, or it names a process of this host that is gone.
+stopped: its lease expired, it names a process of this host that is gone, or
+(PostgreSQL) its holder's liveness lock was released, which the store pushes
+as an `owner_gone` wake-up within a quarter of a second of the holder's death.
 Claimed runs are re-executed from the top and fast-forward through their journal.
 `serve` deploys a flow and runs a worker in this process until interrupted.
 """
@@ -113,6 +115,8 @@ class Worker:
         self._executing: dict[cf.Future[None], str] = {}
         self._asked: set[str] = set()
         self._next_recovery = 0.0
+        # Set when the store pushed `owner_gone`: the next claim takes over their runs.
+        self._owners_gone = threading.Event()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._handed_back = threading.Event()
@@ -166,11 +170,14 @@ class Worker:
         store = self.host.store
         # Runs of processes that died are looked for every third of a lease, not at
         # every claim: the search reads every leased run, a claim only the oldest
-        # ready ones.
-        recover = time.monotonic() >= self._next_recovery
-        if recover:
+        # ready ones. A store that saw a holder go says so (`owner_gone`) at once.
+        periodic = time.monotonic() >= self._next_recovery
+        if periodic:
             self._next_recovery = time.monotonic() + self.host.settings.lease_seconds / 3
-        dead = self.host.dead_owners(store.lease_owners()) if recover else []
+        dead = self.host.dead_owners(store.lease_owners()) if periodic else []
+        if self._owners_gone.is_set():
+            self._owners_gone.clear()
+            dead += store.gone_owners()
         now = time.time()
         claimed = store.claim_runs(
             self.host.owner,
@@ -178,10 +185,18 @@ class Worker:
             now,
             dead,
             limit=limit,
-            exclude=self._not_yet_loadable(),
-            recover=recover,
+            exclude=self._not_to_claim(),
+            recover=periodic or bool(dead),
         )
         return claimed, now
+
+    def _not_to_claim(self) -> set[str]:
+        # A run still executing here under an owner name this process gave up (its
+        # liveness lock was lost) waits for that execution to stop before it is taken
+        # over here; other processes may take it at once.
+        with self._lock:
+            executing = set(self._executing.values())
+        return self._not_yet_loadable() | executing
 
     def _not_yet_loadable(self) -> set[str]:
         now = time.monotonic()
@@ -207,6 +222,8 @@ class Worker:
         # Sends what any process queued, including processes that have gone.
         dispatch.ensure_dispatcher(self.host)
         unlisten = self.host.store.listen(self._on_wake)
+        # Before the first claim: a run this worker holds is taken over at once if it dies.
+        self.host.hold_owner(wait=True)
         try:
             self._claim_until_stopped(burst=burst, poll=poll)
         finally:
@@ -225,8 +242,10 @@ class Worker:
             cf.wait(running, timeout=0.1)
 
     def _on_wake(self, wake: wakeups.Wake) -> None:
-        if wake.event in ("run_ready", "resync"):
-            self._wake.set()  # another process made a run Pending: claim it now
+        if wake.event == "owner_gone":
+            self._owners_gone.set()
+        if wake.event in ("run_ready", "resync", "owner_gone"):
+            self._wake.set()  # another process made a run Pending, or died: claim now
 
     def _claim_until_stopped(self, *, burst: bool, poll: float) -> None:
         while not self._stop.is_set():

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -24,7 +24,7 @@ import httpx
 from tests.conftest import ROOT, subprocess_env
 from tests.net import free_port
 
-__all__ = ["Fleet", "Process", "fleet", "until"]
+__all__ = ["Fleet", "Process", "elsewhere", "fleet", "until"]
 
 _STOP_SECONDS = 10.0
 
@@ -42,6 +42,24 @@ def _dies_with_us() -> list[str]:
     # run that is itself killed.
     setpriv = shutil.which("setpriv")
     return [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
+
+
+def elsewhere(hostname: str) -> list[str] | None:
+    """A command prefix that runs a process under another host name, or `None` where none can.
+
+    A UTS namespace of its own (as root, or in a user namespace where those are allowed) with
+    `hostname` set: lease owners name it, so the other processes see a process on another host
+    and cannot check its pid, as in a fleet of machines.
+    """
+    unshare = shutil.which("unshare")
+    if unshare is None or shutil.which("hostname") is None:
+        return None
+    rename = ["sh", "-c", 'hostname "$0" && exec "$@"', hostname]
+    for isolate in ([unshare, "--uts"], [unshare, "--user", "--map-root-user", "--uts"]):
+        probe = subprocess.run([*isolate, *rename, "true"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return [*isolate, "--", *rename]
+    return None
 
 
 @dataclasses.dataclass
@@ -96,10 +114,12 @@ class Fleet:
         self.home.mkdir(exist_ok=True)
         self.processes: list[Process] = []
 
-    def _start(self, name: str, args: list[str], env: dict[str, str]) -> Process:
+    def _start(
+        self, name: str, args: list[str], env: dict[str, str], prefix: Sequence[str] = ()
+    ) -> Process:
         output = self.folder / f"{name}.log"
         sink = output.open("wb")
-        command = [*_dies_with_us(), sys.executable, "-m", "tarry", *args]
+        command = [*_dies_with_us(), *prefix, sys.executable, "-m", "tarry", *args]
         popen = subprocess.Popen(
             command,
             env=subprocess_env(self.home, **{**self.env, **env}),
@@ -123,9 +143,9 @@ class Fleet:
         self._until_up(process)
         return process
 
-    def worker(self, name: str, *args: str, **env: str) -> Process:
-        """Start `tarry worker` with `args` (such as `--max-runs 16`)."""
-        return self._start(name, ["worker", *args], env)
+    def worker(self, name: str, *args: str, prefix: Sequence[str] = (), **env: str) -> Process:
+        """Start `tarry worker` with `args` (such as `--max-runs 16`), after `prefix` if any."""
+        return self._start(name, ["worker", *args], env, prefix)
 
     def _until_up(self, process: Process) -> None:
         def up() -> bool:

@@ -526,7 +526,7 @@ class MemoryStore(wakeups.Unpushed):
         return min((i.due_at for i in pending if i.status is DeliveryStatus.PENDING), default=None)
 
     # -- Wakeups ----------------------------------------------------------------
-    # listen, serves_timers: `wakeups.Unpushed` (this store cannot push).
+    # listen, serves_timers, hold_owner, gone_owners: `wakeups.Unpushed` (it cannot push).
 
 
 def _matches(run: records.RunRecord, where: records.RunFilter) -> bool:

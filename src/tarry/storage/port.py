@@ -115,6 +115,34 @@ class LeaseStore(Protocol):
     def renew_leases(self, owner: str, lease_expires_at: float) -> int:
         """Extend every lease `owner` holds on a Running run. Returns how many."""
 
+    def hold_owner(self, owner: str, on_lost: Callable[[], None], *, wait: bool = False) -> bool:
+        """Let other processes see at once when `owner`, a lease holder here, is gone.
+
+        A store shared by processes that can (PostgreSQL) holds a lock for `owner`
+        that the database itself releases when this process's connection ends, and
+        registers `owner` once the lock is held; `gone_owners` in other processes
+        then names it, and they take its runs over without waiting for its leases
+        to expire. The lock is taken and held on a connection of its own by a
+        background thread, within a moment of this call (until then, leases alone
+        protect `owner`'s runs); with `wait`, this call returns once it is held.
+
+        If that connection ends while this process lives, other processes may be
+        taking `owner`'s runs over already: `on_lost` is called (from that thread)
+        and the process must not act as `owner` again (no more steps, renewals or
+        claims under that name). The lock is never taken again for `owner`.
+
+        Returns:
+            Whether this store can tell (`False`: leases alone say who is gone).
+        """
+
+    def gone_owners(self) -> list[str]:
+        """Owners gone at once: registered by `hold_owner`, lock released, leasing top-level runs.
+
+        Their runs may be claimed at once (pass them to `claim_runs`). Registered
+        owners that are gone and lease nothing are forgotten. Empty on a store that
+        cannot tell. Never names an owner this process holds.
+        """
+
 
 class JournalStore(Protocol):
     """A run's journal of steps and its log lines."""

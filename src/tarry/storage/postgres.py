@@ -219,6 +219,16 @@ class PostgresStore(named_reads.NamedReads):
         """See `Store.renew_leases`."""
         return self._write("renew_leases", {"owner": owner, "lease_expires_at": lease_expires_at})
 
+    def hold_owner(self, owner: str, on_lost: Callable[[], None], *, wait: bool = False) -> bool:
+        """See `Store.hold_owner`: a session advisory lock on the listening connection."""
+        self._listener.hold(owner, on_lost, wait=wait)
+        return True
+
+    def gone_owners(self) -> list[str]:
+        """See `Store.gone_owners`: one statement (`gone_owners` in the queries)."""
+        rows = self._read("gone_owners", {"mine": self._listener.held_owners()})
+        return [row["owner"] for row in rows]
+
     # -- JournalStore -----------------------------------------------------------
     # get_steps, get_step: `NamedReads`.
 

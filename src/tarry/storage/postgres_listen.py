@@ -7,8 +7,17 @@ session it holds, or keeps trying to take, an advisory lock that makes this
 process the one that fires due timers; the lock goes with the session, so when
 the process dies another one takes the duty within a second or so.
 
+The same session holds the *liveness locks* of the lease owners this process
+runs as (`hold`), and registers each in `lease_holders` once its lock is held.
+Every quarter of a second it looks for registered owners whose lock nobody
+holds (`gone_owners`, one statement) and, when one still leases runs, pushes an
+`owner_gone` wake-up: workers take those runs over at once.
+
 After a lost connection it reconnects with a growing delay and pushes a
 `resync` wake-up: notifications sent meanwhile are gone, so subscribers look.
+The liveness locks went with the session, and other processes may be taking
+over their runs already, so each held owner is given up for good: its
+`on_lost` callback tells the process to stop using it (see `Host`).
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from collections.abc import Callable
 import psycopg
 
 from tarry.storage import wakeups
+from tarry.storage.postgres_ops import QUERIES
 
 __all__ = ["Listener"]
 
@@ -35,6 +45,14 @@ _WAIT_SECONDS = 0.25
 _DUTY_RETRY_SECONDS = 1.0
 """How often a process without the timer duty tries to take it."""
 _MAX_RETRY_SECONDS = 5.0
+_GONE_CHECK_SECONDS = 0.25
+"""How often the registered owners' liveness locks are looked at."""
+
+_HOLD_WAIT_SECONDS = 5.0
+"""How long `hold(wait=True)` waits for the listening thread to take the lock."""
+_HOLD_POLL_SECONDS = 0.01
+
+OnLost = Callable[[], None]
 
 
 class Listener:
@@ -54,6 +72,33 @@ class Listener:
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self.holds_timer_duty = False
         """Whether this process fires due timers now."""
+        # Owners whose liveness lock this session should hold, and those it holds.
+        self._wanted: dict[str, OnLost] = {}
+        self._held: set[str] = set()
+
+    def hold(self, owner: str, on_lost: OnLost, *, wait: bool = False) -> bool:
+        """Hold `owner`'s liveness lock on this thread's session, from its next turn on.
+
+        With `wait`, returns once the lock is held and registered (within 5 s).
+        `on_lost` is called, from the listening thread, if the session ends while
+        this process lives; `owner` is then given up for good.
+
+        Returns:
+            Whether the lock is held (already) when this returns.
+        """
+        with self._lock:
+            self._wanted[owner] = on_lost
+        self.start()
+        deadline = time.monotonic() + _HOLD_WAIT_SECONDS
+        while wait and owner not in self.held_owners() and time.monotonic() < deadline:
+            if self._stop.wait(_HOLD_POLL_SECONDS):
+                break
+        return owner in self.held_owners()
+
+    def held_owners(self) -> list[str]:
+        """The owners whose liveness lock this process holds now."""
+        with self._lock:
+            return sorted(self._held)
 
     def subscribe(self, callback: Callable[[wakeups.Wake], None]) -> wakeups.Unlisten:
         """Push every wake-up to `callback` until the returned function is called."""
@@ -89,6 +134,8 @@ class Listener:
                 delay = 0.1
             except psycopg.Error as exc:
                 _log.warning("lost the PostgreSQL wake-up connection (%s); reconnecting", exc)
+                self._disconnect()
+                self._give_up_owners()
             finally:
                 self._disconnect()
             if self._stop.wait(delay):
@@ -101,17 +148,53 @@ class Listener:
         self._conn = conn
         conn.execute(f"LISTEN {_CHANNEL}")
         self._ready.set()
-        next_try = 0.0
+        next_try = next_check = 0.0
         while not self._stop.is_set():
             if not self.holds_timer_duty and time.monotonic() >= next_try:
                 next_try = time.monotonic() + _DUTY_RETRY_SECONDS
                 self._take_timer_duty(conn)
+            self._hold_wanted(conn)
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + _GONE_CHECK_SECONDS
+                self._look_for_gone_owners(conn)
             for notify in conn.notifies(timeout=_WAIT_SECONDS):
                 self._push(_wake_of(notify.payload))
 
+    def _hold_wanted(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        with self._lock:
+            wanted = [owner for owner in self._wanted if owner not in self._held]
+        for owner in wanted:
+            row = conn.execute(QUERIES["hold_owner"], {"owner": owner}).fetchone()
+            if not (row and row[0]):
+                # Held for an instant by another process's look for gone owners (or,
+                # 64-bit hashes colliding, by another owner): try again at the next turn.
+                continue
+            conn.execute(QUERIES["register_owner"], {"owner": owner, "since": time.time()})
+            with self._lock:
+                self._held.add(owner)
+
+    def _look_for_gone_owners(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        with self._lock:
+            mine = sorted(self._held)
+        if not mine:
+            return  # a process that leases nothing has no runs to take over either
+        if conn.execute(QUERIES["gone_owners"], {"mine": mine}).fetchall():
+            self._push(wakeups.Wake("owner_gone"))
+
+    def _give_up_owners(self) -> None:
+        # The session and its locks are gone: other processes may be taking over these
+        # owners' runs right now, so this process must not act as them again.
+        with self._lock:
+            lost = [self._wanted.pop(owner) for owner in sorted(self._held)]
+            self._held.clear()
+        for on_lost in lost:
+            try:
+                on_lost()
+            except Exception:  # noqa: BLE001 - the other owners must still be told
+                _log.exception("a tarry lost-lock callback failed")
+
     def _take_timer_duty(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
-        query = "SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))"
-        row = conn.execute(query, (_TIMER_LOCK,)).fetchone()
+        row = conn.execute(QUERIES["take_timer_duty"], {"key": _TIMER_LOCK}).fetchone()
         self.holds_timer_duty = bool(row and row[0])
 
     def _disconnect(self) -> None:

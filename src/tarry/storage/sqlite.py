@@ -368,7 +368,7 @@ class SqliteStore(named_reads.NamedReads, wakeups.Unpushed):
         self._write(lambda conn: conn.executemany(_QUERIES["settle_outbox"], params))
 
     # -- Wakeups ----------------------------------------------------------------
-    # listen, serves_timers: `wakeups.Unpushed` (SQLite cannot push).
+    # listen, serves_timers, hold_owner, gone_owners: `wakeups.Unpushed` (SQLite cannot push).
 
 
 def _enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:

@@ -16,6 +16,8 @@ class Wake:
     message or was cancelled. `run_ready`: `run_id` became Pending. `run_ended`:
     `run_id` reached a final state. `run_cancelled`: `run_id` was cancelled.
     `resync`: pushes may have been missed (the store reconnected); look again.
+    `owner_gone`: a process that leases runs is gone (`Store.gone_owners` names
+    it): take its runs over now.
     """
 
     event: str
@@ -38,3 +40,12 @@ class Unpushed:
     def serves_timers(self) -> bool:
         """See `Store.serves_timers`: every process may (closing a wait is first-wins)."""
         return True
+
+    def hold_owner(self, owner: str, on_lost: Callable[[], None], *, wait: bool = False) -> bool:
+        """See `Store.hold_owner`: a store that cannot push cannot tell a gone process either."""
+        del owner, on_lost, wait
+        return False
+
+    def gone_owners(self) -> list[str]:
+        """See `Store.gone_owners`: none known; leases expire (and same-host checks)."""
+        return []

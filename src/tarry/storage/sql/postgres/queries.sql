@@ -467,3 +467,39 @@ SELECT * FROM outbox WHERE run_id = %(run_id)s ORDER BY id;
 
 -- name: next_outbox_due
 SELECT min(due_at) AS due_at FROM outbox WHERE status = 'pending';
+
+-- name: take_timer_duty
+-- Held by the listening session while this process fires due timers (one per schema).
+SELECT pg_try_advisory_lock(%(key)s, hashtext(current_schema()));
+
+-- name: hold_owner
+-- The liveness lock of an owner, on the connection that holds it for the process's life.
+-- A bigint key (64 bits of the schema and the owner): another space than the int4 pairs
+-- of the migration and timer locks.
+SELECT pg_try_advisory_lock(hashtextextended(current_schema() || '/' || %(owner)s, 0)) AS held;
+
+-- name: register_owner
+-- Only after `hold_owner` succeeded on this session: a row means "held when written".
+INSERT INTO lease_holders (owner, since) VALUES (%(owner)s, %(since)s)
+ON CONFLICT (owner) DO NOTHING;
+
+-- name: gone_owners
+-- Registered owners whose liveness lock no session holds: trying their lock for the
+-- length of this one statement succeeds only then (a live holder keeps it). The CTE
+-- runs its lock attempts once (it is volatile, so it is materialised). Gone owners that
+-- still lease top-level runs (what `claim_runs` takes over; a parent's replay re-enters its
+-- children) are returned; the others are forgotten. One statement on a small
+-- table: the price of noticing a dead process within a fraction of a second.
+WITH gone AS (
+    SELECT owner FROM lease_holders
+    WHERE owner <> ALL(%(mine)s::text[])
+      AND pg_try_advisory_xact_lock(hashtextextended(current_schema() || '/' || owner, 0))
+), holding AS (
+    SELECT owner FROM gone
+    WHERE EXISTS (SELECT 1 FROM runs WHERE runs.lease_owner = gone.owner
+                  AND runs.state IN ('Running', 'Waiting') AND runs.parent_id IS NULL)
+), forgotten AS (
+    DELETE FROM lease_holders
+    WHERE owner IN (SELECT owner FROM gone) AND owner NOT IN (SELECT owner FROM holding)
+)
+SELECT owner FROM holding ORDER BY owner;
