@@ -11,11 +11,13 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     ├── SerializationError          a value cannot be stored as JSON
     ├── FlowLoadError               an entrypoint cannot be imported
     ├── ParameterError              flow parameters do not fit the signature
+    ├── ScheduleInvalid (ValueError) a cron, interval or rrule that cannot be read
     ├── NotSupported                a Prefect option tarry does not support yet
     ├── NotFound                    no such thing is stored
     │   ├── RunNotFound             no run has this id
     │   ├── WaitNotFound            no wait has this id
-    │   └── DeploymentNotFound      no deployment has this name
+    │   ├── DeploymentNotFound      no deployment has this name
+    │   └── ScheduleNotFound        the deployment has no schedule of this slug
     ├── RunEnded                    the run has ended; it cannot be changed
     ├── InvalidTransition           a run state change that is not allowed
     ├── NondeterminismError         replay diverged from the recorded journal
@@ -74,6 +76,8 @@ __all__ = [
     "RunFailed",
     "RunNotFound",
     "RunSuspended",
+    "ScheduleInvalid",
+    "ScheduleNotFound",
     "SerializationError",
     "StepFailed",
     "StoreError",
@@ -124,6 +128,10 @@ class ParameterError(TarryError):
         self.flow_name = flow_name
 
 
+class ScheduleInvalid(TarryError, ValueError):
+    """A schedule cannot be read: a bad cron expression, interval, rrule or time zone."""
+
+
 class NotSupported(TarryError, NotImplementedError):
     """A Prefect option or call that tarry does not support yet, refused rather than ignored."""
 
@@ -159,6 +167,10 @@ class DeploymentNotFound(NotFound):
     def __init__(self, name: str) -> None:
         super().__init__(f"no deployment named {name!r}; names look like 'flow-name/deployment'")
         self.name = name
+
+
+class ScheduleNotFound(NotFound):
+    """The deployment has no schedule of this slug."""
 
 
 class RunEnded(TarryError):

@@ -13,7 +13,14 @@ import psycopg
 import pytest
 
 from tarry import errors
-from tarry.storage import named_reads, open_store, postgres, postgres_ops, sqlfiles
+from tarry.storage import (
+    named_reads,
+    open_store,
+    postgres,
+    postgres_ops,
+    postgres_schedules,
+    sqlfiles,
+)
 from tarry.storage.postgres import PostgresStore
 from tests.conftest import postgres_session_url
 from tests.contract.support import run_record
@@ -231,7 +238,12 @@ def _query_names_used(module_file: str) -> set[str]:
     return names
 
 
-ADAPTER_MODULES = (postgres.__file__, postgres_ops.__file__, named_reads.__file__)
+ADAPTER_MODULES = (
+    postgres.__file__,
+    postgres_ops.__file__,
+    named_reads.__file__,
+    postgres_schedules.__file__,
+)
 
 
 def test_every_query_the_adapter_uses_is_in_queries_sql() -> None:
