@@ -384,6 +384,33 @@ class Client(_BaseClient):
         """
         return self._send(calls.deployment_call(name))
 
+    def read_deployment_schedules(self, name: str) -> list[schemas.ScheduleOut]:
+        """A deployment's schedules, by slug.
+
+        Raises:
+            errors.DeploymentNotFound: No deployment has this name.
+        """
+        return self._send(calls.schedules_call(name))
+
+    def update_deployment_schedule(
+        self, name: str, slug: str, *, active: bool
+    ) -> schemas.ScheduleOut:
+        """Pause (`active=False`) or resume a schedule of a deployment.
+
+        Raises:
+            errors.DeploymentNotFound: No deployment has this name.
+            errors.ScheduleNotFound: The deployment has no schedule of this slug.
+        """
+        return self._send(calls.schedule_update_call(name, slug, active))
+
+    def read_upcoming_runs(self, name: str, limit: int = 50) -> list[schemas.UpcomingRunOut]:
+        """A deployment's runs made ahead by its schedules, earliest first.
+
+        Raises:
+            errors.DeploymentNotFound: No deployment has this name.
+        """
+        return self._send(calls.upcoming_call(name, limit))
+
 
 class AsyncClient(_BaseClient):
     """Async version of `Client`; use it as an async context manager.
@@ -518,6 +545,20 @@ class AsyncClient(_BaseClient):
     async def read_deployment(self, name: str) -> schemas.DeploymentOut:
         """Async version of `Client.read_deployment`."""
         return await self._send(calls.deployment_call(name))
+
+    async def read_deployment_schedules(self, name: str) -> list[schemas.ScheduleOut]:
+        """Async version of `Client.read_deployment_schedules`."""
+        return await self._send(calls.schedules_call(name))
+
+    async def update_deployment_schedule(
+        self, name: str, slug: str, *, active: bool
+    ) -> schemas.ScheduleOut:
+        """Async version of `Client.update_deployment_schedule`."""
+        return await self._send(calls.schedule_update_call(name, slug, active))
+
+    async def read_upcoming_runs(self, name: str, limit: int = 50) -> list[schemas.UpcomingRunOut]:
+        """Async version of `Client.read_upcoming_runs`."""
+        return await self._send(calls.upcoming_call(name, limit))
 
 
 @overload
