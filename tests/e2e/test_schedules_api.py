@@ -11,7 +11,7 @@ import pytest
 from tarry import config, deployments, errors, host
 from tarry.client import Client
 from tarry.engine import spec
-from tarry.schedules import Cron, Interval
+from tarry.schedules import Cron, Interval, Schedule
 from tests.e2e import live
 from tests.e2e.test_client import ECHO
 from tests.polling import until
@@ -24,7 +24,10 @@ def api_url(tmp_path: Path) -> Iterator[str]:
     hst = host.Host(config.Settings(home=tmp_path, sqlite_synchronous="NORMAL"))
     try:
         flow = spec.load_flow(ECHO)
-        hourly = [Cron("0 * * * *", parameters={"n": 1}), Interval(86_400, slug="daily")]
+        hourly: list[Schedule] = [
+            Cron("0 * * * *", parameters={"n": 1}),
+            Interval(86_400, slug="daily"),
+        ]
         deployments.deploy(flow, "hourly", schedules=hourly, hst=hst)
         with live.live_server(hst, worker=True) as base_url:
             yield f"{base_url}/api"
