@@ -37,6 +37,10 @@ db_app = typer.Typer(help="Manage the database.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(inputs_app, name="inputs")
 app.add_typer(db_app, name="db")
+deployment_app = typer.Typer(help="Deployments and their schedules.", no_args_is_help=True)
+schedule_app = typer.Typer(help="Pause and resume a deployment's schedules.", no_args_is_help=True)
+deployment_app.add_typer(schedule_app, name="schedule")
+app.add_typer(deployment_app, name="deployment")
 
 out = Console()
 # Lines are not cut at 80 columns when stderr is a pipe or a log file.
@@ -285,6 +289,36 @@ def runs_cancel(
     except errors.TarryError as exc:
         raise _fail(str(exc)) from None
     out.print(f"cancelled run {run.name} ({run.id})", highlight=False, markup=False)
+
+
+DeploymentArg = Annotated[str, typer.Argument(help="The deployment, flow-name/deployment")]
+SlugArg = Annotated[
+    str | None, typer.Argument(help="The schedule (schedule-1, ...); all when omitted")
+]
+
+
+def _set_schedules(name: str, slug: str | None, active: bool) -> None:
+    try:
+        changed = service.set_schedule_active(name, slug, active)
+    except errors.TarryError as exc:
+        raise _fail(str(exc)) from None
+    if not changed:
+        raise _fail(f"deployment {name!r} has no schedules")
+    word = "resumed" if active else "paused"
+    for schedule in changed:
+        out.print(f"{word} {name} {schedule.slug}", highlight=False, markup=False)
+
+
+@schedule_app.command("pause")
+def schedule_pause(name: DeploymentArg, slug: SlugArg = None) -> None:
+    """Pause a schedule: its runs not due yet are deleted, and no more are made."""
+    _set_schedules(name, slug, False)
+
+
+@schedule_app.command("resume")
+def schedule_resume(name: DeploymentArg, slug: SlugArg = None) -> None:
+    """Resume a schedule: runs are made again from now on."""
+    _set_schedules(name, slug, True)
 
 
 @app.command("send")

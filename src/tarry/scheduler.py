@@ -1,18 +1,19 @@
 """The scheduler: makes deployments' runs ahead as Scheduled rows, and releases them on time.
 
-One thread per host (a `daemon.Daemon`), started by `tarry server` and `flow.serve`.
-Each round it
+One per host (a `daemon.Daemon`), started by `tarry server` and `flow.serve`, on two
+threads:
 
-* *plans*: for every active schedule, makes the runs of its slots up to
-  `AHEAD_SECONDS` ahead (and at least `MIN_AHEAD` of them), as Scheduled runs keyed
-  `(deployment, slot time)`, so two schedulers on one database make each run once;
-* *releases*: makes the runs whose time came Pending (workers claim them at once),
-  after applying the schedule's `missed` policy to slots that passed while no
-  scheduler ran;
+* the planning thread, every `MAX_IDLE_SECONDS`, makes for every active schedule
+  the runs of its slots up to `AHEAD_SECONDS` ahead (and at least `MIN_AHEAD` of
+  them), as Scheduled runs keyed `(deployment, slot time)`, so two schedulers on
+  one database make each run once;
+* the releasing thread makes the runs whose time came Pending (workers claim them
+  at once), after applying the schedule's `missed` policy to slots that passed
+  while no scheduler ran, then idles until the next slot is due (at most
+  `MAX_IDLE_SECONDS`), so a run is released within milliseconds of its time.
 
-then idles until the next slot is due (or `MAX_IDLE_SECONDS`), so a run is released
-within milliseconds of its time. Time is read from the host's clock: on a
-`FakeClock` every `advance` runs a round at once.
+Time is read from the host's clock: on a `FakeClock` every `advance` runs a round
+(planning, then releasing) at once, on the advancing thread.
 """
 
 from __future__ import annotations
@@ -62,23 +63,40 @@ def scheduled_run_id(deployment: str, slot_at: float) -> str:
 
 
 class Scheduler(daemon.Daemon):
-    """Makes and releases the scheduled runs of one host's store."""
+    """Makes and releases the scheduled runs of one host's store.
+
+    Its thread releases runs on time; planning (which writes the runs ahead, a
+    transaction per schedule) runs on a second thread, so a round of planning never
+    delays a release.
+    """
 
     def __init__(self, hst: host.Host) -> None:
         super().__init__("tarry-scheduler")
         self.host = hst
-        self._tick_lock = threading.Lock()
+        self._plan_lock = threading.Lock()
+        self._release_lock = threading.Lock()
         # Slots due before this (less the grace) passed while no scheduler of this
         # process looked: the `missed` policy decides what becomes of them.
         self._looked_at = hst.clock.now()
         self._schedules: dict[tuple[str, str], records.ScheduleRecord] = {}
+        self._planner = _Planner(self)
         hst.on_close(self.stop)
         if isinstance(hst.clock, clock_module.FakeClock):
             hst.clock.on_advance(self._after_fake_advance)
 
+    def start(self) -> None:
+        """Start the releasing and the planning threads (once)."""
+        super().start()
+        self._planner.start()
+
+    def stop(self) -> None:
+        """Stop both threads (safe to call twice)."""
+        self._planner.stop()
+        super().stop()
+
     def _step(self) -> float:
         try:
-            self.tick()
+            self._release_now()
             return self._idle()
         except Exception:  # noqa: BLE001 - a failing store must not end the scheduler
             _log.exception("the tarry scheduler's round failed; trying again")
@@ -90,12 +108,29 @@ class Scheduler(daemon.Daemon):
         return max(0.0, upcoming[0].slot_at - now) if upcoming else MAX_IDLE_SECONDS
 
     def tick(self) -> list[str]:
-        """Plan, then release what is due. Returns the ids of the runs made Pending."""
-        with self._tick_lock:
+        """Plan, then release what is due, on this thread.
+
+        Returns:
+            The ids of the runs made Pending.
+        """
+        self.plan_now()
+        return self._release_now()
+
+    def plan_now(self) -> int:
+        """Plan at the clock's time, unless stopped. Returns how many runs were made."""
+        with self._plan_lock:
+            if self.stopping:
+                return 0
+            made = self.plan(self.host.clock.now())
+        if made:
+            self.kick()  # a run made now may be due before the release thread wakes
+        return made
+
+    def _release_now(self) -> list[str]:
+        with self._release_lock:
             if self.stopping:
                 return []
             now = self.host.clock.now()
-            self.plan(now)
             released = self.release(now)
             self._looked_at = now
             return released
@@ -177,6 +212,21 @@ class Scheduler(daemon.Daemon):
         found = self._schedules.get(key)
         # A slot of a schedule paused or removed meanwhile would have been deleted with it.
         return "all" if found is None else found.missed
+
+
+class _Planner(daemon.Daemon):
+    """The scheduler's planning thread: plans every `MAX_IDLE_SECONDS`."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        super().__init__("tarry-scheduler-plan")
+        self._scheduler = scheduler
+
+    def _step(self) -> float:
+        try:
+            self._scheduler.plan_now()
+        except Exception:  # noqa: BLE001 - a failing store must not end the planner
+            _log.exception("the tarry scheduler's planning failed; trying again")
+        return MAX_IDLE_SECONDS
 
 
 def _needs_runs(schedule: records.ScheduleRecord, now: float) -> bool:

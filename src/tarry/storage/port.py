@@ -324,7 +324,8 @@ class ScheduleStore(Protocol):
         """Insert Scheduled runs for slots, each unless its `(deployment, slot_at)` exists.
 
         In one transaction with moving the schedule's `made_until` forward to
-        `made_until` (never back), so two schedulers never make the same run.
+        `made_until` (never back), so two schedulers never make the same run. The
+        commit need not wait for the disk: what a crash loses is made again.
 
         Returns:
             The ids of the runs this call made.

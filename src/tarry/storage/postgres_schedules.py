@@ -95,7 +95,8 @@ class PostgresSchedules:
             conn.execute(_QUERIES["advance_schedule"], {**key, "made_until": made_until})
             return created
 
-        return self._transaction(op)
+        # Lazy: runs ahead lost with their `made_until` in a crash are made again.
+        return self._transaction(op, durable=False)
 
     def due_slots(self, now: float, limit: int) -> list[records.SlotRecord]:
         """See `Store.due_slots`."""

@@ -88,7 +88,8 @@ class SqliteSchedules:
             conn.execute(_QUERIES["advance_schedule"], {**key, "made_until": made_until})
             return created
 
-        return self._write(op)
+        # Lazy: runs ahead lost with their `made_until` in a power cut are made again.
+        return self._write(op, durable=False)
 
     def due_slots(self, now: float, limit: int) -> list[records.SlotRecord]:
         """See `Store.due_slots`."""
