@@ -1,12 +1,12 @@
 """Schedule lag: 1,000 deployments each due every minute, due time → Running, on SQLite.
 
-Usage: python schedule_lag.py [DEPLOYMENTS=1000] [spread|burst] [MINUTES=1]
+Usage: python schedule_lag.py [DEPLOYMENTS=1000] [spread|burst] [MINUTES=1] [MAX_RUNS=8]
 
 Each deployment has one schedule due every minute. `spread` (the default) anchors
 them evenly across the minute (`Interval(60, anchor_date=...)`, 1,000 runs a
 minute arriving ~60 ms apart); `burst` gives them all `cron="* * * * *"`, so all
 1,000 are due at the same second. One process runs the scheduler and a worker
-(`max_runs=8`) on a fresh SQLite file, on the real clock. Once the runs ahead
+(`max_runs=MAX_RUNS`) on a fresh SQLite file, on the real clock. Once the runs ahead
 of every deployment are made (`first_plan_s`) and 5 s more have passed, each run
 due in the next MINUTES minutes is measured from its slot time to its transition
 to Running (claimed by the worker), in ms.
@@ -77,6 +77,7 @@ def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     mode = sys.argv[2] if len(sys.argv) > 2 else "spread"
     minutes = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    max_runs = int(sys.argv[4]) if len(sys.argv) > 4 else 8
     hst = open_host("tarry-schedule-lag-", worker_poll_seconds=1.0)
     try:
         base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -84,7 +85,7 @@ def main() -> None:
         for i in range(count):
             deployments.deploy(tick, f"d{i:04d}", schedules=[_schedule(i, count, mode, base)])
         deploy_s = time.perf_counter() - started
-        runner = Worker(hst, max_runs=8)
+        runner = Worker(hst, max_runs=max_runs)
         thread = threading.Thread(target=runner.run, name="bench-worker", daemon=True)
         thread.start()
         db = str(hst.settings.home / "tarry.db")
@@ -110,6 +111,7 @@ def main() -> None:
             "arrival": mode,
             "deployments": count,
             "minutes": minutes,
+            "max_runs": max_runs,
             "runs": len(lags),
             "expected_runs": count * minutes,
             "deploy_s": round(deploy_s, 3),
