@@ -79,6 +79,9 @@ class Scheduler(daemon.Daemon):
         # process looked: the `missed` policy decides what becomes of them.
         self._looked_at = hst.clock.now()
         self._schedules: dict[tuple[str, str], records.ScheduleRecord] = {}
+        # When a sparse schedule (whose `MIN_AHEAD` runs reach past `AHEAD_SECONDS`)
+        # is planned again: at its next slot, so `MIN_AHEAD` stay ahead.
+        self._recheck: dict[tuple[str, str], float] = {}
         self._planner = _Planner(self)
         hst.on_close(self.stop)
         if isinstance(hst.clock, clock_module.FakeClock):
@@ -148,7 +151,8 @@ class Scheduler(daemon.Daemon):
         deployments: dict[str, records.DeploymentRecord | None] = {}
         made = 0
         for schedule in active:
-            if not _needs_runs(schedule, now):
+            recheck = self._recheck.get((schedule.deployment, schedule.slug), float("inf"))
+            if not _needs_runs(schedule, now) and now < recheck:
                 continue
             if schedule.deployment not in deployments:
                 deployments[schedule.deployment] = self.host.store.get_deployment(
@@ -166,7 +170,9 @@ class Scheduler(daemon.Daemon):
         start = now if schedule.made_until is None else schedule.made_until
         cutoff = self._looked_at - GRACE_SECONDS
         missed = _kept(schedules.slots(when, start, cutoff, _MAX_MISSED), schedule.missed)
-        horizon = _horizon(when, now)
+        horizon, nearest = _horizon(when, now)
+        if horizon > now + AHEAD_SECONDS and nearest:
+            self._recheck[(schedule.deployment, schedule.slug)] = nearest
         ahead = schedules.slots(when, max(start, cutoff), horizon, MAX_AHEAD)
         slot_ats = [*missed, *ahead]
         runs = [(_slot(schedule, at), _run(deployment, schedule, at, now)) for at in slot_ats]
@@ -234,9 +240,10 @@ def _needs_runs(schedule: records.ScheduleRecord, now: float) -> bool:
     return schedule.made_until is None or schedule.made_until < now + AHEAD_SECONDS / 2
 
 
-def _horizon(when: schedules.Schedule, now: float) -> float:
+def _horizon(when: schedules.Schedule, now: float) -> tuple[float, float | None]:
+    """How far ahead to make runs, and the next slot after `now` (`None`: no more)."""
     nearest = schedules.slots(when, now, float("inf"), MIN_AHEAD)
-    return max([now + AHEAD_SECONDS, *nearest])
+    return max([now + AHEAD_SECONDS, *nearest]), nearest[0] if nearest else None
 
 
 def _kept(slot_ats: list[float], policy: str) -> list[float]:

@@ -57,6 +57,18 @@ def test_runs_are_made_ahead_and_listed_as_upcoming(harness: TestHarness) -> Non
     assert all(json.loads(run.parameters) == {"greeting": "hey"} for _, run in upcoming)
 
 
+def test_a_sparse_schedule_keeps_three_runs_ahead_as_they_are_released(
+    harness: TestHarness,
+) -> None:
+    name = ping.deploy("hourly", cron="0 * * * *").name
+    harness.start_scheduler()
+
+    harness.advance(7200)
+
+    assert len(runs_of(harness, RunState.PENDING)) == 2
+    assert len(service.upcoming_runs(name, hst=harness.host)) == scheduler.MIN_AHEAD
+
+
 def _down_for_an_hour(h: TestHarness, missed: str) -> list[str]:
     """Deploy every minute, plan, stop the scheduler for an hour, and start another one."""
     ping.deploy("each-minute", schedules=[Interval(60, missed=missed)])  # type: ignore[arg-type]
