@@ -191,6 +191,8 @@ def empty_postgres_schema() -> None:
     tables = conn.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
         " AND tablename NOT IN ('tarry_migrations', 'runs')"
+        # Deployments after their schedules, which refer to them.
+        " ORDER BY tablename = 'deployments'"
     ).fetchall()
     with conn.transaction():
         for (table,) in tables:

@@ -28,26 +28,10 @@ Results are the API's own models from `tarry.web.schemas` (`RunOut`,
 List methods return one page as a list: ask for the next one with `offset`
 increased by `limit`; a page shorter than `limit` is the last.
 
-Errors are tarry's exceptions, carrying the server's message:
-
-=====================  =============================================================
-API error `code`       raised
-=====================  =============================================================
-`not_found`            `errors.RunNotFound`, `WaitNotFound` or `DeploymentNotFound`,
-                       by what the call names (`errors.NotFound` otherwise)
-`invalid_input`        `errors.InputInvalid` with its `field_errors`
-`value_refused`        `errors.ValueRefused` (an `InputInvalid`): a NUL character, a
-                       number that is not finite, too deep or too large
-`invalid_parameters`   `errors.ParameterError`
-`already_answered`     `errors.AlreadyAnswered`
-`not_waiting`          `errors.NotWaiting`
-`run_ended`            `errors.RunEnded`
-`invalid_transition`   `errors.InvalidTransition`
-`flow_not_loadable`    `errors.FlowLoadError`
-`unauthorized`         `errors.ConfigurationError` (set `TARRY_API_TOKEN`)
-anything else          `errors.TarryError`
-=====================  =============================================================
-
+Errors are tarry's exceptions, carrying the server's message: the API's error `code`
+picks the class (`not_found` raises `RunNotFound`, `WaitNotFound` or
+`DeploymentNotFound` by what the call names; `invalid_input` raises `InputInvalid`
+with its `field_errors`; the table is in `docs/server.md`, "Python client").
 No server at the URL (connection refused, unknown host) and an address that is
 not a tarry API raise `errors.ConfigurationError` too. Other transport failures
 (a read timeout, a connection dropped mid-answer) are raised as httpx's own
@@ -401,6 +385,33 @@ class Client(_BaseClient):
         """
         return self._send(calls.deployment_call(name))
 
+    def read_deployment_schedules(self, name: str) -> list[schemas.ScheduleOut]:
+        """A deployment's schedules, by slug.
+
+        Raises:
+            errors.DeploymentNotFound: No deployment has this name.
+        """
+        return self._send(calls.schedules_call(name))
+
+    def update_deployment_schedule(
+        self, name: str, slug: str, *, active: bool
+    ) -> schemas.ScheduleOut:
+        """Pause (`active=False`) or resume a schedule of a deployment.
+
+        Raises:
+            errors.DeploymentNotFound: No deployment has this name.
+            errors.ScheduleNotFound: The deployment has no schedule of this slug.
+        """
+        return self._send(calls.schedule_update_call(name, slug, active))
+
+    def read_upcoming_runs(self, name: str, limit: int = 50) -> list[schemas.UpcomingRunOut]:
+        """A deployment's runs made ahead by its schedules, earliest first.
+
+        Raises:
+            errors.DeploymentNotFound: No deployment has this name.
+        """
+        return self._send(calls.upcoming_call(name, limit))
+
 
 class AsyncClient(_BaseClient):
     """Async version of `Client`; use it as an async context manager.
@@ -543,6 +554,20 @@ class AsyncClient(_BaseClient):
     async def read_deployment(self, name: str) -> schemas.DeploymentOut:
         """Async version of `Client.read_deployment`."""
         return await self._send(calls.deployment_call(name))
+
+    async def read_deployment_schedules(self, name: str) -> list[schemas.ScheduleOut]:
+        """Async version of `Client.read_deployment_schedules`."""
+        return await self._send(calls.schedules_call(name))
+
+    async def update_deployment_schedule(
+        self, name: str, slug: str, *, active: bool
+    ) -> schemas.ScheduleOut:
+        """Async version of `Client.update_deployment_schedule`."""
+        return await self._send(calls.schedule_update_call(name, slug, active))
+
+    async def read_upcoming_runs(self, name: str, limit: int = 50) -> list[schemas.UpcomingRunOut]:
+        """Async version of `Client.read_upcoming_runs`."""
+        return await self._send(calls.upcoming_call(name, limit))
 
 
 @overload

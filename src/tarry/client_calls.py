@@ -47,13 +47,16 @@ __all__ = [
     "run_action_call",
     "run_call",
     "run_detail_call",
+    "schedule_update_call",
+    "schedules_call",
     "send_call",
     "start_call",
+    "upcoming_call",
 ]
 
 T = TypeVar("T")
 
-Subject = Literal["run", "wait", "deployment"]
+Subject = Literal["run", "wait", "deployment", "schedule"]
 """What a call names, which says what a 404 means."""
 
 
@@ -201,7 +204,9 @@ def _not_found(call: Call[Any], detail: str) -> errors.NotFound:
         return errors.RunNotFound(call.subject_id)
     if call.subject == "wait":
         return errors.WaitNotFound(call.subject_id)
-    if call.subject == "deployment":
+    if call.subject == "schedule" and "no schedule" in detail:
+        return errors.ScheduleNotFound(detail)
+    if call.subject in ("deployment", "schedule"):
         return errors.DeploymentNotFound(call.subject_id)
     return errors.NotFound(detail)
 
@@ -409,6 +414,39 @@ def deployment_call(name: str) -> Call[schemas.DeploymentOut]:
     path = f"deployments/{urllib.parse.quote(name, safe='/')}"
     read = schemas.DeploymentOut.model_validate
     return Call("GET", path, read, subject="deployment", subject_id=name)
+
+
+def _deployment_path(name: str, rest: str) -> str:
+    return f"deployments/{urllib.parse.quote(name, safe='/')}/{rest}"
+
+
+def _schedules(body: Any) -> list[schemas.ScheduleOut]:
+    return [schemas.ScheduleOut.model_validate(item) for item in body]
+
+
+def _upcoming(body: Any) -> list[schemas.UpcomingRunOut]:
+    return [schemas.UpcomingRunOut.model_validate(item) for item in body]
+
+
+def schedules_call(name: str) -> Call[list[schemas.ScheduleOut]]:
+    """The call of `Client.read_deployment_schedules`."""
+    path = _deployment_path(name, "schedules")
+    return Call("GET", path, _schedules, subject="deployment", subject_id=name)
+
+
+def schedule_update_call(name: str, slug: str, active: bool) -> Call[schemas.ScheduleOut]:
+    """The call of `Client.update_deployment_schedule`."""
+    path = _deployment_path(name, f"schedules/{urllib.parse.quote(slug, safe='')}")
+    read = schemas.ScheduleOut.model_validate
+    body = {"active": active}
+    return Call("PATCH", path, read, body=body, subject="schedule", subject_id=name)
+
+
+def upcoming_call(name: str, limit: int) -> Call[list[schemas.UpcomingRunOut]]:
+    """The call of `Client.read_upcoming_runs`."""
+    path = _deployment_path(name, "upcoming")
+    params = (("limit", limit),)
+    return Call("GET", path, _upcoming, params=params, subject="deployment", subject_id=name)
 
 
 class Waited:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, ParamSpec, TypeVar, overload
 
 from tarry import deployments, errors, futures, states, task_runners
+from tarry import schedules as scheduling
 from tarry.engine import caller, spec, steps
 from tarry.outbound import targets
 
@@ -155,24 +156,82 @@ class Flow(spec.FlowSpec[P, R]):
         return caller.call_flow(self, args, kwargs)  # type: ignore[no-any-return]
 
     def serve(
-        self, name: str | None = None, *, parameters: dict[str, Any] | None = None, limit: int = 8
+        self,
+        name: str | None = None,
+        *,
+        interval: Any = None,
+        cron: str | Iterable[str] | None = None,
+        rrule: str | Iterable[str] | None = None,
+        schedules: Iterable[scheduling.Schedule] | None = None,
+        paused: bool | None = None,
+        missed: scheduling.MissedPolicy = "latest",
+        parameters: dict[str, Any] | None = None,
+        description: str | None = None,
+        tags: Iterable[str] | None = None,
+        limit: int = 8,
     ) -> None:
-        """Deploy this flow and execute its runs in this process until interrupted.
+        """Deploy this flow (on its schedules) and execute runs in this process until interrupted.
 
-        See `tarry.worker.serve`.
+        `cron`, `interval` (a `timedelta` or seconds) and `rrule` each take one value
+        or several; `schedules` takes `tarry.schedules.Cron`, `Interval` and `RRule`
+        values with their own time zone, parameters and state. See
+        `tarry.worker.serve` and docs/schedules.md.
+
+        Raises:
+            errors.ScheduleInvalid: A schedule cannot be read.
+            errors.ParameterError: The parameters do not fit the flow.
         """
         # Import cost only: `import tarry` need not load the worker, which few programs use.
         from tarry import worker  # noqa: PLC0415
 
-        worker.serve(self, name, parameters=parameters, limit=limit)
+        found = scheduling.collect(
+            cron=cron, interval=interval, rrule=rrule, schedules=schedules, missed=missed
+        )
+        worker.serve(
+            self,
+            name,
+            parameters=parameters,
+            limit=limit,
+            schedules=found,
+            paused=paused,
+            description=description,
+            tags=tuple(tags or ()),
+        )
 
-    def deploy(self, name: str | None = None, *, parameters: dict[str, Any] | None = None) -> Any:
-        """Register this flow as a deployment (see `tarry.deployments.deploy`).
+    def deploy(
+        self,
+        name: str | None = None,
+        *,
+        interval: Any = None,
+        cron: str | Iterable[str] | None = None,
+        rrule: str | Iterable[str] | None = None,
+        schedules: Iterable[scheduling.Schedule] | None = None,
+        paused: bool | None = None,
+        missed: scheduling.MissedPolicy = "latest",
+        parameters: dict[str, Any] | None = None,
+        description: str | None = None,
+        tags: Iterable[str] | None = None,
+    ) -> Any:
+        """Register this flow as a deployment, with the schedule options of `serve`.
+
+        See `tarry.deployments.deploy`; a server or a `serve` of the same store
+        makes and executes its scheduled runs.
 
         Returns:
             The deployment as stored.
         """
-        return deployments.deploy(self, name, parameters=parameters)
+        found = scheduling.collect(
+            cron=cron, interval=interval, rrule=rrule, schedules=schedules, missed=missed
+        )
+        return deployments.deploy(
+            self,
+            name,
+            parameters=parameters,
+            description=description,
+            tags=tuple(tags or ()),
+            schedules=found,
+            paused=paused,
+        )
 
     def with_options(self, **changes: Any) -> Flow[P, R]:
         """A copy of the flow with some options changed (`name`, `retries`, ...).

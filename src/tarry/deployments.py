@@ -12,11 +12,13 @@ import json
 import time
 import uuid
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import pydantic
 
 from tarry import errors, host, serialization
+from tarry import schedules as scheduling
 from tarry.engine import runs, spec, steps
 from tarry.states import RunState
 from tarry.storage import records
@@ -25,6 +27,7 @@ __all__ = [
     "deploy",
     "deployment_name",
     "parameter_schema",
+    "put_schedules",
     "run_deployment",
     "start",
 ]
@@ -45,9 +48,11 @@ def deploy(
     parameters: dict[str, Any] | None = None,
     description: str | None = None,
     tags: tuple[str, ...] = (),
+    schedules: Sequence[scheduling.Schedule] | None = None,
+    paused: bool | None = None,
     hst: host.Host | None = None,
 ) -> records.DeploymentRecord:
-    """Register `flow` so that runs of it can be started by name.
+    """Register `flow` so that runs of it can be started by name (and on schedules).
 
     Args:
         flow: The flow.
@@ -55,17 +60,24 @@ def deploy(
         parameters: Default parameters of its runs.
         description: Markdown shown with it; the flow's docstring when omitted.
         tags: Tags of the deployment.
+        schedules: Its schedules, replacing those it had (`[]`: none); when
+            omitted, the schedules it has are kept.
+        paused: `True` stores every schedule paused, `False` active; when
+            omitted, a schedule stored before keeps its state and a new one
+            follows its own `active`.
         hst: The host; this process's by default.
 
     Returns:
         The deployment as stored.
 
     Raises:
-        errors.ParameterError: The default parameters do not fit the flow.
+        errors.ParameterError: The default parameters, or a schedule's, do not fit the flow.
     """
     hst = hst or host.get_host()
     defaults = dict(parameters or {})
     _check_names(flow, defaults)
+    for schedule in schedules or ():
+        _check_names(flow, {**defaults, **(schedule.parameters or {})})
     now = time.time()
     record = records.DeploymentRecord(
         name=deployment_name(flow, name),
@@ -78,7 +90,45 @@ def deploy(
         parameter_schema=json.dumps(parameter_schema(flow)),
         tags=tags or flow.tags,
     )
-    return hst.store.put_deployment(record)
+    stored = hst.store.put_deployment(record)
+    if schedules is not None:
+        put_schedules(stored.name, schedules, paused=paused, hst=hst)
+    return stored
+
+
+def put_schedules(
+    name: str,
+    found: Sequence[scheduling.Schedule],
+    *,
+    paused: bool | None = None,
+    hst: host.Host | None = None,
+) -> list[records.ScheduleRecord]:
+    """Make `found` the schedules of deployment `name` (see `deploy`).
+
+    A schedule without a slug is named by its position: `schedule-1`, `schedule-2`, ...
+    """
+    hst = hst or host.get_host()
+    now = hst.clock.now()
+    before = {s.slug: s for s in hst.store.list_schedules(name)}
+    stored = []
+    for position, schedule in enumerate(found, start=1):
+        slug = schedule.slug or f"schedule-{position}"
+        known = before.get(slug)
+        active = schedule.active if known is None else known.active
+        stored.append(
+            records.ScheduleRecord(
+                deployment=name,
+                slug=slug,
+                schedule=scheduling.to_json(schedule),
+                created_at=now,
+                updated_at=now,
+                active=active if paused is None else not paused,
+                parameters=serialization.dumps(schedule.parameters or {}),
+                missed=schedule.missed,
+                made_until=now,
+            )
+        )
+    return hst.store.put_schedules(name, stored)
 
 
 def _check_names(flow: spec.FlowSpec[..., Any], defaults: dict[str, Any]) -> None:

@@ -11,13 +11,15 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     ├── SerializationError          a value cannot be stored as JSON
     ├── FlowLoadError               an entrypoint cannot be imported
     ├── ParameterError              flow parameters do not fit the signature
+    ├── ScheduleInvalid (ValueError) a cron, interval or rrule that cannot be read
     ├── NotSupported                a Prefect option tarry does not support yet
     ├── NotInFlowRun (RuntimeError) a call that needs a flow run was made outside one
     ├── CannotRespond (RuntimeError) the message was not sent by a run: nobody to answer
     ├── NotFound                    no such thing is stored
     │   ├── RunNotFound             no run has this id
     │   ├── WaitNotFound            no wait has this id
-    │   └── DeploymentNotFound      no deployment has this name
+    │   ├── DeploymentNotFound      no deployment has this name
+    │   └── ScheduleNotFound        the deployment has no schedule of this slug
     ├── RunEnded                    the run has ended; it cannot be changed
     ├── InvalidTransition           a run state change that is not allowed
     │   └── NotRetryable            only a Failed or Crashed top-level run is retried
@@ -86,6 +88,8 @@ __all__ = [
     "RunFailed",
     "RunNotFound",
     "RunSuspended",
+    "ScheduleInvalid",
+    "ScheduleNotFound",
     "SerializationError",
     "StepFailed",
     "StoreError",
@@ -141,6 +145,10 @@ class ParameterError(TarryError):
         super().__init__(message)
         self.flow_name = flow_name
         self.field_errors = field_errors or []
+
+
+class ScheduleInvalid(TarryError, ValueError):
+    """A schedule cannot be read: a bad cron expression, interval, rrule or time zone."""
 
 
 class NotSupported(TarryError, NotImplementedError):
@@ -207,6 +215,10 @@ class DeploymentNotFound(NotFound):
     def __init__(self, name: str) -> None:
         super().__init__(f"no deployment named {name!r}; names look like 'flow-name/deployment'")
         self.name = name
+
+
+class ScheduleNotFound(NotFound):
+    """The deployment has no schedule of this slug."""
 
 
 class RunEnded(TarryError):

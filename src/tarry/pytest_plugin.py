@@ -29,7 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Declare the `tarry_harness` marker (pytest refuses unknown markers when strict)."""
     config.addinivalue_line(
         "markers",
-        "tarry_harness(fake_clock=False, worker=False, **settings): "
+        "tarry_harness(fake_clock=False, worker=False, scheduler=False, **settings): "
         "options of the tarry_harness fixture",
     )
 

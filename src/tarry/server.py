@@ -1,7 +1,7 @@
 """`tarry server`: deploy flows, then serve the API, the UI and an embedded worker.
 
 `create_app(hst)` is the server's ASGI application: the HTTP app of `tarry.web.app`
-with a lifespan that runs, while it is up, the watcher, the mail receivers the
+with a lifespan that runs, while it is up, the watcher, the scheduler, the mail receivers the
 settings ask for, and an embedded worker that executes the runs started through the
 API and UI, and every run that needs a process, in this process.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from tarry import deployments, errors, host, loader, service
+from tarry import deployments, errors, host, loader, scheduler, service
 from tarry.engine import spec, watcher
 from tarry.replies import receivers
 from tarry.states import RunState
@@ -58,6 +58,7 @@ def _lifespan(hst: host.Host, max_runs: int) -> web_app.Lifespan:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         watcher.ensure_watcher(hst)
+        scheduler.ensure_scheduler(hst)
         stop_receivers = receivers.start_mail_receivers(hst)
         embedded = Worker(hst, max_runs=max_runs) if max_runs > 0 else None
         thread = None

@@ -38,13 +38,16 @@ __all__ = [
     "list_messages",
     "list_pending_inputs",
     "list_runs",
+    "list_schedules",
     "rerun",
     "resolve_run_id",
     "retry_run",
     "send_message",
+    "set_schedule_active",
     "start_run",
     "submit_input",
     "suspend_run",
+    "upcoming_runs",
 ]
 
 _SUSPEND_WAIT_SECONDS = 5.0
@@ -346,6 +349,73 @@ def start_run(
         raise errors.DeploymentNotFound(deployment_name)
     boundary.check(hst.settings, "the parameters", parameters or {})
     return deployments.start(deployment_name, parameters, hst=hst)
+
+
+# -- schedules ------------------------------------------------------------------------------
+
+
+def list_schedules(
+    deployment_name: str, *, hst: host.Host | None = None
+) -> list[records.ScheduleRecord]:
+    """The deployment's schedules, by slug.
+
+    Raises:
+        errors.DeploymentNotFound: No deployment has this name.
+    """
+    get_deployment(deployment_name, hst=hst)
+    return _host(hst).store.list_schedules(deployment_name)
+
+
+def set_schedule_active(
+    deployment_name: str,
+    slug: str | None,
+    active: bool,
+    *,
+    hst: host.Host | None = None,
+) -> list[records.ScheduleRecord]:
+    """Pause (`active=False`) or resume a schedule of a deployment, or all of them.
+
+    Pausing deletes the runs it made that are not due yet; resuming makes runs
+    from now on (the paused time is not "missed").
+
+    Args:
+        deployment_name: The deployment.
+        slug: The schedule (`schedule-1`, ...); `None`: every schedule of the deployment.
+        active: Resume (`True`) or pause.
+        hst: The host; this process's by default.
+
+    Returns:
+        The schedules changed, as stored now.
+
+    Raises:
+        errors.DeploymentNotFound: No deployment has this name.
+        errors.ScheduleNotFound: The deployment has no schedule of this slug.
+    """
+    hst = _host(hst)
+    known = [s.slug for s in list_schedules(deployment_name, hst=hst)]
+    if slug is not None and slug not in known:
+        shown = ", ".join(known) or "none"
+        raise errors.ScheduleNotFound(
+            f"deployment {deployment_name!r} has no schedule {slug!r} (it has: {shown})"
+        )
+    now = hst.clock.now()
+    changed = [
+        hst.store.set_schedule_active(deployment_name, each, active, now)
+        for each in ([slug] if slug is not None else known)
+    ]
+    return [found for found in changed if found is not None]
+
+
+def upcoming_runs(
+    deployment_name: str, *, limit: int = 50, hst: host.Host | None = None
+) -> list[tuple[records.SlotRecord, records.RunRecord]]:
+    """The deployment's runs made ahead, not due yet or just due, earliest first.
+
+    Raises:
+        errors.DeploymentNotFound: No deployment has this name.
+    """
+    get_deployment(deployment_name, hst=hst)
+    return _host(hst).store.upcoming_runs(deployment_name, limit)
 
 
 # -- messages -------------------------------------------------------------------------------

@@ -14,8 +14,9 @@ one-hour timeout is tested in milliseconds. `harness.start(flow, ...)` runs a fl
 in the background so the test can answer its waits with `harness.answer(...)` and
 send it messages with `harness.send(...)`, both going through the same validation
 as the web UI. With `worker=True` an in-process worker executes runs started from
-deployments. `RunHandle.assert_state`, `assert_steps` and `assert_logged` fail with
-what the run is doing, its open waits and its last log lines.
+deployments, and with `scheduler=True` deployments' schedules make runs (on the
+fake clock as it is advanced). `RunHandle.assert_state`, `assert_steps` and
+`assert_logged` fail with what the run is doing, its open waits and its last log lines.
 
 Installed with tarry, the pytest plugin `tarry.pytest_plugin` offers the same as the
 `tarry_harness` fixture.
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tarry import clock as clock_module
-from tarry import config, host, serialization, service
+from tarry import config, host, scheduler, serialization, service
 from tarry import worker as worker_module
 from tarry.definitions import Flow
 from tarry.engine import answers, runs
@@ -234,6 +235,17 @@ class TestHarness:
             self._worker_thread.start()
         return self.worker
 
+    def start_scheduler(self) -> scheduler.Scheduler:
+        """Start the host's scheduler: deployments' schedules make runs (see docs/schedules.md).
+
+        It runs a round before returning (the runs ahead are made), and on the fake
+        clock each `advance` runs one at once, so when it returns the runs whose
+        time came are Pending (and a worker executes them).
+        """
+        found = scheduler.ensure_scheduler(self.host)
+        found.tick()
+        return found
+
     def start(self, flow: Flow[..., Any], *args: Any, **kwargs: Any) -> RunHandle:
         """Start a run of `flow` in the background and return once it exists."""
         before = {r.id for r in self._runs_of(flow)}
@@ -302,13 +314,14 @@ class TestHarness:
 
 @contextmanager
 def tarry_test_harness(
-    *, fake_clock: bool = False, worker: bool = False, **settings: Any
+    *, fake_clock: bool = False, worker: bool = False, scheduler: bool = False, **settings: Any
 ) -> Iterator[TestHarness]:
     """Run flows against a temporary SQLite store for the duration of the block.
 
     Args:
         fake_clock: Stop time until `TestHarness.advance` moves it.
         worker: Start an in-process worker (`TestHarness.start_worker`).
+        scheduler: Start the scheduler (`TestHarness.start_scheduler`).
         **settings: `Settings` fields to override, e.g. `resident_seconds=0`.
     """
     with tempfile.TemporaryDirectory(prefix="tarry-test-") as folder:
@@ -320,6 +333,8 @@ def tarry_test_harness(
         harness = TestHarness(hst)
         if worker:
             harness.start_worker()
+        if scheduler:
+            harness.start_scheduler()
         try:
             yield harness
         finally:

@@ -18,10 +18,11 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from tarry import deployments, errors, host
+from tarry import deployments, errors, host, scheduler
+from tarry import schedules as scheduling
 from tarry.engine import runs, spec, watcher
 from tarry.outbound import dispatch
 from tarry.states import RunState
@@ -395,9 +396,16 @@ def serve(
     *,
     parameters: dict[str, Any] | None = None,
     limit: int = 8,
+    schedules: Sequence[scheduling.Schedule] | None = None,
+    paused: bool | None = None,
+    description: str | None = None,
+    tags: tuple[str, ...] = (),
     hst: host.Host | None = None,
 ) -> None:
     """Deploy `flow` and execute its runs (and any other runnable run) in this process.
+
+    While it serves, this process's scheduler makes the runs of every active
+    schedule of the store (see docs/schedules.md).
 
     Blocks until interrupted (Ctrl-C); the runs in progress have
     `TARRY_SHUTDOWN_GRACE_SECONDS` to finish before they are handed back to any
@@ -408,10 +416,24 @@ def serve(
         name: The deployment's own name; the flow's name when omitted.
         parameters: Default parameters of its runs.
         limit: The most runs executed at once.
+        schedules: Its schedules (see `deployments.deploy`).
+        paused: Store its schedules paused (`True`) or active (`False`).
+        description: Markdown shown with it; the flow's docstring when omitted.
+        tags: Tags of the deployment.
         hst: The host; this process's by default.
     """
     hst = hst or host.get_host()
-    deployment = deployments.deploy(flow, name, parameters=parameters, hst=hst)
+    deployment = deployments.deploy(
+        flow,
+        name,
+        parameters=parameters,
+        description=description,
+        tags=tags,
+        schedules=schedules,
+        paused=paused,
+        hst=hst,
+    )
+    scheduler.ensure_scheduler(hst)
     runner = Worker(hst, max_runs=limit)
     _serve_log.info("serving %s (%s); Ctrl-C stops", deployment.name, flow.entrypoint)
     try:

@@ -21,11 +21,18 @@ from tarry.web import schemas
 
 __all__ = ["app"]
 
-app = typer.Typer(help="List, inspect and run deployments.", no_args_is_help=True)
+app = typer.Typer(
+    help="List, inspect and run deployments; pause their schedules.", no_args_is_help=True
+)
+schedule_app = typer.Typer(help="Pause and resume a deployment's schedules.", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
 
 _WATCH_POLL_SECONDS = 0.2
 
 Name = Annotated[str, typer.Argument(help="The deployment, flow-name/deployment-name")]
+SlugArg = Annotated[
+    str | None, typer.Argument(help="The schedule (schedule-1, ...); all when omitted")
+]
 
 
 @app.command("ls")
@@ -95,3 +102,27 @@ def _follow(run: records.RunRecord) -> None:
     if run.state is not RunState.COMPLETED:
         raise typer.Exit(1)
     out.print(f"result: {run.result}", highlight=False, markup=False)
+
+
+def _set_schedules(name: str, slug: str | None, active: bool) -> None:
+    try:
+        changed = service.set_schedule_active(name, slug, active)
+    except errors.TarryError as exc:
+        raise fail(str(exc)) from None
+    if not changed:
+        raise fail(f"deployment {name!r} has no schedules")
+    word = "resumed" if active else "paused"
+    for schedule in changed:
+        out.print(f"{word} {name} {schedule.slug}", highlight=False, markup=False)
+
+
+@schedule_app.command("pause")
+def schedule_pause(name: Name, slug: SlugArg = None) -> None:
+    """Pause a schedule: its runs not due yet are deleted, and no more are made."""
+    _set_schedules(name, slug, False)
+
+
+@schedule_app.command("resume")
+def schedule_resume(name: Name, slug: SlugArg = None) -> None:
+    """Resume a schedule: runs are made again from now on."""
+    _set_schedules(name, slug, True)

@@ -8,12 +8,12 @@ from collections.abc import Collection, Sequence
 
 from tarry import errors
 from tarry.states import DeliveryStatus, RunState, WaitKind, WaitStatus
-from tarry.storage import outbox, port, records, rules, wakeups
+from tarry.storage import memory_schedules, outbox, port, records, rules, wakeups
 
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(wakeups.Unpushed):
+class MemoryStore(memory_schedules.MemorySchedules, wakeups.Unpushed):
     """`Store` kept in this process's memory; gone when the process ends."""
 
     def __init__(self) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "MessageStore",
     "OutboxStore",
     "RunStore",
+    "ScheduleStore",
     "Store",
     "WaitStore",
     "Wakeups",
@@ -312,6 +313,77 @@ class CatalogStore(Protocol):
         """
 
 
+class ScheduleStore(Protocol):
+    """Deployments' schedules and the runs made ahead for their slots."""
+
+    def put_schedules(
+        self, deployment: str, schedules: Sequence[records.ScheduleRecord]
+    ) -> list[records.ScheduleRecord]:
+        """Make `schedules` the deployment's schedules, replacing what it had.
+
+        A schedule stored before under the same slug keeps `created_at`, and
+        `made_until` too when its schedule is unchanged; a removed one takes its
+        runs not yet due with it.
+
+        Returns:
+            The deployment's schedules as stored, by slug.
+        """
+
+    def list_schedules(
+        self, deployment: str | None = None, *, active_only: bool = False
+    ) -> list[records.ScheduleRecord]:
+        """Schedules (of one deployment, or all) by deployment and slug."""
+
+    def set_schedule_active(
+        self, deployment: str, slug: str, active: bool, at: float
+    ) -> records.ScheduleRecord | None:
+        """Pause or resume a schedule; `None` when there is no such schedule.
+
+        Pausing deletes the runs it made that are not due yet (still Scheduled);
+        resuming starts its slots at `at`, so the paused time counts as nothing missed.
+        """
+
+    def add_scheduled_runs(
+        self,
+        schedule: records.ScheduleRecord,
+        made: Sequence[tuple[records.SlotRecord, records.RunRecord]],
+        made_until: float,
+    ) -> list[str]:
+        """Insert Scheduled runs for slots, each unless its `(deployment, slot_at)` exists.
+
+        In one transaction with moving the schedule's `made_until` forward to
+        `made_until` (never back), so two schedulers never make the same run. The
+        commit need not wait for the disk: what a crash loses is made again.
+
+        Returns:
+            The ids of the runs this call made.
+        """
+
+    def due_slots(self, now: float, limit: int) -> list[records.SlotRecord]:
+        """Unreleased slots due by `now`, earliest first."""
+
+    def release_slots(
+        self,
+        release: Sequence[records.SlotRecord],
+        drop: Sequence[records.SlotRecord],
+        at: float,
+        drop_reason: str,
+    ) -> list[str]:
+        """Make the Scheduled runs of `release` Pending and cancel those of `drop`.
+
+        Each slot is marked released by one call only (two schedulers never both
+        release it); a run no longer Scheduled (cancelled meanwhile) is left as it is.
+
+        Returns:
+            The ids of the runs made Pending by this call.
+        """
+
+    def upcoming_runs(
+        self, deployment: str, limit: int = 50
+    ) -> list[tuple[records.SlotRecord, records.RunRecord]]:
+        """The deployment's unreleased slots and their runs, earliest first."""
+
+
 class OutboxStore(Protocol):
     """The outbox operations of a store."""
 
@@ -365,6 +437,7 @@ class Store(
     EarlyInputStore,
     MessageStore,
     CatalogStore,
+    ScheduleStore,
     OutboxStore,
     Wakeups,
     Protocol,

@@ -42,6 +42,7 @@ from tarry.storage import named_reads, outbox, port, records, rules, wakeups
 from tarry.storage import postgres_ops as ops
 from tarry.storage import rows as mapping
 from tarry.storage.postgres_listen import Listener
+from tarry.storage.postgres_schedules import PostgresSchedules
 
 __all__ = ["PostgresStore"]
 
@@ -54,7 +55,7 @@ _CONNECT_TIMEOUT_SECONDS = 10
 _DEADLOCK_RETRIES = 5
 
 
-class PostgresStore(named_reads.NamedReads):
+class PostgresStore(named_reads.NamedReads, PostgresSchedules):
     """`Store` on a PostgreSQL database (psycopg 3, a pool of connections).
 
     Args:

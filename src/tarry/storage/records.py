@@ -23,6 +23,8 @@ __all__ = [
     "RunFilter",
     "RunRecord",
     "RunsCancelled",
+    "ScheduleRecord",
+    "SlotRecord",
     "StateChange",
     "StepRecord",
     "TransitionRecord",
@@ -335,6 +337,46 @@ class DeploymentRecord:
     """JSON Schema of the flow's parameters (for forms that start a run)."""
     tags: tuple[str, ...] = ()
     """Tags."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ScheduleRecord:
+    """One schedule of a deployment: when runs of it are made, and with what."""
+
+    deployment: str
+    """The deployment's full name."""
+    slug: str
+    """The schedule's name within its deployment (`schedule-1`, ... unless given)."""
+    schedule: str
+    """The schedule as `tarry.schedules.to_json` stores it."""
+    created_at: float
+    """When it was first stored."""
+    updated_at: float
+    """When it last changed."""
+    active: bool = True
+    """Whether runs are made for it (`False`: paused)."""
+    parameters: str = "{}"
+    """JSON of parameters over the deployment's defaults, for its runs."""
+    missed: str = "latest"
+    """What happens to slots that passed while no scheduler ran: `latest`, `all` or `skip`."""
+    made_until: float | None = None
+    """Slots up to this instant are made (or passed over); `None`: none yet."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SlotRecord:
+    """A run made ahead for a slot of a schedule; one per `(deployment, slot_at)`."""
+
+    deployment: str
+    """The deployment's full name."""
+    slot_at: float
+    """When the run is due."""
+    slug: str
+    """The schedule that made it."""
+    run_id: str
+    """The Scheduled run."""
+    released: bool = False
+    """Whether it was made Pending (or dropped) at its time."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

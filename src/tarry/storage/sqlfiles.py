@@ -15,13 +15,18 @@ _MIGRATION_FILE = re.compile(r"^(\d{4})_(\w+)\.sql$")
 def load_queries(dialect: str) -> dict[str, str]:
     """Named queries of a dialect: each `-- name: x` line starts query `x`.
 
+    Every `.sql` file of the dialect's folder is read (`queries.sql`, and one per
+    theme such as `schedules.sql`), in name order.
+
     Args:
         dialect: Folder under `storage/sql/`, e.g. `"sqlite"`.
 
     Returns:
         Query text by name.
     """
-    text = resources.files("tarry.storage").joinpath(f"sql/{dialect}/queries.sql").read_text()
+    folder = resources.files("tarry.storage").joinpath(f"sql/{dialect}")
+    files = sorted((e for e in folder.iterdir() if e.name.endswith(".sql")), key=lambda e: e.name)
+    text = "\n".join(entry.read_text() for entry in files)
     parts = _NAME_LINE.split(text)[1:]
     return {
         name: body.strip().rstrip(";") for name, body in zip(parts[::2], parts[1::2], strict=True)

@@ -21,6 +21,7 @@ from tarry import errors
 from tarry.states import RunState, WaitKind, WaitStatus
 from tarry.storage import group_commit, named_reads, outbox, port, records, rules, sqlfiles, wakeups
 from tarry.storage import rows as mapping
+from tarry.storage.sqlite_schedules import SqliteSchedules
 
 __all__ = ["SqliteStore"]
 
@@ -33,7 +34,7 @@ _READER_CACHE_KIB = 1024
 _IDS_PER_QUERY = 500
 
 
-class SqliteStore(named_reads.NamedReads, wakeups.Unpushed):
+class SqliteStore(named_reads.NamedReads, SqliteSchedules, wakeups.Unpushed):
     """`Store` on a SQLite file (WAL, `synchronous=FULL` by default).
 
     Args:

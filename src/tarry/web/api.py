@@ -1,8 +1,8 @@
-"""The REST API under `/api`: runs, inputs (the inbox), answers, deployments.
+"""The REST API under `/api`: runs, inputs (the inbox), answers, deployments, schedules.
 
 Every route calls `tarry.service` in a worker thread (the store is synchronous)
 and returns the models of `tarry.web.schemas`. Errors are `ErrorOut` bodies:
-404 unknown run, wait or deployment; 409 already answered, ended or not waiting;
+404 unknown run, wait, deployment or schedule; 409 already answered, ended or not waiting;
 422 invalid input with field errors (also for what `tarry.boundary` refuses: a
 NUL character, a number that is not finite, a value too deep or too large); 413
 a body over `TARRY_MAX_BODY_BYTES`; 401 without the API token when one is set;
@@ -33,8 +33,11 @@ from tarry.web.schemas import (
     ResumeIn,
     RunDetailOut,
     RunOut,
+    ScheduleActiveIn,
+    ScheduleOut,
     SendIn,
     StartRunIn,
+    UpcomingRunOut,
 )
 
 __all__ = ["ERROR_RESPONSES", "error_status", "router"]
@@ -44,7 +47,7 @@ def _doc(*codes: int) -> dict[int | str, dict[str, Any]]:
     reasons = {
         400: "The body cannot be read (not UTF-8 or not JSON).",
         401: "The API token is missing or wrong.",
-        404: "No such run, wait or deployment.",
+        404: "No such run, wait, deployment or schedule.",
         409: "The run or wait is not in a state that allows this.",
         413: "The request body is over the server's limit (`TARRY_MAX_BODY_BYTES`).",
         422: "The request or the answer is invalid, or holds what tarry cannot store "
@@ -337,6 +340,56 @@ async def list_deployments(
         service.list_deployments, limit=limit + 1, offset=offset, hst=_host(request)
     )
     return Page[DeploymentOut](**_page([DeploymentOut.of(d) for d in found], limit, offset))
+
+
+DeploymentName = Annotated[
+    str, Path(min_length=1, max_length=300, description="`flow-name/deployment`.")
+]
+Slug = Annotated[str, Path(min_length=1, max_length=200, description="`schedule-1`, ...")]
+
+# Before `/deployments/{name:path}`, which would take these paths as names.
+
+
+@router.get(
+    "/deployments/{name:path}/schedules",
+    summary="A deployment's schedules",
+    tags=["deployments"],
+    responses=_doc(404),
+)
+async def list_schedules(request: Request, name: DeploymentName) -> list[ScheduleOut]:
+    """Its schedules by slug, active or paused."""
+    found = await run_in_threadpool(service.list_schedules, name, hst=_host(request))
+    return [ScheduleOut.of(s) for s in found]
+
+
+@router.patch(
+    "/deployments/{name:path}/schedules/{slug}",
+    summary="Pause or resume a schedule",
+    tags=["deployments"],
+    responses=_doc(400, 404),
+)
+async def update_schedule(
+    request: Request, name: DeploymentName, slug: Slug, body: ScheduleActiveIn
+) -> ScheduleOut:
+    """Pausing deletes the runs it made that are not due yet; resuming makes runs from now on."""
+    [changed] = await run_in_threadpool(
+        service.set_schedule_active, name, slug, body.active, hst=_host(request)
+    )
+    return ScheduleOut.of(changed)
+
+
+@router.get(
+    "/deployments/{name:path}/upcoming",
+    summary="A deployment's upcoming scheduled runs",
+    tags=["deployments"],
+    responses=_doc(404),
+)
+async def upcoming_runs(
+    request: Request, name: DeploymentName, limit: Limit = 50
+) -> list[UpcomingRunOut]:
+    """The runs its schedules made ahead (Scheduled), earliest first."""
+    found = await run_in_threadpool(service.upcoming_runs, name, limit=limit, hst=_host(request))
+    return [UpcomingRunOut.of(slot, run) for slot, run in found]
 
 
 @router.get(

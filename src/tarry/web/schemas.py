@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 import pydantic
 
-from tarry import errors, serialization, service, states
+from tarry import errors, schedules, serialization, service, states
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
 from tarry.storage import records
 
@@ -29,10 +29,13 @@ __all__ = [
     "ResumeIn",
     "RunDetailOut",
     "RunOut",
+    "ScheduleActiveIn",
+    "ScheduleOut",
     "SendIn",
     "StartRunIn",
     "StepOut",
     "TransitionOut",
+    "UpcomingRunOut",
 ]
 
 
@@ -355,6 +358,62 @@ class DeploymentOut(pydantic.BaseModel):
             created_at=_at(deployment.created_at),
             updated_at=_at(deployment.updated_at),
         )
+
+
+class ScheduleOut(pydantic.BaseModel):
+    """One schedule of a deployment."""
+
+    deployment: str
+    slug: str = pydantic.Field(description="Its name within the deployment, `schedule-1`, ...")
+    schedule: dict[str, Any] = pydantic.Field(
+        description="When it is due: `cron`, `interval` (seconds) with `anchor_date`, or "
+        "`rrule`; with `timezone` (IANA, `null` for UTC)."
+    )
+    description: str = pydantic.Field(description="The same in words.")
+    active: bool = pydantic.Field(description="`false` while paused.")
+    parameters: Any = pydantic.Field(description="Parameters over the deployment's defaults.")
+    missed: str = pydantic.Field(
+        description="What becomes of slots missed while no scheduler ran: "
+        "`latest`, `all` or `skip`."
+    )
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, schedule: records.ScheduleRecord) -> ScheduleOut:
+        """From a stored schedule."""
+        return cls(
+            deployment=schedule.deployment,
+            slug=schedule.slug,
+            schedule=json.loads(schedule.schedule),
+            description=schedules.describe(schedules.from_json(schedule.schedule)),
+            active=schedule.active,
+            parameters=_json(schedule.parameters),
+            missed=schedule.missed,
+            created_at=_at(schedule.created_at),
+            updated_at=_at(schedule.updated_at),
+        )
+
+
+class ScheduleActiveIn(pydantic.BaseModel):
+    """Pause (`active: false`) or resume (`active: true`) a schedule."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    active: bool
+
+
+class UpcomingRunOut(pydantic.BaseModel):
+    """A run made ahead by a schedule, and when it is due."""
+
+    scheduled_for: dt.datetime = pydantic.Field(description="When it becomes Pending.")
+    slug: str = pydantic.Field(description="The schedule that made it.")
+    run: RunOut
+
+    @classmethod
+    def of(cls, slot: records.SlotRecord, run: records.RunRecord) -> UpcomingRunOut:
+        """From a slot and its run."""
+        return cls(scheduled_for=_at(slot.slot_at), slug=slot.slug, run=RunOut.of(run))
 
 
 class MessageOut(pydantic.BaseModel):

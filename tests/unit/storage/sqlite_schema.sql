@@ -146,3 +146,24 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (due_at) WHERE status = 'pending';
 CREATE INDEX outbox_run ON outbox (run_id, id);
 CREATE INDEX runs_pending ON runs (created_at) WHERE state = 'Pending' AND parent_id IS NULL;
+CREATE TABLE schedules (
+    deployment TEXT NOT NULL REFERENCES deployments (name),
+    slug TEXT NOT NULL,
+    schedule TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    parameters TEXT NOT NULL DEFAULT '{}',
+    missed TEXT NOT NULL DEFAULT 'latest',
+    made_until REAL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (deployment, slug)
+);
+CREATE TABLE scheduled_runs (
+    deployment TEXT NOT NULL,
+    slot_at REAL NOT NULL,
+    slug TEXT NOT NULL,
+    run_id TEXT NOT NULL REFERENCES runs (id),
+    released INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (deployment, slot_at)
+);
+CREATE INDEX scheduled_runs_due ON scheduled_runs (slot_at) WHERE released = 0;

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tarry import errors
-from tarry.storage import named_reads, open_store, sqlfiles
+from tarry.storage import named_reads, open_store, sqlfiles, sqlite_schedules
 from tarry.storage import sqlite as sqlite_adapter
 from tarry.storage.sqlite import SqliteStore
 from tests.contract.support import run_record
@@ -154,7 +154,9 @@ def test_every_file_in_the_migrations_folder_is_a_numbered_migration() -> None:
 
 
 def _query_names_used_by_the_sqlite_adapter() -> set[str]:
-    sources = (Path(str(m.__file__)).read_text() for m in (sqlite_adapter, named_reads))
+    sources = (
+        Path(str(m.__file__)).read_text() for m in (sqlite_adapter, named_reads, sqlite_schedules)
+    )
     names: set[str] = set()
     for node in (n for source in sources for n in ast.walk(ast.parse(source))):
         # _QUERIES["name"] and self._read("name", ...)
@@ -192,3 +194,36 @@ def test_every_named_query_compiles_against_the_schema(tmp_path: Path, name: str
         conn.execute(f"EXPLAIN {query}", params).fetchall()
     finally:
         conn.close()
+
+
+def test_upgrading_a_version_8_database_keeps_its_deployments_and_adds_schedules(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "t.db"
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            "CREATE TABLE tarry_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at REAL NOT NULL)"
+        )
+        for migration in sqlfiles.load_migrations("sqlite")[:8]:
+            conn.executescript(migration.sql)
+            conn.execute(
+                "INSERT INTO tarry_migrations VALUES (?, ?, 0)", (migration.version, migration.name)
+            )
+        conn.execute(
+            "INSERT INTO deployments (name, flow_name, entrypoint, created_at, updated_at)"
+            " VALUES ('etl/nightly', 'etl', 'etl.py:etl', 1, 1)"
+        )
+    conn.close()
+
+    store = open_store(f"sqlite:///{db}")
+    try:
+        deployment = store.get_deployment("etl/nightly")
+        assert deployment is not None
+        assert deployment.entrypoint == "etl.py:etl"
+        assert store.list_schedules("etl/nightly") == []
+    finally:
+        store.close()
+    assert applied_versions(db)[-1] == 10
+    assert schema_of(db) == canonical_schema()

@@ -13,7 +13,15 @@ import psycopg
 import pytest
 
 from tarry import errors
-from tarry.storage import named_reads, open_store, postgres, postgres_listen, postgres_ops, sqlfiles
+from tarry.storage import (
+    named_reads,
+    open_store,
+    postgres,
+    postgres_listen,
+    postgres_ops,
+    postgres_schedules,
+    sqlfiles,
+)
 from tarry.storage.postgres import PostgresStore
 from tests.conftest import postgres_session_url
 from tests.contract.support import run_record
@@ -236,6 +244,7 @@ ADAPTER_MODULES = (
     postgres_ops.__file__,
     postgres_listen.__file__,
     named_reads.__file__,
+    postgres_schedules.__file__,
 )
 
 
@@ -268,3 +277,31 @@ def test_every_named_query_compiles_against_the_schema(name: str) -> None:
     with psycopg.connect(postgres_session_url()) as conn:
         # EXPLAIN plans the statement (names, types, locks) without running it.
         conn.execute(f"EXPLAIN {query}", params).fetchall()
+
+
+def test_upgrading_a_version_8_schema_keeps_its_deployments_and_adds_schedules(
+    postgres_url: str,
+) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(postgres_ops.QUERIES["create_migrations_table"])
+        for migration in sqlfiles.load_migrations("postgres")[:8]:
+            conn.execute(migration.sql.encode())
+            conn.execute(
+                "INSERT INTO tarry_migrations (version, name, applied_at) VALUES (%s, %s, 0)",
+                (migration.version, migration.name),
+            )
+        conn.execute(
+            "INSERT INTO deployments (name, flow_name, entrypoint, created_at, updated_at)"
+            " VALUES ('etl/nightly', 'etl', 'etl.py:etl', 1, 1)"
+        )
+
+    store = open_store(postgres_url)
+    try:
+        deployment = store.get_deployment("etl/nightly")
+        assert deployment is not None
+        assert deployment.entrypoint == "etl.py:etl"
+        assert store.list_schedules("etl/nightly") == []
+    finally:
+        store.close()
+    assert applied_versions(postgres_url)[-1] == 10
+    assert schema_of(postgres_url) == canonical_schema()
