@@ -10,11 +10,13 @@ Run one, then answer it from another terminal in the same folder::
 
     python examples/flyte/waiting_for_external_inputs.py conditional_wf
     tarry inputs ls                                    # the run and what it waits for
-    tarry resume RUN --key title-input --input '"my report"'
-    tarry resume RUN --key review-passes --input true
+    tarry resume RUN --key title-input --input '"my report"' --ahead
+    tarry resume RUN --key review-passes --input true --ahead
 
 (RUN: the start of the run id `tarry inputs ls` shows.) Answers may come in any
-order: one sent for a wait the run has not reached yet is kept for it. With
+order: with `--ahead`, one sent for a wait the run has not reached yet is kept for
+it (without it, a `--key` the run does not wait on now is refused, so a typo is
+never kept). With
 `tarry server --deploy examples/flyte/waiting_for_external_inputs.py:conditional_wf`
 running, answer in the web UI's inbox instead, or from code: see `remote.py`.
 """
@@ -146,7 +148,7 @@ def how_to_answer(name: str) -> str:
         return f"{name} sleeps 10 seconds, then returns its input."
     lines = [f"{name} waits for {', '.join(n for n, _ in signals)}. Answer in another terminal:"]
     lines.append("  tarry inputs ls    # RUN: the start of the run id shown there")
-    lines += [f"  tarry resume RUN --key {n} --input '{answer}'" for n, answer in signals]
+    lines += [f"  tarry resume RUN --key {n} --input '{answer}' --ahead" for n, answer in signals]
     return "\n".join(lines)
 
 

@@ -334,12 +334,14 @@ def test_the_script_runs_conditional_wf_answered_from_the_command_line(tarry_hom
     with _script(tarry_home, "conditional_wf") as script:
         run_id = _run_id_of(tarry_home, script)
         for name, answer in (("review-passes", "true"), ("title-input", '"my report"')):
-            answered = run_tarry(tarry_home, "resume", run_id[:8], "--key", name, "--input", answer)
+            answered = run_tarry(
+                tarry_home, "resume", run_id[:8], "--key", name, "--input", answer, "--ahead"
+            )
             assert answered.returncode == 0, answered.stderr
         out, err = script.communicate(timeout=60)
 
     assert script.returncode == 0, err
     told, result = out.splitlines()[:-1], out.splitlines()[-1]
-    assert "  tarry resume RUN --key title-input --input '\"my report\"'" in told
-    assert "  tarry resume RUN --key review-passes --input 'true'" in told
+    assert "  tarry resume RUN --key title-input --input '\"my report\"' --ahead" in told
+    assert "  tarry resume RUN --key review-passes --input 'true' --ahead" in told
     assert result == str(FINAL)
