@@ -12,7 +12,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tarry import config, host, server, service
+from tarry import config, deployments, host, loader, schedules, server, service
+from tarry.definitions import Flow
 from tarry.states import RunState
 from tests.conftest import ROOT, run_tarry
 from tests.e2e.browser import screenshot
@@ -122,3 +123,31 @@ def test_the_cli_lists_inspects_and_runs_deployments(served: tuple[str, host.Hos
     assert [json.loads(r.parameters)["region"] for r in service.list_runs(hst=hst)] == ["us"]
     assert (unknown.returncode, unknown.stderr.count("\n")) == (1, 1)
     assert "no deployment named 'no/such'" in unknown.stderr
+
+
+def test_a_deployments_schedule_is_shown_paused_and_resumed_in_the_browser(
+    page: Page, served: tuple[str, host.Host]
+) -> None:
+    url, hst = served
+    flow = loader.load_object(REPORT)
+    assert isinstance(flow, Flow)
+    deployments.deploy(
+        flow, "hourly", parameters={"region": "us"}, schedules=[schedules.Interval(3600)], hst=hst
+    )
+    deadline = time.monotonic() + 20
+    while not service.upcoming_runs("nightly-report/hourly", hst=hst):  # the server's scheduler
+        assert time.monotonic() < deadline, "the scheduler made no run ahead"
+        time.sleep(0.05)
+    page.goto(f"{url}/deployments/nightly-report/hourly")
+    expect(page.get_by_text("every 1:00:00 (UTC)")).to_be_visible()
+    expect(page.locator(".upcoming li").first).to_be_visible()
+
+    page.get_by_role("button", name="Pause schedule-1").click()
+
+    expect(page.get_by_text("Schedule schedule-1 paused")).to_be_visible()
+    expect(page.locator(".schedule .badge")).to_have_text("paused")
+    expect(page.locator(".upcoming li")).to_have_count(0)
+    screenshot(page, "deployment-schedule-paused")
+    page.get_by_role("button", name="Resume schedule-1").click()
+    expect(page.get_by_text("Schedule schedule-1 resumed")).to_be_visible()
+    assert [s.active for s in service.list_schedules("nightly-report/hourly", hst=hst)] == [True]

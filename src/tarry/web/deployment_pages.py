@@ -1,4 +1,7 @@
-"""The deployment pages: every deployment, one with its recent runs, and its Run form.
+"""The deployment pages: the list, one deployment, its Run form, its schedules' buttons.
+
+A deployment's page shows its schedules (each with Pause or Resume), the runs they
+made ahead, its recent runs and the Run form.
 
 The Run form is generated from the flow's parameter schema by the same code as the
 answer forms (`tarry.forms.fields`, `_form_fields.html`), with the deployment's
@@ -19,15 +22,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from tarry import errors, safe_markdown, service
+from tarry import errors, safe_markdown, schedules, service
 from tarry.forms import fields as forms
+from tarry.states import RunState
 from tarry.storage import records
 from tarry.web import answer_form, auth, login, pages
 from tarry.web.schemas import duration
 
-__all__ = ["deployment_page", "deployments_page", "router", "start_run"]
+__all__ = ["deployment_page", "deployments_page", "router", "set_schedule", "start_run"]
 
 _RECENT_RUNS = 20
+_UPCOMING_RUNS = 10
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(login.require_login)])
 
@@ -76,6 +81,26 @@ async def start_run(request: Request, flow: NamePart, name: NamePart) -> Respons
     return pages.redirect(f"/runs/{pages.url_quote(run.id)}", started)
 
 
+@router.post("/deployments/{flow}/{name}/schedules/{slug}/{action}")
+async def set_schedule(
+    request: Request, flow: NamePart, name: NamePart, slug: NamePart, action: NamePart
+) -> Response:
+    """Pause or resume one schedule of the deployment."""
+    form = await request.form()
+    if not auth.csrf_valid(request, pages.form_text(form, auth.CSRF_FIELD)):
+        return pages.csrf_failed(request)
+    if action not in ("pause", "resume"):
+        return pages.error_page(request, 404, f"no schedule action {action!r}")
+    deployment = f"{flow}/{name}"
+    hst = pages.host_of(request)
+    await run_in_threadpool(
+        service.set_schedule_active, deployment, slug, action == "resume", hst=hst
+    )
+    done = "paused: its runs not due yet are removed" if action == "pause" else "resumed"
+    back = f"/deployments/{pages.url_quote(flow)}/{pages.url_quote(name)}"
+    return pages.redirect(back, pages.Flash("ok", f"Schedule {slug} {done}."))
+
+
 async def _deployment(request: Request, name: str) -> records.DeploymentRecord:
     return await run_in_threadpool(service.get_deployment, name, hst=pages.host_of(request))
 
@@ -87,11 +112,13 @@ async def _page(
     submitted: FormData | None = None,
     refused: errors.ParameterError | errors.InputInvalid | None = None,
 ) -> Response:
+    hst = pages.host_of(request)
     runs = await run_in_threadpool(
-        service.list_runs,
-        flow_name=deployment.flow_name,
-        limit=_RECENT_RUNS,
-        hst=pages.host_of(request),
+        service.list_runs, flow_name=deployment.flow_name, limit=_RECENT_RUNS, hst=hst
+    )
+    found = await run_in_threadpool(service.list_schedules, deployment.name, hst=hst)
+    upcoming = await run_in_threadpool(
+        service.upcoming_runs, deployment.name, limit=_UPCOMING_RUNS, hst=hst
     )
     now = time.time()
     context = {
@@ -101,7 +128,10 @@ async def _page(
         "defaults": json.loads(deployment.parameters),
         "form": _form(deployment, submitted, refused),
         "id_prefix": "run",
-        "runs": [(run, duration(run, now)) for run in runs],
+        "runs": [(run, duration(run, now)) for run in runs if run.state is not RunState.SCHEDULED],
+        "schedules": [(s, schedules.describe(schedules.from_json(s.schedule))) for s in found],
+        "upcoming": upcoming,
+        "any_active": any(s.active for s in found),
     }
     return pages.render(request, "deployment.html", context, status=422 if refused else 200)
 
