@@ -84,6 +84,11 @@ def test_receiving_outside_a_flow_run_is_a_runtime_error(harness: TestHarness) -
         Order.receive()
 
 
+def test_pausing_outside_a_flow_run_is_a_runtime_error(harness: TestHarness) -> None:
+    with pytest.raises(RuntimeError, match="pause_flow_run can only be called inside a flow run"):
+        pause_flow_run(timeout=1)
+
+
 @flow
 def answers_whoever_asks() -> str:
     for message in receive_input(str, timeout=None, with_metadata=True):

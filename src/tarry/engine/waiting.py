@@ -419,13 +419,14 @@ def flow_context(what: str) -> context.RunContext:
     Prefect), where the task runs in the flow's own line of execution.
 
     Raises:
-        errors.TarryError: `what` was called outside a flow run, or inside a task
-            that cannot stop its run (submitted, with a timeout, or sync in an
-            `async def` flow).
+        errors.NotInFlowRun: `what` was called outside a flow run (a `RuntimeError`,
+            as in Prefect).
+        errors.TarryError: `what` was called inside a task that cannot stop its run
+            (submitted, with a timeout, or sync in an `async def` flow).
     """
     ctx = context.current_run()
     if ctx is None:
-        raise errors.TarryError(f"{what} can only be called inside a flow run")
+        raise errors.NotInFlowRun(what)
     scope = context.current_scope()
     if scope.step_key is not None and scope.waits_refused is not None:
         raise errors.TarryError(
