@@ -56,6 +56,11 @@ class Process:
     """Its stdout and stderr."""
     sink: IO[bytes]
     """The open output file."""
+    command: list[str] = dataclasses.field(default_factory=list)
+    """What follows `python` on its command line (`-m tarry worker ...`, a script and its
+    arguments): `Fleet.restart` starts it again."""
+    env: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Its settings beyond the fleet's."""
     api: str | None = None
     """A server's API base URL."""
     killed: bool = False
@@ -77,6 +82,7 @@ class Process:
         self.killed = True
         self.popen.kill()
         self.popen.wait(_STOP_SECONDS)
+        self.sink.close()
 
 
 class Fleet:
@@ -84,7 +90,7 @@ class Fleet:
 
     Args:
         folder: Where their home folder and output files go.
-        database_url: The PostgreSQL schema they share.
+        database_url: The PostgreSQL schema (or SQLite file) they share.
         env: Settings every process gets (`TARRY_*` variables).
     """
 
@@ -97,20 +103,33 @@ class Fleet:
         self.processes: list[Process] = []
 
     def _start(self, name: str, args: list[str], env: dict[str, str]) -> Process:
-        output = self.folder / f"{name}.log"
+        return self._spawn(name, ["-m", "tarry", *args], env)
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> Process:
+        started = sum(p.name == name for p in self.processes)
+        output = self.folder / (f"{name}.log" if not started else f"{name}.{started}.log")
         sink = output.open("wb")
-        command = [*_dies_with_us(), sys.executable, "-m", "tarry", *args]
         popen = subprocess.Popen(
-            command,
+            [*_dies_with_us(), sys.executable, *command],
             env=subprocess_env(self.home, **{**self.env, **env}),
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
-        process = Process(name, popen, output, sink)
+        process = Process(name, popen, output, sink, command, env)
         self.processes.append(process)
         return process
+
+    def script(self, name: str, path: str, *args: str, **env: str) -> Process:
+        """Start `python path args` (a launcher: a script that calls flows itself)."""
+        return self._spawn(name, [path, *args], env)
+
+    def restart(self, process: Process) -> Process:
+        """Start `process`'s command again (a server on its port); returns without waiting."""
+        again = self._spawn(process.name, process.command, process.env)
+        again.api = process.api
+        return again
 
     def server(self, name: str, *deploy: str, **env: str) -> Process:
         """Start `tarry server` on a free port, deploying `deploy` (it is up when this returns)."""
