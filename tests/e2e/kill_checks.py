@@ -27,7 +27,10 @@ FINAL = "('Completed', 'Failed', 'Cancelled', 'Crashed')"
 
 
 class Db:
-    """Reads of the fleet's store, with `%s` placeholders on either store."""
+    """Reads of the fleet's store, with `%s` placeholders on either store.
+
+    One thread at a time uses it (the connection may move from one to another).
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -38,7 +41,9 @@ class Db:
         if self._conn is None:
             if self.sqlite:
                 path = self.url.removeprefix("sqlite:///")
-                self._conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+                self._conn = sqlite3.connect(
+                    path, timeout=30, isolation_level=None, check_same_thread=False
+                )
             else:
                 self._conn = psycopg.connect(self.url, autocommit=True)
         return self._conn

@@ -27,6 +27,7 @@ import dataclasses
 import json
 import random
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +36,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import ROOT
-from tests.e2e.fleet_processes import Fleet, Process, fleet
+from tests.e2e.fleet_processes import Fleet, Process
 from tests.e2e.kill_checks import FINAL, Audit, Db, check_run, journal_audit
 
 __all__ = ["Outcome", "Suite", "kill_suite"]
@@ -49,7 +50,7 @@ SETTINGS = {
     "TARRY_RESIDENT_SECONDS": "1",
     "TARRY_LOGGING_LEVEL": "WARNING",
 }
-GRACE = {"server": 2.0, "worker": 1.0, "launcher": 1.0}
+GRACE = {"server": 1.0, "worker": 0.5, "launcher": 0.5}
 """Once up, a process may be killed from a random moment within this many seconds: a kill
 that comes later finds it working all the same."""
 LAUNCHERS = 2
@@ -178,6 +179,9 @@ class Suite:
         self.log = folder / "executions.txt"
         self.pairs, self.threads = pairs, threads
         self.http = httpx.Client(timeout=10)
+        """The responder's (see `run`)."""
+        self.health = httpx.Client(timeout=0.5)
+        """The trials' (they check that a server is up)."""
         self.live: dict[str, Member] = {}
         self.kills: list[Kill] = []
         self.api_runs: dict[str, str] = {}
@@ -187,6 +191,8 @@ class Suite:
         self.refusals: collections.Counter[str] = collections.Counter()
         self.launchers = 0
         self.workers = workers
+        self.failures: list[str] = []
+        """Processes that exited while no trial killed them."""
 
     # -- processes ------------------------------------------------------------------------
 
@@ -210,25 +216,42 @@ class Suite:
         delay = self.rng.uniform(0, 1.0 if early else GRACE[kind])
         self.live[name] = Member(process, kind, delay, early)
 
+    def _watch(self) -> None:
+        """Note a process that exited by itself, and start it again."""
+        for name, member in list(self.live.items()):
+            code = member.process.popen.poll()
+            if code is not None:
+                tail = member.process.text()[-2000:]
+                self.failures.append(
+                    f"{name} (pid {member.process.pid}) exited with {code}: {tail}"
+                )
+                member.process.killed = True  # its traceback is in this failure already
+                self._restart(name)
+
     def _kill_one(self) -> bool:
         """Kill one process that may be killed now, and restart it; False if none may."""
         now = time.monotonic()
-        killable = [n for n, m in sorted(self.live.items()) if m.killable(self.http, now)]
+        killable = [n for n, m in sorted(self.live.items()) if m.killable(self.health, now)]
         if not killable:
             return False
         kinds = sorted({self.live[n].kind for n in killable})
         kind = self.rng.choices(kinds, [WEIGHTS[k] for k in kinds])[0]
         name = self.rng.choice([n for n in killable if self.live[n].kind == kind])
         victim = self.live[name].process
-        if victim.popen.poll() is not None:
-            raise AssertionError(f"{name} exited by itself:\n{victim.text()[-3000:]}")
         victim.kill()
         self.kills.append(Kill(len(self.kills) + 1, kind, victim, time.time()))
         with (self.log.parent / "kills.txt").open("a") as kills:
             kills.write(f"{len(self.kills)} {name} {victim.pid} {time.time():.6f}\n")
-        again = self._launcher(name) if kind == "launcher" else self.fleet.restart(victim)
-        self._started(name, again)
+        self._restart(name)
         return True
+
+    def _restart(self, name: str) -> None:
+        """Start what `name` ran again: a launcher's arguments name new runs."""
+        member = self.live[name]
+        if member.kind == "launcher":
+            self._started(name, self._launcher(name))
+        else:
+            self._started(name, self.fleet.restart(member.process))
 
     @property
     def api(self) -> str:
@@ -312,22 +335,53 @@ class Suite:
     # -- the trials -----------------------------------------------------------------------
 
     def run(self, trials: int) -> None:
-        """Run `trials` trials, then every run to its end."""
+        """Run `trials` trials, then every run to its end.
+
+        The trials are this (the main) thread's, which starts every process; a thread of its
+        own starts runs and answers them, so a slow answer never delays a kill.
+        """
+        done = threading.Event()
+        errors: list[BaseException] = []
+        responder = threading.Thread(target=self._respond, args=(done, errors), daemon=True)
+        responder.start()
+        try:
+            self._trials(trials)
+            Path(f"{self.log}.stop").touch()
+            reads = Db(self.db.url)
+            try:
+                deadline = time.monotonic() + DRAIN_SECONDS
+                while time.monotonic() < deadline and not errors and not self._all_ended(reads):
+                    time.sleep(0.05)
+            finally:
+                reads.close()
+        finally:
+            done.set()
+            responder.join()
+        if errors:
+            raise errors[0]
+
+    def _trials(self, trials: int) -> None:
         next_kill = time.monotonic() + self.rng.uniform(0, 2 * self.mean_gap)
         while len(self.kills) < trials:
-            self._top_up()
-            self._answer()
+            self._watch()
             if time.monotonic() >= next_kill and self._kill_one():
                 next_kill = time.monotonic() + self.rng.uniform(0, 2 * self.mean_gap)
-            time.sleep(0.02)
-        Path(f"{self.log}.stop").touch()
-        deadline = time.monotonic() + DRAIN_SECONDS
-        while time.monotonic() < deadline and not self._all_ended():
-            self._answer()
-            time.sleep(0.05)
+            time.sleep(0.01)
 
-    def _all_ended(self) -> bool:
-        unfinished = self.db.rows(f"SELECT count(*) FROM runs WHERE state NOT IN {FINAL}")
+    def _respond(self, done: threading.Event, errors: list[BaseException]) -> None:
+        """Start runs and answer them until `done` (while there are trials, start runs)."""
+        stopping = Path(f"{self.log}.stop")
+        try:
+            while not done.is_set():
+                if not stopping.exists():
+                    self._top_up()
+                self._answer()
+                time.sleep(0.02)
+        except BaseException as error:
+            errors.append(error)
+
+    def _all_ended(self, reads: Db) -> bool:
+        unfinished = reads.rows(f"SELECT count(*) FROM runs WHERE state NOT IN {FINAL}")
         launchers = [m.process for m in self.live.values() if m.kind == "launcher"]
         return unfinished[0][0] == 0 and all(p.popen.poll() is not None for p in launchers)
 
@@ -386,17 +440,18 @@ def kill_suite(
     """
     began = time.monotonic()
     workers = 2 if kind == "sqlite" else 3
-    with (
-        _store(kind, folder, postgres_url) as db,
-        fleet(folder, db.url, **SETTINGS, **_BYTECODE) as processes,
-    ):
+    with _store(kind, folder, postgres_url) as db:
+        processes = Fleet(folder, db.url, {**SETTINGS, **_BYTECODE})
         suite = Suite(processes, db, folder, seed, mean_gap, workers)
-        with processes.explained():
+        try:
             suite.start()
             suite.run(trials)
-            audit = Audit.read(db, suite.log)
-            failures = check(suite, audit)
-        suite.http.close()
+        finally:
+            processes.stop()
+            suite.http.close()
+            suite.health.close()
+        audit = Audit.read(db, suite.log)
+        failures = suite.failures + check(suite, audit) + _unclean(processes)
     kills = collections.Counter(k.target for k in suite.kills)
     return Outcome(
         store=kind,
@@ -410,3 +465,13 @@ def kill_suite(
         seconds=time.monotonic() - began,
         refusals=dict(suite.refusals),
     )
+
+
+def _unclean(processes: Fleet) -> list[str]:
+    """The processes no trial killed that printed a traceback or ignored Ctrl-C."""
+    return [
+        f"{p.name} (pid {p.pid}) {'ignored Ctrl-C' if p.lingered else 'printed a traceback'}:"
+        f" {p.text()[-2000:]}"
+        for p in processes.processes
+        if not p.killed and (p.lingered or "Traceback" in p.text())
+    ]
