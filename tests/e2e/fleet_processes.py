@@ -133,13 +133,18 @@ class Fleet:
 
     def server(self, name: str, *deploy: str, **env: str) -> Process:
         """Start `tarry server` on a free port, deploying `deploy` (it is up when this returns)."""
+        process = self.start_server(name, *deploy, **env)
+        self._until_up(process)
+        return process
+
+    def start_server(self, name: str, *deploy: str, **env: str) -> Process:
+        """Start `tarry server` on a free port, deploying `deploy`; returns without waiting."""
         port = free_port()
         args = ["server", "--port", str(port)]
         for entrypoint in deploy:
             args += ["--deploy", entrypoint]
         process = self._start(name, args, env)
         process.api = f"http://127.0.0.1:{port}/api"
-        self._until_up(process)
         return process
 
     def worker(self, name: str, *args: str, **env: str) -> Process:

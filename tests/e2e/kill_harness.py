@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import json
 import random
+import sqlite3
 import tempfile
 import threading
 import time
@@ -34,7 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 
+from tarry import config, errors, host, service
+from tarry.engine import mailbox
 from tests.conftest import ROOT
 from tests.e2e.fleet_processes import Fleet, Process
 from tests.e2e.kill_checks import FINAL, Audit, Db, check_run, journal_audit
@@ -67,6 +71,8 @@ _BYTECODE = {
 compiling tarry, pydantic and FastAPI from source each time (where the environment says not
 to write `.pyc` files): a restart then costs a third of the CPU."""
 DRAIN_SECONDS = 300.0
+STALL_SECONDS = 180.0
+"""How long the trials may wait for a process that may be killed (one that is up)."""
 """How long the runs may take to end once the trials are done."""
 
 
@@ -178,6 +184,9 @@ class Suite:
         self.rng = random.Random(seed)
         self.log = folder / "executions.txt"
         self.pairs, self.threads = pairs, threads
+        self.rng_answers = random.Random(seed)
+        self.here = host.Host(config.Settings(database_url=db.url, home=folder / "here"))
+        """This process's own host: the other way to answer (see `_answer`)."""
         self.http = httpx.Client(timeout=10)
         """The responder's (see `run`)."""
         self.health = httpx.Client(timeout=0.5)
@@ -198,7 +207,7 @@ class Suite:
 
     def start(self) -> None:
         """Start the server, the workers and the launcher."""
-        self._started("server", self.fleet.server("server", f"{FLOWS}:errand"))
+        self._started("server", self.fleet.start_server("server", f"{FLOWS}:errand"))
         for i in range(1, self.workers + 1):
             self._started(f"worker-{i}", self.fleet.worker(f"worker-{i}", "--max-runs", "16"))
         for i in range(1, LAUNCHERS + 1):
@@ -309,11 +318,13 @@ class Suite:
             self.in_flight.append(run_id)
 
     def _answer(self) -> None:
-        """Send a message to each run that asks for approval, then answer it, through the API.
+        """Send a message to each run that asks for approval, then answer it.
 
-        The message goes first: a kill may cut the answer's response after it was accepted,
-        and then the approval is no longer open. Both are sent again until both were taken,
-        and neither is taken twice (a message's key, an answer's wait).
+        Through the API, or, when the server is down (and one time in three anyway), from
+        this process with `send_input` and `resume_flow_run`'s `submit_input` on a host of
+        its own. The message goes first: a kill may cut the answer's response after it was
+        accepted, and then the approval is no longer open. Both are sent again until both
+        were taken, and neither is taken twice (a message's key, an answer's wait).
         """
         rows = self.db.rows(
             "SELECT waits.run_id, runs.parameters FROM waits JOIN runs ON runs.id = waits.run_id"
@@ -323,14 +334,40 @@ class Suite:
             if run_id in self.answered:
                 continue
             label = json.loads(parameters)["label"]
-            message = {"value": f"api to {label}", "key": f"api-{label}", "sender": "kill-suite"}
-            sent = self._post(f"/runs/{run_id}/messages", message)
-            if sent is None or not sent.is_success:
-                continue
-            body = {"input": f"yes to {label}", "key": "approval", "responder": "kill-suite"}
-            answered = self._post(f"/runs/{run_id}/resume", body)
-            if answered is not None and answered.status_code in (200, 409):
+            said = None if self.rng_answers.random() < 1 / 3 else self._answer_by_api(run_id, label)
+            if said is None:
+                said = self._answer_here(run_id, label)
+            with (self.log.parent / "answers.txt").open("a") as answers:
+                answers.write(f"{run_id} {said} {time.time():.6f}\n")
+            if said.split()[-1] in ("accepted", "kept", "already_answered"):
                 self.answered.add(run_id)
+
+    def _answer_by_api(self, run_id: str, label: str) -> str | None:
+        """What the API said to the answer (None: the server did not answer)."""
+        message = {"value": f"api to {label}", "key": f"api-{label}", "sender": "kill-suite"}
+        sent = self._post(f"/runs/{run_id}/messages", message)
+        if sent is None or not sent.is_success:
+            return None
+        body = {"input": f"yes to {label}", "key": "approval", "responder": "kill-suite"}
+        answered = self._post(f"/runs/{run_id}/resume", body)
+        if answered is None:
+            return None
+        reply = answered.json()
+        return "api " + ("accepted" if reply.get("accepted") else str(reply.get("code", "kept")))
+
+    def _answer_here(self, run_id: str, label: str) -> str:
+        """The same message and answer, from this process (the API's words for the outcome)."""
+        hst = self.here
+        try:
+            mailbox.send_input(f"api to {label}", run_id, "kill-suite", f"api-{label}", hst=hst)
+            submitted = service.submit_input(
+                run_id, f"yes to {label}", key="approval", responder="kill-suite", hst=hst
+            )
+        except errors.AlreadyAnswered:
+            return "here already_answered"
+        except (errors.TarryError, sqlite3.Error, psycopg.Error) as error:
+            return f"here {type(error).__name__}"
+        return "here " + ("accepted" if submitted.wait is not None else "kept")
 
     # -- the trials -----------------------------------------------------------------------
 
@@ -362,10 +399,17 @@ class Suite:
 
     def _trials(self, trials: int) -> None:
         next_kill = time.monotonic() + self.rng.uniform(0, 2 * self.mean_gap)
+        last_kill = time.monotonic()
         while len(self.kills) < trials:
             self._watch()
             if time.monotonic() >= next_kill and self._kill_one():
-                next_kill = time.monotonic() + self.rng.uniform(0, 2 * self.mean_gap)
+                last_kill = time.monotonic()
+                next_kill = last_kill + self.rng.uniform(0, 2 * self.mean_gap)
+            if time.monotonic() > last_kill + STALL_SECONDS:
+                tails = [f"--- {n}\n{m.process.text()[-2000:]}" for n, m in self.live.items()]
+                raise AssertionError(
+                    f"no process came up for {STALL_SECONDS:g} s:\n" + "\n".join(tails)
+                )
             time.sleep(0.01)
 
     def _respond(self, done: threading.Event, errors: list[BaseException]) -> None:
@@ -450,6 +494,7 @@ def kill_suite(
             processes.stop()
             suite.http.close()
             suite.health.close()
+            suite.here.close()
         audit = Audit.read(db, suite.log)
         failures = suite.failures + check(suite, audit) + _unclean(processes)
     kills = collections.Counter(k.target for k in suite.kills)

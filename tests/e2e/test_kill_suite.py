@@ -24,7 +24,7 @@ def test_random_kills_lose_nothing_and_repeat_no_finished_step(
 ) -> None:
     url = request.getfixturevalue("postgres_url") if store == "postgres" else None
     seed = int.from_bytes(os.urandom(4), "big")
-    outcome = kill_suite(store, tmp_path, TRIALS, seed, url)
+    outcome = kill_suite(store, tmp_path, TRIALS, seed, url, mean_gap=0.4)
 
     assert outcome.trials == TRIALS
     assert not outcome.failures, (
