@@ -171,6 +171,11 @@ class Fleet:
                 process.popen.wait(max(0.0, deadline - time.monotonic()))
             if process.popen.poll() is None:
                 process.lingered = True
+                # With PYTHONFAULTHANDLER set, SIGABRT writes where every thread is to its
+                # output first: what it was doing instead of stopping.
+                process.popen.send_signal(signal.SIGABRT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.popen.wait(2)
                 process.popen.kill()
                 process.popen.wait(_STOP_SECONDS)
             process.sink.close()

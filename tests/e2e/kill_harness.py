@@ -53,6 +53,7 @@ SETTINGS = {
     "TARRY_WORKER_POLL_SECONDS": "0.1",
     "TARRY_RESIDENT_SECONDS": "1",
     "TARRY_LOGGING_LEVEL": "WARNING",
+    "PYTHONFAULTHANDLER": "1",
 }
 GRACE = {"server": 1.0, "worker": 0.5, "launcher": 0.5}
 """Once up, a process may be killed from a random moment within this many seconds: a kill
