@@ -105,9 +105,13 @@ class Member:
         """Whether it may be killed now."""
         if self.early:
             return now >= self.started_at + self.delay
+        return self.is_up(http) and now >= (self.up_at or now) + self.delay
+
+    def is_up(self, http: httpx.Client) -> bool:
+        """Whether it is up (it serves, printed its banner, or started its threads)."""
         if self.up_at is None and self._up(http):
-            self.up_at = now
-        return self.up_at is not None and now >= self.up_at + self.delay
+            self.up_at = time.monotonic()
+        return self.up_at is not None
 
     def _up(self, http: httpx.Client) -> bool:
         text = self.process.text()
@@ -428,7 +432,10 @@ class Suite:
     def _all_ended(self, reads: Db) -> bool:
         unfinished = reads.rows(f"SELECT count(*) FROM runs WHERE state NOT IN {FINAL}")
         launchers = [m.process for m in self.live.values() if m.kind == "launcher"]
-        return unfinished[0][0] == 0 and all(p.popen.poll() is not None for p in launchers)
+        # The Ctrl-C at the end must not land in a start (a KeyboardInterrupt in an import).
+        up = all(m.is_up(self.health) for m in self.live.values() if m.kind != "launcher")
+        ended = unfinished[0][0] == 0 and all(p.popen.poll() is not None for p in launchers)
+        return ended and up
 
 
 # -- the checks and the whole suite ---------------------------------------------------------
