@@ -74,6 +74,13 @@ class Process:
     """Its stdout and stderr."""
     sink: IO[bytes]
     """The open output file."""
+    command: list[str] = dataclasses.field(default_factory=list)
+    """What follows `python` on its command line (`-m tarry worker ...`, a script and its
+    arguments): `Fleet.restart` starts it again."""
+    env: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Its settings beyond the fleet's."""
+    prefix: list[str] = dataclasses.field(default_factory=list)
+    """What runs before `python` (another host name: see `elsewhere`)."""
     api: str | None = None
     """A server's API base URL."""
     killed: bool = False
@@ -95,6 +102,19 @@ class Process:
         self.killed = True
         self.popen.kill()
         self.popen.wait(_STOP_SECONDS)
+        self.sink.close()
+
+
+def _hear_ctrl_c() -> None:
+    """Let the fleet's processes hear Ctrl-C even when this one was started in the background.
+
+    A shell starts a background job (`cmd &`) with SIGINT ignored, children inherit an
+    ignored signal, and Python then never installs its Ctrl-C handler: a `tarry worker` so
+    started ignores the fleet's Ctrl-C (as `nohup` means). A handled signal is reset to the
+    default at `exec`, so handling it here gives every child the default back.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class Fleet:
@@ -102,7 +122,7 @@ class Fleet:
 
     Args:
         folder: Where their home folder and output files go.
-        database_url: The PostgreSQL schema they share.
+        database_url: The PostgreSQL schema (or SQLite file) they share.
         env: Settings every process gets (`TARRY_*` variables).
     """
 
@@ -113,34 +133,55 @@ class Fleet:
         self.home = folder / "home"
         self.home.mkdir(exist_ok=True)
         self.processes: list[Process] = []
+        _hear_ctrl_c()
 
     def _start(
         self, name: str, args: list[str], env: dict[str, str], prefix: Sequence[str] = ()
     ) -> Process:
-        output = self.folder / f"{name}.log"
+        return self._spawn(name, ["-m", "tarry", *args], env, prefix)
+
+    def _spawn(
+        self, name: str, command: list[str], env: dict[str, str], prefix: Sequence[str] = ()
+    ) -> Process:
+        started = sum(p.name == name for p in self.processes)
+        output = self.folder / (f"{name}.log" if not started else f"{name}.{started}.log")
         sink = output.open("wb")
-        command = [*_dies_with_us(), *prefix, sys.executable, "-m", "tarry", *args]
         popen = subprocess.Popen(
-            command,
+            [*_dies_with_us(), *prefix, sys.executable, *command],
             env=subprocess_env(self.home, **{**self.env, **env}),
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
-        process = Process(name, popen, output, sink)
+        process = Process(name, popen, output, sink, command, env, list(prefix))
         self.processes.append(process)
         return process
 
+    def script(self, name: str, path: str, *args: str, **env: str) -> Process:
+        """Start `python path args` (a launcher: a script that calls flows itself)."""
+        return self._spawn(name, [path, *args], env)
+
+    def restart(self, process: Process) -> Process:
+        """Start `process`'s command again (a server on its port); returns without waiting."""
+        again = self._spawn(process.name, process.command, process.env, process.prefix)
+        again.api = process.api
+        return again
+
     def server(self, name: str, *deploy: str, **env: str) -> Process:
         """Start `tarry server` on a free port, deploying `deploy` (it is up when this returns)."""
+        process = self.start_server(name, *deploy, **env)
+        self._until_up(process)
+        return process
+
+    def start_server(self, name: str, *deploy: str, **env: str) -> Process:
+        """Start `tarry server` on a free port, deploying `deploy`; returns without waiting."""
         port = free_port()
         args = ["server", "--port", str(port)]
         for entrypoint in deploy:
             args += ["--deploy", entrypoint]
         process = self._start(name, args, env)
         process.api = f"http://127.0.0.1:{port}/api"
-        self._until_up(process)
         return process
 
     def worker(self, name: str, *args: str, prefix: Sequence[str] = (), **env: str) -> Process:
@@ -167,6 +208,11 @@ class Fleet:
                 process.popen.wait(max(0.0, deadline - time.monotonic()))
             if process.popen.poll() is None:
                 process.lingered = True
+                # With PYTHONFAULTHANDLER set, SIGABRT writes where every thread is to its
+                # output first: what it was doing instead of stopping.
+                process.popen.send_signal(signal.SIGABRT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.popen.wait(2)
                 process.popen.kill()
                 process.popen.wait(_STOP_SECONDS)
             process.sink.close()

@@ -30,6 +30,7 @@ from tarry.storage import open_store, records
 from tarry.testing import TestHarness
 from tests.e2e.fleet_processes import Process, fleet, until
 from tests.e2e.flows import fleet as flows
+from tests.e2e.kill_checks import Audit, Db, check_run, executions, journal_audit
 
 FLOWS = "tests/e2e/flows/fleet.py"
 """Deployed by path, as `tarry server --deploy` users do; workers import it from there."""
@@ -60,26 +61,12 @@ def _ok(response: httpx.Response) -> Any:
 
 
 def _journal_audit(url: str) -> None:
-    """Migrate the schema, then record every write of a journal entry in `journal_writes`.
-
-    A trigger on tarry's `steps` table (the schema is this test's own): the journal upserts its
-    entries, so its final state alone would hide a finished step that ran and was stored again.
-    """
-    open_store(url).close()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE journal_writes (run_id TEXT, key TEXT, name TEXT, kind TEXT,"
-            " status TEXT, result TEXT, at DOUBLE PRECISION)"
-        )
-        conn.execute(
-            "CREATE FUNCTION note_journal_write() RETURNS trigger LANGUAGE plpgsql AS $$"
-            " BEGIN INSERT INTO journal_writes VALUES (NEW.run_id, NEW.key, NEW.name, NEW.kind,"
-            " NEW.status, NEW.result, extract(epoch FROM clock_timestamp())); RETURN NEW; END $$"
-        )
-        conn.execute(
-            "CREATE TRIGGER journal_audit AFTER INSERT OR UPDATE ON steps"
-            " FOR EACH ROW EXECUTE FUNCTION note_journal_write()"
-        )
+    """Migrate the schema, then record every write of a journal entry (see `journal_audit`)."""
+    db = Db(url)
+    try:
+        journal_audit(db)
+    finally:
+        db.close()
 
 
 # -- 1. a worker killed in the middle of 300 runs --------------------------------------------
@@ -87,7 +74,6 @@ def _journal_audit(url: str) -> None:
 ERRANDS = 300
 KILL_AFTER_FINISHED_STEPS = 400
 """A third of the 4 x 300 step executions: the kill lands in the middle of the work."""
-STEPS = ("prepare", "approved", "heard", "done")
 STEP_SECONDS = 0.1
 """How long each step works: long enough for the kill to catch some in the middle."""
 
@@ -110,45 +96,6 @@ class Errand:
     def message(self) -> str:
         """The message sent to it through the API."""
         return f"api to {self.label}"
-
-    def expected(self) -> dict[str, Any]:
-        """Its result, but for the executions of its steps."""
-        hello = [f"hello from {self.hello_from}"] if self.hello_from else []
-        return {
-            "label": self.label,
-            "answer": self.answer,
-            "messages": sorted([self.message, *hello]),
-            "timer": flows.NOBODY_ANSWERED,
-        }
-
-
-@dataclasses.dataclass(frozen=True)
-class Execution:
-    """One execution of a step, as the executions file tells it."""
-
-    id: str
-    pid: int
-    started_at: float
-    finished_at: float | None
-
-
-def _executions(log: Path) -> dict[tuple[str, str], list[Execution]]:
-    """Executions by (run id, step name), in the order they started."""
-    starts: dict[str, tuple[str, str, int, float]] = {}
-    finishes: dict[str, float] = {}
-    for line in log.read_text().splitlines():
-        what, run_id, step, execution, pid, at = line.split()
-        if what == "start":
-            starts[execution] = (run_id, step, int(pid), float(at))
-        else:
-            finishes[execution] = float(at)
-    assert set(finishes) <= set(starts)
-    found: dict[tuple[str, str], list[Execution]] = collections.defaultdict(list)
-    for execution, (run_id, step, pid_, started_at) in sorted(
-        starts.items(), key=lambda item: item[1][3]
-    ):
-        found[run_id, step].append(Execution(execution, pid_, started_at, finishes.get(execution)))
-    return found
 
 
 def _start_errands(api: str, log: Path) -> list[Errand]:
@@ -240,85 +187,23 @@ def _answer_all(api: str, errands: list[Errand], killer: Killer) -> None:
             time.sleep(0.25)  # the inbox is a big read: leave the server time for the runs
 
 
-def _check_steps(url: str, log: Path, errands: list[Errand], killed: Process) -> int:
-    """No finished step ran again; returns how many executions the kill interrupted.
+def _check(url: str, log: Path, errands: list[Errand], killed: Process) -> int:
+    """The kill suite's checks of each run (`check_run`); how many executions the kill
+    interrupted.
 
-    A step has finished when its result is in the journal. The journal must have been written
-    once per step, with the result (the uuid) of one of its executions, and no execution of the
-    step may have started after that write. Every other execution of the step must be one the
-    kill interrupted: it ran in the killed worker, and its result never reached the journal
-    (even if its body got to its end just before the kill).
+    Each run ended with what it was given; no finished step ran again (a step has finished when
+    its result is in the journal; every other execution of it ran in the killed worker and
+    started before that write); each answer and each message was taken once; each run's timer
+    fired once.
     """
-    executions = _executions(log)
-    writes: dict[str, list[tuple[str, str, float]]] = collections.defaultdict(list)
-    for run_id, key, result, at in _rows(
-        url, "SELECT run_id, key, result, at FROM journal_writes WHERE name = 'work'"
-    ):
-        writes[str(run_id)].append((str(key), json.loads(str(result)), float(at)))
-    results = _runs(url, [e.run_id for e in errands])
-    interrupted = 0
-    for errand in errands:
-        kept: dict[str, str] = results[errand.run_id][1]["executions"]
-        assert list(kept) == list(STEPS)
-        keys = [key for key, _, _ in writes[errand.run_id]]
-        assert len(keys) == len(set(keys)) == len(STEPS), f"{errand}: {writes[errand.run_id]}"
-        stored_at = {result: at for _, result, at in writes[errand.run_id]}
-        assert set(stored_at) == set(kept.values()), (errand, writes[errand.run_id], kept)
-        for step, kept_id in kept.items():
-            runs = executions[errand.run_id, step]
-            [winner] = [e for e in runs if e.id == kept_id]
-            assert winner.finished_at is not None
-            assert winner.finished_at <= stored_at[kept_id]
-            for other in runs:
-                assert other.started_at < stored_at[kept_id], f"{step} of {errand} ran again"
-                if other is not winner:
-                    interrupted += 1
-                    assert other.pid == killed.pid, (errand, step, runs)
-    return interrupted
-
-
-def _check_waits(url: str, errands: list[Errand]) -> None:
-    """Each answer and each message was taken once; each run's timer fired once.
-
-    What a wait returned is a journal entry: one write per wait, whoever closed it.
-    """
-    ids = [e.run_id for e in errands]
-    waits: dict[tuple[str, str], list[tuple[str, Any]]] = collections.defaultdict(list)
-    for run_id, name, status, answer in _rows(
-        url, "SELECT run_id, name, status, answer FROM waits WHERE run_id = ANY(%s)", ids
-    ):
-        waits[run_id, name].append((status, None if answer is None else json.loads(answer)))
-    journal = collections.Counter(
-        (str(run_id), str(name))
-        for run_id, name in _rows(
-            url, "SELECT run_id, name FROM journal_writes WHERE kind = 'wait'"
-        )
-    )
-    # The close of a due wait moves its run on (and says so) only if the run was waiting; a
-    # run being replayed in another worker at that moment just finds the outcome in its journal.
-    fired = collections.Counter(
-        str(run_id)
-        for (run_id,) in _rows(
-            url,
-            "SELECT run_id FROM run_transitions WHERE reason = %s",
-            "'never' reached its deadline",
-        )
-    )
-    messages: dict[str, list[str]] = collections.defaultdict(list)
-    for run_id, status in _rows(
-        url, "SELECT run_id, status FROM messages WHERE run_id = ANY(%s)", ids
-    ):
-        messages[run_id].append(status)
-    for errand in errands:
-        run_id, expected_messages = errand.run_id, len(errand.expected()["messages"])
-        # A plain-type answer is stored as its one-field form.
-        assert waits[run_id, "approval"] == [("answered", {"value": errand.answer})], errand
-        assert journal[run_id, "approval"] == 1, errand
-        assert waits[run_id, "never"] == [("timed_out", None)], errand
-        assert journal[run_id, "input:never"] == 1, errand
-        assert fired[run_id] <= 1, errand
-        assert messages[run_id] == ["received"] * expected_messages, errand
-        assert journal[run_id, "message"] == expected_messages, errand
+    db = Db(url)
+    try:
+        audit = Audit.read(db, log)
+    finally:
+        db.close()
+    failures = {e.label: check_run(audit, e.run_id, {killed.pid}) for e in errands}
+    assert not any(failures.values()), {label: f for label, f in failures.items() if f}
+    return sum(len(runs) - 1 for runs in audit.executions.values())
 
 
 SETTINGS = {
@@ -344,15 +229,9 @@ def test_fleet_survives_a_killed_worker(tmp_path: Path, postgres_url: str) -> No
             until(killer.until_ended([e.run_id for e in errands]), "every run to end", 60)
     elapsed = time.monotonic() - began
 
-    results = _runs(postgres_url, [e.run_id for e in errands])
-    for errand in errands:
-        state, result = results[errand.run_id]
-        assert state == "Completed", (errand, state, result)
-        assert {k: result[k] for k in errand.expected()} == errand.expected()
     assert killer.victim is not None, "the kill never happened"
     assert killer.held_at_kill > 0, "the killed worker held no run"
-    interrupted = _check_steps(postgres_url, log, errands, killer.victim)
-    _check_waits(postgres_url, errands)
+    interrupted = _check(postgres_url, log, errands, killer.victim)
     [(taken_over, last_at)] = _rows(
         postgres_url,
         "SELECT count(DISTINCT run_id), max(at) FROM run_transitions WHERE reason = %s",
@@ -714,7 +593,7 @@ def test_a_worker_paused_past_its_lease_does_not_run_the_next_steps_again(
             until(functools.partial(_all_ended, postgres_url, [run_id]), "the run's end", 30)
             time.sleep(2)  # what the paused worker still does after the run ended
 
-    ran = {step: [e.pid for e in runs] for (_, step), runs in _executions(log).items()}
+    ran = {step: [e.pid for e in runs] for (_, step), runs in executions(log).items()}
     writes = _rows(postgres_url, "SELECT key FROM journal_writes WHERE name = 'work'")
     assert ran["s2"] == [next(pid for pid in workers if pid != paused.pid)], ran
     assert len(writes) == 3, writes

@@ -6,11 +6,17 @@ Every execution of a `work` step appends two lines to an executions file: `start
 and `finish` after it, each naming the run, the step, the execution (a fresh uuid per execution),
 the process and the time. The step returns its execution's uuid, so the journal says which
 execution's result was recorded; the test compares the file with the journal.
+
+Run as a script (`python fleet.py launch LOG PREFIX THREADS [SECONDS NAP]`) it is a launcher,
+as people's scripts are: each of THREADS threads calls `errand` in turn, in this process, until
+a file `LOG.stop` exists (see `tests/e2e/kill_harness.py`).
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import threading
 import time
 import uuid
 from typing import Any
@@ -21,6 +27,7 @@ from tarry import (
     receive_input,
     runtime,
     send_input,
+    sleep,
     suspend_flow_run,
     task,
     wait_for_input,
@@ -55,9 +62,14 @@ def work(log: str, step: str, seconds: float) -> str:
 
 @flow
 def errand(
-    log: str, label: str, peer: str | None = None, expect_peer: bool = False, seconds: float = 0.02
+    log: str,
+    label: str,
+    peer: str | None = None,
+    expect_peer: bool = False,
+    seconds: float = 0.02,
+    nap: float = 0.0,
 ) -> dict[str, Any]:
-    """Steps around an answer, messages (from the API and from a peer run) and a timer.
+    """Steps around an answer, messages (from the API and from a peer run) and timers.
 
     Args:
         log: The executions file.
@@ -65,6 +77,7 @@ def errand(
         peer: A run to send `hello from <label>` to.
         expect_peer: Wait for such a hello besides the message from the API.
         seconds: How long each step works.
+        nap: If not 0, a durable `sleep` of that many seconds after the messages.
     """
     executions = {"prepare": work(log, "prepare", seconds)}
     answer = pause_flow_run(str, key="approval", timeout=600)
@@ -78,6 +91,8 @@ def errand(
         if len(heard) == expected:
             break
     executions["heard"] = work(log, "heard", seconds)
+    if nap:
+        sleep(nap)
     timer = wait_for_input("never", str, timeout=TIMER_SECONDS, on_timeout=NOBODY_ANSWERED)
     executions["done"] = work(log, "done", seconds)
     return {
@@ -120,3 +135,25 @@ def parked() -> dict[str, Any]:
     """Waits for an answer, then records when and where it went on."""
     answer = pause_flow_run(str, key="go", timeout=600)
     return {"answer": answer, "woke": woke()}
+
+
+def launch(log: str, prefix: str, threads: int, seconds: float, nap: float) -> None:
+    """Call `errand` over and over in `threads` threads until `log + ".stop"` exists."""
+
+    def errands(thread: int) -> None:
+        number = 0
+        while not os.path.exists(log + ".stop"):
+            errand(log, f"{prefix}-{thread}-{number}", seconds=seconds, nap=nap)
+            number += 1
+
+    workers = [threading.Thread(target=errands, args=(i,)) for i in range(threads)]
+    print(f"launching {threads} threads", flush=True)
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["launch"]:
+    log_, prefix_, threads_, *timing = sys.argv[2:]
+    launch(log_, prefix_, int(threads_), *(float(x) for x in timing or (0.02, 0.0)))
