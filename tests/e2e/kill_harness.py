@@ -364,7 +364,7 @@ class Suite:
         """The same message and answer, from this process (the API's words for the outcome)."""
         hst = self.here
         try:
-            mailbox.send_input(f"api to {label}", run_id, "kill-suite", f"api-{label}", hst=hst)
+            mailbox.send_input(f"api to {label}", run_id, "kill-suite", key=f"api-{label}", hst=hst)
             submitted = service.submit_input(
                 run_id, f"yes to {label}", key="approval", responder="kill-suite", hst=hst
             )
