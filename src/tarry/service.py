@@ -433,7 +433,8 @@ def send_message(
 
     Raises:
         errors.RunNotFound: No run matches.
-        errors.RunEnded: The run has ended: nothing would ever receive the message.
+        errors.RunEnded: The run has ended: nothing would ever receive the message (a
+            key sent before still gets the message it sent).
         errors.SerializationError: The value cannot be stored as JSON.
         errors.ValueRefused: The value, key or sender cannot be stored (see `tarry.boundary`).
     """
@@ -441,7 +442,11 @@ def send_message(
     boundary.check(hst.settings, "the message", value, key=key, sender=sender)
     run = get_run(run_id, hst=hst)
     if run.state.is_final:
-        raise errors.RunEnded(run.id, run.state.value, "sent a message")
+        # The same key sent again (a retry) gets the message sent before, as while it runs.
+        sent = hst.store.message_with_key(run.id, key) if key is not None else None
+        if sent is None:
+            raise errors.RunEnded(run.id, run.state.value, "sent a message")
+        return sent
     return mailbox.send(value, run.id, sender, key, hst=hst)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tarry import errors, loader
+from tarry import errors, loader, service
 from tarry.definitions import Flow
 from tarry.states import RunState, WaitStatus
 from tarry.storage import records, sqlfiles
@@ -261,3 +261,17 @@ def test_a_message_to_an_ended_run_is_refused(harness: TestHarness) -> None:
     assert sent.returncode == 1
     assert f"run {handle.id} has ended (Cancelled)" in _one_line(sent.stderr)
     assert harness.store.messages_of_run(handle.id, sent=False, limit=10) == []
+
+
+def test_a_key_sent_again_to_an_ended_run_gets_the_message_it_sent(harness: TestHarness) -> None:
+    handle = harness.start(_train_model())
+    _open_wait(harness, handle, "approval")
+    first = service.send_message(handle.id, "hello", key="k1", hst=harness.host)
+    service.cancel_run(handle.id, hst=harness.host)
+    handle.wait_for(RunState.CANCELLED)
+
+    again = service.send_message(handle.id, "hello", key="k1", hst=harness.host)
+
+    assert again == first
+    with pytest.raises(errors.RunEnded):
+        service.send_message(handle.id, "hello", key="k2", hst=harness.host)

@@ -439,6 +439,11 @@ class MemoryStore(memory_schedules.MemorySchedules, wakeups.Unpushed):
         found = [m for m in self._messages if (m.sender_run_id if sent else m.run_id) == run_id]
         return found[:limit]
 
+    def message_with_key(self, run_id: str, key: str) -> records.MessageRecord | None:
+        """See `Store.message_with_key`."""
+        self._check_open()
+        return next((m for m in self._messages if (m.run_id, m.key) == (run_id, key)), None)
+
     # -- CatalogStore -----------------------------------------------------------
 
     def put_deployment(self, deployment: records.DeploymentRecord) -> records.DeploymentRecord:

@@ -107,6 +107,11 @@ class NamedReads:
         rows = self._read(query, {"run_id": run_id, "limit": limit})
         return [mapping.message_from_row(row) for row in rows]
 
+    def message_with_key(self, run_id: str, key: str) -> records.MessageRecord | None:
+        """See `Store.message_with_key`."""
+        rows = self._read("message_with_key", {"run_id": run_id, "key": key})
+        return mapping.message_from_row(rows[0]) if rows else None
+
     # -- CatalogStore -----------------------------------------------------------
 
     def get_deployment(self, name: str) -> records.DeploymentRecord | None:

@@ -285,6 +285,9 @@ class MessageStore(Protocol):
     ) -> list[records.MessageRecord]:
         """Messages sent to the run (or, with `sent`, by it), oldest first."""
 
+    def message_with_key(self, run_id: str, key: str) -> records.MessageRecord | None:
+        """The message sent to the run with this key, or `None`."""
+
 
 class CatalogStore(Protocol):
     """What is registered by name: deployments and variables."""

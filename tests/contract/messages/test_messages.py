@@ -93,6 +93,16 @@ def test_sending_a_key_again_changes_nothing(store: Store) -> None:
     assert [m.data for m in store.messages_of_run(run.id)] == ['"hello"']
 
 
+def test_a_message_is_found_by_its_key(store: Store) -> None:
+    run, other = leased_run(store), leased_run(store)
+    sent = store.send_message(message(run, "greeting", "hello")).message
+    store.send_message(message(other, "greeting", "not this one"))
+
+    assert store.message_with_key(run.id, "greeting") == sent
+    assert store.message_with_key(run.id, "farewell") is None
+    assert store.message_with_key("no-such-run", "greeting") is None
+
+
 def test_filters_choose_which_messages_a_receive_takes(store: Store) -> None:
     run = leased_run(store)
     store.send_message(message(run, "chat-1", "skip me"))

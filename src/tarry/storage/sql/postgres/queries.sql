@@ -411,6 +411,9 @@ WHERE id = %(id)s AND status = 'pending';
 -- name: messages_to_run
 SELECT * FROM messages WHERE run_id = %(run_id)s ORDER BY id LIMIT %(limit)s;
 
+-- name: message_with_key
+SELECT * FROM messages WHERE run_id = %(run_id)s AND key = %(key)s;
+
 -- name: messages_from_run
 SELECT * FROM messages WHERE sender_run_id = %(run_id)s ORDER BY id LIMIT %(limit)s;
 

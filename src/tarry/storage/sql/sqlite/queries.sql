@@ -208,6 +208,9 @@ WHERE id = :id AND status = 'pending';
 -- name: messages_to_run
 SELECT * FROM messages WHERE run_id = :run_id ORDER BY id LIMIT :limit;
 
+-- name: message_with_key
+SELECT * FROM messages WHERE run_id = :run_id AND key = :key;
+
 -- name: messages_from_run
 SELECT * FROM messages WHERE sender_run_id = :run_id ORDER BY id LIMIT :limit;
 
