@@ -38,6 +38,10 @@ from common import free_port, process_stats
 
 from tarry import deployments, host
 
+# The fleet of the tests runs processes under other host names the same way.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.e2e.fleet_processes import elsewhere
+
 __all__ = [
     "Fleet",
     "Proc",
@@ -76,23 +80,6 @@ def until(
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up after {timeout:g} s waiting for {what} (last: {value!r})")
         time.sleep(interval)
-
-
-def elsewhere(hostname: str) -> list[str] | None:
-    """A command prefix that runs a process under another host name, or `None` where none can.
-
-    A UTS namespace of its own (as root, or in a user namespace) with `hostname` set: lease
-    owners name it, so other processes cannot check its pid, as on another machine.
-    """
-    unshare = shutil.which("unshare")
-    if unshare is None or shutil.which("hostname") is None:
-        return None
-    rename = ["sh", "-c", 'hostname "$0" && exec "$@"', hostname]
-    for isolate in ([unshare, "--uts"], [unshare, "--user", "--map-root-user", "--uts"]):
-        probe = subprocess.run([*isolate, *rename, "true"], capture_output=True, check=False)
-        if probe.returncode == 0:
-            return [*isolate, "--", *rename]
-    return None
 
 
 def _cpu_of(pid: int | str) -> float:
