@@ -12,6 +12,7 @@ from typing import Any
 
 from tarry.storage import outbox, records, rules
 from tarry.storage import rows as mapping
+from tarry.storage import schedule_rows as slots_mapping
 
 __all__ = ["NamedReads", "list_runs_params"]
 
@@ -139,3 +140,24 @@ class NamedReads:
         """See `OutboxStore.next_outbox_due`."""
         due = self._read("next_outbox_due", {})[0]["due_at"]
         return None if due is None else float(due)
+
+    # -- ScheduleStore (reads) --------------------------------------------------
+
+    def list_schedules(
+        self, deployment: str | None = None, *, active_only: bool = False
+    ) -> list[records.ScheduleRecord]:
+        """See `Store.list_schedules`."""
+        params = {"deployment": deployment, "active_only": active_only}
+        return [slots_mapping.schedule_from_row(r) for r in self._read("list_schedules", params)]
+
+    def due_slots(self, now: float, limit: int) -> list[records.SlotRecord]:
+        """See `Store.due_slots`."""
+        rows = self._read("due_slots", {"now": now, "limit": limit})
+        return [slots_mapping.slot_from_row(row) for row in rows]
+
+    def upcoming_runs(
+        self, deployment: str, limit: int = 50
+    ) -> list[tuple[records.SlotRecord, records.RunRecord]]:
+        """See `Store.upcoming_runs`."""
+        rows = self._read("upcoming_slots", {"deployment": deployment, "limit": limit})
+        return [(slots_mapping.slot_from_row(r), mapping.run_from_row(r)) for r in rows]

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import psycopg
 from psycopg.rows import DictRow
 
 from tarry.states import RunState
 from tarry.storage import records, sqlfiles
-from tarry.storage import rows as mapping
 from tarry.storage import schedule_rows as slots_mapping
 
 __all__ = ["PostgresSchedules"]
@@ -29,10 +28,7 @@ _RELEASED = "its scheduled time came"
 
 
 class PostgresSchedules:
-    """The `ScheduleStore` methods of `PostgresStore`."""
-
-    def _read(self, query: str, params: dict[str, Any]) -> list[DictRow]:
-        raise NotImplementedError
+    """The `ScheduleStore` methods of `PostgresStore` that write; its reads are in `NamedReads`."""
 
     def _transaction(self, op: Callable[[Conn], T], *, durable: bool = True) -> T:
         raise NotImplementedError
@@ -54,13 +50,6 @@ class PostgresSchedules:
             return _schedules_of(conn, deployment)
 
         return self._transaction(op)
-
-    def list_schedules(
-        self, deployment: str | None = None, *, active_only: bool = False
-    ) -> list[records.ScheduleRecord]:
-        """See `Store.list_schedules`."""
-        params = {"deployment": deployment, "active_only": active_only}
-        return [slots_mapping.schedule_from_row(r) for r in self._read("list_schedules", params)]
 
     def set_schedule_active(
         self, deployment: str, slug: str, active: bool, at: float
@@ -98,11 +87,6 @@ class PostgresSchedules:
         # Lazy: runs ahead lost with their `made_until` in a crash are made again.
         return self._transaction(op, durable=False)
 
-    def due_slots(self, now: float, limit: int) -> list[records.SlotRecord]:
-        """See `Store.due_slots`."""
-        rows = self._read("due_slots", {"now": now, "limit": limit})
-        return [slots_mapping.slot_from_row(row) for row in rows]
-
     def release_slots(
         self,
         release: Sequence[records.SlotRecord],
@@ -117,13 +101,6 @@ class PostgresSchedules:
             return _release(conn, release, RunState.PENDING, at, _RELEASED)
 
         return self._transaction(op)
-
-    def upcoming_runs(
-        self, deployment: str, limit: int = 50
-    ) -> list[tuple[records.SlotRecord, records.RunRecord]]:
-        """See `Store.upcoming_runs`."""
-        rows = self._read("upcoming_slots", {"deployment": deployment, "limit": limit})
-        return [(slots_mapping.slot_from_row(r), mapping.run_from_row(r)) for r in rows]
 
 
 def _schedules_of(conn: Conn, deployment: str) -> list[records.ScheduleRecord]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from tarry.states import RunState
 from tarry.storage import records, sqlfiles
@@ -22,10 +22,7 @@ _QUERIES = sqlfiles.load_queries("sqlite")
 
 
 class SqliteSchedules:
-    """The `ScheduleStore` methods of `SqliteStore`."""
-
-    def _read(self, query: str, params: dict[str, Any]) -> list[sqlite3.Row]:
-        raise NotImplementedError
+    """The `ScheduleStore` methods of `SqliteStore` that write; its reads are in `NamedReads`."""
 
     def _write(self, op: Callable[[sqlite3.Connection], T], durable: bool = True) -> T:
         raise NotImplementedError
@@ -48,13 +45,6 @@ class SqliteSchedules:
             return _schedules_of(conn, deployment)
 
         return self._write(op)
-
-    def list_schedules(
-        self, deployment: str | None = None, *, active_only: bool = False
-    ) -> list[records.ScheduleRecord]:
-        """See `Store.list_schedules`."""
-        params = {"deployment": deployment, "active_only": active_only}
-        return [slots_mapping.schedule_from_row(r) for r in self._read("list_schedules", params)]
 
     def set_schedule_active(
         self, deployment: str, slug: str, active: bool, at: float
@@ -91,11 +81,6 @@ class SqliteSchedules:
         # Lazy: runs ahead lost with their `made_until` in a power cut are made again.
         return self._write(op, durable=False)
 
-    def due_slots(self, now: float, limit: int) -> list[records.SlotRecord]:
-        """See `Store.due_slots`."""
-        rows = self._read("due_slots", {"now": now, "limit": limit})
-        return [slots_mapping.slot_from_row(row) for row in rows]
-
     def release_slots(
         self,
         release: Sequence[records.SlotRecord],
@@ -112,13 +97,6 @@ class SqliteSchedules:
             return [s.run_id for s in release if _release(conn, s, RunState.PENDING, at, reason)]
 
         return self._write(op)
-
-    def upcoming_runs(
-        self, deployment: str, limit: int = 50
-    ) -> list[tuple[records.SlotRecord, records.RunRecord]]:
-        """See `Store.upcoming_runs`."""
-        rows = self._read("upcoming_slots", {"deployment": deployment, "limit": limit})
-        return [(slots_mapping.slot_from_row(r), mapping.run_from_row(r)) for r in rows]
 
 
 def _schedules_of(conn: sqlite3.Connection, deployment: str) -> list[records.ScheduleRecord]:
