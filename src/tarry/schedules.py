@@ -37,6 +37,7 @@ __all__ = [
     "RRule",
     "RRuleSchedule",
     "Schedule",
+    "ScheduleOptions",
     "collect",
     "describe",
     "from_json",
@@ -82,20 +83,35 @@ def _check_missed(policy: str) -> None:
         )
 
 
-@dataclasses.dataclass(frozen=True)
-class Cron:
-    """Due at the times a five-field cron expression names, in a time zone.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ScheduleOptions:
+    """What every schedule takes besides its timing, by keyword (as Prefect's schedules).
 
     Args:
-        cron: `minute hour day-of-month month day-of-week`, e.g. `"0 9 * * 1-5"`,
-            or a macro such as `@daily` or `@hourly`.
-        timezone: An IANA zone such as `"America/New_York"`; UTC when omitted.
         active: Whether it makes runs (`False`: stored paused).
         parameters: Parameters over the deployment's defaults, for its runs.
         slug: Its name within the deployment (`schedule-1`, ... by position when omitted).
         missed: What becomes of slots that passed while no scheduler ran:
             `"latest"` (the default) runs the latest of them once, `"all"` runs
             each, `"skip"` runs none.
+    """
+
+    active: bool = True
+    parameters: dict[str, Any] | None = None
+    slug: str | None = None
+    missed: MissedPolicy = "latest"
+
+
+@dataclasses.dataclass(frozen=True)
+class Cron(ScheduleOptions):
+    """Due at the times a five-field cron expression names, in a time zone.
+
+    Args:
+        cron: `minute hour day-of-month month day-of-week`, e.g. `"0 9 * * 1-5"`,
+            or a macro such as `@daily` or `@hourly`.
+        timezone: An IANA zone such as `"America/New_York"`; UTC when omitted.
+        active, parameters, slug, missed: Keywords every schedule takes (see
+            `ScheduleOptions`).
 
     Raises:
         errors.ScheduleInvalid: The expression or the zone cannot be read.
@@ -103,10 +119,6 @@ class Cron:
 
     cron: str
     timezone: str | None = None
-    active: bool = True
-    parameters: dict[str, Any] | None = None
-    slug: str | None = None
-    missed: MissedPolicy = "latest"
 
     def __post_init__(self) -> None:
         _check_missed(self.missed)
@@ -127,7 +139,7 @@ def _expression(cron: str) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
-class Interval:
+class Interval(ScheduleOptions):
     """Due every `interval`, counted from `anchor_date`.
 
     An interval of whole days keeps the anchor's time on the wall clock of
@@ -139,12 +151,8 @@ class Interval:
         anchor_date: A slot time the others are counted from; naive times are
             read in `timezone`. 2020-01-01 00:00 when omitted (as Prefect).
         timezone: An IANA zone; UTC (or the anchor's own zone) when omitted.
-        active: Whether it makes runs (`False`: stored paused).
-        parameters: Parameters over the deployment's defaults, for its runs.
-        slug: Its name within the deployment (`schedule-1`, ... by position when omitted).
-        missed: What becomes of slots that passed while no scheduler ran:
-            `"latest"` (the default) runs the latest of them once, `"all"` runs
-            each, `"skip"` runs none.
+        active, parameters, slug, missed: Keywords every schedule takes (see
+            `ScheduleOptions`).
 
     Raises:
         errors.ScheduleInvalid: The interval is shorter than a second, or the zone is unknown.
@@ -153,10 +161,6 @@ class Interval:
     interval: dt.timedelta
     anchor_date: dt.datetime | None = None
     timezone: str | None = None
-    active: bool = True
-    parameters: dict[str, Any] | None = None
-    slug: str | None = None
-    missed: MissedPolicy = "latest"
 
     def __init__(
         self,
@@ -191,19 +195,15 @@ class Interval:
 
 
 @dataclasses.dataclass(frozen=True)
-class RRule:
+class RRule(ScheduleOptions):
     """Due at the times an iCalendar recurrence rule names (RFC 5545, `python-dateutil`).
 
     Args:
         rrule: e.g. `"FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9;BYMINUTE=0"`, optionally with
             `DTSTART` (2020-01-01 00:00 in `timezone` when it has none).
         timezone: The IANA zone its times are read in; UTC when omitted.
-        active: Whether it makes runs (`False`: stored paused).
-        parameters: Parameters over the deployment's defaults, for its runs.
-        slug: Its name within the deployment (`schedule-1`, ... by position when omitted).
-        missed: What becomes of slots that passed while no scheduler ran:
-            `"latest"` (the default) runs the latest of them once, `"all"` runs
-            each, `"skip"` runs none.
+        active, parameters, slug, missed: Keywords every schedule takes (see
+            `ScheduleOptions`).
 
     Raises:
         errors.ScheduleInvalid: The rule or the zone cannot be read.
@@ -211,10 +211,6 @@ class RRule:
 
     rrule: str
     timezone: str | None = None
-    active: bool = True
-    parameters: dict[str, Any] | None = None
-    slug: str | None = None
-    missed: MissedPolicy = "latest"
 
     def __post_init__(self) -> None:
         _check_missed(self.missed)
