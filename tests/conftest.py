@@ -190,7 +190,7 @@ def empty_postgres_schema() -> None:
     conn = _postgres_session()[1]
     tables = conn.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-        " AND tablename NOT IN ('tarry_migrations', 'runs')"
+        " AND tablename NOT IN ('tarry_migrations', 'runs', 'work_pools', 'work_queues')"
         # Deployments after their schedules, which refer to them.
         " ORDER BY tablename = 'deployments'"
     ).fetchall()
@@ -198,6 +198,13 @@ def empty_postgres_schema() -> None:
         for (table,) in tables:
             conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(str(table))))
         conn.execute("DELETE FROM runs")  # last: the other tables refer to it
+        # The migration's default pool and queue stay, as they were made.
+        conn.execute("DELETE FROM work_queues WHERE pool <> 'default' OR name <> 'default'")
+        conn.execute("DELETE FROM work_pools WHERE name <> 'default'")
+        conn.execute("UPDATE work_pools SET concurrency_limit = NULL, paused = FALSE")
+        conn.execute(
+            "UPDATE work_queues SET concurrency_limit = NULL, paused = FALSE, priority = 1"
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -43,6 +43,7 @@ LAYERS = {
     "tarry.engine": 3,
     # L4 verbs and doors: what flows call, and the one door for interfaces.
     "tarry.deployments": 4,
+    "tarry.work_pools": 4,
     "tarry.messaging": 4,
     "tarry.notify": 4,
     "tarry.recorded": 4,

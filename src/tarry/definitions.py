@@ -169,13 +169,19 @@ class Flow(spec.FlowSpec[P, R]):
         description: str | None = None,
         tags: Iterable[str] | None = None,
         limit: int = 8,
+        concurrency_limit: Any = None,
+        work_pool_name: str | None = None,
+        work_queue_name: str | None = None,
     ) -> None:
         """Deploy this flow (on its schedules) and execute runs in this process until interrupted.
 
         `cron`, `interval` (a `timedelta` or seconds) and `rrule` each take one value
         or several; `schedules` takes `tarry.schedules.Cron`, `Interval` and `RRule`
-        values with their own time zone, parameters and state. See
-        `tarry.worker.serve` and docs/schedules.md.
+        values with their own time zone, parameters and state. `concurrency_limit`
+        (an int or a `tarry.work_pools.ConcurrencyLimitConfig`) caps the runs of
+        this deployment at once; `work_pool_name` and `work_queue_name` place its
+        runs (this process serves that pool). See `tarry.worker.serve`,
+        docs/schedules.md and docs/work-pools.md.
 
         Raises:
             errors.ScheduleInvalid: A schedule cannot be read.
@@ -196,6 +202,9 @@ class Flow(spec.FlowSpec[P, R]):
             paused=paused,
             description=description,
             tags=tuple(tags or ()),
+            work_pool_name=work_pool_name,
+            work_queue_name=work_queue_name,
+            concurrency_limit=concurrency_limit,
         )
 
     def deploy(
@@ -211,8 +220,11 @@ class Flow(spec.FlowSpec[P, R]):
         parameters: dict[str, Any] | None = None,
         description: str | None = None,
         tags: Iterable[str] | None = None,
+        concurrency_limit: Any = None,
+        work_pool_name: str | None = None,
+        work_queue_name: str | None = None,
     ) -> Any:
-        """Register this flow as a deployment, with the schedule options of `serve`.
+        """Register this flow as a deployment, with the options of `serve`.
 
         See `tarry.deployments.deploy`; a server or a `serve` of the same store
         makes and executes its scheduled runs.
@@ -231,6 +243,9 @@ class Flow(spec.FlowSpec[P, R]):
             tags=tuple(tags or ()),
             schedules=found,
             paused=paused,
+            work_pool_name=work_pool_name,
+            work_queue_name=work_queue_name,
+            concurrency_limit=concurrency_limit,
         )
 
     def with_options(self, **changes: Any) -> Flow[P, R]:

@@ -7,6 +7,7 @@ worker that has the code executes them.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import time
@@ -17,7 +18,7 @@ from typing import Any
 
 import pydantic
 
-from tarry import errors, host, serialization
+from tarry import errors, host, serialization, work_pools
 from tarry import schedules as scheduling
 from tarry.engine import runs, spec, steps
 from tarry.states import RunState
@@ -50,6 +51,10 @@ def deploy(
     tags: tuple[str, ...] = (),
     schedules: Sequence[scheduling.Schedule] | None = None,
     paused: bool | None = None,
+    work_pool_name: str | None = None,
+    work_queue_name: str | None = None,
+    concurrency_limit: int | work_pools.ConcurrencyLimitConfig | None = None,
+    collision_strategy: str | None = None,
     hst: host.Host | None = None,
 ) -> records.DeploymentRecord:
     """Register `flow` so that runs of it can be started by name (and on schedules).
@@ -65,6 +70,13 @@ def deploy(
         paused: `True` stores every schedule paused, `False` active; when
             omitted, a schedule stored before keeps its state and a new one
             follows its own `active`.
+        work_pool_name: The pool whose workers execute its runs (`default`);
+            made, with the queue, when missing.
+        work_queue_name: The queue of that pool its runs wait in (`default`).
+        concurrency_limit: The most of its runs that hold a slot at once, or a
+            `work_pools.ConcurrencyLimitConfig` with its collision strategy.
+        collision_strategy: `ENQUEUE` (a run beyond the limit waits, the default)
+            or `CANCEL_NEW` (it is cancelled).
         hst: The host; this process's by default.
 
     Returns:
@@ -72,8 +84,15 @@ def deploy(
 
     Raises:
         errors.ParameterError: The default parameters, or a schedule's, do not fit the flow.
+        errors.WorkPoolRefused: The limit, the strategy or a pool or queue name is not valid.
     """
     hst = hst or host.get_host()
+    limit, strategy = work_pools.deployment_limit(concurrency_limit, collision_strategy)
+    queue = work_pools.ensure_work_queue(
+        work_pool_name or work_pools.DEFAULT_POOL,
+        work_queue_name or work_pools.DEFAULT_QUEUE,
+        hst=hst,
+    )
     defaults = dict(parameters or {})
     _check_names(flow, defaults)
     for schedule in schedules or ():
@@ -89,6 +108,10 @@ def deploy(
         parameters=serialization.dumps(defaults),
         parameter_schema=json.dumps(parameter_schema(flow)),
         tags=tags or flow.tags,
+        work_pool=queue.pool,
+        work_queue=queue.name,
+        concurrency_limit=limit,
+        collision_strategy=strategy,
     )
     stored = hst.store.put_deployment(record)
     if schedules is not None:
@@ -189,7 +212,12 @@ def start(
     flow = spec.load_flow(deployment.entrypoint)
     merged = {**serialization.loads(deployment.parameters), **(parameters or {})}
     params = flow.validate_parameters(merged)
-    run = runs.new_run(flow, params, None, None, run_id=run_id, state=RunState.PENDING)
+    run = dataclasses.replace(
+        runs.new_run(flow, params, None, None, run_id=run_id, state=RunState.PENDING),
+        deployment=deployment.name,
+        work_pool=deployment.work_pool,
+        work_queue=deployment.work_queue,
+    )
     if not hst.store.insert_run(run, f"started from deployment {deployment.name}"):
         return hst.store.get_run(run.id) or run
     hst.hub.run_ready(run.id)

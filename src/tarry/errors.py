@@ -19,7 +19,10 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     │   ├── RunNotFound             no run has this id
     │   ├── WaitNotFound            no wait has this id
     │   ├── DeploymentNotFound      no deployment has this name
-    │   └── ScheduleNotFound        the deployment has no schedule of this slug
+    │   ├── ScheduleNotFound        the deployment has no schedule of this slug
+    │   ├── WorkPoolNotFound        no work pool has this name
+    │   └── WorkQueueNotFound       the work pool has no queue of this name
+    ├── WorkPoolRefused (ValueError) a pool or queue change that cannot be made
     ├── RunEnded                    the run has ended; it cannot be changed
     ├── InvalidTransition           a run state change that is not allowed
     │   └── NotRetryable            only a Failed or Crashed top-level run is retried
@@ -98,6 +101,9 @@ __all__ = [
     "ValueRefused",
     "WaitNotFound",
     "WaitTimeout",
+    "WorkPoolNotFound",
+    "WorkPoolRefused",
+    "WorkQueueNotFound",
 ]
 
 
@@ -219,6 +225,30 @@ class DeploymentNotFound(NotFound):
 
 class ScheduleNotFound(NotFound):
     """The deployment has no schedule of this slug."""
+
+
+class WorkPoolNotFound(NotFound):
+    """No work pool has this name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no work pool named {name!r}; list them with `tarry work-pool ls`")
+        self.name = name
+
+
+class WorkQueueNotFound(NotFound):
+    """The work pool has no queue of this name."""
+
+    def __init__(self, pool: str, name: str) -> None:
+        super().__init__(
+            f"work pool {pool!r} has no queue named {name!r}; "
+            f"list them with `tarry work-queue ls --pool {pool}`"
+        )
+        self.pool = pool
+        self.name = name
+
+
+class WorkPoolRefused(TarryError, ValueError):
+    """A work pool or queue change that cannot be made (a bad value, the default's deletion)."""
 
 
 class RunEnded(TarryError):

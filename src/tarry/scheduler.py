@@ -287,6 +287,9 @@ def _run(
         created_at=now,
         state_reason=f"scheduled for {_iso(slot_at)} by {schedule.slug}",
         tags=deployment.tags,
+        deployment=deployment.name,
+        work_pool=deployment.work_pool,
+        work_queue=deployment.work_queue,
     )
 
 

@@ -299,6 +299,9 @@ def rerun(run_id: str, *, hst: host.Host | None = None) -> records.RunRecord:
         state=RunState.PENDING,
         created_at=hst.clock.now(),
         tags=run.tags,
+        deployment=run.deployment,
+        work_pool=run.work_pool,
+        work_queue=run.work_queue,
     )
     hst.store.insert_run(fresh, f"a rerun of {run.name} ({run.id})")
     hst.hub.run_ready(fresh.id)

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tarry import deployments, errors, host, scheduler
+from tarry import deployments, errors, host, scheduler, work_pools
 from tarry import schedules as scheduling
 from tarry.engine import runs, spec, watcher
 from tarry.outbound import dispatch
@@ -106,11 +106,24 @@ class Worker:
     Args:
         hst: The process's host; `host.get_host()` when omitted.
         max_runs: The most runs executed at once.
+        pool: The work pool it serves (made when missing, see `tarry.work_pools`).
+        queues: The queues of the pool it serves, made when missing; all of the
+            pool's when empty. Runs go by queue priority, then age, within the
+            limits of the pool, the queues and the deployments.
     """
 
-    def __init__(self, hst: host.Host | None = None, *, max_runs: int = 8) -> None:
+    def __init__(
+        self,
+        hst: host.Host | None = None,
+        *,
+        max_runs: int = 8,
+        pool: str = work_pools.DEFAULT_POOL,
+        queues: Sequence[str] = (),
+    ) -> None:
         self.host = hst or host.get_host()
         self.max_runs = max_runs
+        self.pool = pool
+        self.queues = tuple(queues)
         self._pool = _DaemonPool(max_runs, "tarry-worker")
         self._running: set[cf.Future[None]] = set()
         self._executing: dict[cf.Future[None], str] = {}
@@ -188,6 +201,8 @@ class Worker:
             limit=limit,
             exclude=self._not_to_claim(),
             recover=periodic or bool(dead),
+            pool=self.pool,
+            queues=self.queues,
         )
         return claimed, now
 
@@ -219,6 +234,8 @@ class Worker:
     def run(self, *, burst: bool = False) -> None:
         """Claim and execute runs until `stop()` (or, with `burst`, until none is left)."""
         poll = self.host.settings.worker_poll_seconds
+        for served in self.queues or (work_pools.DEFAULT_QUEUE,):
+            work_pools.ensure_work_queue(self.pool, served, hst=self.host)
         watcher.ensure_watcher(self.host)
         # Sends what any process queued, including processes that have gone.
         dispatch.ensure_dispatcher(self.host)
@@ -400,9 +417,12 @@ def serve(
     paused: bool | None = None,
     description: str | None = None,
     tags: tuple[str, ...] = (),
+    work_pool_name: str | None = None,
+    work_queue_name: str | None = None,
+    concurrency_limit: int | work_pools.ConcurrencyLimitConfig | None = None,
     hst: host.Host | None = None,
 ) -> None:
-    """Deploy `flow` and execute its runs (and any other runnable run) in this process.
+    """Deploy `flow` and execute its runs (and any other runnable run of its pool) here.
 
     While it serves, this process's scheduler makes the runs of every active
     schedule of the store (see docs/schedules.md).
@@ -420,6 +440,10 @@ def serve(
         paused: Store its schedules paused (`True`) or active (`False`).
         description: Markdown shown with it; the flow's docstring when omitted.
         tags: Tags of the deployment.
+        work_pool_name: The pool of its runs (`default`); this process serves
+            every queue of it.
+        work_queue_name: The queue of that pool its runs wait in (`default`).
+        concurrency_limit: The most of its runs at once (see `deployments.deploy`).
         hst: The host; this process's by default.
     """
     hst = hst or host.get_host()
@@ -431,10 +455,13 @@ def serve(
         tags=tags,
         schedules=schedules,
         paused=paused,
+        work_pool_name=work_pool_name,
+        work_queue_name=work_queue_name,
+        concurrency_limit=concurrency_limit,
         hst=hst,
     )
     scheduler.ensure_scheduler(hst)
-    runner = Worker(hst, max_runs=limit)
+    runner = Worker(hst, max_runs=limit, pool=deployment.work_pool)
     _serve_log.info("serving %s (%s); Ctrl-C stops", deployment.name, flow.entrypoint)
     try:
         runner.run()

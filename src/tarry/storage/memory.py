@@ -8,12 +8,21 @@ from collections.abc import Collection, Sequence
 
 from tarry import errors
 from tarry.states import DeliveryStatus, RunState, WaitKind, WaitStatus
-from tarry.storage import memory_schedules, outbox, port, records, rules, wakeups
+from tarry.storage import (
+    claiming,
+    memory_pools,
+    memory_schedules,
+    outbox,
+    port,
+    records,
+    rules,
+    wakeups,
+)
 
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(memory_schedules.MemorySchedules, wakeups.Unpushed):
+class MemoryStore(memory_schedules.MemorySchedules, memory_pools.MemoryPools, wakeups.Unpushed):
     """`Store` kept in this process's memory; gone when the process ends."""
 
     def __init__(self) -> None:
@@ -120,8 +129,21 @@ class MemoryStore(memory_schedules.MemorySchedules, wakeups.Unpushed):
         limit: int,
         exclude: Collection[str] = (),
         recover: bool = True,
+        pool: str = records.DEFAULT_POOL,
+        queues: Collection[str] = (),
     ) -> list[records.RunRecord]:
         """See `Store.claim_runs`."""
+        claim = claiming.Claim(
+            owner,
+            lease_expires_at,
+            now,
+            list(dead_owners),
+            list(exclude),
+            limit,
+            recover,
+            pool,
+            list(queues),
+        )
         with self._lock:
             self._check_open()
             found = sorted(
@@ -129,15 +151,17 @@ class MemoryStore(memory_schedules.MemorySchedules, wakeups.Unpushed):
                     r
                     for r in self._runs.values()
                     if r.id not in exclude
-                    and _claimable(
-                        r, now if recover else float("-inf"), dead_owners if recover else ()
-                    )
+                    and r.work_pool == pool
+                    and (not queues or r.work_queue in queues)
+                    and _recoverable(r, claim.expired_before, claim.gone)
                 ),
                 key=lambda r: r.created_at,
             )[:limit]
-            return [
-                self._apply(run, _claim_change(run, owner, lease_expires_at, now)) for run in found
+            recovered = [
+                self._apply(run, _recovered_change(run, owner, lease_expires_at, now))
+                for run in found
             ]
+            return recovered + self._claim_pending(claim, limit - len(recovered))
 
     def lease_owners(self) -> list[str]:
         """See `Store.lease_owners`."""
@@ -541,29 +565,28 @@ def _matches(run: records.RunRecord, where: records.RunFilter) -> bool:
         return False
     if where.name is not None and run.name != where.name:
         return False
+    if where.deployment is not None and run.deployment != where.deployment:
+        return False
     return isinstance(where.parent_id, records.Unset) or run.parent_id == where.parent_id
 
 
-def _claimable(run: records.RunRecord, now: float, dead_owners: Collection[str]) -> bool:
+def _recoverable(run: records.RunRecord, now: float, dead_owners: Collection[str]) -> bool:
     if run.parent_id is not None:
         return False
-    if run.state is RunState.PENDING:
-        return True
     expired = run.lease_expires_at is not None and run.lease_expires_at < now
     leased = run.state in (RunState.RUNNING, RunState.WAITING) and run.lease_owner is not None
     return leased and (expired or run.lease_owner in dead_owners)
 
 
-def _claim_change(
+def _recovered_change(
     run: records.RunRecord, owner: str, expires: float, now: float
 ) -> records.StateChange:
-    reason = (
-        "claimed by a worker"
-        if run.state is RunState.PENDING
-        else f"recovered from {run.lease_owner}, which stopped"
-    )
     return records.StateChange(
-        RunState.RUNNING, at=now, reason=reason, lease_owner=owner, lease_expires_at=expires
+        RunState.RUNNING,
+        at=now,
+        reason=f"recovered from {run.lease_owner}, which stopped",
+        lease_owner=owner,
+        lease_expires_at=expires,
     )
 
 

@@ -31,6 +31,7 @@ def list_runs_params(where: records.RunFilter, array: Callable[[list[str]], Any]
         "states": array([s.value for s in where.states]),
         "flow_name": where.flow_name,
         "name": where.name,
+        "deployment": where.deployment,
         "any_parent": isinstance(parent, records.Unset),
         "parent_id": None if isinstance(parent, records.Unset) else parent,
         "limit": where.limit,
@@ -160,4 +161,12 @@ class NamedReads:
     ) -> list[tuple[records.SlotRecord, records.RunRecord]]:
         """See `Store.upcoming_runs`."""
         rows = self._read("upcoming_slots", {"deployment": deployment, "limit": limit})
-        return [(slots_mapping.slot_from_row(r), mapping.run_from_row(r)) for r in rows]
+        return [
+            (
+                records.SlotRecord(
+                    deployment, r["slot_at"], r["slug"], r["run_id"], bool(r["released"])
+                ),
+                mapping.run_from_row(r),
+            )
+            for r in rows
+        ]

@@ -1,10 +1,11 @@
-"""The storage port: the `Store` protocol every adapter implements, as nine small protocols.
+"""The storage port: the `Store` protocol every adapter implements, as eleven small protocols.
 
 `Store` is the union of `RunStore`, `LeaseStore`, `JournalStore`, `WaitStore`,
-`EarlyInputStore`, `MessageStore`, `CatalogStore`, `OutboxStore` and `Wakeups`,
-plus its lifecycle (`migrate`, `close`). Code that needs one theme may annotate
-with that theme's protocol, so a test can hand it a small fake; `Host.store`
-stays a full `Store`. The records they take and return are in `records`.
+`EarlyInputStore`, `MessageStore`, `CatalogStore`, `ScheduleStore`,
+`WorkPoolStore`, `OutboxStore` and `Wakeups`, plus its lifecycle (`migrate`,
+`close`). Code that needs one theme may annotate with that theme's protocol,
+so a test can hand it a small fake; `Host.store` stays a full `Store`. The
+records they take and return are in `records`.
 
 Writes that return are durable to the degree the adapter promises (SQLite with
 `synchronous=FULL`: they survive power loss), except `add_logs`, which may be
@@ -31,6 +32,7 @@ __all__ = [
     "Store",
     "WaitStore",
     "Wakeups",
+    "WorkPoolStore",
 ]
 
 
@@ -93,6 +95,8 @@ class LeaseStore(Protocol):
         limit: int,
         exclude: Collection[str] = (),
         recover: bool = True,
+        pool: str = records.DEFAULT_POOL,
+        queues: Collection[str] = (),
     ) -> list[records.RunRecord]:
         """Take up to `limit` top-level runs that need a process, atomically.
 
@@ -105,6 +109,14 @@ class LeaseStore(Protocol):
         A run claimed for the first time gets `started_at = now`; one that started
         before keeps its own, so `started_at == now` tells the caller that the run
         has no journal yet.
+
+        Only runs of `pool` are claimed, and of its `queues` (all its queues when
+        empty). Pending runs go by queue priority (lower first), then age; none is
+        claimed from a paused pool or queue, nor beyond the concurrency limit of its
+        queue, its pool or its deployment (`claiming.pick` says how; leased Running
+        and Waiting runs hold the slots). A Pending run of a `CANCEL_NEW` deployment
+        that is at its limit is Cancelled instead. Runs taken over from gone
+        processes hold their slots already and are claimed whatever the limits.
 
         Returns:
             The claimed runs as updated.
@@ -387,6 +399,45 @@ class ScheduleStore(Protocol):
         """The deployment's unreleased slots and their runs, earliest first."""
 
 
+class WorkPoolStore(Protocol):
+    """Work pools and their queues, and how many runs each holds."""
+
+    def put_work_pool(self, pool: records.WorkPoolRecord) -> records.WorkPoolRecord:
+        """Create or replace a pool (keeping its `created_at`); a new pool gets a `default` queue.
+
+        Returns:
+            The pool as stored.
+        """
+
+    def get_work_pool(self, name: str) -> records.WorkPoolRecord | None:
+        """The pool with this name, or `None`."""
+
+    def list_work_pools(self) -> list[records.WorkPoolRecord]:
+        """Every pool, by name."""
+
+    def delete_work_pool(self, name: str) -> bool:
+        """Delete a pool and its queues. Returns whether it existed."""
+
+    def put_work_queue(self, queue: records.WorkQueueRecord) -> records.WorkQueueRecord:
+        """Create or replace a queue of an existing pool (keeping its `created_at`).
+
+        Raises:
+            errors.WorkPoolNotFound: The pool does not exist.
+        """
+
+    def get_work_queue(self, pool: str, name: str) -> records.WorkQueueRecord | None:
+        """The queue `name` of `pool`, or `None`."""
+
+    def list_work_queues(self, pool: str | None = None) -> list[records.WorkQueueRecord]:
+        """The queues of `pool` (of every pool when `None`), by pool, priority and name."""
+
+    def delete_work_queue(self, pool: str, name: str) -> bool:
+        """Delete a queue. Returns whether it existed."""
+
+    def queue_counts(self, pool: str) -> dict[str, records.QueueCounts]:
+        """Per queue of `pool` that has any: its Pending runs and the runs holding a slot."""
+
+
 class OutboxStore(Protocol):
     """The outbox operations of a store."""
 
@@ -441,6 +492,7 @@ class Store(
     MessageStore,
     CatalogStore,
     ScheduleStore,
+    WorkPoolStore,
     OutboxStore,
     Wakeups,
     Protocol,

@@ -38,10 +38,11 @@ from psycopg.rows import DictRow, dict_row
 
 from tarry import errors
 from tarry.states import RunState
-from tarry.storage import named_reads, outbox, port, records, rules, wakeups
+from tarry.storage import claiming, named_reads, outbox, port, records, rules, wakeups
 from tarry.storage import postgres_ops as ops
 from tarry.storage import rows as mapping
 from tarry.storage.postgres_listen import Listener
+from tarry.storage.postgres_pools import PostgresPools, claim_in_pool
 from tarry.storage.postgres_schedules import PostgresSchedules
 
 __all__ = ["PostgresStore"]
@@ -55,7 +56,7 @@ _CONNECT_TIMEOUT_SECONDS = 10
 _DEADLOCK_RETRIES = 5
 
 
-class PostgresStore(named_reads.NamedReads, PostgresSchedules):
+class PostgresStore(named_reads.NamedReads, PostgresSchedules, PostgresPools):
     """`Store` on a PostgreSQL database (psycopg 3, a pool of connections).
 
     Args:
@@ -204,13 +205,23 @@ class PostgresStore(named_reads.NamedReads, PostgresSchedules):
         limit: int,
         exclude: Collection[str] = (),
         recover: bool = True,
+        pool: str = records.DEFAULT_POOL,
+        queues: Collection[str] = (),
     ) -> list[records.RunRecord]:
         """See `Store.claim_runs`."""
-        claim = ops.Claim(
-            owner, lease_expires_at, now, list(dead_owners), list(exclude), limit, recover
+        claim = claiming.Claim(
+            owner,
+            lease_expires_at,
+            now,
+            list(dead_owners),
+            list(exclude),
+            limit,
+            recover,
+            pool,
+            list(queues),
         )
-        with self._connection() as conn:  # one statement: its own transaction
-            return ops.claim_runs(conn, claim)
+        with self._connection() as conn:
+            return claim_in_pool(conn, claim, lambda op: ops.in_transaction(conn, op))
 
     def lease_owners(self) -> list[str]:
         """See `Store.lease_owners`."""

@@ -10,7 +10,6 @@ the first to commit and sees what it wrote.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -26,11 +25,9 @@ from tarry.storage import rows as mapping
 
 __all__ = [
     "QUERIES",
-    "Claim",
     "WakeEvent",
     "apply_migrations",
     "cancel_run",
-    "claim_runs",
     "close_wait",
     "columns",
     "in_transaction",
@@ -216,47 +213,6 @@ def transition_params(
         wake=None if event is None else wake_payload(event, run_id),
     )
     return params
-
-
-# -- LeaseStore --------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Claim:
-    """What `Store.claim_runs` was asked for."""
-
-    owner: str
-    """The claiming process."""
-    lease_expires_at: float
-    """Its lease's expiry."""
-    now: float
-    """Leases that expired before this may be taken over."""
-    dead_owners: list[str]
-    """Holders whose runs may be taken over at once."""
-    exclude: list[str]
-    """Runs not to claim."""
-    limit: int
-    """At most this many."""
-    recover: bool = True
-    """Also take over runs whose lease expired or whose holder is gone."""
-
-
-def claim_runs(conn: Conn, claim: Claim) -> list[records.RunRecord]:
-    """`Store.claim_runs` in one statement: runs other claims hold are skipped, not waited for."""
-    params = {
-        "expired_before": claim.now if claim.recover else float("-inf"),
-        "dead_owners": claim.dead_owners if claim.recover else [],
-        "exclude": claim.exclude,
-        "limit": claim.limit,
-        "recover": claim.recover,
-        "owner": claim.owner,
-        "lease_expires_at": claim.lease_expires_at,
-        "now": claim.now,
-        # The reasons the other adapters give (`format` fills in the holder).
-        "claimed_reason": "claimed by a worker",
-        "recovered_reason": "recovered from %s, which stopped",
-    }
-    return [mapping.run_from_row(row) for row in conn.execute(QUERIES["claim_runs"], params)]
 
 
 # -- JournalStore ------------------------------------------------------------------

@@ -139,6 +139,9 @@ def _insert_runs(
         "entrypoint": first.entrypoint,
         "tags": json.dumps(list(first.tags)),
         "created_at": first.created_at,
+        "run_deployment": first.deployment,
+        "work_pool": first.work_pool,
+        "work_queue": first.work_queue,
     }
     return [row["id"] for row in conn.execute(_QUERIES["insert_scheduled_runs"], params)]
 

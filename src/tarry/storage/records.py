@@ -14,12 +14,15 @@ from collections.abc import Collection
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
 
 __all__ = [
+    "DEFAULT_POOL",
+    "DEFAULT_QUEUE",
     "UNSET",
     "DeploymentRecord",
     "EarlyInput",
     "LogRecord",
     "MessageRecord",
     "MessageSent",
+    "QueueCounts",
     "RunFilter",
     "RunRecord",
     "RunsCancelled",
@@ -32,7 +35,13 @@ __all__ = [
     "WaitClose",
     "WaitClosed",
     "WaitRecord",
+    "WorkPoolRecord",
+    "WorkQueueRecord",
 ]
+
+#: The pool, and the queue of every pool, that runs go to unless they name others.
+DEFAULT_POOL = "default"
+DEFAULT_QUEUE = "default"
 
 
 class Unset:
@@ -85,6 +94,12 @@ class RunRecord:
     """When it entered a final state."""
     tags: tuple[str, ...] = ()
     """Tags given to the flow."""
+    deployment: str | None = None
+    """The deployment it was started from (by hand or by a schedule), if any."""
+    work_pool: str = DEFAULT_POOL
+    """The pool whose workers execute it."""
+    work_queue: str = DEFAULT_QUEUE
+    """The queue of that pool it waits in while Pending."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -337,6 +352,14 @@ class DeploymentRecord:
     """JSON Schema of the flow's parameters (for forms that start a run)."""
     tags: tuple[str, ...] = ()
     """Tags."""
+    work_pool: str = DEFAULT_POOL
+    """The pool whose workers execute its runs."""
+    work_queue: str = DEFAULT_QUEUE
+    """The queue of that pool its runs wait in."""
+    concurrency_limit: int | None = None
+    """The most of its runs that hold a slot at once (`None`: no limit)."""
+    collision_strategy: str = "ENQUEUE"
+    """At the limit, a run due to start waits (`ENQUEUE`) or is cancelled (`CANCEL_NEW`)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -423,9 +446,61 @@ class RunFilter:
     """Only this flow."""
     name: str | None = None
     """Only runs with this name (names are not unique)."""
+    deployment: str | None = None
+    """Only runs started from this deployment."""
     parent_id: str | Unset | None = UNSET
     """Only children of this run; `None` for top-level runs only."""
     limit: int = 50
     """At most this many."""
     offset: int = 0
     """Skip this many."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WorkPoolRecord:
+    """A pool of workers: the runs of its queues go to the workers that serve it."""
+
+    name: str
+    """Unique name."""
+    created_at: float
+    """When it was made."""
+    updated_at: float
+    """When it last changed."""
+    description: str = ""
+    """What it is for."""
+    concurrency_limit: int | None = None
+    """The most runs of all its queues that hold a slot at once (`None`: no limit)."""
+    paused: bool = False
+    """A paused pool's workers start none of its Pending runs."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WorkQueueRecord:
+    """A queue of a pool: its Pending runs start before those of lower-priority queues."""
+
+    pool: str
+    """The pool it belongs to."""
+    name: str
+    """Its name, unique in its pool."""
+    created_at: float
+    """When it was made."""
+    updated_at: float
+    """When it last changed."""
+    priority: int = 1
+    """Lower runs first; queues of equal priority go by name."""
+    description: str = ""
+    """What it is for."""
+    concurrency_limit: int | None = None
+    """The most of its runs that hold a slot at once (`None`: no limit)."""
+    paused: bool = False
+    """A paused queue's Pending runs wait until it is resumed."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueueCounts:
+    """How many runs of a queue wait, and how many hold one of its slots."""
+
+    pending: int = 0
+    """Pending top-level runs."""
+    busy: int = 0
+    """Leased Running or Waiting top-level runs: those a concurrency limit counts."""

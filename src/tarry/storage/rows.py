@@ -64,6 +64,9 @@ def run_params(run: records.RunRecord) -> dict[str, Any]:
         "created_at": run.created_at,
         "started_at": run.started_at,
         "ended_at": run.ended_at,
+        "deployment": run.deployment,
+        "work_pool": run.work_pool,
+        "work_queue": run.work_queue,
     }
 
 
@@ -88,6 +91,9 @@ def run_from_row(row: Row) -> records.RunRecord:
         started_at=row["started_at"],
         ended_at=row["ended_at"],
         tags=tuple(json.loads(row["tags"])),
+        deployment=row["deployment"],
+        work_pool=row["work_pool"],
+        work_queue=row["work_queue"],
     )
 
 

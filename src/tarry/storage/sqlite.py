@@ -19,8 +19,19 @@ from typing import Any, TypeVar
 
 from tarry import errors
 from tarry.states import RunState, WaitKind, WaitStatus
-from tarry.storage import group_commit, named_reads, outbox, port, records, rules, sqlfiles, wakeups
+from tarry.storage import (
+    claiming,
+    group_commit,
+    named_reads,
+    outbox,
+    port,
+    records,
+    rules,
+    sqlfiles,
+    wakeups,
+)
 from tarry.storage import rows as mapping
+from tarry.storage.sqlite_pools import SqlitePools, claim_in_pool, insert_transition, update_run
 from tarry.storage.sqlite_schedules import SqliteSchedules
 
 __all__ = ["SqliteStore"]
@@ -34,7 +45,7 @@ _READER_CACHE_KIB = 1024
 _IDS_PER_QUERY = 500
 
 
-class SqliteStore(named_reads.NamedReads, SqliteSchedules, wakeups.Unpushed):
+class SqliteStore(named_reads.NamedReads, SqliteSchedules, SqlitePools, wakeups.Unpushed):
     """`Store` on a SQLite file (WAL, `synchronous=FULL` by default).
 
     Args:
@@ -138,7 +149,7 @@ class SqliteStore(named_reads.NamedReads, SqliteSchedules, wakeups.Unpushed):
             if cursor.rowcount == 0:
                 return False
             transition = records.TransitionRecord(run.id, None, run.state, run.created_at, reason)
-            _insert_transition(conn, transition)
+            insert_transition(conn, transition)
             return True
 
         return self._write(op, durable)
@@ -173,7 +184,7 @@ class SqliteStore(named_reads.NamedReads, SqliteSchedules, wakeups.Unpushed):
             run = mapping.run_from_row(row) if row is not None else None
             if run is None or not rules.change_allowed(run, expected, change):
                 return None
-            return _update_run(conn, run, change)
+            return update_run(conn, run, change)
 
         return self._write(op)
 
@@ -189,23 +200,22 @@ class SqliteStore(named_reads.NamedReads, SqliteSchedules, wakeups.Unpushed):
         limit: int,
         exclude: Collection[str] = (),
         recover: bool = True,
+        pool: str = records.DEFAULT_POOL,
+        queues: Collection[str] = (),
     ) -> list[records.RunRecord]:
         """See `Store.claim_runs`."""
-        params = {
-            "expired_before": now if recover else float("-inf"),
-            "dead_owners": json.dumps(list(dead_owners) if recover else []),
-            "exclude": json.dumps(list(exclude)),
-            "limit": limit,
-        }
-
-        def op(conn: sqlite3.Connection) -> list[records.RunRecord]:
-            rows = conn.execute(_QUERIES["claimable_runs"], params).fetchall()
-            return [
-                _claim(conn, mapping.run_from_row(row), owner, lease_expires_at, now)
-                for row in rows
-            ]
-
-        return self._write(op)
+        claim = claiming.Claim(
+            owner,
+            lease_expires_at,
+            now,
+            list(dead_owners),
+            list(exclude),
+            limit,
+            recover,
+            pool,
+            list(queues),
+        )
+        return self._write(lambda conn: claim_in_pool(conn, claim))
 
     def lease_owners(self) -> list[str]:
         """See `Store.lease_owners`."""
@@ -419,37 +429,6 @@ def _apply_one(conn: sqlite3.Connection, migration: sqlfiles.Migration) -> None:
     )
 
 
-def _update_run(
-    conn: sqlite3.Connection, run: records.RunRecord, change: records.StateChange
-) -> records.RunRecord:
-    new = rules.apply_change(run, change)
-    params = mapping.run_params(new)
-    params["expected_state"] = run.state.value
-    conn.execute(_QUERIES["update_run"], params)
-    _insert_transition(
-        conn, records.TransitionRecord(run.id, run.state, new.state, change.at, change.reason)
-    )
-    return new
-
-
-def _insert_transition(conn: sqlite3.Connection, transition: records.TransitionRecord) -> None:
-    conn.execute(_QUERIES["insert_transition"], mapping.transition_params(transition))
-
-
-def _claim(
-    conn: sqlite3.Connection, run: records.RunRecord, owner: str, expires: float, now: float
-) -> records.RunRecord:
-    reason = (
-        "claimed by a worker"
-        if run.state is RunState.PENDING
-        else f"recovered from {run.lease_owner}, which stopped"
-    )
-    change = records.StateChange(
-        RunState.RUNNING, at=now, reason=reason, lease_owner=owner, lease_expires_at=expires
-    )
-    return _update_run(conn, run, change)
-
-
 def _open_waits(
     conn: sqlite3.Connection, waits: Sequence[records.WaitRecord], change: records.StateChange
 ) -> list[records.WaitRecord]:
@@ -465,7 +444,7 @@ def _open_waits(
     row = conn.execute(_QUERIES["get_run"], {"id": first.run_id}).fetchone()
     run = mapping.run_from_row(row) if row is not None else None
     if run is not None and rules.change_allowed(run, (RunState.RUNNING,), change):
-        _update_run(conn, run, change)
+        update_run(conn, run, change)
     return stored
 
 
@@ -522,7 +501,7 @@ def _wake_root(
     # only that root needs a process.
     run = mapping.run_from_row(conn.execute(_QUERIES["get_run"], {"id": run_id}).fetchone())
     if run.state is RunState.WAITING and run.lease_owner is not None:
-        _update_run(conn, run, rules.resumed_change(close))
+        update_run(conn, run, rules.resumed_change(close))
         return None
     while run.parent_id is not None:
         run = mapping.run_from_row(
@@ -530,7 +509,7 @@ def _wake_root(
         )
     if run.state is not RunState.WAITING or run.lease_owner is not None:
         return None
-    return _update_run(conn, run, rules.woken_root_change(close))
+    return update_run(conn, run, rules.woken_root_change(close))
 
 
 def _suspend_runs(
@@ -548,7 +527,7 @@ def _suspend_runs(
         run = mapping.run_from_row(row) if row is not None else None
         allowed = (RunState.RUNNING, RunState.WAITING)
         if run is not None and rules.change_allowed(run, allowed, change):
-            _update_run(conn, run, change)
+            update_run(conn, run, change)
     return True
 
 
@@ -558,7 +537,7 @@ def _cancel_run(
     tree = [mapping.run_from_row(r) for r in conn.execute(_QUERIES["run_tree"], {"id": run_id})]
     if not tree:
         return None
-    cancelled = [_update_run(conn, run, change) for run in tree if not run.state.is_final]
+    cancelled = [update_run(conn, run, change) for run in tree if not run.state.is_final]
     wait_ids: list[str] = []
     for run in cancelled:
         params = {"run_id": run.id}

@@ -70,6 +70,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (errors.NotRetryable, 409, "not_retryable"),
     (errors.InvalidTransition, 409, "invalid_transition"),
     (errors.FlowLoadError, 409, "flow_not_loadable"),
+    (errors.WorkPoolRefused, 409, "work_pool_refused"),
 ]
 
 

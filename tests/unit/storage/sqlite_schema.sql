@@ -18,7 +18,7 @@ CREATE TABLE runs (
     created_at REAL NOT NULL,
     started_at REAL,
     ended_at REAL
-);
+, deployment TEXT, work_pool TEXT NOT NULL DEFAULT 'default', work_queue TEXT NOT NULL DEFAULT 'default');
 CREATE INDEX runs_created ON runs (created_at DESC);
 CREATE INDEX runs_active ON runs (state, lease_expires_at)
     WHERE state IN ('Pending', 'Running');
@@ -104,7 +104,7 @@ CREATE TABLE deployments (
     tags TEXT NOT NULL DEFAULT '[]',
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
-);
+, work_pool TEXT NOT NULL DEFAULT 'default', work_queue TEXT NOT NULL DEFAULT 'default', concurrency_limit INTEGER, collision_strategy TEXT NOT NULL DEFAULT 'ENQUEUE');
 CREATE TABLE messages (
     id INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL REFERENCES runs (id),
@@ -167,3 +167,27 @@ CREATE TABLE scheduled_runs (
     PRIMARY KEY (deployment, slot_at)
 );
 CREATE INDEX scheduled_runs_due ON scheduled_runs (slot_at) WHERE released = 0;
+CREATE TABLE work_pools (
+    name TEXT PRIMARY KEY,
+    description TEXT NOT NULL DEFAULT '',
+    concurrency_limit INTEGER,
+    paused INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE work_queues (
+    pool TEXT NOT NULL REFERENCES work_pools (name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    priority INTEGER NOT NULL DEFAULT 1,
+    description TEXT NOT NULL DEFAULT '',
+    concurrency_limit INTEGER,
+    paused INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (pool, name)
+);
+CREATE INDEX runs_queue_pending ON runs (work_pool, work_queue, created_at)
+    WHERE state = 'Pending' AND parent_id IS NULL;
+CREATE INDEX runs_queue_busy ON runs (work_pool, work_queue)
+    WHERE state IN ('Running', 'Waiting') AND lease_owner IS NOT NULL AND parent_id IS NULL;
+CREATE INDEX runs_deployment ON runs (deployment, created_at) WHERE deployment IS NOT NULL;

@@ -219,10 +219,11 @@ def test_of_concurrent_ends_of_one_run_exactly_one_wins(stores: list[PostgresSto
         assert len(ended) == 1
 
 
-def test_a_claim_and_a_transition_are_one_statement_each(
+def test_a_claim_without_limits_and_a_transition_are_one_statement_each(
     stores: list[PostgresStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Each statement outside a transaction commits by itself: one round trip, one commit.
+    # A claim reads its pool's plan first (one read, no transaction).
     sent: list[str] = []
     real = psycopg.Cursor.execute
 
@@ -243,7 +244,12 @@ def test_a_claim_and_a_transition_are_one_statement_each(
     refused = stores[0].transition(claimed.id, (RunState.RUNNING,), end)
 
     queries = postgres_ops.QUERIES
-    assert sent == [queries["claim_runs"], queries["transition_run"], queries["transition_run"]]
+    assert sent == [
+        queries["claim_plan"],
+        queries["claim_runs"],
+        queries["transition_run"],
+        queries["transition_run"],
+    ]
     assert ended is not None
     assert (ended.state, ended.result, ended.ended_at) == (RunState.COMPLETED, "1", NOW + 1)
     assert refused is None

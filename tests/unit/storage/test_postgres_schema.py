@@ -16,9 +16,11 @@ from tarry import errors
 from tarry.storage import (
     named_reads,
     open_store,
+    pool_sql,
     postgres,
     postgres_listen,
     postgres_ops,
+    postgres_pools,
     postgres_schedules,
     sqlfiles,
 )
@@ -245,6 +247,8 @@ ADAPTER_MODULES = (
     postgres_listen.__file__,
     named_reads.__file__,
     postgres_schedules.__file__,
+    postgres_pools.__file__,
+    pool_sql.__file__,
 )
 
 
@@ -303,5 +307,5 @@ def test_upgrading_a_version_8_schema_keeps_its_deployments_and_adds_schedules(
         assert store.list_schedules("etl/nightly") == []
     finally:
         store.close()
-    assert applied_versions(postgres_url)[-1] == 10
+    assert applied_versions(postgres_url)[-1] == 11
     assert schema_of(postgres_url) == canonical_schema()

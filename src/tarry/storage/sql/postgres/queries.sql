@@ -33,11 +33,12 @@ SELECT pg_notify('tarry_wake', %(payload)s);
 WITH created AS (
     INSERT INTO runs (id, name, flow_name, entrypoint, parameters, state, state_reason,
                       parent_id, parent_step_key, attempt, result, error, lease_owner,
-                      lease_expires_at, tags, created_at, started_at, ended_at)
+                      lease_expires_at, tags, created_at, started_at, ended_at,
+                      deployment, work_pool, work_queue)
     VALUES (%(id)s, %(name)s, %(flow_name)s, %(entrypoint)s, %(parameters)s, %(state)s,
             %(state_reason)s, %(parent_id)s, %(parent_step_key)s, %(attempt)s, %(result)s,
             %(error)s, %(lease_owner)s, %(lease_expires_at)s, %(tags)s, %(created_at)s,
-            %(started_at)s, %(ended_at)s)
+            %(started_at)s, %(ended_at)s, %(deployment)s, %(work_pool)s, %(work_queue)s)
     ON CONFLICT (id) DO NOTHING
     RETURNING id, state, created_at
 ), first_transition AS (
@@ -147,34 +148,49 @@ SELECT changed.*,
 FROM changed;
 
 -- name: claim_runs
--- One statement claims runs and records their transitions: one round trip, one commit.
--- Each kind of claimable run is locked by its own scan, which reads its index in order
--- and stops at the limit: the oldest Pending top-level runs (runs_pending), runs whose
--- lease ran out, runs whose holder is gone. Without recovery (or without dead holders)
--- the last two scans are not even started: their first condition is checked once.
+-- One statement claims runs and records their transitions. The Pending runs are those
+-- the claim chose (locked already by `pending_of_queue` in this transaction, by queue
+-- priority and within the limits); the runs of stopped holders in the worker's pool
+-- and queues are found by their own scans: runs whose lease ran out, runs whose
+-- holder is gone. Without recovery (or without dead holders) those scans are not
+-- even started: their first condition is checked once.
 -- SKIP LOCKED: a run another worker is claiming right now is not waited for, so any
 -- number of workers claim at once and never the same run twice; a row changed before
 -- it was locked is checked again against its scan's conditions. A claim never waits
--- for a lock, so it needs no lock order. Rows locked beyond the limit are let go when
--- the statement commits.
-WITH pending AS (
-    SELECT id, state, lease_owner, created_at, seq FROM runs
-    WHERE state = 'Pending' AND parent_id IS NULL AND id <> ALL(%(exclude)s::text[])
-    ORDER BY created_at, seq
-    LIMIT %(limit)s
-    FOR NO KEY UPDATE SKIP LOCKED
+-- for a run's lock, so it needs no lock order. Rows locked beyond the limit are let go
+-- when the transaction commits.
+WITH chosen AS (
+    SELECT id, state, lease_owner, created_at, seq, 0::bigint AS position FROM runs
+    WHERE id = ANY(%(pending_ids)s::text[]) AND state = 'Pending'
+), scanned AS (
+    -- Without limits, the oldest Pending runs of each queue in priority order.
+    SELECT c.*, q.position
+    FROM unnest(%(scan_queues)s::text[], %(scan_takes)s::int[])
+         WITH ORDINALITY AS q (name, take, position)
+    CROSS JOIN LATERAL (
+        SELECT id, state, lease_owner, created_at, seq FROM runs
+        WHERE work_pool = %(pool)s AND work_queue = q.name AND state = 'Pending'
+          AND parent_id IS NULL AND id <> ALL(%(exclude)s::text[])
+        ORDER BY created_at, seq
+        LIMIT q.take
+        FOR NO KEY UPDATE SKIP LOCKED
+    ) AS c
+), pending AS (
+    SELECT * FROM chosen UNION ALL SELECT * FROM scanned
 ), expired AS (
-    SELECT id, state, lease_owner, created_at, seq FROM runs
+    SELECT id, state, lease_owner, created_at, seq, -1::bigint AS position FROM runs
     WHERE %(recover)s AND state IN ('Running', 'Waiting') AND parent_id IS NULL
       AND id <> ALL(%(exclude)s::text[]) AND lease_expires_at < %(expired_before)s
+      AND work_pool = %(pool)s AND (%(any_queue)s OR work_queue = ANY(%(queues)s::text[]))
     LIMIT %(limit)s
     FOR NO KEY UPDATE SKIP LOCKED
 ), orphaned AS (
-    SELECT id, state, lease_owner, created_at, seq FROM runs
+    SELECT id, state, lease_owner, created_at, seq, -1::bigint AS position FROM runs
     WHERE %(recover)s AND cardinality(%(dead_owners)s::text[]) > 0
       AND lease_owner = ANY(%(dead_owners)s::text[]) AND state IN ('Running', 'Waiting')
       AND parent_id IS NULL AND id <> ALL(%(exclude)s::text[])
       AND (lease_expires_at < %(expired_before)s) IS NOT TRUE  -- those are in `expired`
+      AND work_pool = %(pool)s AND (%(any_queue)s OR work_queue = ANY(%(queues)s::text[]))
     LIMIT %(limit)s
     FOR NO KEY UPDATE SKIP LOCKED
 ), found AS (
@@ -183,7 +199,8 @@ WITH pending AS (
                 ELSE format(%(recovered_reason)s, coalesce(lease_owner, 'None')) END AS reason
     FROM (SELECT * FROM pending UNION ALL SELECT * FROM expired
           UNION ALL SELECT * FROM orphaned) AS claimable
-    ORDER BY created_at, seq
+    -- Runs of stopped holders first (they hold their slots), then by queue priority.
+    ORDER BY position, created_at, seq
     LIMIT %(limit)s
 ), claimed AS (
     UPDATE runs
@@ -292,6 +309,7 @@ SELECT * FROM runs
 WHERE (%(any_state)s OR state = ANY(%(states)s::text[]))
   AND (%(flow_name)s::text IS NULL OR flow_name = %(flow_name)s)
   AND (%(name)s::text IS NULL OR name = %(name)s)
+  AND (%(deployment)s::text IS NULL OR deployment = %(deployment)s)
   AND (%(any_parent)s OR parent_id IS NOT DISTINCT FROM %(parent_id)s::text)
 ORDER BY created_at DESC, id
 LIMIT %(limit)s OFFSET %(offset)s;
@@ -368,11 +386,12 @@ WHERE id = %(id)s AND status = 'pending';
 -- name: put_deployment
 INSERT INTO deployments (
     name, flow_name, entrypoint, description, parameters, parameter_schema, tags,
-    created_at, updated_at
+    created_at, updated_at, work_pool, work_queue, concurrency_limit, collision_strategy
 )
 VALUES (
     %(name)s, %(flow_name)s, %(entrypoint)s, %(description)s, %(parameters)s,
-    %(parameter_schema)s, %(tags)s, %(created_at)s, %(updated_at)s
+    %(parameter_schema)s, %(tags)s, %(created_at)s, %(updated_at)s,
+    %(work_pool)s, %(work_queue)s, %(concurrency_limit)s, %(collision_strategy)s
 )
 ON CONFLICT (name) DO UPDATE SET
     flow_name = excluded.flow_name,
@@ -381,6 +400,10 @@ ON CONFLICT (name) DO UPDATE SET
     parameters = excluded.parameters,
     parameter_schema = excluded.parameter_schema,
     tags = excluded.tags,
+    work_pool = excluded.work_pool,
+    work_queue = excluded.work_queue,
+    concurrency_limit = excluded.concurrency_limit,
+    collision_strategy = excluded.collision_strategy,
     updated_at = excluded.updated_at
 RETURNING *;
 

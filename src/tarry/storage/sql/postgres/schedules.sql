@@ -50,9 +50,9 @@ WITH slots AS (
     RETURNING run_id
 ), made AS (
     INSERT INTO runs (id, name, flow_name, entrypoint, parameters, state, state_reason,
-                      attempt, tags, created_at)
+                      attempt, tags, created_at, deployment, work_pool, work_queue)
     SELECT r.id, r.name, %(flow_name)s, %(entrypoint)s, r.parameters, 'Scheduled', r.reason,
-           1, %(tags)s, %(created_at)s
+           1, %(tags)s, %(created_at)s, %(run_deployment)s, %(work_pool)s, %(work_queue)s
     FROM unnest(%(run_ids)s::text[], %(names)s::text[], %(parameters)s::text[],
                 %(reasons)s::text[]) AS r (id, name, parameters, reason)
     WHERE r.id IN (SELECT run_id FROM slots)
@@ -116,7 +116,7 @@ SELECT id, CASE WHEN %(state)s = 'Pending'
 FROM changed;
 
 -- name: upcoming_slots
-SELECT s.deployment, s.slot_at, s.slug, s.released, s.run_id, r.*
+SELECT s.slot_at, s.slug, s.released, s.run_id, r.*  -- r.deployment may be unset: the slot's is given
 FROM scheduled_runs s JOIN runs r ON r.id = s.run_id
 WHERE s.deployment = %(deployment)s AND NOT s.released
 ORDER BY s.slot_at LIMIT %(limit)s;

@@ -1,10 +1,12 @@
 -- name: insert_run
 INSERT INTO runs (id, name, flow_name, entrypoint, parameters, state, state_reason,
                   parent_id, parent_step_key, attempt, result, error, lease_owner,
-                  lease_expires_at, tags, created_at, started_at, ended_at)
+                  lease_expires_at, tags, created_at, started_at, ended_at,
+                  deployment, work_pool, work_queue)
 VALUES (:id, :name, :flow_name, :entrypoint, :parameters, :state, :state_reason,
         :parent_id, :parent_step_key, :attempt, :result, :error, :lease_owner,
-        :lease_expires_at, :tags, :created_at, :started_at, :ended_at)
+        :lease_expires_at, :tags, :created_at, :started_at, :ended_at,
+        :deployment, :work_pool, :work_queue)
 ON CONFLICT (id) DO NOTHING;
 
 -- name: insert_transition
@@ -86,6 +88,7 @@ SELECT * FROM runs
 WHERE (:any_state OR state IN (SELECT value FROM json_each(:states)))
   AND (:flow_name IS NULL OR flow_name = :flow_name)
   AND (:name IS NULL OR name = :name)
+  AND (:deployment IS NULL OR deployment = :deployment)
   AND (:any_parent OR parent_id IS :parent_id)
 ORDER BY created_at DESC, id
 LIMIT :limit OFFSET :offset;
@@ -168,11 +171,11 @@ WHERE id = :id AND status = 'pending';
 -- name: put_deployment
 INSERT INTO deployments (
     name, flow_name, entrypoint, description, parameters, parameter_schema, tags,
-    created_at, updated_at
+    created_at, updated_at, work_pool, work_queue, concurrency_limit, collision_strategy
 )
 VALUES (
     :name, :flow_name, :entrypoint, :description, :parameters, :parameter_schema, :tags,
-    :created_at, :updated_at
+    :created_at, :updated_at, :work_pool, :work_queue, :concurrency_limit, :collision_strategy
 )
 ON CONFLICT (name) DO UPDATE SET
     flow_name = excluded.flow_name,
@@ -181,6 +184,10 @@ ON CONFLICT (name) DO UPDATE SET
     parameters = excluded.parameters,
     parameter_schema = excluded.parameter_schema,
     tags = excluded.tags,
+    work_pool = excluded.work_pool,
+    work_queue = excluded.work_queue,
+    concurrency_limit = excluded.concurrency_limit,
+    collision_strategy = excluded.collision_strategy,
     updated_at = excluded.updated_at;
 
 -- name: get_deployment

@@ -70,7 +70,7 @@ SET state = :state, state_reason = :reason,
 WHERE id = :run_id AND state = 'Scheduled';
 
 -- name: upcoming_slots
-SELECT s.deployment, s.slot_at, s.slug, s.released, s.run_id, r.*
+SELECT s.slot_at, s.slug, s.released, s.run_id, r.*  -- r.deployment may be unset: the slot's is given
 FROM scheduled_runs s JOIN runs r ON r.id = s.run_id
 WHERE s.deployment = :deployment AND s.released = 0
 ORDER BY s.slot_at LIMIT :limit;
