@@ -103,7 +103,6 @@ def test_deleting_a_queue(store: Store) -> None:
 
 
 def test_queue_counts_tell_pending_from_slot_holding_runs(store: Store) -> None:
-    in_queue = {"work_pool": "etl", "work_queue": "high"}
     store.put_work_pool(pool())
     store.put_work_queue(queue("high"))
     for run in (
@@ -114,7 +113,7 @@ def test_queue_counts_tell_pending_from_slot_holding_runs(store: Store) -> None:
         run_record(state=RunState.WAITING, lease_owner="h:1:1", lease_expires_at=T0 + 30),
         run_record(state=RunState.COMPLETED),
     ):
-        store.insert_run(dataclasses.replace(run, **in_queue))
+        store.insert_run(dataclasses.replace(run, work_pool="etl", work_queue="high"))
     store.insert_run(dataclasses.replace(run_record(), work_pool="etl"))
 
     assert store.queue_counts("etl") == {
