@@ -6,6 +6,7 @@ can tell how the runs spread over the workers.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 from typing import Any
@@ -105,3 +106,33 @@ def busy(seconds: float) -> int:
 def takeover(seconds: float) -> int:
     """`pg_takeover.py`: one long step; returns the pid of the worker that finished it."""
     return busy(seconds)
+
+
+# -- work queues -------------------------------------------------------------------------------
+
+
+def _count(path: str, step: int) -> None:
+    """Add `step` to the count in `path` (`now most`), under an exclusive lock of the file."""
+    with open(path, "r+") as probe:
+        fcntl.flock(probe, fcntl.LOCK_EX)
+        now, most = (int(x) for x in probe.read().split())
+        now += step
+        probe.seek(0)
+        probe.write(f"{now} {max(most, now)}".ljust(40))
+        probe.truncate()
+
+
+@tarry.flow
+def counted(probe_path: str, hold: float = 0.005) -> int:
+    """Queue claims: counts itself in its queue's probe file while it holds its slot.
+
+    The file's second number is the most runs of the queue that executed at once, as
+    the flows themselves saw it, across every worker process (a file lock, not the
+    database: counting must not load what it measures).
+    """
+    _count(probe_path, 1)
+    try:
+        time.sleep(hold)
+    finally:
+        _count(probe_path, -1)
+    return os.getpid()

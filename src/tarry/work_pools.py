@@ -30,6 +30,7 @@ from tarry.storage import claiming, records
 __all__ = [
     "DEFAULT_POOL",
     "DEFAULT_QUEUE",
+    "MAX_LIMIT",
     "ConcurrencyLimitConfig",
     "ConcurrencyLimitStrategy",
     "WorkPoolStatus",
@@ -54,6 +55,8 @@ DEFAULT_POOL = records.DEFAULT_POOL
 DEFAULT_QUEUE = records.DEFAULT_QUEUE
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 _MAX_NAME = 100
+# Stored as 32-bit integers (PostgreSQL INTEGER): anything larger is refused, not a 500.
+MAX_LIMIT = 2**31 - 1
 
 
 class ConcurrencyLimitStrategy(StrEnum):
@@ -369,9 +372,9 @@ def _check_name(kind: str, name: str) -> None:
 def _limit(what: str, value: object, *, least: int = 0) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= MAX_LIMIT:
         raise errors.WorkPoolRefused(
-            f"{what} must be a whole number of at least {least}, or none; got {value!r}"
+            f"{what} must be a whole number from {least} to {MAX_LIMIT}, or none; got {value!r}"
         )
     return value
 

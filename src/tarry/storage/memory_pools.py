@@ -143,7 +143,7 @@ class MemoryPools:
         limits = {
             d.name: claiming.DeploymentLimit(d.concurrency_limit, d.collision_strategy)
             for d in self._deployments.values()
-            if d.concurrency_limit is not None
+            if d.concurrency_limit is not None and d.work_pool == claim.pool
         }
         busy = [r for r in self._runs.values() if r.parent_id is None and _holds_slot(r)]
         return dataclasses.replace(

@@ -76,7 +76,7 @@ def read_static_plan(execute: Execute, pool: str, served: Collection[str]) -> cl
     plan = claiming.ClaimPlan.of(found, queues, served)
     limits = {
         row["name"]: claiming.DeploymentLimit(row["concurrency_limit"], row["collision_strategy"])
-        for row in execute("deployment_limits", {})
+        for row in execute("deployment_limits", {"pool": pool})
     }
     return dataclasses.replace(plan, deployment_limits=limits)
 

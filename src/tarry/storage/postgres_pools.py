@@ -72,29 +72,33 @@ class PostgresPools(pool_sql.PoolReads):
 
 
 Claimed = list[records.RunRecord]
+Transaction = Callable[[Callable[[Conn], Claimed]], Claimed]
 
 
-def claim_in_pool(
-    conn: Conn,
-    claim: claiming.Claim,
-    in_transaction: Callable[[Callable[[Conn], Claimed]], Claimed],
-) -> Claimed:
+def claim_in_pool(conn: Conn, claim: claiming.Claim, in_transaction: Transaction) -> Claimed:
     """Runs taken over from stopped holders first, then Pending runs by priority within the limits.
 
-    Without limits, one statement claims (after one read of the plan); under limits,
-    one transaction that holds the pool's row.
+    Without limits: one statement (after one read of the plan). Under queue and pool
+    limits: the pool's row locked, then one statement that counts the slots held and
+    claims, sent together. Under deployment limits: `claiming.claim_in_rounds` picks,
+    in one transaction that holds the pool's row.
     """
     plan = _read_plan(conn, claim)
     if not plan.is_open:
-        return _claim(conn, claim, []) if claim.recover else []
-    if not plan.is_limited:
-        return _claim(conn, claim, plan.takes(claim.limit))
-    return in_transaction(lambda tx: _claim_limited(tx, claim, plan))
+        return _claim(conn, claim, plan, scan=False) if claim.recover else []
+    if plan.deployment_limits:
+        return in_transaction(lambda tx: _claim_in_rounds(tx, claim, plan))
+    if plan.is_limited:
+        return in_transaction(lambda tx: _claim_counted(tx, claim, plan))
+    return _claim(conn, claim, plan)
 
 
-def _claim_limited(
-    conn: Conn, claim: claiming.Claim, plan: claiming.ClaimPlan
-) -> list[records.RunRecord]:
+def _claim_counted(conn: Conn, claim: claiming.Claim, plan: claiming.ClaimPlan) -> Claimed:
+    conn.execute(_QUERIES["lock_work_pool"], {"name": claim.pool})
+    return _claim(conn, claim, plan, counted=True)
+
+
+def _claim_in_rounds(conn: Conn, claim: claiming.Claim, plan: claiming.ClaimPlan) -> Claimed:
     conn.execute(_QUERIES["lock_work_pool"], {"name": claim.pool})
     plan = pool_sql.count_busy(_executor(conn), plan, list)
     picked, _ = claiming.claim_in_rounds(plan, claim.limit, _candidates(conn, claim))
@@ -102,7 +106,7 @@ def _claim_limited(
         _cancel(conn, plan, picked.cancel, claim.now)
     if not picked.claim and not claim.recover:
         return []
-    return _claim(conn, claim, [], picked.claim)
+    return _claim(conn, claim, plan, scan=False, pending_ids=picked.claim)
 
 
 def _read_plan(conn: Conn, claim: claiming.Claim) -> claiming.ClaimPlan:
@@ -121,13 +125,21 @@ def _read_plan(conn: Conn, claim: claiming.Claim) -> claiming.ClaimPlan:
 def _claim(
     conn: Conn,
     claim: claiming.Claim,
-    scans: Sequence[tuple[str, int]],
+    plan: claiming.ClaimPlan,
+    *,
+    scan: bool = True,
+    counted: bool = False,
     pending_ids: Sequence[str] = (),
-) -> list[records.RunRecord]:
+) -> Claimed:
+    queues = plan.queues if scan else ()
+    pool_limit = plan.pool.concurrency_limit if plan.pool is not None and counted else None
     params = {
         "pending_ids": list(pending_ids),
-        "scan_queues": [name for name, _ in scans],
-        "scan_takes": [take for _, take in scans],
+        "counted": counted,
+        "scan_queues": [q.name for q in queues],
+        "scan_takes": [claim.limit] * len(queues),
+        "scan_limits": [q.concurrency_limit if counted else None for q in queues],
+        "pool_limit": pool_limit,
         "expired_before": claim.expired_before,
         "dead_owners": list(claim.gone),
         "exclude": list(claim.exclude),

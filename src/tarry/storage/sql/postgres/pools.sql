@@ -95,12 +95,13 @@ ON CONFLICT (pool, name) DO NOTHING;
 
 -- name: claim_plan
 -- What a claim reads before it claims, in one round trip: the pool, its queues and the
--- deployments that have a concurrency limit.
+-- deployments of the pool that have a concurrency limit.
 SELECT p.*,
        coalesce((SELECT json_agg(row_to_json(q)) FROM work_queues q WHERE q.pool = p.name),
                 '[]') AS queues,
        coalesce((SELECT json_agg(json_build_object('name', d.name,
                                                    'concurrency_limit', d.concurrency_limit,
                                                    'collision_strategy', d.collision_strategy))
-                 FROM deployments d WHERE d.concurrency_limit IS NOT NULL), '[]') AS limits
+                 FROM deployments d
+                 WHERE d.concurrency_limit IS NOT NULL AND d.work_pool = p.name), '[]') AS limits
 FROM work_pools p WHERE p.name = %(name)s;

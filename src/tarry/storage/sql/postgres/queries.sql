@@ -162,21 +162,38 @@ FROM changed;
 WITH chosen AS (
     SELECT id, state, lease_owner, created_at, seq, 0::bigint AS position FROM runs
     WHERE id = ANY(%(pending_ids)s::text[]) AND state = 'Pending'
+), busy AS (
+    -- Under queue or pool limits (the caller holds the pool's row): the slots held now.
+    SELECT work_queue, count(*) AS n FROM runs
+    WHERE %(counted)s AND work_pool = %(pool)s AND state IN ('Running', 'Waiting')
+      AND lease_owner IS NOT NULL AND parent_id IS NULL
+    GROUP BY work_queue
+), room AS (
+    SELECT q.name, q.position,
+           CASE WHEN q.queue_limit IS NULL THEN q.take
+                ELSE greatest(0, least(q.take, q.queue_limit - coalesce(b.n, 0))) END AS take
+    FROM unnest(%(scan_queues)s::text[], %(scan_takes)s::int[], %(scan_limits)s::int[])
+         WITH ORDINALITY AS q (name, take, queue_limit, position)
+    LEFT JOIN busy b ON b.work_queue = q.name
 ), scanned AS (
-    -- Without limits, the oldest Pending runs of each queue in priority order.
-    SELECT c.*, q.position
-    FROM unnest(%(scan_queues)s::text[], %(scan_takes)s::int[])
-         WITH ORDINALITY AS q (name, take, position)
+    -- The oldest Pending runs of each served queue with room, in priority order.
+    SELECT c.*, r.position,
+           row_number() OVER (ORDER BY r.position, c.created_at, c.seq) AS rank
+    FROM room r
     CROSS JOIN LATERAL (
         SELECT id, state, lease_owner, created_at, seq FROM runs
-        WHERE work_pool = %(pool)s AND work_queue = q.name AND state = 'Pending'
+        WHERE work_pool = %(pool)s AND work_queue = r.name AND state = 'Pending'
           AND parent_id IS NULL AND id <> ALL(%(exclude)s::text[])
         ORDER BY created_at, seq
-        LIMIT q.take
+        LIMIT r.take
         FOR NO KEY UPDATE SKIP LOCKED
     ) AS c
 ), pending AS (
-    SELECT * FROM chosen UNION ALL SELECT * FROM scanned
+    SELECT * FROM chosen
+    UNION ALL
+    SELECT id, state, lease_owner, created_at, seq, position FROM scanned
+    WHERE %(pool_limit)s::int IS NULL
+       OR rank <= %(pool_limit)s::int - (SELECT coalesce(sum(n), 0) FROM busy)
 ), expired AS (
     SELECT id, state, lease_owner, created_at, seq, -1::bigint AS position FROM runs
     WHERE %(recover)s AND state IN ('Running', 'Waiting') AND parent_id IS NULL

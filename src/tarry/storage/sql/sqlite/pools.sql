@@ -53,7 +53,7 @@ GROUP BY work_queue;
 
 -- name: deployment_limits
 SELECT name, concurrency_limit, collision_strategy FROM deployments
-WHERE concurrency_limit IS NOT NULL;
+WHERE concurrency_limit IS NOT NULL AND work_pool = :pool;
 
 -- name: busy_by_deployment
 SELECT deployment, count(*) AS n FROM runs
