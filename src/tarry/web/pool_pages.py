@@ -129,7 +129,13 @@ async def change_queue(
 async def _list_page(request: Request, refused: Refused | None = None) -> Response:
     hst = pages.host_of(request)
     statuses = await run_in_threadpool(_statuses, hst)
-    context = {"section": "work-pools", "statuses": statuses, "refused": refused, "back": "list"}
+    context = {
+        "section": "work-pools",
+        "statuses": statuses,
+        "refused": refused,
+        "back": "list",
+        "max_limit": MAX_LIMIT,
+    }
     return pages.render(request, "work_pools.html", context, status=422 if refused else 200)
 
 
@@ -143,6 +149,7 @@ async def _pool_page(request: Request, pool: str, refused: Refused | None = None
         "deployments": found,
         "refused": refused,
         "back": "pool",
+        "max_limit": MAX_LIMIT,
     }
     return pages.render(request, "work_pool.html", context, status=422 if refused else 200)
 
