@@ -293,7 +293,7 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(
 # -- in Chromium -------------------------------------------------------------------
 
 
-def test_pause_and_resume_a_queue_in_the_browser(
+def test_pause_and_resume_a_queue_then_go_from_flows_to_a_deployment_in_the_browser(
     page: Page, served_sqlite: tuple[str, host.Host]
 ) -> None:
     url, hst = served_sqlite
@@ -314,3 +314,13 @@ def test_pause_and_resume_a_queue_in_the_browser(
     expect(page.get_by_text("Queue high of work pool gpu resumed.")).to_be_visible()
     expect(high.locator(".queue-status")).to_have_text("active")
     assert not work_pools.get_work_queue("high", "gpu", hst=hst).paused
+
+    page.get_by_role("link", name="Flows").click()
+    expect(page.get_by_role("heading", name="Flows")).to_be_visible()
+    screenshot(page, "flows")
+    page.get_by_role("link", name=GPU).click()
+    expect(page.get_by_role("heading", name=GPU)).to_be_visible()
+    expect(page.get_by_role("link", name="busy-bee")).to_be_visible()
+    screenshot(page, "deployment-with-pool")
+    page.get_by_role("link", name="gpu", exact=True).click()
+    expect(page.get_by_role("heading", name="gpu", exact=True)).to_be_visible()
