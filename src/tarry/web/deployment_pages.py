@@ -1,7 +1,8 @@
 """The deployment pages: the list, one deployment, its Run form, its schedules' buttons.
 
-A deployment's page shows its schedules (each with Pause or Resume), the runs they
-made ahead, its recent runs and the Run form.
+A deployment's page shows where its runs go (work pool and queue, with its
+concurrency limit and collision strategy), its schedules (each with Pause or
+Resume), the runs they made ahead, its own recent runs and the Run form.
 
 The Run form is generated from the flow's parameter schema by the same code as the
 answer forms (`tarry.forms.fields`, `_form_fields.html`), with the deployment's
@@ -113,9 +114,7 @@ async def _page(
     refused: errors.ParameterError | errors.InputInvalid | None = None,
 ) -> Response:
     hst = pages.host_of(request)
-    runs = await run_in_threadpool(
-        service.list_runs, flow_name=deployment.flow_name, limit=_RECENT_RUNS, hst=hst
-    )
+    runs = await run_in_threadpool(hst.store.list_runs, _runs_of(deployment.name))
     found = await run_in_threadpool(service.list_schedules, deployment.name, hst=hst)
     upcoming = await run_in_threadpool(
         service.upcoming_runs, deployment.name, limit=_UPCOMING_RUNS, hst=hst
@@ -128,12 +127,18 @@ async def _page(
         "defaults": json.loads(deployment.parameters),
         "form": _form(deployment, submitted, refused),
         "id_prefix": "run",
-        "runs": [(run, duration(run, now)) for run in runs if run.state is not RunState.SCHEDULED],
+        "runs": [(run, duration(run, now)) for run in runs],
         "schedules": [(s, schedules.describe(schedules.from_json(s.schedule))) for s in found],
         "upcoming": upcoming,
         "any_active": any(s.active for s in found),
     }
     return pages.render(request, "deployment.html", context, status=422 if refused else 200)
+
+
+def _runs_of(name: str) -> records.RunFilter:
+    """Its recent runs; the Scheduled ones are shown under "Upcoming runs"."""
+    started = [state for state in RunState if state is not RunState.SCHEDULED]
+    return records.RunFilter(states=started, deployment=name, limit=_RECENT_RUNS)
 
 
 def _form(

@@ -16,6 +16,8 @@ This module puts the UI together; the pages live in their own modules:
 * `tarry.web.run_pages`: the run list, one run, and the run actions.
 * `tarry.web.input_pages`: the inbox and the answer pages.
 * `tarry.web.deployment_pages`: deployments and their Run form.
+* `tarry.web.flow_pages`: flows, with their deployments and recent runs.
+* `tarry.web.pool_pages`: work pools and queues, their Pause/Resume and limits.
 * `tarry.web.answer_form`, `tarry.web.formatting`, `tarry.safe_markdown`: what
   the pages show.
 """
@@ -25,7 +27,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from tarry.safe_markdown import render_markdown
-from tarry.web import deployment_pages, input_pages, link_pages, login, run_pages
+from tarry.web import (
+    deployment_pages,
+    flow_pages,
+    input_pages,
+    link_pages,
+    login,
+    pool_pages,
+    run_pages,
+)
 from tarry.web.pages import error_page
 
 __all__ = ["error_page", "install", "render_markdown"]
@@ -42,5 +52,7 @@ def install(app: FastAPI) -> None:
     app.include_router(input_pages.router)
     app.include_router(run_pages.router)
     app.include_router(deployment_pages.router)
+    app.include_router(flow_pages.router)
+    app.include_router(pool_pages.router)
     app.add_exception_handler(login.LoginRequired, login.redirect_to_login)
     app.state.error_page = error_page
