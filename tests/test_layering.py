@@ -46,6 +46,7 @@ LAYERS = {
     "tarry.work_pools": 4,
     "tarry.messaging": 4,
     "tarry.notify": 4,
+    "tarry.pool_service": 4,
     "tarry.recorded": 4,
     "tarry.runtime": 4,
     "tarry.scheduler": 4,
@@ -56,6 +57,8 @@ LAYERS = {
     # L5 surfaces: HTTP, mail replies, the client.
     "tarry.client": 5,
     "tarry.client_calls": 5,
+    "tarry.client_pool_calls": 5,
+    "tarry.client_pools": 5,
     "tarry.replies": 5,
     "tarry.web": 5,
     # L6 front: the public face and the programs.

@@ -56,7 +56,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-Subject = Literal["run", "wait", "deployment", "schedule"]
+Subject = Literal["run", "wait", "deployment", "schedule", "work_pool", "work_queue"]
 """What a call names, which says what a 404 means."""
 
 
@@ -91,7 +91,9 @@ class Call(Generic[T]):
     subject: Subject | None = None
     """What `subject_id` names: a 404 raises the matching `NotFound`."""
     subject_id: str = ""
-    """The run id, wait id or deployment name the call is about."""
+    """The run id, wait id, deployment name or work pool name the call is about."""
+    subject_name: str = ""
+    """The work queue's name, when `subject` is `work_queue`."""
 
 
 def default_url(settings: config.Settings) -> str:
@@ -132,6 +134,8 @@ def read_response(call: Call[T], status: int, body: Any, *, url: str, token_sent
     Raises:
         errors.TarryError: The server refused the call; see the module's table.
     """
+    if status == 204:  # No Content: a deletion, answered without a body
+        return call.read(None)
     if body is NOT_JSON:
         raise _not_an_api(url, status)
     if 200 <= status < 300:
@@ -208,6 +212,10 @@ def _not_found(call: Call[Any], detail: str) -> errors.NotFound:
         return errors.ScheduleNotFound(detail)
     if call.subject in ("deployment", "schedule"):
         return errors.DeploymentNotFound(call.subject_id)
+    if call.subject == "work_queue" and "has no queue" in detail:
+        return errors.WorkQueueNotFound(call.subject_id, call.subject_name)
+    if call.subject in ("work_pool", "work_queue"):
+        return errors.WorkPoolNotFound(call.subject_id)
     return errors.NotFound(detail)
 
 
@@ -250,6 +258,12 @@ _ERRORS: dict[str, Callable[[Call[Any], str], errors.TarryError]] = {
     "invalid_transition": _invalid_transition,
     "not_retryable": _not_retryable,
     "flow_not_loadable": lambda _call, detail: errors.FlowLoadError(detail),
+    "work_pool_refused": lambda _call, detail: errors.WorkPoolRefused(detail),
+    "invalid_request": lambda call, detail: (
+        errors.WorkPoolRefused(detail)
+        if call.subject in ("work_pool", "work_queue")
+        else errors.TarryError(detail)
+    ),
 }
 
 

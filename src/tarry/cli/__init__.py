@@ -17,8 +17,9 @@ import typer
 from rich import markup
 from rich.table import Column, Table
 
-from tarry import _version, config, errors, host, loader, serialization, service, worker
+from tarry import _version, config, errors, host, loader, serialization, service, work_pools, worker
 from tarry.cli import deployments
+from tarry.cli import pools as pool_commands
 from tarry.cli.output import AS_JSON, err, fail, out, parse_params, print_json
 from tarry.definitions import Flow
 from tarry.engine import spec
@@ -41,6 +42,8 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(inputs_app, name="inputs")
 app.add_typer(db_app, name="db")
 app.add_typer(deployments.app, name="deployment")
+app.add_typer(pool_commands.pool_app, name="work-pool")
+app.add_typer(pool_commands.queue_app, name="work-queue")
 
 
 def _print_version(asked: bool) -> None:
@@ -91,16 +94,39 @@ def run_command(
 def worker_command(
     burst: Annotated[bool, typer.Option(help="Exit once no run is left to execute")] = False,
     max_runs: Annotated[int, typer.Option(min=1, help="Runs executed at once")] = 8,
+    pool: Annotated[
+        str, typer.Option("--pool", "-p", help="The work pool it serves (made when missing)")
+    ] = work_pools.DEFAULT_POOL,
+    queue: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--queue", "-q", help="A queue of the pool it serves (repeatable); all when omitted"
+        ),
+    ] = None,
 ) -> None:
     """Execute runs that need a process, including runs whose process died.
 
+    It serves one work pool: the Pending runs of its queues (or of the queues
+    named) start by queue priority, then age, within the concurrency limits.
     Ctrl-C or SIGTERM stops it: runs in progress get TARRY_SHUTDOWN_GRACE_SECONDS to
     finish, then are handed back (Pending) for any worker to resume.
     """
     loader.add_working_folder()
     hst = host.get_host()
-    err.print(f"tarry worker {hst.owner} on {hst.settings.resolved_database_url}", highlight=False)
-    runner = worker.Worker(hst, max_runs=max_runs)
+    queues = list(dict.fromkeys(queue or ()))
+    try:
+        # A name the pool or queue cannot have is one line, before the worker starts.
+        for served in queues or [work_pools.DEFAULT_QUEUE]:
+            work_pools.ensure_work_queue(pool, served, hst=hst)
+    except errors.TarryError as exc:
+        hst.close()
+        raise fail(str(exc)) from None
+    serves = ", ".join(queues) if queues else "all queues"
+    err.print(
+        f"tarry worker {hst.owner} on {hst.settings.resolved_database_url}, pool {pool} ({serves})",
+        highlight=False,
+    )
+    runner = worker.Worker(hst, max_runs=max_runs, pool=pool, queues=queues)
     # SIGTERM (systemd, Docker, Kubernetes) stops it as Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:

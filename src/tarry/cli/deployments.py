@@ -22,7 +22,8 @@ from tarry.web import schemas
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="List, inspect and run deployments; pause their schedules.", no_args_is_help=True
+    help="List, inspect, run, pause and resume deployments and their schedules.",
+    no_args_is_help=True,
 )
 schedule_app = typer.Typer(help="Pause and resume a deployment's schedules.", no_args_is_help=True)
 app.add_typer(schedule_app, name="schedule")
@@ -114,6 +115,18 @@ def _set_schedules(name: str, slug: str | None, active: bool) -> None:
     word = "resumed" if active else "paused"
     for schedule in changed:
         out.print(f"{word} {name} {schedule.slug}", highlight=False, markup=False)
+
+
+@app.command("pause")
+def pause(name: Name) -> None:
+    """Pause a deployment: every schedule of it stops making runs (its runs not due are deleted)."""
+    _set_schedules(name, None, False)
+
+
+@app.command("resume")
+def resume(name: Name) -> None:
+    """Resume a paused deployment: its schedules make runs again from now on."""
+    _set_schedules(name, None, True)
 
 
 @schedule_app.command("pause")

@@ -1,5 +1,7 @@
 """The REST API under `/api`: runs, inputs (the inbox), answers, deployments, schedules.
 
+Work pools and their queues are `tarry.web.pool_api`, under `/api/work-pools`.
+
 Every route calls `tarry.service` in a worker thread (the store is synchronous)
 and returns the models of `tarry.web.schemas`. Errors are `ErrorOut` bodies:
 404 unknown run, wait, deployment or schedule; 409 already answered, ended or not waiting;
@@ -40,7 +42,7 @@ from tarry.web.schemas import (
     UpcomingRunOut,
 )
 
-__all__ = ["ERROR_RESPONSES", "error_status", "router"]
+__all__ = ["ERROR_RESPONSES", "error_status", "require_token", "router"]
 
 
 def _doc(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -82,13 +84,14 @@ def error_status(exc: Exception) -> tuple[int, str] | None:
     return None
 
 
-def _require_token(request: Request) -> None:
+def require_token(request: Request) -> None:
+    """Refuse (401) a request without the server's API token, when it has one."""
     token = _host(request).settings.api_token
     if not auth.is_authenticated(request, token):
         raise HTTPException(401, "this server needs its API token: Authorization: Bearer ...")
 
 
-router = APIRouter(prefix="/api", dependencies=[Depends(_require_token)], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api", dependencies=[Depends(require_token)], responses=ERROR_RESPONSES)
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")]

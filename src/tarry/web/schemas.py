@@ -15,6 +15,14 @@ import pydantic
 from tarry import errors, schedules, serialization, service, states
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
 from tarry.storage import records
+from tarry.web.pool_schemas import (
+    WorkPoolIn,
+    WorkPoolOut,
+    WorkPoolUpdate,
+    WorkQueueIn,
+    WorkQueueOut,
+    WorkQueueUpdate,
+)
 
 __all__ = [
     "AnswerIn",
@@ -36,6 +44,12 @@ __all__ = [
     "StepOut",
     "TransitionOut",
     "UpcomingRunOut",
+    "WorkPoolIn",
+    "WorkPoolOut",
+    "WorkPoolUpdate",
+    "WorkQueueIn",
+    "WorkQueueOut",
+    "WorkQueueUpdate",
 ]
 
 
@@ -145,6 +159,11 @@ class RunOut(pydantic.BaseModel):
     started_at: dt.datetime | None
     ended_at: dt.datetime | None
     duration_s: float | None = pydantic.Field(description="From start to end (or to now).")
+    deployment: str | None = pydantic.Field(
+        None, description="The deployment it was started from, if any."
+    )
+    work_pool: str = pydantic.Field("default", description="The work pool whose workers run it.")
+    work_queue: str = pydantic.Field("default", description="The queue of that pool it waits in.")
 
     @classmethod
     def of(cls, run: records.RunRecord, now: float | None = None) -> RunOut:
@@ -167,6 +186,9 @@ class RunOut(pydantic.BaseModel):
             started_at=_time(run.started_at),
             ended_at=_time(run.ended_at),
             duration_s=duration(run, now),
+            deployment=run.deployment,
+            work_pool=run.work_pool,
+            work_queue=run.work_queue,
         )
 
 
@@ -343,6 +365,15 @@ class DeploymentOut(pydantic.BaseModel):
     tags: list[str]
     created_at: dt.datetime
     updated_at: dt.datetime
+    work_pool: str = pydantic.Field("default", description="The work pool of its runs.")
+    work_queue: str = pydantic.Field("default", description="The queue of that pool.")
+    concurrency_limit: int | None = pydantic.Field(
+        None, description="The most of its runs that hold a slot at once; `null`: no limit."
+    )
+    collision_strategy: str = pydantic.Field(
+        "ENQUEUE",
+        description="A run due beyond the limit waits (`ENQUEUE`) or is cancelled (`CANCEL_NEW`).",
+    )
 
     @classmethod
     def of(cls, deployment: records.DeploymentRecord) -> DeploymentOut:
@@ -357,6 +388,10 @@ class DeploymentOut(pydantic.BaseModel):
             tags=list(deployment.tags),
             created_at=_at(deployment.created_at),
             updated_at=_at(deployment.updated_at),
+            work_pool=deployment.work_pool,
+            work_queue=deployment.work_queue,
+            concurrency_limit=deployment.concurrency_limit,
+            collision_strategy=deployment.collision_strategy,
         )
 
 
