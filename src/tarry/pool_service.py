@@ -19,7 +19,6 @@ Checked here, on top of what `tarry.work_pools` checks:
 from __future__ import annotations
 
 import dataclasses
-from typing import TypeVar
 
 from tarry import boundary, errors, host, work_pools
 from tarry.storage import records
@@ -40,13 +39,11 @@ __all__ = [
     "update_work_queue",
 ]
 
-MAX_LIMIT = 2**31 - 1
+MAX_LIMIT = work_pools.MAX_LIMIT
 """The highest concurrency limit: what a database INTEGER column holds."""
 
-MAX_PRIORITY = 1_000_000
+MAX_PRIORITY = work_pools.MAX_PRIORITY
 """The highest queue priority, far below `MAX_LIMIT` so "one after the others" still fits."""
-
-T = TypeVar("T", int | None, int | records.Unset | None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +100,7 @@ def create_work_pool(
     made = work_pools.create_work_pool(
         name,
         description=description,
-        concurrency_limit=_limit(concurrency_limit),
+        concurrency_limit=concurrency_limit,
         paused=paused,
         overwrite=overwrite,
         hst=hst,
@@ -132,7 +129,7 @@ def update_work_pool(
     work_pools.update_work_pool(
         name,
         description=description,
-        concurrency_limit=_limit(concurrency_limit),
+        concurrency_limit=concurrency_limit,
         paused=paused,
         hst=hst,
     )
@@ -204,8 +201,8 @@ def create_work_queue(
     made = work_pools.create_work_queue(
         name,
         pool,
-        priority=_priority(priority),
-        concurrency_limit=_limit(concurrency_limit),
+        priority=priority,
+        concurrency_limit=concurrency_limit,
         description=description,
         paused=paused,
         hst=hst,
@@ -237,8 +234,8 @@ def update_work_queue(
     changed = work_pools.update_work_queue(
         name,
         pool,
-        priority=_priority(priority),
-        concurrency_limit=_limit(concurrency_limit),
+        priority=priority,
+        concurrency_limit=concurrency_limit,
         description=description,
         paused=paused,
         hst=hst,
@@ -281,17 +278,3 @@ def _queue_status(queue: records.WorkQueueRecord, hst: host.Host) -> QueueStatus
 
 def _status(queue: records.WorkQueueRecord, counts: dict[str, records.QueueCounts]) -> QueueStatus:
     return QueueStatus(queue, counts.get(queue.name, records.QueueCounts()))
-
-
-def _limit(value: T) -> T:
-    if isinstance(value, int) and not isinstance(value, bool) and value > MAX_LIMIT:
-        raise errors.WorkPoolRefused(
-            f"concurrency_limit must be at most {MAX_LIMIT}, or none; got {value}"
-        )
-    return value
-
-
-def _priority(value: int | None) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and value > MAX_PRIORITY:
-        raise errors.WorkPoolRefused(f"priority must be at most {MAX_PRIORITY}; got {value}")
-    return value

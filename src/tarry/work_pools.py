@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_POOL",
     "DEFAULT_QUEUE",
     "MAX_LIMIT",
+    "MAX_PRIORITY",
     "ConcurrencyLimitConfig",
     "ConcurrencyLimitStrategy",
     "WorkPoolStatus",
@@ -57,6 +58,8 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 _MAX_NAME = 100
 # Stored as 32-bit integers (PostgreSQL INTEGER): anything larger is refused, not a 500.
 MAX_LIMIT = 2**31 - 1
+# Far below MAX_LIMIT, so a new queue's "one after the others" priority still fits.
+MAX_PRIORITY = 1_000_000
 
 
 class ConcurrencyLimitStrategy(StrEnum):
@@ -170,7 +173,7 @@ def update_work_pool(
 
     Raises:
         errors.WorkPoolNotFound: No pool has this name.
-        errors.WorkPoolRefused: The limit is not a whole number of at least 0.
+        errors.WorkPoolRefused: The limit is not a whole number from 0 to `MAX_LIMIT`.
     """
     hst = hst or host.get_host()
     pool = get_work_pool(name, hst=hst)
@@ -380,8 +383,8 @@ def _limit(what: str, value: object, *, least: int = 0) -> int | None:
 
 
 def _priority(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PRIORITY:
         raise errors.WorkPoolRefused(
-            f"priority must be a whole number of at least 1; got {value!r}"
+            f"priority must be a whole number from 1 to {MAX_PRIORITY}; got {value!r}"
         )
     return value

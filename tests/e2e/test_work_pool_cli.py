@@ -134,14 +134,25 @@ def test_every_wrong_argument_exits_non_zero_with_one_line(harness: TestHarness)
     cases = {
         ("work-pool", "create", "etl"): "work pool 'etl' exists already",
         ("work-pool", "create", "bad name"): "work pool name 'bad name' is not valid",
-        ("work-pool", "create", "x", "--concurrency-limit", "-1"): "at least 0, or none; got -1",
-        ("work-pool", "create", "x", "--concurrency-limit", "3000000000"): "at most 2147483647",
+        (
+            "work-pool",
+            "create",
+            "x",
+            "--concurrency-limit",
+            "-1",
+        ): "from 0 to 2147483647, or none; got -1",
+        ("work-pool", "create", "x", "--concurrency-limit", "3000000000"): "from 0 to 2147483647",
         ("work-pool", "inspect", "nope"): "no work pool named 'nope'",
         ("work-pool", "inspect", "nope", "--json"): "no work pool named 'nope'",
         ("work-pool", "pause", "nope"): "no work pool named 'nope'",
         ("work-pool", "resume", "nope"): "no work pool named 'nope'",
         ("work-pool", "set-concurrency-limit", "nope", "2"): "no work pool named 'nope'",
-        ("work-pool", "set-concurrency-limit", "etl", "-1"): "at least 0, or none; got -1",
+        (
+            "work-pool",
+            "set-concurrency-limit",
+            "etl",
+            "-1",
+        ): "from 0 to 2147483647, or none; got -1",
         ("work-pool", "clear-concurrency-limit", "nope"): "no work pool named 'nope'",
         ("work-pool", "update", "etl"): "nothing to change",
         ("work-pool", "update", "nope", "--description", "d"): "no work pool named 'nope'",
@@ -150,8 +161,8 @@ def test_every_wrong_argument_exits_non_zero_with_one_line(harness: TestHarness)
         ("work-pool", "delete", "nope"): "no work pool named 'nope'",
         ("work-queue", "create", "high", "--pool", "etl"): "has a queue named 'high' already",
         ("work-queue", "create", "q", "--pool", "nope"): "no work pool named 'nope'",
-        ("work-queue", "create", "q", "-p", "etl", "--priority", "0"): "at least 1; got 0",
-        ("work-queue", "create", "q", "-p", "etl", "--priority", "2000000"): "at most 1000000",
+        ("work-queue", "create", "q", "-p", "etl", "--priority", "0"): "from 1 to 1000000; got 0",
+        ("work-queue", "create", "q", "-p", "etl", "--priority", "2000000"): "from 1 to 1000000",
         ("work-queue", "create", "q", "-p", "etl", "--limit", "-1"): "got -1",
         ("work-queue", "create", "q!", "-p", "etl"): "work queue name 'q!' is not valid",
         ("work-queue", "ls", "--pool", "nope"): "no work pool named 'nope'",
@@ -164,7 +175,15 @@ def test_every_wrong_argument_exits_non_zero_with_one_line(harness: TestHarness)
         ("work-queue", "set-concurrency-limit", "nope", "3", "-p", "etl"): "no queue named 'nope'",
         ("work-queue", "clear-concurrency-limit", "nope", "-p", "etl"): "no queue named 'nope'",
         ("work-queue", "update", "high", "-p", "etl"): "nothing to change",
-        ("work-queue", "update", "high", "-p", "etl", "--priority", "0"): "at least 1; got 0",
+        (
+            "work-queue",
+            "update",
+            "high",
+            "-p",
+            "etl",
+            "--priority",
+            "0",
+        ): "from 1 to 1000000; got 0",
         ("work-queue", "update", "nope", "-p", "etl", "--limit", "1"): "no queue named 'nope'",
         ("work-queue", "delete", "default", "-p", "etl"): "default queue cannot be deleted",
         ("work-queue", "delete", "nope", "-p", "etl"): "no queue named 'nope'",
@@ -185,6 +204,28 @@ def test_every_wrong_argument_exits_non_zero_with_one_line(harness: TestHarness)
     # Nothing was made or changed by them.
     assert [p.name for p in work_pools.list_work_pools(hst=hst)] == ["default", "etl"]
     assert [q.name for q in work_pools.list_work_queues("etl", hst=hst)] == ["default", "high"]
+
+
+def test_an_argument_that_does_not_parse_is_one_line_too(harness: TestHarness) -> None:
+    home = harness.host.settings.home
+    cases = {
+        ("work-pool", "set-concurrency-limit", "etl", "abc"): "Invalid value for 'limit'",
+        ("work-pool", "create"): "Missing argument 'name'",
+        ("work-pool", "ls", "--bogus"): "No such option: --bogus",
+        ("work-pool", "frobnicate"): "No such command 'frobnicate'",
+        ("work-queue", "create", "q", "--priority", "high"): "Invalid value for '--priority'",
+        ("worker", "--max-runs", "many"): "Invalid value for '--max-runs'",
+        ("deployment", "run"): "Missing argument",
+    }
+    with cf.ThreadPoolExecutor(4) as threads:
+        done = dict(zip(cases, threads.map(lambda a: _refused(home, a), cases), strict=True))
+    for args, message in cases.items():
+        result = done[args]
+        assert result.returncode == 2, (args, result.stderr)
+        [line] = result.stderr.strip().splitlines()
+        assert message in line, (args, line)
+        assert line.startswith("Error: "), line
+        assert line.endswith(" --help`)"), line
 
 
 def test_pausing_a_deployment_pauses_all_its_schedules(harness: TestHarness) -> None:

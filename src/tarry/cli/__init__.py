@@ -14,8 +14,10 @@ import time
 from typing import Annotated, Any
 
 import typer
+import typer.main
 from rich import markup
 from rich.table import Column, Table
+from typer._click import exceptions as click_errors  # typer 0.29 bundles click: its errors
 
 from tarry import _version, config, errors, host, loader, serialization, service, work_pools, worker
 from tarry.cli import deployments
@@ -506,9 +508,38 @@ def db_upgrade() -> None:
 
 
 def main() -> None:
-    """Entry point of the `tarry` command."""
+    """Entry point of the `tarry` command.
+
+    A wrong argument (a value that does not parse, an unknown option, a missing
+    argument) is one line on stderr and exit status 2, never a usage box; a tarry
+    error is one line and exit status 1.
+    """
+    command = typer.main.get_command(app)
     try:
-        app()
+        code = command.main(prog_name="tarry", standalone_mode=False)
     except errors.TarryError as exc:
         err.print(f"[bold red]Error:[/] {markup.escape(str(exc))}", highlight=False)
         sys.exit(1)
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.show()  # a group given no command: its help, as before
+        sys.exit(exc.exit_code)
+    except click_errors.UsageError as exc:
+        sys.exit(_usage_error(exc))
+    except click_errors.ClickException as exc:
+        err.print(f"[bold red]Error:[/] {markup.escape(exc.format_message())}", highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("Aborted.")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc: click_errors.UsageError) -> int:
+    path = exc.ctx.command_path if exc.ctx is not None else "tarry"
+    reason = " ".join(exc.format_message().split())
+    err.print(
+        f"[bold red]Error:[/] {markup.escape(reason)} (see `{markup.escape(path)} --help`)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return exc.exit_code
