@@ -88,17 +88,40 @@ def deploy(
     """
     hst = hst or host.get_host()
     limit, strategy = work_pools.deployment_limit(concurrency_limit, collision_strategy)
+    defaults = dict(parameters or {})
+    _check_names(flow, defaults)
+    for schedule in schedules or ():
+        _check_names(flow, {**defaults, **(schedule.parameters or {})})
+    # Made last: a deployment refused for its parameters leaves no pool behind.
     queue = work_pools.ensure_work_queue(
         work_pool_name or work_pools.DEFAULT_POOL,
         work_queue_name or work_pools.DEFAULT_QUEUE,
         hst=hst,
     )
-    defaults = dict(parameters or {})
-    _check_names(flow, defaults)
-    for schedule in schedules or ():
-        _check_names(flow, {**defaults, **(schedule.parameters or {})})
+    record = _record(flow, name, defaults, description, tags)
+    stored = hst.store.put_deployment(
+        dataclasses.replace(
+            record,
+            work_pool=queue.pool,
+            work_queue=queue.name,
+            concurrency_limit=limit,
+            collision_strategy=strategy,
+        )
+    )
+    if schedules is not None:
+        put_schedules(stored.name, schedules, paused=paused, hst=hst)
+    return stored
+
+
+def _record(
+    flow: spec.FlowSpec[..., Any],
+    name: str | None,
+    defaults: dict[str, Any],
+    description: str | None,
+    tags: tuple[str, ...],
+) -> records.DeploymentRecord:
     now = time.time()
-    record = records.DeploymentRecord(
+    return records.DeploymentRecord(
         name=deployment_name(flow, name),
         flow_name=flow.name,
         entrypoint=flow.entrypoint,
@@ -108,15 +131,7 @@ def deploy(
         parameters=serialization.dumps(defaults),
         parameter_schema=json.dumps(parameter_schema(flow)),
         tags=tags or flow.tags,
-        work_pool=queue.pool,
-        work_queue=queue.name,
-        concurrency_limit=limit,
-        collision_strategy=strategy,
     )
-    stored = hst.store.put_deployment(record)
-    if schedules is not None:
-        put_schedules(stored.name, schedules, paused=paused, hst=hst)
-    return stored
 
 
 def put_schedules(

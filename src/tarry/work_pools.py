@@ -340,7 +340,13 @@ def delete_work_queue(name: str, pool: str = DEFAULT_POOL, *, hst: host.Host | N
 def ensure_work_queue(
     pool: str, queue: str = DEFAULT_QUEUE, *, hst: host.Host | None = None
 ) -> records.WorkQueueRecord:
-    """The queue, made (with its pool) when missing: deployments and workers name them first."""
+    """The queue, made (with its pool) when missing: deployments and workers name them first.
+
+    Raises:
+        errors.WorkPoolRefused: A name is not valid (then nothing is made).
+    """
+    _check_name("work pool", pool)
+    _check_name("work queue", queue)
     hst = hst or host.get_host()
     if hst.store.get_work_pool(pool) is None:
         create_work_pool(pool, overwrite=True, hst=hst)

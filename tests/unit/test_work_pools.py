@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tarry import config, errors, host, work_pools
+from tarry import config, deployments, errors, flow, host, work_pools
 from tarry.storage import claiming, records
 
 
@@ -137,3 +137,16 @@ def test_pick_skips_a_full_queue_for_the_next_one() -> None:
 
 def pick_ids(plan: claiming.ClaimPlan, runs: list[claiming.Candidate]) -> list[str]:
     return claiming.pick(plan, runs, limit=10).claim
+
+
+def test_a_refused_deployment_makes_no_pool_or_queue(hst: host.Host) -> None:
+    @flow
+    def load(table: str = "orders") -> str:
+        return table
+
+    with pytest.raises(errors.ParameterError):
+        deployments.deploy(load, "x", parameters={"nope": 1}, work_pool_name="etl", hst=hst)
+    with pytest.raises(errors.WorkPoolRefused, match="work queue name"):
+        deployments.deploy(load, "x", work_pool_name="etl", work_queue_name="a b", hst=hst)
+
+    assert [p.name for p in work_pools.list_work_pools(hst=hst)] == ["default"]
