@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 from tarry.storage import records
 
@@ -40,17 +40,24 @@ _MAX_ROUNDS = 3
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Claim:
-    """What a worker asks of `Store.claim_runs`, as every adapter passes it around."""
+    """What a worker asks of `Store.claim_runs`, as every adapter passes it around.
+
+    Built from `claim_runs`'s arguments in their order; the collections are kept as tuples.
+    """
 
     owner: str
     lease_expires_at: float
     now: float
-    dead_owners: Sequence[str]
-    exclude: Sequence[str]
+    dead_owners: Collection[str]
+    exclude: Collection[str]
     limit: int
     recover: bool = True
     pool: str = records.DEFAULT_POOL
-    queues: Sequence[str] = ()
+    queues: Collection[str] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("dead_owners", "exclude", "queues"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property
     def expired_before(self) -> float:
@@ -58,7 +65,7 @@ class Claim:
         return self.now if self.recover else float("-inf")
 
     @property
-    def gone(self) -> Sequence[str]:
+    def gone(self) -> Collection[str]:
         """Holders whose runs are taken over (none without recovery)."""
         return self.dead_owners if self.recover else ()
 

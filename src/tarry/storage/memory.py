@@ -134,15 +134,7 @@ class MemoryStore(memory_schedules.MemorySchedules, memory_pools.MemoryPools, wa
     ) -> list[records.RunRecord]:
         """See `Store.claim_runs`."""
         claim = claiming.Claim(
-            owner,
-            lease_expires_at,
-            now,
-            list(dead_owners),
-            list(exclude),
-            limit,
-            recover,
-            pool,
-            list(queues),
+            owner, lease_expires_at, now, dead_owners, exclude, limit, recover, pool, queues
         )
         with self._lock:
             self._check_open()

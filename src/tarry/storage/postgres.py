@@ -210,15 +210,7 @@ class PostgresStore(named_reads.NamedReads, PostgresSchedules, PostgresPools):
     ) -> list[records.RunRecord]:
         """See `Store.claim_runs`."""
         claim = claiming.Claim(
-            owner,
-            lease_expires_at,
-            now,
-            list(dead_owners),
-            list(exclude),
-            limit,
-            recover,
-            pool,
-            list(queues),
+            owner, lease_expires_at, now, dead_owners, exclude, limit, recover, pool, queues
         )
         with self._connection() as conn:
             return claim_in_pool(conn, claim, lambda op: ops.in_transaction(conn, op))

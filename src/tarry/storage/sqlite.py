@@ -205,15 +205,7 @@ class SqliteStore(named_reads.NamedReads, SqliteSchedules, SqlitePools, wakeups.
     ) -> list[records.RunRecord]:
         """See `Store.claim_runs`."""
         claim = claiming.Claim(
-            owner,
-            lease_expires_at,
-            now,
-            list(dead_owners),
-            list(exclude),
-            limit,
-            recover,
-            pool,
-            list(queues),
+            owner, lease_expires_at, now, dead_owners, exclude, limit, recover, pool, queues
         )
         return self._write(lambda conn: claim_in_pool(conn, claim))
 
