@@ -21,8 +21,12 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     │   ├── DeploymentNotFound      no deployment has this name
     │   ├── ScheduleNotFound        the deployment has no schedule of this slug
     │   ├── WorkPoolNotFound        no work pool has this name
-    │   └── WorkQueueNotFound       the work pool has no queue of this name
+    │   ├── WorkQueueNotFound       the work pool has no queue of this name
+    │   └── ConcurrencyLimitNotFound  no global concurrency limit has this name
     ├── WorkPoolRefused (ValueError) a pool or queue change that cannot be made
+    ├── ConcurrencyLimitRefused (ValueError) a concurrency limit that cannot be made so
+    ├── ConcurrencySlotAcquisitionError  slots that cannot be taken (too many, no decay)
+    │   └── AcquireConcurrencySlotTimeoutError (TimeoutError)  no room within the timeout
     ├── RunEnded                    the run has ended; it cannot be changed
     ├── InvalidTransition           a run state change that is not allowed
     │   └── NotRetryable            only a Failed or Crashed top-level run is retried
@@ -61,9 +65,13 @@ import pydantic
 import pydantic_core
 
 __all__ = [
+    "AcquireConcurrencySlotTimeoutError",
     "AlreadyAnswered",
     "ApprovalRejected",
     "CannotRespond",
+    "ConcurrencyLimitNotFound",
+    "ConcurrencyLimitRefused",
+    "ConcurrencySlotAcquisitionError",
     "ConfigurationError",
     "ControlSignal",
     "DeliveryFailed",
@@ -249,6 +257,29 @@ class WorkQueueNotFound(NotFound):
 
 class WorkPoolRefused(TarryError, ValueError):
     """A work pool or queue change that cannot be made (a bad value, the default's deletion)."""
+
+
+class ConcurrencyLimitNotFound(NotFound):
+    """No global concurrency limit has this name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"no concurrency limit named {name!r}; create it with "
+            f"`tarry gcl create {name} --limit N` or list them with `tarry gcl ls`"
+        )
+        self.name = name
+
+
+class ConcurrencyLimitRefused(TarryError, ValueError):
+    """A concurrency limit that cannot be made so (a bad name or value, or it exists)."""
+
+
+class ConcurrencySlotAcquisitionError(TarryError):
+    """Slots that can never be taken: more than the limit has, or a rate limit with no decay."""
+
+
+class AcquireConcurrencySlotTimeoutError(ConcurrencySlotAcquisitionError, TimeoutError):
+    """The slots were not free within `timeout_seconds` (or `max_retries` attempts)."""
 
 
 class RunEnded(TarryError):

@@ -10,6 +10,7 @@ from tarry import errors
 from tarry.states import DeliveryStatus, RunState, WaitKind, WaitStatus
 from tarry.storage import (
     claiming,
+    memory_limits,
     memory_pools,
     memory_schedules,
     outbox,
@@ -22,7 +23,12 @@ from tarry.storage import (
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(memory_schedules.MemorySchedules, memory_pools.MemoryPools, wakeups.Unpushed):
+class MemoryStore(
+    memory_schedules.MemorySchedules,
+    memory_pools.MemoryPools,
+    memory_limits.MemoryLimits,
+    wakeups.Unpushed,
+):
     """`Store` kept in this process's memory; gone when the process ends."""
 
     def __init__(self) -> None:

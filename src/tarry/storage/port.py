@@ -1,8 +1,8 @@
-"""The storage port: the `Store` protocol every adapter implements, as eleven small protocols.
+"""The storage port: the `Store` protocol every adapter implements, as twelve small protocols.
 
 `Store` is the union of `RunStore`, `LeaseStore`, `JournalStore`, `WaitStore`,
 `EarlyInputStore`, `MessageStore`, `CatalogStore`, `ScheduleStore`,
-`WorkPoolStore`, `OutboxStore` and `Wakeups`, plus its lifecycle (`migrate`,
+`WorkPoolStore`, `LimitStore`, `OutboxStore` and `Wakeups`, plus its lifecycle (`migrate`,
 `close`). Code that needs one theme may annotate with that theme's protocol,
 so a test can hand it a small fake; `Host.store` stays a full `Store`. The
 records they take and return are in `records`.
@@ -18,13 +18,14 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Protocol
 
 from tarry.states import RunState
-from tarry.storage import outbox, records, wakeups
+from tarry.storage import limits, outbox, records, wakeups
 
 __all__ = [
     "CatalogStore",
     "EarlyInputStore",
     "JournalStore",
     "LeaseStore",
+    "LimitStore",
     "MessageStore",
     "OutboxStore",
     "RunStore",
@@ -438,6 +439,48 @@ class WorkPoolStore(Protocol):
         """Per queue of `pool` that has any: its Pending runs and the runs holding a slot."""
 
 
+class LimitStore(Protocol):
+    """Global concurrency limits and the slots their holders lease (see `storage.limits`)."""
+
+    def create_concurrency_limit(self, limit: limits.ConcurrencyLimitRecord) -> bool:
+        """Store a new limit. Returns `False` (and changes nothing) when the name is taken."""
+
+    def update_concurrency_limit(self, limit: limits.ConcurrencyLimitRecord) -> bool:
+        """Change a limit's `limit`, `active` and decay. Returns whether it exists."""
+
+    def get_concurrency_limit(self, name: str, now: float) -> limits.ConcurrencyLimitRecord | None:
+        """The limit with this name, its slots held at `now` counted, or `None`."""
+
+    def list_concurrency_limits(self, now: float) -> list[limits.ConcurrencyLimitRecord]:
+        """Every limit by name, slots held at `now` counted."""
+
+    def delete_concurrency_limit(self, name: str) -> bool:
+        """Delete a limit and its holders' slots. Returns whether it existed."""
+
+    def concurrency_holders(self, name: str, now: float) -> list[limits.SlotHolder]:
+        """Who holds slots of the limit at `now`, oldest first."""
+
+    def take_concurrency_slots(self, take: limits.SlotTake) -> limits.SlotGrant:
+        """Take slots of every limit named, all or none, in one transaction.
+
+        Raises:
+            errors.ConcurrencyLimitNotFound: `take.strict` and a limit does not exist.
+            errors.ConcurrencySlotAcquisitionError: A limit can never grant them.
+        """
+
+    def release_concurrency_slots(self, holder: str) -> int:
+        """Free every slot `holder` holds. Returns how many rows went."""
+
+    def park_concurrency_slots(self, holder: str) -> int:
+        """Keep `holder`'s slots with its run, without a lease, until the run ends."""
+
+    def renew_concurrency_slots(self, owner: str, expires_at: float) -> int:
+        """Extend the leases of the slots `owner` holds (not parked ones)."""
+
+    def free_concurrency_slots_of(self, owners: Sequence[str]) -> int:
+        """Free the leased slots of processes known to be gone."""
+
+
 class OutboxStore(Protocol):
     """The outbox operations of a store."""
 
@@ -493,6 +536,7 @@ class Store(
     CatalogStore,
     ScheduleStore,
     WorkPoolStore,
+    LimitStore,
     OutboxStore,
     Wakeups,
     Protocol,

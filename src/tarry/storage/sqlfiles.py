@@ -6,6 +6,8 @@ import dataclasses
 import re
 from importlib import resources
 
+from tarry import errors
+
 __all__ = ["Migration", "load_migrations", "load_queries"]
 
 _NAME_LINE = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
@@ -28,9 +30,12 @@ def load_queries(dialect: str) -> dict[str, str]:
     files = sorted((e for e in folder.iterdir() if e.name.endswith(".sql")), key=lambda e: e.name)
     text = "\n".join(entry.read_text() for entry in files)
     parts = _NAME_LINE.split(text)[1:]
-    return {
-        name: body.strip().rstrip(";") for name, body in zip(parts[::2], parts[1::2], strict=True)
-    }
+    names = parts[::2]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        # One file's query would silently replace another's of the same name.
+        raise errors.StoreError(f"{dialect} queries named twice: {', '.join(twice)}")
+    return {name: body.strip().rstrip(";") for name, body in zip(names, parts[1::2], strict=True)}
 
 
 @dataclasses.dataclass(frozen=True)

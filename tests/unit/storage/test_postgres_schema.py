@@ -14,10 +14,12 @@ import pytest
 
 from tarry import errors
 from tarry.storage import (
+    limit_sql,
     named_reads,
     open_store,
     pool_sql,
     postgres,
+    postgres_limits,
     postgres_listen,
     postgres_ops,
     postgres_pools,
@@ -207,7 +209,7 @@ def test_every_file_in_the_migrations_folder_is_a_numbered_migration() -> None:
     assert names == [f"{m.version:04d}_{m.name}.sql" for m in loaded]
 
 
-_QUERY_CALLS = ("_read", "_write", "_returning", "_locked")
+_QUERY_CALLS = ("_read", "_write", "_returning", "_locked", "_count", "_changed")
 """Functions whose first string argument names a query."""
 
 
@@ -249,6 +251,8 @@ ADAPTER_MODULES = (
     postgres_schedules.__file__,
     postgres_pools.__file__,
     pool_sql.__file__,
+    limit_sql.__file__,
+    postgres_limits.__file__,
 )
 
 
@@ -307,5 +311,5 @@ def test_upgrading_a_version_8_schema_keeps_its_deployments_and_adds_schedules(
         assert store.list_schedules("etl/nightly") == []
     finally:
         store.close()
-    assert applied_versions(postgres_url)[-1] == 11
+    assert applied_versions(postgres_url)[-1] == 12
     assert schema_of(postgres_url) == canonical_schema()

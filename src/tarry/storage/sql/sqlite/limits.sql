@@ -1,0 +1,85 @@
+-- name: list_concurrency_limits
+SELECT l.*, (
+    SELECT coalesce(sum(s.slots), 0) FROM concurrency_slots s LEFT JOIN runs r ON r.id = s.run_id
+    WHERE s.limit_name = l.name
+      AND (s.expires_at > :now
+           OR (s.expires_at IS NULL AND r.state NOT IN ('Completed', 'Failed', 'Cancelled', 'Crashed')))
+) AS held_slots
+FROM concurrency_limits l
+WHERE :name IS NULL OR l.name = :name
+ORDER BY l.name;
+
+-- name: limits_named
+SELECT *, 0 AS held_slots FROM concurrency_limits
+WHERE name IN (SELECT value FROM json_each(:names));
+
+-- name: live_slots
+SELECT s.* FROM concurrency_slots s LEFT JOIN runs r ON r.id = s.run_id
+WHERE s.limit_name IN (SELECT value FROM json_each(:names))
+  AND (s.expires_at > :now
+       OR (s.expires_at IS NULL AND r.state NOT IN ('Completed', 'Failed', 'Cancelled', 'Crashed')))
+ORDER BY s.limit_name, s.acquired_at;
+
+-- name: delete_dead_slots
+DELETE FROM concurrency_slots
+WHERE limit_name IN (SELECT value FROM json_each(:names))
+  AND (expires_at <= :now
+       OR (expires_at IS NULL
+           AND coalesce((SELECT state FROM runs WHERE id = run_id), 'Completed')
+               IN ('Completed', 'Failed', 'Cancelled', 'Crashed')));
+
+-- name: insert_limit_slot
+INSERT INTO concurrency_slots (limit_name, holder, slots, owner, run_id, acquired_at, expires_at)
+VALUES (:limit_name, :holder, :slots, :owner, :run_id, :acquired_at, :expires_at)
+ON CONFLICT (limit_name, holder) DO UPDATE SET
+    slots = excluded.slots, owner = excluded.owner, expires_at = excluded.expires_at;
+
+-- name: adopt_slots
+UPDATE concurrency_slots SET owner = :owner, expires_at = :expires_at
+WHERE holder = :holder AND limit_name IN (SELECT value FROM json_each(:names));
+
+-- name: set_decaying_slots
+UPDATE concurrency_limits SET decaying_slots = :decaying_slots, decayed_at = :decayed_at
+WHERE name = :name;
+
+-- name: add_denied_slots
+UPDATE concurrency_limits SET denied_slots = denied_slots + :slots
+WHERE name IN (SELECT value FROM json_each(:names));
+
+-- name: release_holder_slots
+DELETE FROM concurrency_slots WHERE holder = :holder
+RETURNING holder;
+
+-- name: park_holder_slots
+UPDATE concurrency_slots SET expires_at = NULL WHERE holder = :holder AND run_id IS NOT NULL
+RETURNING holder;
+
+-- name: renew_owner_slots
+UPDATE concurrency_slots SET expires_at = :expires_at
+WHERE owner = :owner AND expires_at IS NOT NULL
+RETURNING holder;
+
+-- name: free_owner_slots
+DELETE FROM concurrency_slots
+WHERE owner IN (SELECT value FROM json_each(:owners)) AND expires_at IS NOT NULL
+RETURNING holder;
+
+-- name: insert_concurrency_limit
+INSERT INTO concurrency_limits (name, slot_limit, active, slot_decay_per_second, created_at,
+                                updated_at)
+VALUES (:name, :limit, :active, :slot_decay_per_second, :created_at, :updated_at)
+ON CONFLICT (name) DO NOTHING
+RETURNING name;
+
+-- name: update_concurrency_limit
+UPDATE concurrency_limits SET slot_limit = :limit, active = :active,
+    slot_decay_per_second = :slot_decay_per_second, updated_at = :updated_at
+WHERE name = :name
+RETURNING name;
+
+-- name: delete_limit_slots
+DELETE FROM concurrency_slots WHERE limit_name = :name;
+
+-- name: delete_concurrency_limit
+DELETE FROM concurrency_limits WHERE name = :name
+RETURNING name;
