@@ -42,6 +42,7 @@ LAYERS = {
     # L3 engine: durable execution.
     "tarry.engine": 3,
     # L4 verbs and doors: what flows call, and the one door for interfaces.
+    "tarry.concurrency": 4,
     "tarry.deployments": 4,
     "tarry.work_pools": 4,
     "tarry.messaging": 4,

@@ -99,3 +99,31 @@ def test_testing_module_surface() -> None:
         "test_harness",
     ]
     assert pytest_plugin.__all__ == ["pytest_configure", "tarry_harness"]
+
+
+def test_concurrency_paths_are_prefects() -> None:
+    import tarry.concurrency
+    from tarry.concurrency import asyncio as async_limits
+    from tarry.concurrency import sync
+
+    for module in (sync, async_limits):
+        assert module.__all__ == [
+            "AcquireConcurrencySlotTimeoutError",
+            "ConcurrencySlotAcquisitionError",
+            "concurrency",
+            "rate_limit",
+        ]
+        assert issubclass(module.AcquireConcurrencySlotTimeoutError, TimeoutError)
+    assert tarry.concurrency.__all__ == [
+        "MAX_LIMIT",
+        "TAG_PREFIX",
+        "ConcurrencyLimit",
+        "SlotHolder",
+        "create_limit",
+        "create_tag_limit",
+        "delete_limit",
+        "get_limit",
+        "limit_holders",
+        "list_limits",
+        "update_limit",
+    ]

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from tarry import serialization
+from tarry import errors, serialization
 
 if TYPE_CHECKING:
     from tarry import futures, task_runners
@@ -80,6 +80,16 @@ class RunContext:
     """Why this run was taken away from its thread (timeout), if it was."""
     parent: RunContext | None = None
     """The run that called this one as a child flow."""
+
+    def check_aborted(self) -> None:
+        """Stop a thread that still runs steps of a run taken away from it.
+
+        Raises:
+            errors.RunAborted: The run timed out or was cancelled.
+        """
+        reason = self.aborted or self.host.hub.aborted(self.run.id)
+        if reason is not None:
+            raise errors.RunAborted(self.run.id, reason)
 
     def chain_ids(self) -> tuple[str, ...]:
         """This run's id, then its parent's, up to the top-level run."""

@@ -11,15 +11,14 @@ import asyncio
 import concurrent.futures as cf
 import contextvars
 import dataclasses
-import functools
-import os
 import threading
 import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tarry import errors, futures, serialization, task_runners
-from tarry.engine import context, journal, run_logs
+from tarry.engine import context, journal, limits, run_logs
+from tarry.engine.offloading import offload
 from tarry.states import StepKind, StepStatus
 from tarry.storage import records
 
@@ -142,9 +141,7 @@ def check_aborted(ctx: context.RunContext) -> None:
     Raises:
         errors.RunAborted: The run timed out or was cancelled.
     """
-    reason = ctx.aborted or ctx.host.hub.aborted(ctx.run.id)
-    if reason is not None:
-        raise errors.RunAborted(ctx.run.id, reason)
+    ctx.check_aborted()
 
 
 def replay(step: records.StepRecord) -> Any:
@@ -216,7 +213,8 @@ def _run_step(
         key, call.label, task.log_prints, is_async=task.is_async, waits_refused=refused
     ):
         try:
-            value = _invoke_with_retries(call)
+            with limits.task_slots(ctx.host, task.tags, key):
+                value = _invoke_with_retries(call)
         except Exception as exc:
             _save(ctx, call.failed(exc))
             raise
@@ -402,31 +400,6 @@ def record_keyed(name: str, compute: Callable[[str | None], T]) -> T:
 # -- async driver --------------------------------------------------------------------------
 
 
-# Each store thread keeps its own SQLite reader connection (about 1.5 MiB), and
-# more threads than this did not make group commits faster on 2 cores.
-_STORE_THREADS = min(8, (os.cpu_count() or 1) + 4)
-_store_pool: cf.ThreadPoolExecutor | None = None
-_store_pool_lock = threading.Lock()
-
-
-def _offload_pool() -> cf.ThreadPoolExecutor:
-    global _store_pool  # noqa: PLW0603 - one pool per process for store calls
-    with _store_pool_lock:
-        if _store_pool is None:
-            _store_pool = cf.ThreadPoolExecutor(_STORE_THREADS, "tarry-store")
-    return _store_pool
-
-
-async def offload(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a blocking call (a store write) off the event loop.
-
-    Store calls get their own small pool; the writes of many coroutines gather
-    into shared group commits.
-    """
-    call = functools.partial(fn, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(_offload_pool(), call)
-
-
 async def call_task_async(
     task: spec.TaskSpec[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
@@ -455,7 +428,8 @@ async def _run_step_async(
         key, call.label, task.log_prints, is_async=task.is_async, waits_refused=refused
     ):
         try:
-            value = await _invoke_with_retries_async(call)
+            async with limits.task_slots_async(ctx.host, task.tags, key):
+                value = await _invoke_with_retries_async(call)
         except Exception as exc:
             await offload(_save, ctx, call.failed(exc))
             raise

@@ -171,13 +171,13 @@ def test_more_slots_than_the_limit_has_are_refused_and_nothing_is_taken(store: S
 
 def test_rate_limit_slots_decay(store: Store) -> None:
     store.create_concurrency_limit(limit("api", 2, slot_decay_per_second=4.0))
-    rate = {"mode": limits.SlotMode.RATE_LIMIT}
-    assert store.take_concurrency_slots(take("", "api", **rate)).granted
-    assert store.take_concurrency_slots(take("", "api", **rate)).granted
-    refused = store.take_concurrency_slots(take("", "api", now=T0 + 0.1, **rate))
+    rate = limits.SlotMode.RATE_LIMIT
+    assert store.take_concurrency_slots(take("", "api", mode=rate)).granted
+    assert store.take_concurrency_slots(take("", "api", mode=rate)).granted
+    refused = store.take_concurrency_slots(take("", "api", now=T0 + 0.1, mode=rate))
     assert not refused.granted
     assert refused.retry_after == pytest.approx(0.15)
-    assert store.take_concurrency_slots(take("", "api", now=T0 + 0.25, **rate)).granted
+    assert store.take_concurrency_slots(take("", "api", now=T0 + 0.25, mode=rate)).granted
     found = store.get_concurrency_limit("api", T0 + 0.25)
     assert found is not None
     assert found.active_slots(T0 + 0.25) == 2
