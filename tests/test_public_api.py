@@ -125,5 +125,6 @@ def test_concurrency_paths_are_prefects() -> None:
         "get_limit",
         "limit_holders",
         "list_limits",
+        "reset_limit",
         "update_limit",
     ]

@@ -40,6 +40,7 @@ __all__ = [
     "get_limit",
     "limit_holders",
     "list_limits",
+    "reset_limit",
     "update_limit",
 ]
 
@@ -135,6 +136,20 @@ def delete_limit(name: str, *, hst: host.Host | None = None) -> None:
     """
     if not (hst or host.get_host()).store.delete_concurrency_limit(name):
         raise errors.ConcurrencyLimitNotFound(name)
+
+
+def reset_limit(name: str, *, hst: host.Host | None = None) -> ConcurrencyLimit:
+    """Free every slot of the limit now: its holders' and those still decaying.
+
+    A holder still running goes on; it only no longer counts.
+
+    Raises:
+        errors.ConcurrencyLimitNotFound: No limit has this name.
+    """
+    hst = hst or host.get_host()
+    if not hst.store.reset_concurrency_limit(name):
+        raise errors.ConcurrencyLimitNotFound(name)
+    return get_limit(name, hst=hst)
 
 
 def get_limit(name: str, *, hst: host.Host | None = None) -> ConcurrencyLimit:

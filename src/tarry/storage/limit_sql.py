@@ -173,6 +173,15 @@ class LimitWrites(LimitReads):
 
         return self._limit_write(op)
 
+    def reset_concurrency_limit(self, name: str) -> bool:
+        """See `Store.reset_concurrency_limit`."""
+
+        def op(execute: Execute) -> bool:
+            execute("delete_limit_slots", {"name": name})
+            return bool(execute("reset_concurrency_limit", {"name": name}))
+
+        return self._limit_write(op)
+
     def take_concurrency_slots(self, take: limits.SlotTake) -> limits.SlotGrant:
         """See `Store.take_concurrency_slots`."""
         return self._limit_write(lambda execute: take_slots(execute, take, self._array))

@@ -78,6 +78,18 @@ class MemoryLimits:
                 del slots[key]
             return stored.pop(name, None) is not None
 
+    def reset_concurrency_limit(self, name: str) -> bool:
+        """See `Store.reset_concurrency_limit`."""
+        with self._lock:
+            self._check_open()
+            stored, slots = self._limit_tables()
+            for key in [k for k in slots if k[0] == name]:
+                del slots[key]
+            if name not in stored:
+                return False
+            stored[name] = dataclasses.replace(stored[name], decaying_slots=0.0, decayed_at=0.0)
+            return True
+
     def concurrency_holders(self, name: str, now: float) -> list[limits.SlotHolder]:
         """See `Store.concurrency_holders`."""
         with self._lock:

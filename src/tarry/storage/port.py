@@ -457,6 +457,9 @@ class LimitStore(Protocol):
     def delete_concurrency_limit(self, name: str) -> bool:
         """Delete a limit and its holders' slots. Returns whether it existed."""
 
+    def reset_concurrency_limit(self, name: str) -> bool:
+        """Free every slot of the limit, held or decaying. Returns whether it exists."""
+
     def concurrency_holders(self, name: str, now: float) -> list[limits.SlotHolder]:
         """Who holds slots of the limit at `now`, oldest first."""
 

@@ -207,3 +207,14 @@ def test_changing_a_limit_keeps_who_holds_it(store: Store) -> None:
     assert found is not None
     assert (found.limit, found.held_slots, found.updated_at, found.created_at) == (2, 1, T0 + 5, T0)
     assert store.take_concurrency_slots(take(new_id())).granted
+
+
+def test_a_reset_frees_held_and_decaying_slots(store: Store) -> None:
+    store.create_concurrency_limit(limit("db", 1, slot_decay_per_second=0.001))
+    store.take_concurrency_slots(take("", mode=limits.SlotMode.RATE_LIMIT))
+    assert store.reset_concurrency_limit("db")
+    store.take_concurrency_slots(take("a"))
+    assert store.reset_concurrency_limit("db")
+    assert not store.reset_concurrency_limit("ghost")
+    assert held(store) == 0
+    assert store.take_concurrency_slots(take("b")).granted

@@ -84,3 +84,8 @@ DELETE FROM concurrency_slots WHERE limit_name = %(name)s;
 -- name: delete_concurrency_limit
 DELETE FROM concurrency_limits WHERE name = %(name)s
 RETURNING name;
+
+-- name: reset_concurrency_limit
+UPDATE concurrency_limits SET decaying_slots = 0, decayed_at = 0
+WHERE name = %(name)s
+RETURNING name;
