@@ -23,6 +23,7 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     │   ├── WorkPoolNotFound        no work pool has this name
     │   ├── WorkQueueNotFound       the work pool has no queue of this name
     │   └── ConcurrencyLimitNotFound  no global concurrency limit has this name
+    │       └── ConcurrencyLimitMissing  (also ConcurrencySlotAcquisitionError) strict, none
     ├── WorkPoolRefused (ValueError) a pool or queue change that cannot be made
     ├── ConcurrencyLimitRefused (ValueError) a concurrency limit that cannot be made so
     ├── ConcurrencySlotAcquisitionError  slots that cannot be taken (too many, no decay)
@@ -69,6 +70,7 @@ __all__ = [
     "AlreadyAnswered",
     "ApprovalRejected",
     "CannotRespond",
+    "ConcurrencyLimitMissing",
     "ConcurrencyLimitNotFound",
     "ConcurrencyLimitRefused",
     "ConcurrencySlotAcquisitionError",
@@ -280,6 +282,14 @@ class ConcurrencySlotAcquisitionError(TarryError):
 
 class AcquireConcurrencySlotTimeoutError(ConcurrencySlotAcquisitionError, TimeoutError):
     """The slots were not free within `timeout_seconds` (or `max_retries` attempts)."""
+
+
+class ConcurrencyLimitMissing(ConcurrencyLimitNotFound, ConcurrencySlotAcquisitionError):
+    """`strict=True` and the limit does not exist.
+
+    Prefect raises `ConcurrencySlotAcquisitionError` here, so code written for it
+    catches this as well as code that catches `ConcurrencyLimitNotFound`.
+    """
 
 
 class RunEnded(TarryError):

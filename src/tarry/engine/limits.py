@@ -262,7 +262,7 @@ def acquire(host: Host, acquisition: Acquisition) -> Held:
 
     Raises:
         errors.AcquireConcurrencySlotTimeoutError: No room in time.
-        errors.ConcurrencyLimitNotFound: Strict, and a limit does not exist.
+        errors.ConcurrencyLimitMissing: Strict, and a limit does not exist.
         errors.ConcurrencySlotAcquisitionError: The slots can never be taken.
     """
     leases = host.service(SlotLeases)
