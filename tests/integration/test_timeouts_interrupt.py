@@ -359,7 +359,9 @@ def records_once() -> int:
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])
 def test_timeouts_falling_anywhere_around_step_records_leave_a_whole_journal(store: str) -> None:
-    settings = {} if store == "sqlite" else {"database_url": postgres_schema_url()}
+    settings: dict[str, Any] = {}
+    if store == "postgres":
+        settings["database_url"] = postgres_schema_url()
     with tarry_test_harness(**settings) as harness:
         for n in range(12):
             calls.clear()
