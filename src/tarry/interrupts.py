@@ -19,14 +19,16 @@ outermost shield ends, so a step is recorded whole or not at all.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import ctypes
 import dataclasses
 import sys
 import threading
+import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from tarry import errors
 
@@ -35,8 +37,12 @@ __all__ = [
     "Interruptible",
     "Shield",
     "ShieldedLock",
+    "Wakeable",
     "describe",
+    "in_timed_call",
     "shielded",
+    "sleep",
+    "wait_done",
     "waking",
 ]
 
@@ -82,7 +88,7 @@ class _Guard:
         self.depth = 0
         self.began = self.finished = self.issued = False
         self.pending = self.delivered = self.deferred = False
-        self.waking: threading.Event | None = None
+        self.waking: Wakeable | None = None
 
     def begin(self) -> bool:
         with self.lock:
@@ -188,10 +194,17 @@ class ShieldedLock:
         shield.__exit__()
 
 
+class Wakeable(Protocol):
+    """What a wait blocks on: anything that can be set (an `Event`, a hub signal)."""
+
+    def set(self) -> None:
+        """Wake the waiter."""
+
+
 class _Waking:
     __slots__ = ("_event", "_guard")
 
-    def __init__(self, event: threading.Event) -> None:
+    def __init__(self, event: Wakeable) -> None:
         self._event = event
         self._guard: _Guard | None = getattr(_local, "guard", None)
 
@@ -204,13 +217,63 @@ class _Waking:
             self._guard.waking = None
 
 
-def waking(event: threading.Event) -> _Waking:
+def waking(event: Wakeable) -> _Waking:
     """While the block waits on `event`, an interrupt of this thread sets it too.
 
     A thread blocked on a lock in C would not see the interrupt until the wait
     ends; set, the wait returns and the interrupt is raised at once.
     """
     return _Waking(event)
+
+
+def in_timed_call() -> bool:
+    """Whether this thread runs a timed call's body (one its deadline interrupts)."""
+    return getattr(_local, "guard", None) is not None
+
+
+def sleep(seconds: float) -> None:
+    """`time.sleep` that a timed call's interrupt cuts short (it raises at once)."""
+    if not in_timed_call():
+        time.sleep(seconds)
+        return
+    event = threading.Event()
+    with waking(event):
+        event.wait(seconds)
+
+
+def wait_done(futures: Sequence[cf.Future[Any]], timeout: float | None) -> float | None:
+    """In a timed call, wait for all `futures` so that its interrupt can break in.
+
+    A wait on futures blocks in C, where an interrupt is not seen; this one wakes
+    for it. Outside a timed call it does nothing.
+
+    Returns:
+        The timeout left for the caller's own wait: `timeout` as it was outside a
+        timed call, else 0 (this wait is over).
+    """
+    if not in_timed_call():
+        return timeout
+    pending = [f for f in futures if not f.done()]
+    if pending:
+        _wait_all(pending, timeout)
+    return 0
+
+
+def _wait_all(pending: list[cf.Future[Any]], timeout: float | None) -> None:
+    all_done = threading.Event()
+    left = [len(pending)]
+    lock = threading.Lock()
+
+    def one_done(_: cf.Future[Any]) -> None:
+        with lock:
+            left[0] -= 1
+            if left[0] == 0:
+                all_done.set()
+
+    for future in pending:
+        future.add_done_callback(one_done)
+    with waking(all_done):
+        all_done.wait(timeout)
 
 
 @dataclasses.dataclass

@@ -376,3 +376,45 @@ def test_timeouts_falling_anywhere_around_step_records_leave_a_whole_journal(sto
             _check_journal(harness, run)
         # The store is still healthy: no transaction was left open by an interrupt.
         assert records_once() == 21
+
+
+# -- tarry's own waits inside a timed flow wake for its interrupt -------------------------------
+
+
+@task
+def naps_in_the_pool() -> str:
+    time.sleep(1.5)
+    return "rested"
+
+
+@flow(timeout_seconds=0.3, task_runner=ThreadPoolTaskRunner(max_workers=1))
+def waits_for_a_future() -> str:
+    value: str = naps_in_the_pool.submit().result()  # waits for the future
+    side_effects.append("got the result")
+    return value
+
+
+def test_a_flow_waiting_for_a_future_is_stopped_in_its_wait(harness: TestHarness) -> None:
+    with pytest.raises(tarry.FlowTimeout) as caught:
+        waits_for_a_future()
+    assert "stopped at" in str(caught.value)
+    assert "abandoned" not in str(caught.value)
+    assert side_effects == []
+
+
+@task(retries=1, retry_delay_seconds=60)
+def fails_once() -> None:
+    raise RuntimeError("not yet")
+
+
+@flow(timeout_seconds=0.3)
+def waits_to_retry() -> None:
+    fails_once()
+
+
+def test_a_flow_is_stopped_in_a_task_retry_delay(harness: TestHarness) -> None:
+    started = time.monotonic()
+    with pytest.raises(tarry.FlowTimeout) as caught:
+        waits_to_retry()
+    assert time.monotonic() - started < 0.3 + SLACK
+    assert "abandoned" not in str(caught.value)

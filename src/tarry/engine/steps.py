@@ -257,7 +257,7 @@ def _invoke_with_retries(call: _Call) -> Any:
             delay = call.next_delay(exc)
             if delay is None:
                 raise
-            time.sleep(delay)
+            interrupts.sleep(delay)  # a flow's timeout cuts the delay short
 
 
 def _invoke(
