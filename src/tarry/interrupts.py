@@ -60,7 +60,15 @@ _clear_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.c_void
 )
 
 _PACKAGE = str(Path(errors.__file__).parent)
-_local = threading.local()
+
+
+class _Local(threading.local):
+    # A class default: looking up a missing thread-local attribute raises inside,
+    # which costs microseconds on every shield.
+    guard: _Guard | None = None
+
+
+_local = _Local()
 
 
 class _Delivered(errors.TimeoutInterrupt):
@@ -68,7 +76,7 @@ class _Delivered(errors.TimeoutInterrupt):
 
     def __init__(self, *args: object) -> None:
         super().__init__(*args)
-        guard: _Guard | None = getattr(_local, "guard", None)
+        guard = _local.guard
         if guard is not None:
             # Built only when raised, in the thread being interrupted: from here on,
             # nothing is pending for a shield to clear.
@@ -151,7 +159,7 @@ class Shield:
         self._guard: _Guard | None = None
 
     def __enter__(self) -> None:
-        guard: _Guard | None = getattr(_local, "guard", None)
+        guard = _local.guard
         if guard is not None:
             guard.enter()
         self._guard = guard
@@ -206,7 +214,7 @@ class _Waking:
 
     def __init__(self, event: Wakeable) -> None:
         self._event = event
-        self._guard: _Guard | None = getattr(_local, "guard", None)
+        self._guard = _local.guard
 
     def __enter__(self) -> None:
         if self._guard is not None:
@@ -228,7 +236,7 @@ def waking(event: Wakeable) -> _Waking:
 
 def in_timed_call() -> bool:
     """Whether this thread runs a timed call's body (one its deadline interrupts)."""
-    return getattr(_local, "guard", None) is not None
+    return _local.guard is not None
 
 
 def sleep(seconds: float) -> None:
