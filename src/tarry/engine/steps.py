@@ -236,7 +236,7 @@ def _waits_refused(
 
     A wait in a task pauses the run that owns it (as in Prefect) when the task runs
     in the flow's own line of execution, which then simply stops at the wait. A task
-    beside the flow (submitted), in a thread its timeout may abandon, or blocking
+    beside the flow (submitted), in a helper thread its timeout interrupts, or blocking
     an `async def` flow's event loop cannot stop the run there.
     """
     if not inline:
