@@ -287,11 +287,7 @@ class AcquireConcurrencySlotTimeoutError(ConcurrencySlotAcquisitionError, Timeou
 
 
 class ConcurrencyLimitMissing(ConcurrencyLimitNotFound, ConcurrencySlotAcquisitionError):
-    """`strict=True` and the limit does not exist.
-
-    Prefect raises `ConcurrencySlotAcquisitionError` here, so code written for it
-    catches this as well as code that catches `ConcurrencyLimitNotFound`.
-    """
+    """`strict=True` and the limit does not exist (Prefect raises the second base here)."""
 
 
 class RunEnded(TarryError):
@@ -509,10 +505,8 @@ def _from_pydantic(error: pydantic_core.ErrorDetails) -> FieldError:
 class ValueRefused(InputInvalid):
     """A value from outside cannot be stored unchanged; nothing was changed.
 
-    Raised by `tarry.boundary.check` for a NUL character, a number that is not
-    finite, nesting, a field or a value over its limit, in an answer, a message,
-    parameters or a name (`what` says which). It is an `InputInvalid`, so a form
-    shows it by its field and a run that waits keeps waiting.
+    `tarry.boundary.check` refuses a NUL, a number not finite, or nesting, a field or a
+    value over its limit (`what` says where); a form shows it by its field.
     """
 
     def __init__(self, what: str, field_errors: list[FieldError]) -> None:
@@ -597,12 +591,9 @@ class RunSuspended(ControlSignal):
 class TimeoutInterrupt(ControlSignal):
     """The call ran past its `timeout_seconds` and was interrupted where it was.
 
-    tarry raises this inside a sync task's or flow's body, in the thread running
-    it, when its deadline passes (the way Temporal stops a workflow with a
-    `BaseException`): it unwinds the body through its `finally` blocks, and a user's
-    `except Exception:` cannot swallow it. It is a control signal, never an outcome:
-    the code that gave the body its deadline replaces it with a `TaskTimeout` or a
-    `FlowTimeout`, which is what callers see and what the journal records.
+    Raised in the thread running a sync task's or flow's body, through its `finally`
+    blocks and past any `except Exception:`; the code that set the deadline replaces
+    it with the `TaskTimeout` or `FlowTimeout` that callers see and the journal keeps.
     """
 
     def __init__(self, *args: object) -> None:
