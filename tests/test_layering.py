@@ -27,6 +27,7 @@ LAYERS = {
     "tarry.errors": 0,
     "tarry.forms": 0,
     "tarry.futures": 0,
+    "tarry.interrupts": 0,
     "tarry.loader": 0,
     "tarry.names": 0,
     "tarry.safe_markdown": 0,

@@ -23,6 +23,7 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     │   ├── WorkPoolNotFound        no work pool has this name
     │   ├── WorkQueueNotFound       the work pool has no queue of this name
     │   └── ConcurrencyLimitNotFound  no global concurrency limit has this name
+    │       └── ConcurrencyLimitMissing  (also ConcurrencySlotAcquisitionError) strict, none
     ├── WorkPoolRefused (ValueError) a pool or queue change that cannot be made
     ├── ConcurrencyLimitRefused (ValueError) a concurrency limit that cannot be made so
     ├── ConcurrencySlotAcquisitionError  slots that cannot be taken (too many, no decay)
@@ -51,7 +52,8 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     BaseException
     └── ControlSignal               unwinds a flow's stack; never catch it
         ├── RunAborted              the run was taken away from this thread
-        └── RunSuspended            the run leaves memory until its wait ends
+        ├── RunSuspended            the run leaves memory until its wait ends
+        └── TimeoutInterrupt        raised inside a task or flow body its timeout stops
 
 Each leaf's docstring is its default message.
 """
@@ -69,6 +71,7 @@ __all__ = [
     "AlreadyAnswered",
     "ApprovalRejected",
     "CannotRespond",
+    "ConcurrencyLimitMissing",
     "ConcurrencyLimitNotFound",
     "ConcurrencyLimitRefused",
     "ConcurrencySlotAcquisitionError",
@@ -106,6 +109,7 @@ __all__ = [
     "StoreError",
     "TarryError",
     "TaskTimeout",
+    "TimeoutInterrupt",
     "ValueRefused",
     "WaitNotFound",
     "WaitTimeout",
@@ -280,6 +284,14 @@ class ConcurrencySlotAcquisitionError(TarryError):
 
 class AcquireConcurrencySlotTimeoutError(ConcurrencySlotAcquisitionError, TimeoutError):
     """The slots were not free within `timeout_seconds` (or `max_retries` attempts)."""
+
+
+class ConcurrencyLimitMissing(ConcurrencyLimitNotFound, ConcurrencySlotAcquisitionError):
+    """`strict=True` and the limit does not exist.
+
+    Prefect raises `ConcurrencySlotAcquisitionError` here, so code written for it
+    catches this as well as code that catches `ConcurrencyLimitNotFound`.
+    """
 
 
 class RunEnded(TarryError):
@@ -580,3 +592,18 @@ class RunSuspended(ControlSignal):
         self.run_id = run_id
         self.reason = reason
         self.chain = chain or (run_id,)
+
+
+class TimeoutInterrupt(ControlSignal):
+    """The call ran past its `timeout_seconds` and was interrupted where it was.
+
+    tarry raises this inside a sync task's or flow's body, in the thread running
+    it, when its deadline passes (the way Temporal stops a workflow with a
+    `BaseException`): it unwinds the body through its `finally` blocks, and a user's
+    `except Exception:` cannot swallow it. It is a control signal, never an outcome:
+    the code that gave the body its deadline replaces it with a `TaskTimeout` or a
+    `FlowTimeout`, which is what callers see and what the journal records.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(args or ("interrupted: the call ran past its timeout",)))

@@ -6,6 +6,8 @@ import concurrent.futures as cf
 from collections.abc import Iterable, Iterator
 from typing import Any, Generic, NamedTuple, TypeVar
 
+from tarry import interrupts
+
 __all__ = ["DoneAndNotDoneFutures", "TarryFuture", "as_completed", "resolve_futures", "wait"]
 
 R = TypeVar("R")
@@ -41,6 +43,7 @@ class TarryFuture(Generic[R]):
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the task finished or `timeout` seconds passed."""
+        timeout = interrupts.wait_done([self._inner], timeout)
         cf.wait([self._inner], timeout=timeout)
 
     def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> R:
@@ -54,7 +57,7 @@ class TarryFuture(Generic[R]):
             TimeoutError: The task did not finish in time.
         """
         if raise_on_failure:
-            return self._inner.result(timeout)
+            return self._inner.result(interrupts.wait_done([self._inner], timeout))
         self.wait(timeout)
         error = self._inner.exception(0)
         return error if error is not None else self._inner.result(0)  # type: ignore[return-value]
@@ -86,6 +89,7 @@ def wait(
         The finished and unfinished futures.
     """
     by_inner = {f._inner: f for f in futures}
+    timeout = interrupts.wait_done(list(by_inner), timeout)
     done, not_done = cf.wait(by_inner, timeout=timeout)
     return DoneAndNotDoneFutures({by_inner[f] for f in done}, {by_inner[f] for f in not_done})
 

@@ -1,11 +1,15 @@
 """`concurrency` and `rate_limit` for async code (Prefect's `prefect.concurrency.asyncio`).
 
-from tarry.concurrency.asyncio import concurrency, rate_limit
+For example:
 
-async with concurrency("db", occupy=2, timeout_seconds=30):
-await write_rows()
+    from tarry.concurrency.asyncio import concurrency, rate_limit
 
-await rate_limit("api")
+    async with concurrency("db", occupy=2, timeout_seconds=30):
+        await write_rows()
+
+    await rate_limit("api")
+
+They take the same arguments as `tarry.concurrency.sync`'s.
 """
 
 from __future__ import annotations

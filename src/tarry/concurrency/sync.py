@@ -1,12 +1,16 @@
 """`concurrency` and `rate_limit` for sync code (Prefect's `prefect.concurrency.sync`).
 
-from tarry.concurrency.sync import concurrency, rate_limit
+For example:
 
-with concurrency("db", occupy=2, timeout_seconds=30):
-write_rows()
+    from tarry.concurrency.sync import concurrency, rate_limit
 
-rate_limit("api")          # waits until the limit's decay lets one more through
-call_api()
+    with concurrency("db", occupy=2, timeout_seconds=30):
+        write_rows()
+
+    rate_limit("api")  # waits until the limit's decay lets one more through
+    call_api()
+
+The async twins are in `tarry.concurrency.asyncio`.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ def concurrency(  # noqa: PLR0917 - Prefect's signature, positional as there
 
     Raises:
         AcquireConcurrencySlotTimeoutError: No room in time (a `TimeoutError`).
-        errors.ConcurrencyLimitNotFound: `strict`, and a limit does not exist.
+        errors.ConcurrencyLimitMissing: `strict`, and a limit does not exist.
         ConcurrencySlotAcquisitionError: The slots can never be taken (more than the limit).
     """
     hst = _host()
@@ -90,7 +94,7 @@ def rate_limit(
 
     Raises:
         AcquireConcurrencySlotTimeoutError: No room in time (a `TimeoutError`).
-        errors.ConcurrencyLimitNotFound: `strict`, and a limit does not exist.
+        errors.ConcurrencyLimitMissing: `strict`, and a limit does not exist.
         ConcurrencySlotAcquisitionError: A limit has no decay, or fewer slots than `occupy`.
     """
     hst = _host()

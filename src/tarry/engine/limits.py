@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 
-from tarry import errors
+from tarry import errors, interrupts
 from tarry.engine import context, run_logs
 from tarry.engine.offloading import offload
 from tarry.host import Host
@@ -177,10 +177,15 @@ class Held:
     grant: limits.SlotGrant
 
     def release(self) -> None:
-        """Free the slots (rate-limit slots are not held: they decay)."""
+        """Free the slots (rate-limit slots are not held: they decay).
+
+        Shielded: a timeout's interrupt never stops a release half-way (freed in the
+        store, still renewed here).
+        """
         if self.acquisition.mode is limits.SlotMode.CONCURRENCY:
-            self.host.store.release_concurrency_slots(self.acquisition.holder)
-            self.host.service(SlotLeases).drop(self.acquisition.holder)
+            with interrupts.shielded():
+                self.host.store.release_concurrency_slots(self.acquisition.holder)
+                self.host.service(SlotLeases).drop(self.acquisition.holder)
 
     def settle(self, outcome: BaseException | None) -> None:
         """End the holding as the block ended: parked if the run suspends, else released."""
@@ -194,8 +199,9 @@ class Held:
         if self.acquisition.run_id is None:
             self.release()
             return
-        self.host.store.park_concurrency_slots(self.acquisition.holder)
-        self.host.service(SlotLeases).drop(self.acquisition.holder)
+        with interrupts.shielded():
+            self.host.store.park_concurrency_slots(self.acquisition.holder)
+            self.host.service(SlotLeases).drop(self.acquisition.holder)
 
 
 def new_acquisition(
@@ -262,18 +268,33 @@ def acquire(host: Host, acquisition: Acquisition) -> Held:
 
     Raises:
         errors.AcquireConcurrencySlotTimeoutError: No room in time.
-        errors.ConcurrencyLimitNotFound: Strict, and a limit does not exist.
+        errors.ConcurrencyLimitMissing: Strict, and a limit does not exist.
         errors.ConcurrencySlotAcquisitionError: The slots can never be taken.
     """
     leases = host.service(SlotLeases)
     while True:
         _check_aborted()
-        grant = host.store.take_concurrency_slots(acquisition.take(host.owner))
-        if grant.granted:
-            return _held(host, acquisition, grant)
+        grant, held = _take(host, acquisition)
+        if held is not None:
+            return held
         if not _free_gone_owners(host, grant):
             _log_wait(acquisition, grant)
             leases.wait_for_release(acquisition.wait_after(grant))
+
+
+def _take(host: Host, acquisition: Acquisition) -> tuple[limits.SlotGrant, Held | None]:
+    """One try at the slots; shielded, so slots taken are never lost to an interrupt."""
+    held: Held | None = None
+    try:
+        with interrupts.shielded():
+            grant = host.store.take_concurrency_slots(acquisition.take(host.owner))
+            held = _held(host, acquisition, grant) if grant.granted else None
+    except errors.TimeoutInterrupt:
+        # Raised as the shield ended: the caller never gets the slots, so free them.
+        if held is not None:
+            held.release()
+        raise
+    return grant, held
 
 
 async def acquire_async(host: Host, acquisition: Acquisition) -> Held:

@@ -354,19 +354,21 @@ async def _attempt_async(ctx: context.RunContext, params: dict[str, Any]) -> Any
 
 
 def _with_flow_timeout(ctx: context.RunContext, body: Callable[[], Any]) -> Any:
-    # The body runs in a helper thread so the caller can give up on it; the
-    # abandoned thread is stopped at its next step by `ctx.aborted`.
+    # The body runs in a helper thread that the deadline interrupts where it is
+    # (one blocked in C is abandoned, and stopped at its next step by `ctx.aborted`).
     seconds = ctx.flow.timeout_seconds or 0.0
     name = f"tarry-flow-{ctx.run.name}"
     return steps.call_with_deadline(body, seconds, name, _flow_timeout(ctx))
 
 
-def _flow_timeout(ctx: context.RunContext) -> Callable[[], BaseException]:
+def _flow_timeout(ctx: context.RunContext) -> Callable[[str], BaseException]:
     """What the flow's own deadline raises when it expires (and only then)."""
     seconds = ctx.flow.timeout_seconds or 0.0
 
-    def timed_out() -> BaseException:
+    def timed_out(detail: str) -> BaseException:
         ctx.aborted = f"flow timed out after {seconds:g}s"
-        return errors.FlowTimeout(f"flow {ctx.flow.name!r} exceeded its timeout of {seconds:g}s")
+        return errors.FlowTimeout(
+            f"flow {ctx.flow.name!r} exceeded its timeout of {seconds:g}s{detail}"
+        )
 
     return timed_out

@@ -11,12 +11,13 @@ import asyncio
 import concurrent.futures as cf
 import contextvars
 import dataclasses
+import functools
 import threading
 import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tarry import errors, futures, serialization, task_runners
+from tarry import errors, futures, interrupts, serialization, task_runners
 from tarry.engine import context, journal, limits, run_logs
 from tarry.engine.offloading import offload
 from tarry.states import StepKind, StepStatus
@@ -167,11 +168,16 @@ def _prepare(
 
 
 def _save(ctx: context.RunContext, step: records.StepRecord) -> None:
-    if not ctx.host.store.put_step(step, owner=ctx.host.owner):
+    # Shielded: a deadline's interrupt never lands between the store's write and
+    # the journal's record of it, nor inside the write.
+    with interrupts.shielded():
+        saved = ctx.host.store.put_step(step, owner=ctx.host.owner)
+        if saved:
+            ctx.journal.record(step)
+    if not saved:
         # Paused past its lease, this process lost the run to another one: the
         # journal is theirs now, and this execution must stop here.
         raise errors.RunAborted(ctx.run.id, "another process took the run over")
-    ctx.journal.record(step)
 
 
 def _outcome(call: _Call, value: Any) -> records.StepRecord:
@@ -230,13 +236,13 @@ def _waits_refused(
 
     A wait in a task pauses the run that owns it (as in Prefect) when the task runs
     in the flow's own line of execution, which then simply stops at the wait. A task
-    beside the flow (submitted), in a thread its timeout may abandon, or blocking
+    beside the flow (submitted), in a helper thread its timeout interrupts, or blocking
     an `async def` flow's event loop cannot stop the run there.
     """
     if not inline:
         return "a submitted task runs beside its flow; call the task directly to wait in it"
     if task.timeout_seconds is not None:
-        return "a task with timeout_seconds runs in a thread its timeout abandons"
+        return "a task with timeout_seconds runs in a helper thread its timeout interrupts"
     if ctx.flow.is_async and not task.is_async:
         return "a sync task of an async def flow would block the event loop; make it async def"
     return None
@@ -251,7 +257,7 @@ def _invoke_with_retries(call: _Call) -> Any:
             delay = call.next_delay(exc)
             if delay is None:
                 raise
-            time.sleep(delay)
+            interrupts.sleep(delay)  # a flow's timeout cuts the delay short
 
 
 def _invoke(
@@ -272,46 +278,64 @@ def _invoke(
     seconds = task.timeout_seconds
     if seconds is None:
         return target()
-    timeout = errors.TaskTimeout(f"task {task.name!r} exceeded its timeout of {seconds:g}s")
-    return call_with_deadline(target, seconds, f"tarry-task-{task.name}", lambda: timeout)
+    timeout = _task_timeout(task.name, seconds)
+    return call_with_deadline(target, seconds, f"tarry-task-{task.name}", timeout)
 
 
 def call_with_deadline(
     target: Callable[[], T],
     seconds: float,
     thread_name: str,
-    on_timeout: Callable[[], BaseException],
+    on_timeout: Callable[[str], BaseException],
 ) -> T:
-    """Call `target` in a helper thread, in this context, waiting `seconds` at most.
+    """Call `target` in a helper thread, in this context, for `seconds` at most.
 
-    A thread cannot be killed: on timeout it is left to finish in the background
-    and its outcome is ignored.
+    When the time is up the helper is interrupted where it is (`tarry.interrupts`):
+    it raises `errors.TimeoutInterrupt` at its next Python bytecode, outside tarry's
+    shielded critical sections. One blocked in C past a grace period is abandoned;
+    it stops when it is back in Python.
+
+    Args:
+        target: The body to run.
+        seconds: Its deadline, from now.
+        thread_name: The helper thread's name.
+        on_timeout: Builds the error to raise from the end of its message: where the
+            body stopped, or that it was abandoned.
 
     Raises:
-        BaseException: What `on_timeout()` returns, when `target` did not return in time.
+        BaseException: What `on_timeout(...)` returns, when `target` did not return in time.
     """
-    future: cf.Future[T] = cf.Future()
-    runner = contextvars.copy_context()
-
-    def work() -> None:
-        try:
-            future.set_result(runner.run(target))
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
-            future.set_exception(exc)
-
-    threading.Thread(target=work, name=thread_name, daemon=True).start()
+    body = functools.partial(contextvars.copy_context().run, target)
+    call = interrupts.Interruptible(body, thread_name)
+    call.start()
     try:
-        return future.result(timeout=seconds)
-    except cf.TimeoutError:
-        # Only the wait timed out here; a TimeoutError raised by `target` itself
-        # is re-raised by `result()` above, untouched.
-        if future.done():
-            return future.result()
-        raise on_timeout() from None
+        finished = call.wait(seconds)
+    except BaseException:
+        call.interrupt()  # this thread is being stopped, and its helper with it
+        raise
+    if not finished and not call.stop():
+        error = on_timeout(interrupts.describe(call, stopped=False))
+        run_logs.get_run_logger().warning("%s", error)
+        raise error
+    try:
+        return call.result()
+    except BaseException:
+        # Only this deadline's interrupt becomes `on_timeout`: an error `target`
+        # raised by itself (a TimeoutError too) passes through untouched.
+        if not call.interrupted:
+            raise
+        raise on_timeout(interrupts.describe(call, stopped=True)) from None
+
+
+def _task_timeout(name: str, seconds: float) -> Callable[[str], BaseException]:
+    def build(detail: str) -> BaseException:
+        return errors.TaskTimeout(f"task {name!r} exceeded its timeout of {seconds:g}s{detail}")
+
+    return build
 
 
 async def await_with_deadline(
-    body: Coroutine[Any, Any, T], seconds: float, on_timeout: Callable[[], BaseException]
+    body: Coroutine[Any, Any, T], seconds: float, on_timeout: Callable[[str], BaseException]
 ) -> T:
     """Async version of `call_with_deadline`: await `body`, for `seconds` at most.
 
@@ -319,7 +343,7 @@ async def await_with_deadline(
     raises itself (a wait's `WaitTimeout`, a receive's timeout) passes through as it is.
 
     Raises:
-        BaseException: What `on_timeout()` returns, when `body` did not end in time.
+        BaseException: What `on_timeout("")` returns, when `body` did not end in time.
     """
     deadline = asyncio.timeout(seconds)
     try:
@@ -327,7 +351,7 @@ async def await_with_deadline(
             return await body
     except TimeoutError:
         if deadline.expired():
-            raise on_timeout() from None
+            raise on_timeout("") from None
         raise
 
 
@@ -462,8 +486,8 @@ async def _invoke_async(
     seconds = task.timeout_seconds
     if seconds is None:
         return await task.fn(*args, **kwargs)
-    timeout = errors.TaskTimeout(f"task {task.name!r} exceeded its timeout of {seconds:g}s")
-    return await await_with_deadline(task.fn(*args, **kwargs), seconds, lambda: timeout)
+    timeout = _task_timeout(task.name, seconds)
+    return await await_with_deadline(task.fn(*args, **kwargs), seconds, timeout)
 
 
 def run_coroutine_sync(coro: Coroutine[Any, Any, T]) -> T:

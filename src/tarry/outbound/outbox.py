@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from tarry import host
+from tarry import host, interrupts
 from tarry.outbound import dispatch, notices, smtp, targets, tokens
 from tarry.storage import records
 from tarry.storage.outbox import OutboxItem
@@ -22,8 +22,9 @@ __all__ = ["may_reply", "queue_mail", "queue_wait_notices"]
 def queue_mail(hst: host.Host, run_id: str, key: str, payload: dict[str, Any]) -> None:
     """Queue a mail (`smtp.mail_payload`) of `run_id` under `key`, and wake the dispatcher."""
     item = _item(hst, run_id, key, "email", payload, recipients=payload["to"])
-    hst.store.queue_outbox([item])
-    dispatch.ensure_dispatcher(hst).kick()
+    with interrupts.shielded():  # queued and kicked, or neither
+        hst.store.queue_outbox([item])
+        dispatch.ensure_dispatcher(hst).kick()
 
 
 def queue_wait_notices(
@@ -32,8 +33,9 @@ def queue_wait_notices(
     """Queue the notices of a newly opened input wait: one per mail address and webhook."""
     spec = json.loads(wait.spec) if wait.spec else None
     items = [item for target in to for item in _notices(hst, run, wait, spec, target)]
-    if items and hst.store.queue_outbox(items):
-        dispatch.ensure_dispatcher(hst).kick()
+    with interrupts.shielded():  # queued and kicked, or neither
+        if items and hst.store.queue_outbox(items):
+            dispatch.ensure_dispatcher(hst).kick()
 
 
 def _notices(

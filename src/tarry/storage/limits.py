@@ -175,13 +175,13 @@ def decide(
     """What to write for `take`, given the stored limits and their live rows.
 
     Raises:
-        errors.ConcurrencyLimitNotFound: `take.strict` and a limit does not exist.
+        errors.ConcurrencyLimitMissing: `take.strict` and a limit does not exist.
         errors.ConcurrencySlotAcquisitionError: A limit can never grant the slots
             (fewer than asked), or a rate limit has no decay.
     """
     missing = tuple(n for n in take.names if n not in limits)
     if missing and take.strict:
-        raise errors.ConcurrencyLimitNotFound(missing[0])
+        raise errors.ConcurrencyLimitMissing(missing[0])
     used = [limits[n] for n in take.names if n in limits and limits[n].active]
     for limit in used:
         _check_fits(take, limit)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Collection, Sequence
 
-from tarry import errors
+from tarry import errors, interrupts
 from tarry.states import DeliveryStatus, RunState, WaitKind, WaitStatus
 from tarry.storage import (
     claiming,
@@ -32,7 +31,7 @@ class MemoryStore(
     """`Store` kept in this process's memory; gone when the process ends."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = interrupts.ShieldedLock()
         self._runs: dict[str, records.RunRecord] = {}
         self._transitions: dict[str, list[records.TransitionRecord]] = {}
         self._steps: dict[str, dict[str, records.StepRecord]] = {}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Callable, Sequence
 
+from tarry import interrupts
 from tarry.storage import limit_sql, limits, records
 
 __all__ = ["MemoryLimits"]
@@ -14,7 +14,7 @@ __all__ = ["MemoryLimits"]
 class MemoryLimits:
     """The `LimitStore` methods of `MemoryStore`."""
 
-    _lock: threading.Lock
+    _lock: interrupts.ShieldedLock
     _runs: dict[str, records.RunRecord]
 
     def _check_open(self) -> None:

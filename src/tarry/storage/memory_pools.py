@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from tarry import errors
+from tarry import errors, interrupts
 from tarry.states import RunState
 from tarry.storage import claiming, records
 
@@ -19,7 +18,7 @@ _BUSY_STATES = (RunState.RUNNING, RunState.WAITING)
 class MemoryPools:
     """The `WorkPoolStore` methods of `MemoryStore`, and its claim of Pending runs."""
 
-    _lock: threading.Lock
+    _lock: interrupts.ShieldedLock
     _runs: dict[str, records.RunRecord]
     _deployments: dict[str, records.DeploymentRecord]
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Sequence
 
+from tarry import interrupts
 from tarry.states import RunState
 from tarry.storage import records
 
@@ -17,7 +17,7 @@ _Key = tuple[str, str]
 class MemorySchedules:
     """The `ScheduleStore` methods of `MemoryStore`."""
 
-    _lock: threading.Lock
+    _lock: interrupts.ShieldedLock
     _runs: dict[str, records.RunRecord]
     _transitions: dict[str, list[records.TransitionRecord]]
 

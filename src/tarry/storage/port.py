@@ -467,7 +467,7 @@ class LimitStore(Protocol):
         """Take slots of every limit named, all or none, in one transaction.
 
         Raises:
-            errors.ConcurrencyLimitNotFound: `take.strict` and a limit does not exist.
+            errors.ConcurrencyLimitMissing: `take.strict` and a limit does not exist.
             errors.ConcurrencySlotAcquisitionError: A limit can never grant them.
         """
 

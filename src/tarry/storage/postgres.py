@@ -36,7 +36,7 @@ import psycopg
 import psycopg_pool
 from psycopg.rows import DictRow, dict_row
 
-from tarry import errors
+from tarry import errors, interrupts
 from tarry.states import RunState
 from tarry.storage import claiming, named_reads, outbox, port, records, rules, wakeups
 from tarry.storage import postgres_ops as ops
@@ -94,8 +94,9 @@ class PostgresStore(named_reads.NamedReads, PostgresSchedules, PostgresPools, Po
     def _connection(self) -> Iterator[Conn]:
         if self._closed.is_set():
             raise errors.StoreError("the store is closed")
+        # Shielded: an interrupt must not leave a transaction or the pool half-done.
         try:
-            with self._pool.connection() as conn:
+            with interrupts.shielded(), self._pool.connection() as conn:
                 yield conn
         except psycopg_pool.PoolClosed as exc:
             raise errors.StoreError("the store is closed") from exc

@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tarry import errors
+from tarry import errors, interrupts
 from tarry.states import RunState, WaitKind, WaitStatus
 from tarry.storage import (
     claiming,
@@ -100,7 +100,9 @@ class SqliteStore(
     def _write(self, op: Callable[[sqlite3.Connection], T], durable: bool = True) -> T:
         if self._closed.is_set():
             raise errors.StoreError("the store is closed")
-        result: T = self._commits.run(op, durable)
+        # Shielded: an interrupt must not stop a group commit's leader mid-transaction.
+        with interrupts.shielded():
+            result: T = self._commits.run(op, durable)
         return result
 
     # -- lifecycle --------------------------------------------------------------
