@@ -3,6 +3,7 @@ modules import each other in a circle (`docs/architecture.md` draws the layers).
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -164,6 +165,29 @@ def test_imports_are_read_wherever_they_stand(tmp_path: Path) -> None:
         ("pkg.top", "pkg.sub", True),
         ("pkg.top", "pkg", False),
     }
+
+
+ARCHITECTURE = PACKAGE.parent.parent / "docs" / "architecture.md"
+
+
+def test_the_architecture_docs_give_each_module_its_layer_and_a_line() -> None:
+    # docs/architecture.md's table is this LAYERS table, and its module list names every module.
+    text = ARCHITECTURE.read_text()
+    table = {
+        _documented_module(name): int(row[3])
+        for row in text.splitlines()
+        if row.startswith("| L") and row[3].isdigit()
+        for name in row.rsplit("|", 2)[1].split("`")[1::2]
+    }
+    assert table == LAYERS
+    section = text.split("## The modules", 1)[1].split("\n## ", 1)[0]
+    listed = {part for path in section.split("`")[1::2] for part in re.split(r"[/.]", path)}
+    unlisted = [name for name in MODULES if name.rsplit(".", 1)[-1] not in listed | {"tarry"}]
+    assert not unlisted, "modules docs/architecture.md does not list:\n" + "\n".join(unlisted)
+
+
+def _documented_module(name: str) -> str:
+    return "tarry" if name == "__init__" else "tarry." + name.removesuffix("/")
 
 
 def test_no_module_is_over_600_lines() -> None:

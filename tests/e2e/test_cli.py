@@ -54,6 +54,28 @@ def test_user_errors_exit_non_zero_with_one_line(tarry_home: Path) -> None:
         assert "Traceback" not in done.stderr
 
 
+def test_deployment_runs_and_worker_commands_refuse_a_wrong_argument_in_one_line(
+    tarry_home: Path,
+) -> None:
+    cases = {
+        ("deployment", "inspect", "no/such"): "no deployment named 'no/such'",
+        ("deployment", "run", "no/such"): "no deployment named 'no/such'",
+        ("deployment", "run", "no/such", "--param", "oops"): "must look like name=value",
+        ("deployment", "pause", "no/such"): "no deployment named 'no/such'",
+        ("deployment", "resume", "no/such"): "no deployment named 'no/such'",
+        ("deployment", "schedule", "pause", "no/such"): "no deployment named 'no/such'",
+        ("deployment", "schedule", "resume", "no/such", "s"): "no deployment named 'no/such'",
+        ("runs", "retry", "0000"): "no run with id or name '0000'",
+        ("runs", "rerun", "0000"): "no run with id or name '0000'",
+        ("worker", "--pool", "bad name", "--burst"): "work pool name 'bad name' is not valid",
+    }
+    for args, message in cases.items():
+        done = run_tarry(tarry_home, *args)
+        assert done.returncode == 1, (args, done.stderr)
+        assert done.stderr.count("\n") == 1, (args, done.stderr)
+        assert message in done.stderr, (args, done.stderr)
+
+
 def test_a_failing_flow_exits_non_zero(tmp_path: Path, tarry_home: Path) -> None:
     script = tmp_path / "boom.py"
     script.write_text(

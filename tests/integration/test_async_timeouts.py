@@ -63,6 +63,20 @@ def test_an_unanswered_async_pause_raises_the_waits_timeout(
     assert ended.state_reason.startswith("WaitTimeout")
 
 
+@flow
+async def pauses_briefly() -> str:
+    await pause_flow_run(timeout=0.1)
+    return "resumed"
+
+
+def test_a_short_pause_timeout_under_asyncio_run_is_the_waits_timeout(
+    harness: TestHarness,
+) -> None:
+    # The issue's own case, written as Prefect users write it: a real clock, asyncio.run.
+    with pytest.raises(errors.WaitTimeout, match="nobody answered the pause"):
+        asyncio.run(pauses_briefly())
+
+
 def test_async_and_sync_flows_get_the_same_error_for_a_pause_timeout(
     clocked: TestHarness,
 ) -> None:
