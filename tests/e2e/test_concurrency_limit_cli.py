@@ -106,6 +106,9 @@ def test_tag_limits_are_made_shown_reset_and_deleted_by_tag(harness: TestHarness
     deleted = _ok(home, "concurrency-limit", "delete", "small-db")
     assert deleted == "deleted concurrency limit of tag small-db"
     assert [limit.name for limit in concurrency.list_limits()] == ["plain"]
+    # Names are shown as they are, never read as rich markup.
+    concurrency.create_limit("[bold]odd", 1)
+    assert _row(_ok(home, "gcl", "ls"), "[bold]odd")[:2] == ["[bold]odd", "1"]
 
 
 def test_every_wrong_argument_exits_non_zero_with_one_line(harness: TestHarness) -> None:

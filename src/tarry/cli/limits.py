@@ -16,6 +16,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from tarry import errors, limit_service
 from tarry.cli.output import AS_JSON, fail, out, print_json
@@ -110,7 +111,7 @@ def _holders_table(status: limit_service.LimitStatus) -> None:
     table = Table("holder", "run", "slots", "since", "lease expires")
     for held in status.holders:
         table.add_row(
-            held.holder,
+            Text(held.holder),
             held.run_id or "-",
             str(held.slots),
             _when(held.acquired_at),
@@ -159,7 +160,7 @@ def gcl_ls(as_json: Annotated[bool, AS_JSON] = False) -> None:
     for status in found:
         limit = status.limit
         table.add_row(
-            limit.name,
+            Text(limit.name),
             str(limit.limit),
             str(status.active_slots),
             _decay_text(limit.slot_decay_per_second),
@@ -261,7 +262,7 @@ def tag_ls(as_json: Annotated[bool, AS_JSON] = False) -> None:
     table = Table("tag", "limit", "active slots", "active")
     for status in found:
         table.add_row(
-            status.tag or "",
+            Text(status.tag or ""),
             str(status.limit.limit),
             str(status.active_slots),
             "yes" if status.limit.active else "no",
