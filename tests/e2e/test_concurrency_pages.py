@@ -102,7 +102,7 @@ def test_the_list_shows_global_limits_and_then_tag_limits(served: tuple[str, hos
 
 
 def test_a_limit_page_shows_who_holds_its_slots(served: tuple[str, host.Host]) -> None:
-    url, _hst = served
+    url, hst = served
     runner, run_id = _running_report()
     try:
         with httpx.Client(base_url=url) as http:
@@ -115,7 +115,10 @@ def test_a_limit_page_shows_who_holds_its_slots(served: tuple[str, host.Host]) -
     facts = _section(shown.text, "settings-heading")
     assert "Task tag small-db Limit 3 Active slots 1" in facts
     holders = _section(shown.text, "holders-heading")
-    assert f"{run_id} 1" in holders
+    run = hst.store.get_run(run_id)
+    assert run is not None
+    # The run (linked, by name) and what in it holds the slot: its task's step.
+    assert f"{run.name} {run_id[:8]}" in holders
     assert f'href="/runs/{run_id}"' in shown.text
     assert "Lease expires" in holders
 
@@ -162,7 +165,10 @@ def test_see_a_run_hold_a_tag_slot_and_reset_a_limit_in_the_browser(
 
             tag_row.get_by_role("link", name="small-db").click()
             expect(page.get_by_role("heading", name="tag:small-db")).to_be_visible()
-            expect(page.locator("table.holders").get_by_role("link", name=run_id)).to_be_visible()
+            run = _hst.store.get_run(run_id)
+            assert run is not None
+            holder = page.locator("table.holders").get_by_role("link", name=run.name)
+            expect(holder).to_have_attribute("href", f"/runs/{run_id}")
             screenshot(page, "concurrency-tag-holders")
 
             page.get_by_role("link", name="Concurrency").first.click()

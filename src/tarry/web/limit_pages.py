@@ -9,6 +9,7 @@ holds) and has a Reset button that frees them. An unknown limit is a 404 page.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -16,15 +17,32 @@ from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from tarry import host, limit_service
+from tarry import concurrency, host, limit_service
+from tarry.storage import records
 from tarry.web import auth, login, pages
 
-__all__ = ["LimitName", "concurrency_page", "limit_page", "reset_limit", "router"]
+__all__ = ["HolderRow", "LimitName", "concurrency_page", "limit_page", "reset_limit", "router"]
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(login.require_login)])
 
 LimitName = Annotated[str, PathParam(min_length=1, max_length=300)]
 """A limit's name in a page's path (`tag:TAG` for a tag's)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class HolderRow:
+    """A holder as the limit's page shows it: with its run, when a run holds the slots."""
+
+    held: concurrency.SlotHolder
+    """The holder."""
+    run: records.RunRecord | None
+    """Its run, if it is a run's (and the run is still stored)."""
+
+    @property
+    def step(self) -> str:
+        """What in the run holds them (its step key), or the whole holder when not a run's."""
+        prefix = f"{self.held.run_id}/"
+        return self.held.holder.removeprefix(prefix) if self.held.run_id else self.held.holder
 
 
 @router.get("/concurrency")
@@ -42,10 +60,11 @@ async def concurrency_page(request: Request) -> Response:
 @router.get("/concurrency/{name}")
 async def limit_page(request: Request, name: LimitName) -> Response:
     """One limit: its settings, its slots in use and who holds them."""
-    status = await run_in_threadpool(_status, pages.host_of(request), name)
-    return pages.render(
-        request, "concurrency_limit.html", {"section": "concurrency", "status": status}
-    )
+    hst = pages.host_of(request)
+    status = await run_in_threadpool(_status, hst, name)
+    rows = await run_in_threadpool(_holder_rows, hst, status)
+    context = {"section": "concurrency", "status": status, "holders": rows}
+    return pages.render(request, "concurrency_limit.html", context)
 
 
 @router.post("/concurrency/{name}/reset")
@@ -61,6 +80,13 @@ async def reset_limit(request: Request, name: LimitName) -> Response:
 
 def _status(hst: host.Host, name: str) -> limit_service.LimitStatus:
     return limit_service.get_limit(name, hst=hst)
+
+
+def _holder_rows(hst: host.Host, status: limit_service.LimitStatus) -> list[HolderRow]:
+    return [
+        HolderRow(held, hst.store.get_run(held.run_id) if held.run_id else None)
+        for held in status.holders
+    ]
 
 
 def _reset(hst: host.Host, name: str) -> None:
