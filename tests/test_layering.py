@@ -46,6 +46,7 @@ LAYERS = {
     # L4 verbs and doors: what flows call, and the one door for interfaces.
     "tarry.concurrency": 4,
     "tarry.deployments": 4,
+    "tarry.limit_service": 4,
     "tarry.work_pools": 4,
     "tarry.messaging": 4,
     "tarry.notify": 4,
@@ -60,6 +61,8 @@ LAYERS = {
     # L5 surfaces: HTTP, mail replies, the client.
     "tarry.client": 5,
     "tarry.client_calls": 5,
+    "tarry.client_limit_calls": 5,
+    "tarry.client_limits": 5,
     "tarry.client_pool_calls": 5,
     "tarry.client_pools": 5,
     "tarry.replies": 5,

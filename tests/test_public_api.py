@@ -128,3 +128,25 @@ def test_concurrency_paths_are_prefects() -> None:
         "reset_limit",
         "update_limit",
     ]
+
+
+def test_the_clients_have_prefects_concurrency_limit_methods() -> None:
+    from tarry.client import AsyncClient, Client
+
+    names = [
+        "create_concurrency_limit",
+        "create_global_concurrency_limit",
+        "delete_concurrency_limit_by_tag",
+        "delete_global_concurrency_limit_by_name",
+        "read_concurrency_limit_by_tag",
+        "read_concurrency_limits",
+        "read_global_concurrency_limit_by_name",
+        "read_global_concurrency_limits",
+        "reset_concurrency_limit_by_tag",
+        "reset_global_concurrency_limit_by_name",
+        "update_global_concurrency_limit",
+    ]
+    for client in (Client, AsyncClient):
+        found = sorted(n for n in dir(client) if "concurrency_limit" in n)
+        assert found == names, client
+        assert all((getattr(client, n).__doc__ or "").strip() for n in names)

@@ -25,7 +25,8 @@ only do the I/O, as httpx's clients share `Auth.auth_flow`.
 
 Results are the API's own models from `tarry.web.schemas` (`RunOut`,
 `RunDetailOut`, `LogOut`, `InputOut`, `AnswerOut`, `MessageOut`, `DeploymentOut`,
-and `WorkPoolOut`, `WorkQueueOut` of the work pool methods in `tarry.client_pools`).
+`WorkPoolOut`, `WorkQueueOut` of the work pool methods in `tarry.client_pools`, and
+`ConcurrencyLimitOut` of the concurrency limit methods in `tarry.client_limits`).
 List methods return one page as a list: ask for the next one with `offset`
 increased by `limit`; a page shorter than `limit` is the last.
 
@@ -47,7 +48,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
-from tarry import _lazy, _version, client_pools, config, errors
+from tarry import _lazy, _version, client_limits, client_pools, config, errors
 from tarry import client_calls as calls
 from tarry.client_calls import NOT_JSON, Call, Subject, decode_body, default_url, read_response
 from tarry.states import RunState
@@ -123,7 +124,7 @@ def _resolve(url: str | None, token: str | None) -> tuple[str, str]:
     )
 
 
-class Client(_BaseClient, client_pools.WorkPoolMethods):
+class Client(_BaseClient, client_pools.WorkPoolMethods, client_limits.ConcurrencyLimitMethods):
     """A synchronous client of a tarry server's API; use it as a context manager.
 
     Args:
@@ -414,7 +415,9 @@ class Client(_BaseClient, client_pools.WorkPoolMethods):
         return self._send(calls.upcoming_call(name, limit))
 
 
-class AsyncClient(_BaseClient, client_pools.AsyncWorkPoolMethods):
+class AsyncClient(
+    _BaseClient, client_pools.AsyncWorkPoolMethods, client_limits.AsyncConcurrencyLimitMethods
+):
     """Async version of `Client`; use it as an async context manager.
 
     Args:

@@ -56,7 +56,9 @@ __all__ = [
 
 T = TypeVar("T")
 
-Subject = Literal["run", "wait", "deployment", "schedule", "work_pool", "work_queue"]
+Subject = Literal[
+    "run", "wait", "deployment", "schedule", "work_pool", "work_queue", "concurrency_limit"
+]
 """What a call names, which says what a 404 means."""
 
 
@@ -216,6 +218,8 @@ def _not_found(call: Call[Any], detail: str) -> errors.NotFound:
         return errors.WorkQueueNotFound(call.subject_id, call.subject_name)
     if call.subject in ("work_pool", "work_queue"):
         return errors.WorkPoolNotFound(call.subject_id)
+    if call.subject == "concurrency_limit":
+        return errors.ConcurrencyLimitNotFound(call.subject_id)
     return errors.NotFound(detail)
 
 
@@ -247,6 +251,14 @@ def _invalid_transition(call: Call[Any], detail: str) -> errors.InvalidTransitio
     return errors.InvalidTransition(_run_id(call, detail), before, after)
 
 
+def _invalid_request(call: Call[Any], detail: str) -> errors.TarryError:
+    if call.subject in ("work_pool", "work_queue"):
+        return errors.WorkPoolRefused(detail)
+    if call.subject == "concurrency_limit":
+        return errors.ConcurrencyLimitRefused(detail)
+    return errors.TarryError(detail)
+
+
 _ERRORS: dict[str, Callable[[Call[Any], str], errors.TarryError]] = {
     "not_found": _not_found,
     "invalid_parameters": _parameter_error,
@@ -259,11 +271,8 @@ _ERRORS: dict[str, Callable[[Call[Any], str], errors.TarryError]] = {
     "not_retryable": _not_retryable,
     "flow_not_loadable": lambda _call, detail: errors.FlowLoadError(detail),
     "work_pool_refused": lambda _call, detail: errors.WorkPoolRefused(detail),
-    "invalid_request": lambda call, detail: (
-        errors.WorkPoolRefused(detail)
-        if call.subject in ("work_pool", "work_queue")
-        else errors.TarryError(detail)
-    ),
+    "concurrency_limit_refused": lambda _call, detail: errors.ConcurrencyLimitRefused(detail),
+    "invalid_request": _invalid_request,
 }
 
 

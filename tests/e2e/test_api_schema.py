@@ -65,6 +65,8 @@ def _operations(url: str) -> list[Operation]:
     "ignore:Do not use the `random` module inside strategies"
     ":hypothesis.errors.HypothesisDeprecationWarning"
 )
+# 36 operations, 60 cases each: past the suite's 300 s on a busy machine.
+@pytest.mark.timeout(900)
 def test_every_operation_conforms_to_its_documentation(api_url: str) -> None:
     # Schemathesis' pytest plugin does not run under pytest 9, so each operation's
     # strategy is driven by hypothesis here; failures name the operation.

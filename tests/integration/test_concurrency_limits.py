@@ -147,6 +147,11 @@ def test_limits_refuse_bad_values_and_duplicates(harness: TestHarness) -> None:
         concurrency.create_limit("db", 1, slot_decay_per_second=-0.5)
     with pytest.raises(errors.ConcurrencyLimitRefused, match="cannot hold '/'"):
         concurrency.create_limit("a/b", 1)
+    for name in (".", "..", "", "  ", "tag:", "tag:.."):
+        with pytest.raises(errors.ConcurrencyLimitRefused):
+            concurrency.create_limit(name, 1)
+    with pytest.raises(errors.ConcurrencyLimitRefused, match=r"cannot be named '\.\.'"):
+        concurrency.create_tag_limit("..", 1)
     assert concurrency.list_limits() == []
     concurrency.create_limit("db", 1)
     with pytest.raises(errors.ConcurrencyLimitRefused, match="exists"):

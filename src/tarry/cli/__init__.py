@@ -21,6 +21,7 @@ from typer._click import exceptions as click_errors  # typer 0.29 bundles click:
 
 from tarry import _version, config, errors, host, loader, serialization, service, work_pools, worker
 from tarry.cli import deployments
+from tarry.cli import limits as limit_commands
 from tarry.cli import pools as pool_commands
 from tarry.cli.output import AS_JSON, err, fail, out, parse_params, print_json
 from tarry.definitions import Flow
@@ -46,6 +47,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(deployments.app, name="deployment")
 app.add_typer(pool_commands.pool_app, name="work-pool")
 app.add_typer(pool_commands.queue_app, name="work-queue")
+app.add_typer(limit_commands.gcl_app, name="global-concurrency-limit")
+app.add_typer(limit_commands.gcl_app, name="gcl", help="Alias of global-concurrency-limit.")
+app.add_typer(limit_commands.tag_app, name="concurrency-limit")
 
 
 def _print_version(asked: bool) -> None:

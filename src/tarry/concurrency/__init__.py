@@ -50,6 +50,7 @@ SlotHolder = limits.SlotHolder
 MAX_LIMIT = 2**31 - 1
 _MAX_NAME = 200
 _REFUSED_CHARS = frozenset("/%&<>\\")
+_PATH_NAMES = frozenset({".", ".."})
 
 
 def create_limit(
@@ -190,6 +191,11 @@ def _checked_name(name: str) -> str:
         raise errors.ConcurrencyLimitRefused(
             f"a limit's name cannot hold {' '.join(repr(c) for c in bad)}: {name!r}"
         )
+    if name in _PATH_NAMES:
+        # A URL path cannot name it: `/api/concurrency-limits/..` is the list's parent.
+        raise errors.ConcurrencyLimitRefused(f"a limit cannot be named {name!r}")
+    if name.startswith(TAG_PREFIX):
+        _checked_name(name.removeprefix(TAG_PREFIX))
     return name
 
 

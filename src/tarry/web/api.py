@@ -1,6 +1,7 @@
 """The REST API under `/api`: runs, inputs (the inbox), answers, deployments, schedules.
 
-Work pools and their queues are `tarry.web.pool_api`, under `/api/work-pools`.
+Work pools and their queues are `tarry.web.pool_api`, under `/api/work-pools`;
+concurrency limits are `tarry.web.limit_api`, under `/api/concurrency-limits`.
 
 Every route calls `tarry.service` in a worker thread (the store is synchronous)
 and returns the models of `tarry.web.schemas`. Errors are `ErrorOut` bodies:
@@ -73,6 +74,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (errors.InvalidTransition, 409, "invalid_transition"),
     (errors.FlowLoadError, 409, "flow_not_loadable"),
     (errors.WorkPoolRefused, 409, "work_pool_refused"),
+    (errors.ConcurrencyLimitRefused, 409, "concurrency_limit_refused"),
 ]
 
 

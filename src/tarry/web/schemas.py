@@ -15,6 +15,12 @@ import pydantic
 from tarry import errors, schedules, serialization, service, states
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
 from tarry.storage import records
+from tarry.web.limit_schemas import (
+    ConcurrencyLimitIn,
+    ConcurrencyLimitOut,
+    ConcurrencyLimitUpdate,
+    SlotHolderOut,
+)
 from tarry.web.pool_schemas import (
     WorkPoolIn,
     WorkPoolOut,
@@ -27,6 +33,9 @@ from tarry.web.pool_schemas import (
 __all__ = [
     "AnswerIn",
     "AnswerOut",
+    "ConcurrencyLimitIn",
+    "ConcurrencyLimitOut",
+    "ConcurrencyLimitUpdate",
     "DeploymentOut",
     "ErrorOut",
     "FieldErrorOut",
@@ -40,6 +49,7 @@ __all__ = [
     "ScheduleActiveIn",
     "ScheduleOut",
     "SendIn",
+    "SlotHolderOut",
     "StartRunIn",
     "StepOut",
     "TransitionOut",

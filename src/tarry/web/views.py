@@ -18,6 +18,7 @@ This module puts the UI together; the pages live in their own modules:
 * `tarry.web.deployment_pages`: deployments and their Run form.
 * `tarry.web.flow_pages`: flows, with their deployments and recent runs.
 * `tarry.web.pool_pages`: work pools and queues, their Pause/Resume and limits.
+* `tarry.web.limit_pages`: the Concurrency page: global and tag limits, their holders.
 * `tarry.web.answer_form`, `tarry.web.formatting`, `tarry.safe_markdown`: what
   the pages show.
 """
@@ -31,6 +32,7 @@ from tarry.web import (
     deployment_pages,
     flow_pages,
     input_pages,
+    limit_pages,
     link_pages,
     login,
     pool_pages,
@@ -54,5 +56,6 @@ def install(app: FastAPI) -> None:
     app.include_router(deployment_pages.router)
     app.include_router(flow_pages.router)
     app.include_router(pool_pages.router)
+    app.include_router(limit_pages.router)
     app.add_exception_handler(login.LoginRequired, login.redirect_to_login)
     app.state.error_page = error_page
