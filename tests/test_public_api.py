@@ -128,3 +128,27 @@ def test_concurrency_paths_are_prefects() -> None:
         "reset_limit",
         "update_limit",
     ]
+
+
+def test_cache_policy_paths_are_prefects() -> None:
+    import tarry.cache_policies
+    from tarry.cache_policies import DEFAULT, INPUTS, NO_CACHE, TASK_SOURCE
+
+    assert DEFAULT == INPUTS + TASK_SOURCE
+    assert NO_CACHE + INPUTS == INPUTS
+    assert tarry.cache_policies.__all__ == [
+        "DEFAULT",
+        "FLOW_PARAMETERS",
+        "INPUTS",
+        "NO_CACHE",
+        "RUN_ID",
+        "TASK_SOURCE",
+        "CacheKeyContext",
+        "CacheKeyFnPolicy",
+        "CachePolicy",
+        "CompoundCachePolicy",
+        "FlowParameters",
+        "Inputs",
+        "RunId",
+        "TaskSource",
+    ]

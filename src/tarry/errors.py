@@ -32,6 +32,7 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     │   └── NotRetryable            only a Failed or Crashed top-level run is retried
     ├── NondeterminismError         replay diverged from the recorded journal
     ├── StepFailed                  a recorded step error whose type cannot be rebuilt
+    ├── CacheKeyError               a task's `cache_key_fn` raised: no key, no call
     ├── TaskTimeout (TimeoutError)  a task ran past its ``timeout_seconds``
     ├── FlowTimeout (TimeoutError)  a flow ran past its ``timeout_seconds``
     ├── WaitTimeout (TimeoutError)  nobody answered a wait before its deadline
@@ -68,6 +69,7 @@ __all__ = [
     "AcquireConcurrencySlotTimeoutError",
     "AlreadyAnswered",
     "ApprovalRejected",
+    "CacheKeyError",
     "CannotRespond",
     "ConcurrencyLimitNotFound",
     "ConcurrencyLimitRefused",
@@ -334,6 +336,14 @@ class StepFailed(TarryError):
         super().__init__(f"{type_name}: {message}")
         self.type_name = type_name
         self.error_message = message
+
+
+class CacheKeyError(TarryError):
+    """A task's `cache_key_fn` raised, so the task was not called and nothing was cached."""
+
+    def __init__(self, message: str | None = None, *, task_name: str = "") -> None:
+        super().__init__(message)
+        self.task_name = task_name
 
 
 class TaskTimeout(TarryError, TimeoutError):
