@@ -133,3 +133,14 @@ def test_cached_entries_outlive_the_store_process(durable_adapter: Adapter, tmp_
         second.close()
     assert found is not None
     assert json.loads(found.result) == [1, 2]
+
+
+def test_a_result_and_a_key_come_back_exactly_as_stored(store: Store) -> None:
+    result = '{"name":"Zoë 🦦","kanji":"東京","esc":"a\\"b\\\\c\\u0000","n":1.5e300}'
+    key = "rate:Łódź/" + "f" * 300
+    store.put_cached(entry(key, result=result))
+
+    found = store.get_cached(key, T0)
+
+    assert found is not None
+    assert (found.key, found.result) == (key, result)
