@@ -7,8 +7,11 @@ import json
 from pathlib import Path
 
 import httpx
+from playwright.sync_api import Page, expect
 
-from tarry import config, host
+from tarry import config, host, loader
+from tarry.definitions import Flow
+from tarry.testing import tarry_test_harness
 from tests.conftest import ROOT, query, run_tarry
 from tests.e2e.live import live_server
 
@@ -62,3 +65,21 @@ def test_a_second_process_gets_the_cached_result_and_the_run_page_shows_it(
     assert "badge-cached" not in miss_page
     assert [s["cached_from"] for s in detail["steps"]] == [key]
     assert any(f"Cache hit: key {key}" in line["message"] for line in detail["logs"])
+
+
+def test_the_cached_badge_shows_in_the_browser(page: Page, tmp_path: Path) -> None:
+    quote = loader.load_object(QUOTE)
+    assert isinstance(quote, Flow)
+    calls = str(tmp_path / "calls.txt")
+    with tarry_test_harness() as harness:
+        harness.start(quote, "ink", 1, calls).result()
+        hit = harness.start(quote, "ink", 1, calls)
+        hit.result()
+        with live_server(harness.host, worker=False) as url:
+            page.goto(f"{url}/runs/{hit.run.id}")
+            badge = page.locator(".timeline .badge-cached")
+
+            expect(badge).to_have_count(1)
+            expect(badge).to_be_visible()
+            expect(badge).to_have_text("Cached")
+            expect(page.get_by_text("Cache hit: key", exact=False)).to_be_visible()
