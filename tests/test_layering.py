@@ -21,6 +21,7 @@ LAYERS = {
     "tarry._lazy": 0,
     "tarry._version": 0,
     "tarry.boundary": 0,
+    "tarry.cache_policies": 0,
     "tarry.clock": 0,
     "tarry.config": 0,
     "tarry.daemon": 0,

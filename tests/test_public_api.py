@@ -150,3 +150,27 @@ def test_the_clients_have_prefects_concurrency_limit_methods() -> None:
         found = sorted(n for n in dir(client) if "concurrency_limit" in n)
         assert found == names, client
         assert all((getattr(client, n).__doc__ or "").strip() for n in names)
+
+
+def test_cache_policy_paths_are_prefects() -> None:
+    import tarry.cache_policies
+    from tarry.cache_policies import DEFAULT, INPUTS, NO_CACHE, TASK_SOURCE
+
+    assert DEFAULT == INPUTS + TASK_SOURCE
+    assert NO_CACHE + INPUTS == INPUTS
+    assert tarry.cache_policies.__all__ == [
+        "DEFAULT",
+        "FLOW_PARAMETERS",
+        "INPUTS",
+        "NO_CACHE",
+        "RUN_ID",
+        "TASK_SOURCE",
+        "CacheKeyContext",
+        "CacheKeyFnPolicy",
+        "CachePolicy",
+        "CompoundCachePolicy",
+        "FlowParameters",
+        "Inputs",
+        "RunId",
+        "TaskSource",
+    ]

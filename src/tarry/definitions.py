@@ -8,7 +8,7 @@ import inspect
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, ParamSpec, TypeVar, overload
 
-from tarry import deployments, errors, futures, states, task_runners
+from tarry import cache_policies, deployments, errors, futures, states, task_runners
 from tarry import schedules as scheduling
 from tarry.engine import caller, spec, steps
 from tarry.outbound import targets
@@ -19,8 +19,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 # Prefect options that tarry accepts and has no use for: the journal stores every
-# result as JSON and replays finished steps, so result persistence and caching are
-# always on within a run (docs/from-prefect.md gives each one's reason).
+# result as JSON and replays finished steps, so result persistence is always on and
+# a run never repeats a finished step (docs/from-prefect.md gives each one's reason).
+# Caching across runs (`cache_policy=`, ...) is tarry's own option.
 _FLOW_NO_OPS = frozenset(
     {
         "validate_parameters",
@@ -34,9 +35,6 @@ _TASK_NO_OPS = frozenset(
     {
         "description",
         "version",
-        "cache_policy",
-        "cache_key_fn",
-        "cache_expiration",
         "task_run_name",
         "retry_jitter_factor",
         "persist_result",
@@ -44,7 +42,6 @@ _TASK_NO_OPS = frozenset(
         "result_storage_key",
         "result_serializer",
         "cache_result_in_memory",
-        "refresh_cache",
         "viz_return_value",
         "asset_deps",
     }
@@ -126,6 +123,8 @@ class Task(spec.TaskSpec[P, R]):
         """
         ours, prefect = _split(changes, _TASK_NO_OPS | set(_TASK_REFUSED))
         _prefect_options("with_options", prefect, _TASK_NO_OPS, _TASK_REFUSED)
+        if "refresh_cache" in ours and ours["refresh_cache"] is None:
+            ours["refresh_cache"] = False  # Prefect's "not set"
         return Task(self.fn, dataclasses.replace(self._options, **ours))
 
 
@@ -312,7 +311,7 @@ def task(
     description: str | None = None,
     tags: Iterable[str] | None = None,
     version: str | None = None,
-    cache_policy: Any = None,
+    cache_policy: cache_policies.CachePolicy | None = None,
     cache_key_fn: Callable[..., str | None] | None = None,
     cache_expiration: dt.timedelta | None = None,
     task_run_name: str | Callable[..., str] | None = None,
@@ -347,13 +346,17 @@ def task(
     timeout_seconds: float | None = None,
     tags: Iterable[str] | None = None,
     log_prints: bool | None = None,
+    cache_policy: cache_policies.CachePolicy | None = None,
+    cache_key_fn: Callable[..., str | None] | None = None,
+    cache_expiration: dt.timedelta | None = None,
+    refresh_cache: bool | None = None,
     **prefect: Any,
 ) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
     """Make a function a task: inside a flow, each call is a journaled step.
 
     Works bare (`@task`) and called (`@task(retries=3)`), on `def` and `async def`.
     Prefect's other task options are accepted; those the journal makes needless
-    (caching, result persistence, ...) do nothing, and hooks are refused: see
+    (result persistence, ...) do nothing, and hooks are refused: see
     docs/from-prefect.md.
 
     Args:
@@ -365,7 +368,14 @@ def task(
         timeout_seconds: Time limit of each attempt; exceeding it raises `TaskTimeout`.
         tags: Tags, for filtering.
         log_prints: Send `print` to the run log (default: as the flow says).
-        **prefect: Prefect's other options (`cache_key_fn=`, `persist_result=`, ...).
+        cache_policy: Cache its results across runs, keyed by this policy of
+            `tarry.cache_policies` (`INPUTS`, `INPUTS + TASK_SOURCE`, ...); by
+            default nothing is cached across runs (docs/flows-and-tasks.md, Caching).
+        cache_key_fn: `(context, parameters) -> str | None`: the cache key of a
+            call, or `None` not to cache it; takes precedence over `cache_policy`.
+        cache_expiration: How long a cached result is used (default: for ever).
+        refresh_cache: Call the task even on a cache hit, and store the new result.
+        **prefect: Prefect's other options (`persist_result=`, `version=`, ...).
 
     Returns:
         The task, or a decorator that makes one.
@@ -373,7 +383,8 @@ def task(
     Raises:
         errors.NotSupported: A hook (`on_completion=`, `on_failure=`, ...) or
             `retry_condition_fn=` is given.
-        TypeError: An option is neither tarry's nor Prefect's.
+        TypeError: An option is neither tarry's nor Prefect's, or a caching
+            option has the wrong type.
     """
     _prefect_options("task", prefect, _TASK_NO_OPS, _TASK_REFUSED)
     tries = retries or 0
@@ -386,6 +397,10 @@ def task(
             timeout_seconds,
             tuple(tags or ()),
             log_prints,
+            cache_policy=cache_policy,
+            cache_key_fn=cache_key_fn,
+            cache_expiration=cache_expiration,
+            refresh_cache=False if refresh_cache is None else refresh_cache,
         )
         return Task(f, options)
 

@@ -33,6 +33,7 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     │   └── NotRetryable            only a Failed or Crashed top-level run is retried
     ├── NondeterminismError         replay diverged from the recorded journal
     ├── StepFailed                  a recorded step error whose type cannot be rebuilt
+    ├── CacheKeyError               a task's `cache_key_fn` raised: no key, no call
     ├── TaskTimeout (TimeoutError)  a task ran past its ``timeout_seconds``
     ├── FlowTimeout (TimeoutError)  a flow ran past its ``timeout_seconds``
     ├── WaitTimeout (TimeoutError)  nobody answered a wait before its deadline
@@ -70,6 +71,7 @@ __all__ = [
     "AcquireConcurrencySlotTimeoutError",
     "AlreadyAnswered",
     "ApprovalRejected",
+    "CacheKeyError",
     "CannotRespond",
     "ConcurrencyLimitMissing",
     "ConcurrencyLimitNotFound",
@@ -178,11 +180,7 @@ class NotSupported(TarryError, NotImplementedError):
 
 
 class NotInFlowRun(TarryError, RuntimeError):
-    """This can only be called inside a flow run.
-
-    A `RuntimeError`, as Prefect's "Must either provide a flow run ID or be within a
-    flow run." is, so Prefect code that catches that keeps working.
-    """
+    """This can only be called inside a flow run (a `RuntimeError`, as Prefect's)."""
 
     def __init__(self, what: str) -> None:
         super().__init__(f"{what} can only be called inside a flow run")
@@ -192,8 +190,7 @@ class NotInFlowRun(TarryError, RuntimeError):
 class CannotRespond(TarryError, RuntimeError):
     """Cannot respond to an input that was not sent by a flow run.
 
-    Raised by `respond` on a message sent from outside a flow (a person, a script,
-    the API): there is no run to send the answer to. A `RuntimeError`, as in Prefect.
+    A message from outside flows (a person, a script, the API) has no run to answer.
     """
 
     def __init__(self, key: str | None) -> None:
@@ -344,6 +341,14 @@ class StepFailed(TarryError):
         self.error_message = message
 
 
+class CacheKeyError(TarryError):
+    """A task's `cache_key_fn` raised, so the task was not called and nothing was cached."""
+
+    def __init__(self, message: str | None = None, *, task_name: str = "") -> None:
+        super().__init__(message)
+        self.task_name = task_name
+
+
 class TaskTimeout(TarryError, TimeoutError):
     """A task ran longer than its `timeout_seconds`."""
 
@@ -449,9 +454,7 @@ class InputInvalid(InputError, RuntimeError):
 class MessageInvalid(InputInvalid, pydantic.ValidationError):
     """A received message does not fit the type its receiver asked for.
 
-    It is an `InputInvalid` (with `field_errors`) and a `pydantic.ValidationError`
-    (with `errors()`, `title` and `error_count()`), which is what Prefect's
-    `receive_input` raises for such a message, so either `except` catches it.
+    Also a `pydantic.ValidationError` (`errors()`, `title`), as Prefect's `receive_input` raises.
     """
 
     def __new__(cls, *args: Any, **_kwargs: Any) -> MessageInvalid:  # noqa: D102 - see class
@@ -576,10 +579,7 @@ class RunAborted(ControlSignal):
 
 
 class RunSuspended(ControlSignal):
-    """The run leaves memory until its wait ends.
-
-    Its stack unwinds; it is re-executed by replay when the wait ends.
-    """
+    """The run leaves memory until its wait ends: its stack unwinds, and replay resumes it."""
 
     def __init__(self, run_id: str, reason: str, chain: tuple[str, ...] = ()) -> None:
         super().__init__(f"run {run_id} suspended: {reason}")

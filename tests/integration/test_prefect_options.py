@@ -4,7 +4,8 @@ Prefect 3's `flow()` takes `version`, `flow_run_name`, `description`,
 `validate_parameters`, `persist_result`, `result_storage`, `result_serializer`,
 `cache_result_in_memory`, `log_prints` and the state hooks; `task()` takes
 `cache_key_fn`, `cache_expiration`, `refresh_cache`, `persist_result`,
-`result_storage`, ... . Code written for Prefect decorates without a TypeError.
+`result_storage`, ... . Code written for Prefect decorates without a TypeError; the
+caching options cache across runs (tests/integration/test_task_cache.py).
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ def test_flow_and_task_options_are_accepted_and_the_run_works(harness: TestHarne
     run = harness.start(uses_prefect_options, "a")
     assert run.result() == "AA"
     run.assert_logged("counting a")  # log_prints is honoured
-    assert calls == ["a", "a"]  # no cross-call caching: each call is a step of its own
+    # cache_key_fn gives both calls the key "always": the second is a cache hit, as in Prefect.
+    assert calls == ["a"]
+    assert [s.cached_from for s in run.steps()] == [None, "always"]
     assert uses_prefect_options.version == "2024.1"
     assert uses_prefect_options.description == "Uses every option Prefect users pass."
 

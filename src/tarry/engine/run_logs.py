@@ -164,11 +164,26 @@ def get_run_logger() -> logging.LoggerAdapter[logging.Logger]:
     return _RunLogAdapter(_run_logger(), extra)
 
 
-def log_run_event(ctx: context.RunContext, level: int, msg: str, *args: object) -> None:
-    """Log one of tarry's own lines about a run (start, finish).
+def log_run_event(
+    ctx: context.RunContext,
+    level: int,
+    msg: str,
+    *args: object,
+    step_key: str | None = None,
+    label: str | None = None,
+) -> None:
+    """Log one of tarry's own lines about a run (start, finish) or one of its steps.
 
     Builds the record directly: looking up the caller's frame, as `Logger.info`
     does, would cost more than the rest of a tiny run's bookkeeping.
+
+    Args:
+        ctx: The run.
+        level: `logging` level number.
+        msg: The message, `%`-formatted with `args`.
+        *args: Its arguments.
+        step_key: The step the line is about (`None`: the run).
+        label: How the console names its source (default: the run).
     """
     logger = _run_logger()
     if not logger.isEnabledFor(level):
@@ -176,8 +191,8 @@ def log_run_event(ctx: context.RunContext, level: int, msg: str, *args: object) 
     extra = {
         "tarry_store": ctx.host.store,
         "tarry_run_id": ctx.run.id,
-        "tarry_step_key": None,
-        "tarry_label": ctx.label,
+        "tarry_step_key": step_key,
+        "tarry_label": label or ctx.label,
         "tarry_max_chars": ctx.host.settings.max_log_line_chars,
     }
     record = logger.makeRecord(logger.name, level, "tarry", 0, msg, args, None, extra=extra)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import functools
 import inspect
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from tarry import errors, loader, names, task_runners
+from tarry import cache_policies, errors, loader, names, task_runners
 from tarry.outbound import targets
 
 __all__ = ["FlowSpec", "Options", "TaskSpec", "load_flow", "naming_parameters"]
@@ -42,6 +43,14 @@ class Options:
     """The code's version, as the user names it (a commit hash, ...)."""
     flow_run_name: str | Callable[[], str] | None = None
     """A `str.format` template filled from the parameters, or a function; random when `None`."""
+    cache_policy: cache_policies.CachePolicy | None = None
+    """What a task's cache key is made of; `None`: not cached across runs."""
+    cache_key_fn: Callable[..., str | None] | None = None
+    """A task's own cache key function; it takes precedence over `cache_policy`."""
+    cache_expiration: dt.timedelta | None = None
+    """How long a cached task result is used; `None`: for ever."""
+    refresh_cache: bool = False
+    """Call the task even on a cache hit, and store the new result."""
 
 
 def _check_options(name: str, retries: int, timeout_seconds: float | None) -> None:
@@ -51,11 +60,49 @@ def _check_options(name: str, retries: int, timeout_seconds: float | None) -> No
         raise ValueError(f"{name}: timeout_seconds must be greater than 0")
 
 
+def _check_cache(options: Options) -> None:
+    """Refuse caching options of the wrong type, naming the task and the option.
+
+    Raises:
+        TypeError: An option has the wrong type.
+        ValueError: `cache_expiration` is not positive.
+    """
+    what = f"task {options.name!r}"
+    policy, key_fn, expiration = (
+        options.cache_policy,
+        options.cache_key_fn,
+        options.cache_expiration,
+    )
+    if policy is not None and not isinstance(policy, cache_policies.CachePolicy):
+        raise TypeError(
+            f"{what}: cache_policy must be a policy of tarry.cache_policies (INPUTS, "
+            f"TASK_SOURCE, INPUTS + TASK_SOURCE, NO_CACHE, ...), not {type(policy).__name__}"
+        )
+    if key_fn is not None and not callable(key_fn):
+        raise TypeError(
+            f"{what}: cache_key_fn must be a function (context, parameters) -> str | None, "
+            f"not {type(key_fn).__name__}"
+        )
+    if expiration is not None and not isinstance(expiration, dt.timedelta):
+        raise TypeError(
+            f"{what}: cache_expiration must be a datetime.timedelta, not "
+            f"{type(expiration).__name__}; write timedelta(seconds={expiration!r})"
+        )
+    if expiration is not None and expiration <= dt.timedelta(0):
+        raise ValueError(f"{what}: cache_expiration must be longer than 0, not {expiration}")
+    if not isinstance(options.refresh_cache, bool):
+        raise TypeError(
+            f"{what}: refresh_cache must be True or False, not "
+            f"{type(options.refresh_cache).__name__}"
+        )
+
+
 class TaskSpec(Generic[P, R]):
     """A task as the engine reads it: its function and options."""
 
     def __init__(self, fn: Callable[P, R], options: Options) -> None:
         _check_options(options.name, options.retries, options.timeout_seconds)
+        _check_cache(options)
         self.fn = fn
         self._options = options
         self.is_async = inspect.iscoroutinefunction(fn)
@@ -79,6 +126,23 @@ class TaskSpec(Generic[P, R]):
         lambda self: self._options.log_prints,
         doc="Send `print` to the run log (`None`: as the flow says).",
     )
+    cache_expiration = property(
+        lambda self: self._options.cache_expiration,
+        doc="How long a cached result is used (`None`: for ever).",
+    )
+    refresh_cache = property(
+        lambda self: self._options.refresh_cache,
+        doc="Call the task even on a cache hit, and store the new result.",
+    )
+
+    @property
+    def cache_policy(self) -> cache_policies.CachePolicy | None:
+        """The policy that keys the task's calls: its `cache_key_fn`'s, else `cache_policy`."""
+        key_fn = self._options.cache_key_fn
+        if key_fn is not None:
+            return cache_policies.CacheKeyFnPolicy(key_fn)
+        policy = self._options.cache_policy
+        return None if policy is cache_policies.NO_CACHE else policy
 
 
 class FlowSpec(Generic[P, R]):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tarry import errors, futures, interrupts, serialization, task_runners
-from tarry.engine import context, journal, limits, run_logs
+from tarry.engine import caching, context, journal, limits, run_logs
 from tarry.engine.offloading import offload
 from tarry.states import StepKind, StepStatus
 from tarry.storage import records
@@ -62,10 +62,10 @@ class _Call:
     def label(self) -> str:
         return f"Task run '{self.task.name}-{self.key}'"
 
-    def settled(self, outcome: Any, *, failed: bool) -> records.StepRecord:
+    def opened(self) -> records.StepRecord:
         if self.ctx is None:
             raise RuntimeError("only steps inside a run are recorded")
-        entry = open_entry(
+        return open_entry(
             self.ctx,
             key=self.key,
             name=self.task.name,
@@ -73,7 +73,9 @@ class _Call:
             digest=self.digest,
             started=self.started,
         )
-        return settle(entry, outcome, failed=failed, attempts=self.tries)
+
+    def settled(self, outcome: Any, *, failed: bool) -> records.StepRecord:
+        return settle(self.opened(), outcome, failed=failed, attempts=self.tries)
 
     def completed(self, value: Any) -> records.StepRecord:
         return self.settled(value, failed=False)
@@ -187,6 +189,11 @@ def _outcome(call: _Call, value: Any) -> records.StepRecord:
         return call.failed(exc)
 
 
+def _cache_plan(ctx: context.RunContext, call: _Call) -> caching.Plan | None:
+    """The call's cache plan (see `caching`); raises `errors.CacheKeyError` as its failure."""
+    return caching.plan(ctx, call.task, call.args, call.kwargs, step_key=call.key, label=call.label)
+
+
 # -- sync driver ---------------------------------------------------------------------------
 
 
@@ -214,6 +221,9 @@ def _run_step(
     call = _prepare(ctx, task, key, args, kwargs)
     if isinstance(call, records.StepRecord):
         return replay(call)
+    cache = _cached(ctx, call)
+    if isinstance(cache, records.StepRecord):
+        return replay(cache)
     refused = _waits_refused(ctx, task, inline)
     with context.step_scope(
         key, call.label, task.log_prints, is_async=task.is_async, waits_refused=refused
@@ -226,7 +236,23 @@ def _run_step(
             raise
     step = _outcome(call, value)
     _save(ctx, step)
+    caching.remember(ctx, cache, step)
     return replay(step) if step.status is StepStatus.FAILED else value
+
+
+def _cached(ctx: context.RunContext, call: _Call) -> caching.Plan | records.StepRecord | None:
+    """The step served from the cache (saved), else how the call's result is cached."""
+    try:
+        plan = _cache_plan(ctx, call)
+    except errors.CacheKeyError as exc:
+        _save(ctx, call.failed(exc))
+        raise
+    entry = caching.look_up(ctx, plan)
+    if entry is None:
+        return plan
+    step = caching.hit_step(call.opened(), entry)
+    _save(ctx, step)
+    return step
 
 
 def _waits_refused(
@@ -447,6 +473,9 @@ async def _run_step_async(
     call = _prepare(ctx, task, key, args, kwargs)
     if isinstance(call, records.StepRecord):
         return replay(call)
+    cache = await _cached_async(ctx, call)
+    if isinstance(cache, records.StepRecord):
+        return replay(cache)
     refused = _waits_refused(ctx, task, inline)
     with context.step_scope(
         key, call.label, task.log_prints, is_async=task.is_async, waits_refused=refused
@@ -459,7 +488,26 @@ async def _run_step_async(
             raise
     step = _outcome(call, value)
     await offload(_save, ctx, step)
+    if cache is not None:
+        await offload(caching.remember, ctx, cache, step)
     return replay(step) if step.status is StepStatus.FAILED else value
+
+
+async def _cached_async(
+    ctx: context.RunContext, call: _Call
+) -> caching.Plan | records.StepRecord | None:
+    """Async version of `_cached`."""
+    try:
+        plan = _cache_plan(ctx, call)
+    except errors.CacheKeyError as exc:
+        await offload(_save, ctx, call.failed(exc))
+        raise
+    entry = None if plan is None else await offload(caching.look_up, ctx, plan)
+    if entry is None:
+        return plan
+    step = caching.hit_step(call.opened(), entry)
+    await offload(_save, ctx, step)
+    return step
 
 
 async def _invoke_with_retries_async(call: _Call) -> Any:

@@ -9,6 +9,7 @@ from tarry import errors, interrupts
 from tarry.states import DeliveryStatus, RunState, WaitKind, WaitStatus
 from tarry.storage import (
     claiming,
+    memory_cache,
     memory_limits,
     memory_pools,
     memory_schedules,
@@ -26,6 +27,7 @@ class MemoryStore(
     memory_schedules.MemorySchedules,
     memory_pools.MemoryPools,
     memory_limits.MemoryLimits,
+    memory_cache.MemoryCache,
     wakeups.Unpushed,
 ):
     """`Store` kept in this process's memory; gone when the process ends."""

@@ -1,11 +1,11 @@
-"""The storage port: the `Store` protocol every adapter implements, as twelve small protocols.
+"""The storage port: the `Store` protocol every adapter implements, as 13 small protocols.
 
 `Store` is the union of `RunStore`, `LeaseStore`, `JournalStore`, `WaitStore`,
 `EarlyInputStore`, `MessageStore`, `CatalogStore`, `ScheduleStore`,
-`WorkPoolStore`, `LimitStore`, `OutboxStore` and `Wakeups`, plus its lifecycle (`migrate`,
-`close`). Code that needs one theme may annotate with that theme's protocol,
-so a test can hand it a small fake; `Host.store` stays a full `Store`. The
-records they take and return are in `records`.
+`WorkPoolStore`, `LimitStore`, `CacheStore`, `OutboxStore` and `Wakeups`, plus
+its lifecycle (`migrate`, `close`). Code that needs one theme may annotate with
+that theme's protocol, so a test can hand it a small fake; `Host.store` stays a
+full `Store`. The records they take and return are in `records`.
 
 Writes that return are durable to the degree the adapter promises (SQLite with
 `synchronous=FULL`: they survive power loss), except `add_logs`, which may be
@@ -21,6 +21,7 @@ from tarry.states import RunState
 from tarry.storage import limits, outbox, records, wakeups
 
 __all__ = [
+    "CacheStore",
     "CatalogStore",
     "EarlyInputStore",
     "JournalStore",
@@ -484,6 +485,16 @@ class LimitStore(Protocol):
         """Free the leased slots of processes known to be gone."""
 
 
+class CacheStore(Protocol):
+    """Task results cached across runs, by cache key (`@task(cache_policy=...)`)."""
+
+    def put_cached(self, entry: records.CacheEntry) -> None:
+        """Store `entry`, replacing what its key held; of two writers of one key, one wins whole."""
+
+    def get_cached(self, key: str, now: float) -> records.CacheEntry | None:
+        """The entry stored under `key`, or `None` when there is none or it expired by `now`."""
+
+
 class OutboxStore(Protocol):
     """The outbox operations of a store."""
 
@@ -540,6 +551,7 @@ class Store(
     ScheduleStore,
     WorkPoolStore,
     LimitStore,
+    CacheStore,
     OutboxStore,
     Wakeups,
     Protocol,

@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_POOL",
     "DEFAULT_QUEUE",
     "UNSET",
+    "CacheEntry",
     "DeploymentRecord",
     "EarlyInput",
     "LogRecord",
@@ -132,6 +133,8 @@ class StepRecord:
     """The flow attempt that recorded it; a failed step re-runs on a later flow attempt."""
     child_run_id: str | None = None
     """The child run, for subflow steps."""
+    cached_from: str | None = None
+    """The cache key whose stored result this step returned without calling its task."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -504,3 +507,23 @@ class QueueCounts:
     """Pending top-level runs."""
     busy: int = 0
     """Leased Running or Waiting top-level runs: those a concurrency limit counts."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """A task result cached across runs under its cache key (`@task(cache_policy=...)`)."""
+
+    key: str
+    """The cache key: a policy's digest, or what a `cache_key_fn` returned."""
+    task_name: str
+    """The task that stored it."""
+    result: str
+    """JSON of the result, as the journal stores it."""
+    created_at: float
+    """When it was stored."""
+    expires_at: float | None = None
+    """When it stops being used (`None`: never)."""
+    run_id: str | None = None
+    """The run whose step stored it."""
+    step_key: str | None = None
+    """That step's journal key."""

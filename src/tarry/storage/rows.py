@@ -111,6 +111,7 @@ def step_params(step: records.StepRecord) -> dict[str, Any]:
         "attempts": step.attempts,
         "flow_attempt": step.flow_attempt,
         "child_run_id": step.child_run_id,
+        "cached_from": step.cached_from,
         "started_at": step.started_at,
         "ended_at": step.ended_at,
     }
@@ -132,6 +133,7 @@ def step_from_row(row: Row) -> records.StepRecord:
         attempts=row["attempts"],
         flow_attempt=row["flow_attempt"],
         child_run_id=row["child_run_id"],
+        cached_from=row["cached_from"],
     )
 
 

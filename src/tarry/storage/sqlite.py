@@ -31,6 +31,7 @@ from tarry.storage import (
     wakeups,
 )
 from tarry.storage import rows as mapping
+from tarry.storage.sqlite_cache import SqliteCache
 from tarry.storage.sqlite_limits import SqliteLimits
 from tarry.storage.sqlite_pools import SqlitePools, claim_in_pool, insert_transition, update_run
 from tarry.storage.sqlite_schedules import SqliteSchedules
@@ -47,7 +48,12 @@ _IDS_PER_QUERY = 500
 
 
 class SqliteStore(
-    named_reads.NamedReads, SqliteSchedules, SqlitePools, SqliteLimits, wakeups.Unpushed
+    named_reads.NamedReads,
+    SqliteSchedules,
+    SqlitePools,
+    SqliteLimits,
+    SqliteCache,
+    wakeups.Unpushed,
 ):
     """`Store` on a SQLite file (WAL, `synchronous=FULL` by default).
 

@@ -224,6 +224,8 @@ class StepOut(pydantic.BaseModel):
     result: Any = None
     error: Any = None
     child_run_id: str | None = None
+    cached_from: str | None = None
+    """The task-cache key whose stored result the step returned without calling its task."""
 
     @classmethod
     def of(cls, step: records.StepRecord) -> StepOut:
@@ -240,6 +242,7 @@ class StepOut(pydantic.BaseModel):
             result=_json(step.result),
             error=_json(step.error),
             child_run_id=step.child_run_id,
+            cached_from=step.cached_from,
         )
 
 

@@ -45,7 +45,7 @@ CREATE TABLE steps (
     flow_attempt INTEGER NOT NULL DEFAULT 1,
     child_run_id TEXT,
     started_at REAL NOT NULL,
-    ended_at REAL NOT NULL,
+    ended_at REAL NOT NULL, cached_from TEXT,
     PRIMARY KEY (run_id, key)
 ) WITHOUT ROWID;
 CREATE TABLE logs (
@@ -214,3 +214,12 @@ CREATE TABLE concurrency_slots (
 );
 CREATE INDEX concurrency_slots_holder ON concurrency_slots (holder);
 CREATE INDEX concurrency_slots_owner ON concurrency_slots (owner);
+CREATE TABLE task_cache (
+    key TEXT PRIMARY KEY,
+    task_name TEXT NOT NULL,
+    result TEXT NOT NULL,
+    run_id TEXT,
+    step_key TEXT,
+    created_at REAL NOT NULL,
+    expires_at REAL
+);

@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from tarry import errors
-from tarry.storage import named_reads, open_store, sqlfiles, sqlite_schedules
+from tarry.storage import (
+    cache_rows,
+    named_reads,
+    open_store,
+    sqlfiles,
+    sqlite_cache,
+    sqlite_schedules,
+)
 from tarry.storage import sqlite as sqlite_adapter
 from tarry.storage.sqlite import SqliteStore
 from tests.contract.support import run_record
@@ -155,7 +162,8 @@ def test_every_file_in_the_migrations_folder_is_a_numbered_migration() -> None:
 
 def _query_names_used_by_the_sqlite_adapter() -> set[str]:
     sources = (
-        Path(str(m.__file__)).read_text() for m in (sqlite_adapter, named_reads, sqlite_schedules)
+        Path(str(m.__file__)).read_text()
+        for m in (sqlite_adapter, named_reads, sqlite_schedules, sqlite_cache, cache_rows)
     )
     names: set[str] = set()
     for node in (n for source in sources for n in ast.walk(ast.parse(source))):
@@ -225,5 +233,5 @@ def test_upgrading_a_version_8_database_keeps_its_deployments_and_adds_schedules
         assert store.list_schedules("etl/nightly") == []
     finally:
         store.close()
-    assert applied_versions(db)[-1] == 12
+    assert applied_versions(db)[-1] == 13
     assert schema_of(db) == canonical_schema()

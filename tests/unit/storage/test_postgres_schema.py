@@ -14,11 +14,13 @@ import pytest
 
 from tarry import errors
 from tarry.storage import (
+    cache_rows,
     limit_sql,
     named_reads,
     open_store,
     pool_sql,
     postgres,
+    postgres_cache,
     postgres_limits,
     postgres_listen,
     postgres_ops,
@@ -253,6 +255,8 @@ ADAPTER_MODULES = (
     pool_sql.__file__,
     limit_sql.__file__,
     postgres_limits.__file__,
+    postgres_cache.__file__,
+    cache_rows.__file__,
 )
 
 
@@ -311,5 +315,5 @@ def test_upgrading_a_version_8_schema_keeps_its_deployments_and_adds_schedules(
         assert store.list_schedules("etl/nightly") == []
     finally:
         store.close()
-    assert applied_versions(postgres_url)[-1] == 12
+    assert applied_versions(postgres_url)[-1] == 13
     assert schema_of(postgres_url) == canonical_schema()

@@ -262,9 +262,9 @@ WHERE runs.id = mine.id AND runs.lease_owner = %(owner)s
 
 -- name: put_step
 INSERT INTO steps (run_id, key, name, kind, inputs_digest, status, result, error,
-                   attempts, flow_attempt, child_run_id, started_at, ended_at)
+                   attempts, flow_attempt, child_run_id, cached_from, started_at, ended_at)
 VALUES (%(run_id)s, %(key)s, %(name)s, %(kind)s, %(inputs_digest)s, %(status)s, %(result)s,
-        %(error)s, %(attempts)s, %(flow_attempt)s, %(child_run_id)s, %(started_at)s,
+        %(error)s, %(attempts)s, %(flow_attempt)s, %(child_run_id)s, %(cached_from)s, %(started_at)s,
         %(ended_at)s)
 ON CONFLICT (run_id, key) DO UPDATE SET
     name = excluded.name,
@@ -276,14 +276,15 @@ ON CONFLICT (run_id, key) DO UPDATE SET
     attempts = excluded.attempts,
     flow_attempt = excluded.flow_attempt,
     child_run_id = excluded.child_run_id,
+    cached_from = excluded.cached_from,
     started_at = excluded.started_at,
     ended_at = excluded.ended_at;
 
 -- name: put_step_fenced
 INSERT INTO steps (run_id, key, name, kind, inputs_digest, status, result, error,
-                   attempts, flow_attempt, child_run_id, started_at, ended_at)
+                   attempts, flow_attempt, child_run_id, cached_from, started_at, ended_at)
 SELECT %(run_id)s, %(key)s, %(name)s, %(kind)s, %(inputs_digest)s, %(status)s, %(result)s,
-       %(error)s, %(attempts)s, %(flow_attempt)s, %(child_run_id)s, %(started_at)s,
+       %(error)s, %(attempts)s, %(flow_attempt)s, %(child_run_id)s, %(cached_from)s, %(started_at)s,
        %(ended_at)s
 WHERE EXISTS (SELECT 1 FROM runs WHERE id = %(run_id)s AND lease_owner = %(owner)s)
 ON CONFLICT (run_id, key) DO UPDATE SET
@@ -296,6 +297,7 @@ ON CONFLICT (run_id, key) DO UPDATE SET
     attempts = excluded.attempts,
     flow_attempt = excluded.flow_attempt,
     child_run_id = excluded.child_run_id,
+    cached_from = excluded.cached_from,
     started_at = excluded.started_at,
     ended_at = excluded.ended_at;
 

@@ -56,15 +56,15 @@ WHERE lease_owner = :owner AND state IN ('Running', 'Waiting');
 
 -- name: put_step
 INSERT OR REPLACE INTO steps (run_id, key, name, kind, inputs_digest, status, result, error,
-                              attempts, flow_attempt, child_run_id, started_at, ended_at)
+                              attempts, flow_attempt, child_run_id, cached_from, started_at, ended_at)
 VALUES (:run_id, :key, :name, :kind, :inputs_digest, :status, :result, :error,
-        :attempts, :flow_attempt, :child_run_id, :started_at, :ended_at);
+        :attempts, :flow_attempt, :child_run_id, :cached_from, :started_at, :ended_at);
 
 -- name: put_step_fenced
 INSERT OR REPLACE INTO steps (run_id, key, name, kind, inputs_digest, status, result, error,
-                              attempts, flow_attempt, child_run_id, started_at, ended_at)
+                              attempts, flow_attempt, child_run_id, cached_from, started_at, ended_at)
 SELECT :run_id, :key, :name, :kind, :inputs_digest, :status, :result, :error,
-       :attempts, :flow_attempt, :child_run_id, :started_at, :ended_at
+       :attempts, :flow_attempt, :child_run_id, :cached_from, :started_at, :ended_at
 WHERE EXISTS (SELECT 1 FROM runs WHERE id = :run_id AND lease_owner = :owner);
 
 -- name: get_steps

@@ -1,0 +1,14 @@
+-- Task results cached across runs (`@task(cache_policy=...)`), one row per cache key;
+-- a later store under the same key replaces it (`refresh_cache=True`, or a result
+-- computed again after its entry expired). A journal step that returned a cached
+-- result without calling its task names the key it came from.
+CREATE TABLE task_cache (
+    key TEXT COLLATE "C" PRIMARY KEY,
+    task_name TEXT NOT NULL,
+    result TEXT NOT NULL,
+    run_id TEXT COLLATE "C",
+    step_key TEXT COLLATE "C",
+    created_at DOUBLE PRECISION NOT NULL,
+    expires_at DOUBLE PRECISION
+);
+ALTER TABLE steps ADD COLUMN cached_from TEXT;
