@@ -9,8 +9,10 @@ and `common` (`SHARED_BENCH` overrides where it is), so Prefect runs as there:
 ephemeral server on a fresh SQLite `PREFECT_HOME`, one warm-up flow first,
 `BENCH_PREFECT_HEARTBEAT=off` to drop the ~1 s heartbeat join of every sync flow
 run. Each repetition is one run of a flow doing `inc.map(range(N))` and summing
-the results; `fanout_s` is the flow call's wall time. `--runner dask` uses
-`prefect_dask.DaskTaskRunner` on a `distributed.LocalCluster` started once
+the results; `fanout_s` is the flow call's wall time. After each flow the script
+waits until the server holds its N Completed task runs (`server_settle_s`: task
+runs reach the server as events after the flow returned) before the next one.
+`--runner dask` uses `prefect_dask.DaskTaskRunner` on a `distributed.LocalCluster` started once
 beforehand (`startup_s`), as `fanout.py` does. `--workers` sets the thread pool's
 `max_workers` (Prefect's default is unbounded: one thread per task) or the number
 of Dask worker processes. Prints one JSON line with the same fields as `fanout.py`.
@@ -78,12 +80,38 @@ def start_runner(kind: str, workers: int | None) -> tuple[Any, Any, float, dict[
     return DaskTaskRunner(address=cluster.scheduler_address), cluster, startup, details
 
 
-def timed(call: Any, n: int, expected: int) -> float:
+def timed(call: Any, n: int, expected: int) -> tuple[float, float]:
+    """Seconds the flow call took, then seconds until the server had its N task runs."""
     t0 = time.perf_counter()
-    out = call(n)
+    state = call(n, return_state=True)
     elapsed = time.perf_counter() - t0
+    out = state.result()
     assert out == expected, (out, expected)
-    return elapsed
+    return elapsed, settled(state.state_details.flow_run_id, n)
+
+
+def settled(flow_run_id: Any, n: int, timeout: float = 600.0) -> float:
+    """Wait until the server holds `n` Completed task runs of the flow run; seconds waited.
+
+    Task runs reach the server as events after the flow call returned. Starting
+    the next flow before they are in makes the ephemeral SQLite server answer 503
+    to the next flow run's creation (as in BASELINES.md's W5 burst).
+    """
+    from prefect.client.orchestration import get_client
+
+    query = {
+        "task_runs": {
+            "flow_run_id": {"any_": [str(flow_run_id)]},
+            "state": {"type": {"any_": ["COMPLETED"]}},
+        }
+    }
+    t0 = time.perf_counter()
+    with get_client(sync_client=True) as client:
+        while time.perf_counter() - t0 < timeout:
+            if client.request("POST", "/task_runs/count", json=query).json() >= n:  # type: ignore[arg-type]
+                break
+            time.sleep(0.1)
+    return time.perf_counter() - t0
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -101,9 +129,10 @@ def main() -> None:
     runner, cluster, startup, details = start_runner(args.runner, args.workers)
     fanout = flow(name="fanout", task_runner=runner)(fanout_body)
     empty = flow(name="fanout-empty", task_runner=runner)(empty_body)
-    warm = timed(fanout, WARMUP_N, WARMUP_N * (WARMUP_N + 1) // 2)
-    empties = [timed(empty, 0, 0) for _ in range(EMPTY_FLOWS)]
-    reps = [timed(fanout, args.n, args.n * (args.n + 1) // 2) for _ in range(args.reps)]
+    warm, _ = timed(fanout, WARMUP_N, WARMUP_N * (WARMUP_N + 1) // 2)
+    empties = [timed(empty, 0, 0)[0] for _ in range(EMPTY_FLOWS)]
+    runs = [timed(fanout, args.n, args.n * (args.n + 1) // 2) for _ in range(args.reps)]
+    reps = [run[0] for run in runs]
     if cluster is not None:
         cluster.close()
     med = statistics.median(reps)
@@ -121,6 +150,7 @@ def main() -> None:
             "warmup_first_flow_s": round(warm_server, 2),
             "warmup_flow_s": round(warm, 3),
             "fanout_s": summary(reps),
+            "server_settle_s": summary([run[1] for run in runs]),
             "tasks_per_s": round(args.n / med, 1),
             "per_task_ms": round(med / args.n * 1e3, 3),
             "empty_flow_s": round(empty_med, 4),
