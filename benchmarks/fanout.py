@@ -4,18 +4,21 @@ Usage: python fanout.py [--runner thread|dask|ray] [--reps 5] [--workers W] [N=1
 
 Each repetition is one run of a flow doing `inc.map(range(N))` and summing the
 results, on a fresh SQLite database (`synchronous=FULL` unless
-`TARRY_SQLITE_SYNCHRONOUS` says otherwise): every task is a journaled step, one
-commit each. `fanout_s` is the wall time of the whole flow call, from the call
-to its return. A cluster (Dask, Ray) is started once beforehand and its start-up
-is reported apart as `startup_s`; the flows then use it by address. One warm-up
-flow (N=10) runs first. Reports the median repetition as `tasks_per_s` and
-`per_task_ms` (fanout_s / N), and `per_task_ms_net`, net of an empty flow's time.
+`TARRY_SQLITE_SYNCHRONOUS` says otherwise; `TARRY_DATABASE_URL=postgresql://...`
+uses a fresh PostgreSQL schema instead): every task is a journaled step, its row
+committed (concurrent steps share commits) before its future resolves.
+`fanout_s` is the wall time of the whole flow call. A cluster is started once
+beforehand and its start-up is reported apart as `startup_s`: a Dask
+`LocalCluster`, which the flows' `DaskTaskRunner` joins by address, or Ray
+(`ray.init()`), which `RayTaskRunner()` then uses. One warm-up flow (N=10) runs
+first. Reports the median repetition as `tasks_per_s` and `per_task_ms`
+(fanout_s / N), and `per_task_ms_net`, net of an empty flow's time.
 
 `--workers` sets the thread pool's `max_workers` (default: tarry's default,
-`min(32, cpu count + 4)`) or the number of Dask worker processes (default: Dask's
-choice for this machine). Target (issue 18): the thread pool's tasks/s at least
-5 times Prefect 3.8.8's on the same workload (`prefect_fanout.py` in
-shared/bench style, next to this script).
+`min(32, cpu count + 4)`), the number of Dask worker processes or Ray's
+`num_cpus` (default: their choice for this machine). Target (issue 18): the
+thread pool's tasks/s at least 5 times Prefect 3.8.8's on the same workload
+(`prefect_fanout.py`, in shared/bench style, next to this script).
 """
 
 from __future__ import annotations
@@ -109,7 +112,8 @@ class Cluster:
         if self.workers:
             kwargs["num_cpus"] = self.workers
         ray.init(**kwargs)
-        self.details = {"ray_version": ray.__version__, "ray_cpus": ray.cluster_resources()["CPU"]}
+        cpus = ray.cluster_resources()["CPU"]  # type: ignore[no-untyped-call,unused-ignore]
+        self.details = {"ray_version": ray.__version__, "ray_cpus": cpus}
 
 
 def _ray_runner_class() -> Any:
