@@ -26,6 +26,13 @@
 #                  15 s per run
 #          drip  - the email drip campaign: 10 000 recipients, real mail out and reply
 #                  mails in, a 2-minute window (about 3 minutes per run)
+#          fanout - 1,000 trivial tasks mapped in one flow: tarry on the thread pool (its
+#                  default 6 threads here, and 32), a local Dask cluster and Ray (when
+#                  tarry.task_runners.RayTaskRunner and ray are installed); with
+#                  PREFECT_VENV set, Prefect 3.8.8 on the same workload (thread pool
+#                  unbounded as by default, and 6 threads; prefect-dask when installed),
+#                  heartbeats off. Each process runs 5 flows and reports their median
+#          fanout-prefect - only the Prefect runs of fanout
 #          all   - main and extra
 # W6 times process start-up. If PYTHONDONTWRITEBYTECODE is set and the venv has
 # no .pyc files, every start compiles tarry, typer, rich and pydantic from
@@ -145,6 +152,30 @@ pg_group() {
     "$PY" pg_w5_two_workers.py 10000
 }
 
+fanout_group() {
+  fanout_tarry
+  fanout_prefect
+}
+
+fanout_tarry() {
+  run tarry-fanout-thread -- "$PY" fanout.py --runner thread 1000
+  run tarry-fanout-thread-32 -- "$PY" fanout.py --runner thread --workers 32 1000
+  run tarry-fanout-dask -- "$PY" fanout.py --runner dask 1000
+  if "$PY" -c 'import ray; from tarry.task_runners import RayTaskRunner' 2>/dev/null; then
+    run tarry-fanout-ray -- "$PY" fanout.py --runner ray 1000
+  fi
+}
+
+fanout_prefect() {
+  [ -n "${PREFECT_VENV:-}" ] || return 0
+  local pf=("$PREFECT_VENV/bin/python" prefect_fanout.py) hb=(BENCH_PREFECT_HEARTBEAT=off)
+  run prefect-fanout-thread "${hb[@]}" -- "${pf[@]}" --runner thread 1000
+  run prefect-fanout-thread-6 "${hb[@]}" -- "${pf[@]}" --runner thread --workers 6 1000
+  if "$PREFECT_VENV/bin/python" -c 'import prefect_dask' 2>/dev/null; then
+    run prefect-fanout-dask "${hb[@]}" -- "${pf[@]}" --runner dask 1000
+  fi
+}
+
 case "$GROUP" in
   main) main_group ;;
   extra) extra_group ;;
@@ -154,6 +185,8 @@ case "$GROUP" in
   pg) pg_group ;;
   pgw2) pg_w2_group ;;
   drip) drip_group ;;
+  fanout) fanout_group ;;
+  fanout-prefect) fanout_prefect ;;
   all) main_group; extra_group ;;
-  *) echo "unknown group $GROUP (main|extra|waits|server|postgres|pg|pgw2|drip|all)" >&2; exit 2 ;;
+  *) echo "unknown group $GROUP (main|extra|waits|server|postgres|pg|pgw2|drip|fanout|fanout-prefect|all)" >&2; exit 2 ;;
 esac
