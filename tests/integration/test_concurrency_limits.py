@@ -225,6 +225,32 @@ def test_tasks_with_a_limited_tag_run_that_many_at_once(harness: TestHarness) ->
     assert concurrency.get_limit("tag:db").held_slots == 0
 
 
+_attempts: list[tuple[str, float]] = []
+
+
+@task(tags=["db"], retries=1, retry_delay_seconds=1.0)
+def flaky_once(name: str) -> str:
+    _attempts.append((name, time.monotonic()))
+    if sum(1 for who, _ in _attempts if who == name) == 1 and name == "flaky":
+        raise RuntimeError("first attempt fails")
+    return name
+
+
+@flow
+def retry_beside_another() -> list[str]:
+    first = flaky_once.submit("flaky")
+    time.sleep(0.3)  # the flaky task has failed once and is in its retry delay
+    return [flaky_once.submit("steady").result(), first.result()]
+
+
+def test_a_retrying_task_gives_its_tag_slot_back_during_the_delay(harness: TestHarness) -> None:
+    _attempts.clear()
+    concurrency.create_tag_limit("db", 1)
+    assert retry_beside_another() == ["steady", "flaky"]
+    # Only one slot: "steady" ran while "flaky" waited to retry, not after it.
+    assert [who for who, _ in _attempts] == ["flaky", "steady", "flaky"]
+
+
 def test_a_tag_without_a_limit_does_not_hold_tasks_back(harness: TestHarness) -> None:
     assert fan_out(6) == sum(range(6))
     assert gauge.most > 1

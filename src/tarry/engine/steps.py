@@ -229,8 +229,7 @@ def _run_step(
         key, call.label, task.log_prints, is_async=task.is_async, waits_refused=refused
     ):
         try:
-            with limits.task_slots(ctx.host, task.tags, key):
-                value = _invoke_with_retries(call)
+            value = _invoke_with_retries(call)
         except Exception as exc:
             _save(ctx, call.failed(exc))
             raise
@@ -275,10 +274,14 @@ def _waits_refused(
 
 
 def _invoke_with_retries(call: _Call) -> Any:
+    # Each attempt holds its task's tag slots, as in Prefect: a retry's delay frees them.
     while True:
         call.tries += 1
         try:
-            return _invoke(call.task, call.args, call.kwargs)
+            if call.ctx is None:
+                return _invoke(call.task, call.args, call.kwargs)
+            with limits.task_slots(call.ctx.host, call.task.tags, call.key):
+                return _invoke(call.task, call.args, call.kwargs)
         except Exception as exc:
             delay = call.next_delay(exc)
             if delay is None:
@@ -481,8 +484,7 @@ async def _run_step_async(
         key, call.label, task.log_prints, is_async=task.is_async, waits_refused=refused
     ):
         try:
-            async with limits.task_slots_async(ctx.host, task.tags, key):
-                value = await _invoke_with_retries_async(call)
+            value = await _invoke_with_retries_async(call)
         except Exception as exc:
             await offload(_save, ctx, call.failed(exc))
             raise
@@ -514,7 +516,10 @@ async def _invoke_with_retries_async(call: _Call) -> Any:
     while True:
         call.tries += 1
         try:
-            return await _invoke_async(call.task, call.args, call.kwargs)
+            if call.ctx is None:
+                return await _invoke_async(call.task, call.args, call.kwargs)
+            async with limits.task_slots_async(call.ctx.host, call.task.tags, call.key):
+                return await _invoke_async(call.task, call.args, call.kwargs)
         except Exception as exc:
             delay = call.next_delay(exc)
             if delay is None:
