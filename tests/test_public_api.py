@@ -154,9 +154,9 @@ def test_the_clients_have_prefects_concurrency_limit_methods() -> None:
 
 def test_cache_policy_paths_are_prefects() -> None:
     import tarry.cache_policies
-    from tarry.cache_policies import DEFAULT, INPUTS, NO_CACHE, TASK_SOURCE
+    from tarry.cache_policies import DEFAULT, INPUTS, NO_CACHE, RUN_ID, TASK_SOURCE
 
-    assert DEFAULT == INPUTS + TASK_SOURCE
+    assert DEFAULT == INPUTS + TASK_SOURCE + RUN_ID
     assert NO_CACHE + INPUTS == INPUTS
     assert tarry.cache_policies.__all__ == [
         "DEFAULT",

@@ -9,8 +9,8 @@ already returns a finished step's result, so a policy matters across runs.
 * `TASK_SOURCE`: the task function's source code.
 * `FLOW_PARAMETERS`: the run's parameters.
 * `RUN_ID`: the run's id (a result shared by the calls of one run only).
-* `DEFAULT`: `INPUTS + TASK_SOURCE`. Prefect's `DEFAULT` adds `RUN_ID`, which the
-  journal makes needless; write `DEFAULT + RUN_ID` for Prefect's meaning.
+* `DEFAULT`: `INPUTS + TASK_SOURCE + RUN_ID`, as Prefect's: a result shared within
+  one run, which the journal does already; `INPUTS + TASK_SOURCE` caches across runs.
 * `NO_CACHE`: no key, no caching (what a task without a policy does).
 
 Policies compose with `+`. A key is the SHA-256 of canonical JSON (sorted keys,
@@ -313,5 +313,5 @@ RUN_ID: CachePolicy = RunId()
 """The calling run's id."""
 NO_CACHE: CachePolicy = _NoCache()
 """No caching: the task is called every time."""
-DEFAULT: CachePolicy = INPUTS + TASK_SOURCE
+DEFAULT: CachePolicy = INPUTS + TASK_SOURCE + RUN_ID
 """`INPUTS + TASK_SOURCE`: the same call of the same code, in any run."""

@@ -61,7 +61,7 @@ def test_leaving_an_input_out_ignores_its_value() -> None:
     assert key(policy, {"x": 1, "y": 2}) == key(policy, {"x": 1, "y": 99})
     assert key(policy, {"x": 1, "y": 2}) != key(policy, {"x": 2, "y": 2})
     assert policy == Inputs(("y",))
-    assert repr(DEFAULT - "y") == "INPUTS - 'y' + TASK_SOURCE"
+    assert repr(DEFAULT - "y") == "INPUTS - 'y' + TASK_SOURCE + RUN_ID"
 
 
 def test_task_source_changes_with_the_code_only() -> None:
@@ -76,7 +76,7 @@ def test_run_id_and_flow_parameters_keys() -> None:
 
 
 def test_policies_compose_with_plus_and_drop_repeats() -> None:
-    assert CompoundCachePolicy((INPUTS, TASK_SOURCE)) == DEFAULT
+    assert CompoundCachePolicy((INPUTS, TASK_SOURCE, RUN_ID)) == DEFAULT  # Prefect's
     assert INPUTS + INPUTS == INPUTS
     assert NO_CACHE + INPUTS == INPUTS
     assert INPUTS + NO_CACHE == INPUTS
@@ -134,16 +134,16 @@ _KEY_IN_A_NEW_PROCESS = textwrap.dedent(
     import datetime as dt, sys
     sys.path.insert(0, ".")
     from tests.unit.test_cache_policies import add
-    from tarry.cache_policies import DEFAULT
+    from tarry.cache_policies import INPUTS, TASK_SOURCE
     inputs = {"x": {"b", "a"}, "y": (1, dt.date(2024, 1, 2))}
-    print(DEFAULT.compute_key(add, inputs, {}))
+    print((INPUTS + TASK_SOURCE).compute_key(add, inputs, {}))
     """
 )
 
 
 def test_a_key_is_the_same_in_another_process() -> None:
     inputs = {"x": {"b", "a"}, "y": (1, dt.date(2024, 1, 2))}
-    here = DEFAULT.compute_key(add, inputs, {})
+    here = (INPUTS + TASK_SOURCE).compute_key(add, inputs, {})
     there = [
         subprocess.run(
             [sys.executable, "-c", _KEY_IN_A_NEW_PROCESS],
