@@ -139,9 +139,11 @@ def _ray() -> Any:
 def _init_arguments(address: str | None, init_kwargs: dict[str, Any]) -> dict[str, Any]:
     if address is not None:
         return {"address": address, **init_kwargs}
-    # A local Ray for one flow run: no dashboard, and Ray's own start-up notes kept
+    # A new local Ray for the flow run ("local": never another program's cluster
+    # found on this machine), with no dashboard, and Ray's own start-up notes kept
     # out of the flow's output (the tasks' prints still reach it).
-    return {"include_dashboard": False, "logging_level": logging.ERROR, **init_kwargs}
+    quiet = {"include_dashboard": False, "logging_level": logging.ERROR}
+    return {"address": "local", **quiet, **init_kwargs}
 
 
 @dataclasses.dataclass(frozen=True)
