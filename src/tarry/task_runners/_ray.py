@@ -121,7 +121,7 @@ class _RayProcess:
         ray = _ray()
         self._owned = not ray.is_initialized()
         if self._owned:
-            ray.init(**_init_arguments(address, init_kwargs))
+            _init(ray, _init_arguments(address, init_kwargs))
         self._address = address
         self.remote = ray.remote(max_retries=0)(_remote.call_in_worker)
 
@@ -134,6 +134,18 @@ def _ray() -> Any:
         return importlib.import_module("ray")
     except ImportError as exc:
         raise ImportError("RayTaskRunner needs Ray: pip install 'tarry[ray]'") from exc
+
+
+def _init(ray: Any, arguments: dict[str, Any]) -> None:
+    try:
+        ray.init(**arguments)
+    except Exception:
+        # Ray gives its node 30 s to start; on a busy machine the first start can
+        # miss that, and a second one (its files now cached) is tried once.
+        if arguments.get("address") != "local":
+            raise
+        ray.shutdown()
+        ray.init(**arguments)
 
 
 def _init_arguments(address: str | None, init_kwargs: dict[str, Any]) -> dict[str, Any]:

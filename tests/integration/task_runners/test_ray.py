@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import ray
@@ -18,7 +19,8 @@ pytestmark = pytest.mark.usefixtures("ray_here")
 
 @task
 def assigned() -> dict[str, float]:
-    return {k: round(v, 3) for k, v in ray.get_runtime_context().get_assigned_resources().items()}
+    context: Any = ray.get_runtime_context()
+    return {k: round(v, 3) for k, v in context.get_assigned_resources().items()}
 
 
 @task(timeout_seconds=0.5)
@@ -71,7 +73,7 @@ def test_a_task_past_its_timeout_is_stopped_on_the_cluster(
 def test_a_ray_the_program_started_itself_is_used_as_it_is(harness: TestHarness) -> None:
     @flow(task_runner=RayTaskRunner(address="ray://127.0.0.1:1"))
     def elsewhere() -> dict[str, float]:
-        return assigned.submit().result()
+        return dict(assigned.submit().result())
 
     # The test process started Ray itself (a process has one Ray), so the runner
     # computes there, and leaves it running when the flow ends.
