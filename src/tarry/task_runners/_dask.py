@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import importlib
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -111,6 +112,10 @@ def _compute(
     kwargs: dict[str, Any],
     seconds: float | None,
 ) -> Any:
+    module = _remote.file_module(fn)
+    if module is not None:
+        # Dask's own pickler, installed with Dask.
+        importlib.import_module("cloudpickle").register_pickle_by_value(module)
     # pure=False: two calls with equal arguments are two runs of the task, as here.
     future = client.submit(_remote.call_in_worker, fn, args, kwargs, pure=False)
     try:

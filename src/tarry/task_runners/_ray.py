@@ -173,6 +173,9 @@ class _RayCall:
         seconds: float | None,
     ) -> Any:
         ray = _ray()
+        module = _remote.file_module(fn)
+        if module is not None:
+            ray.cloudpickle.register_pickle_by_value(module)
         name = getattr(fn, "__name__", "task")
         ref = self.remote.options(name=name, **self.options).remote(fn, args, kwargs)
         ready, _ = ray.wait([ref], timeout=seconds)

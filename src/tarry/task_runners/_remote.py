@@ -14,14 +14,19 @@ import contextvars
 import dataclasses
 import inspect
 import math
+import sys
+import types
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+
+from tarry import loader
 
 __all__ = [
     "RemoteCall",
     "RemoteOptions",
     "call_in_worker",
     "current_remote_options",
+    "file_module",
     "install_remote_call",
     "remote_call",
     "remote_options",
@@ -48,6 +53,16 @@ def remote_call() -> RemoteCall | None:
 def install_remote_call(call: RemoteCall) -> None:
     """Make `call` the remote call of the current step's thread (a runner's job)."""
     _remote.set(call)
+
+
+def file_module(fn: Callable[..., Any]) -> types.ModuleType | None:
+    """The module of `fn` if tarry imported it from a file path, which workers cannot import.
+
+    A run recovered from a script's path (`tarry worker`) has its tasks in such a
+    module: a remote runner registers it with its cloudpickle to be sent by value.
+    """
+    name = getattr(fn, "__module__", None) or ""
+    return sys.modules.get(name) if loader.is_file_module(name) else None
 
 
 def call_in_worker(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
