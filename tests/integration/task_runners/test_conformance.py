@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tarry import flow, sleep, task
+from tarry import flow, loader, sleep, task
 from tarry.errors import TaskTimeout
 from tarry.futures import as_completed, wait
 from tarry.states import RunState, StepStatus
@@ -206,3 +206,32 @@ def test_an_async_flow_submits_sync_and_async_tasks(
         return [f.result()[0] for f in pairs] + [f.result() for f in doubled]
 
     assert harness.start(mixed).result(timeout=60) == [1, 2, 6, 8]
+
+
+SCRIPT = """
+from tarry import task
+
+def hello(name: str) -> str:
+    return f"hello {name}"
+
+@task
+def greet(name: str) -> str:
+    return hello(name)
+"""
+
+
+def test_tasks_of_a_file_loaded_by_its_path_reach_the_workers(
+    harness: TestHarness, runner: TaskRunner, tmp_path: Path
+) -> None:
+    # `tarry worker` loads a run's flow from its file path under a module name of
+    # its own, which no worker process can import: the task's function calls a plain
+    # function of that module, which travels with it.
+    script = tmp_path / "greeter.py"
+    script.write_text(SCRIPT)
+    greet = loader.load_object(f"{script}:greet")
+
+    @flow(task_runner=runner)
+    def greetings() -> list[str]:
+        return [f.result() for f in greet.map(["ford", "zaphod"])]
+
+    assert harness.start(greetings).result(timeout=60) == ["hello ford", "hello zaphod"]
