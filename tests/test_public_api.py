@@ -71,6 +71,27 @@ def test_prefect_style_module_paths() -> None:
     assert getattr(test_harness, "__test__", True) is False
 
 
+def test_task_runner_paths_are_prefects() -> None:
+    import tarry.task_runners
+    from tarry.task_runners import DaskTaskRunner, RayTaskRunner, remote_options
+
+    assert tarry.task_runners.__all__ == [
+        "DaskTaskRunner",
+        "RayTaskRunner",
+        "RemoteCall",
+        "RemoteOptions",
+        "TaskRunner",
+        "ThreadPoolTaskRunner",
+        "remote_call",
+        "remote_options",
+    ]
+    assert RayTaskRunner(address="auto").duplicate().address == "auto"
+    assert DaskTaskRunner(address="tcp://127.0.0.1:1").duplicate().address == "tcp://127.0.0.1:1"
+    assert callable(remote_options)
+    for name in set(tarry.task_runners.__all__) - {"RemoteCall"}:  # an alias has no __doc__
+        assert (getattr(tarry.task_runners, name).__doc__ or "").strip(), name
+
+
 def test_prefect_input_paths() -> None:
     import tarry.input
     import tarry.messaging

@@ -21,7 +21,13 @@ from typing import Any
 
 from tarry import errors
 
-__all__ = ["add_working_folder", "importing_on_the_side", "load_object", "object_ref"]
+__all__ = [
+    "add_working_folder",
+    "importing_on_the_side",
+    "is_file_module",
+    "load_object",
+    "object_ref",
+]
 
 logger = logging.getLogger("tarry.loader")
 
@@ -37,6 +43,15 @@ _overdue: set[str] = set()
 _importer: dict[str, int] = {}
 # Set in the threads of imports made with a time limit (see `importing_on_the_side`).
 _side_import = threading.local()
+
+
+def is_file_module(name: str) -> bool:
+    """Whether `name` is a module imported here from a file path (`path/file.py:attr`).
+
+    Other processes cannot import it by that name: code of it sent to them (a
+    cluster's workers) must travel by value.
+    """
+    return name.startswith(_PATH_MODULE_PREFIX)
 
 
 def importing_on_the_side() -> bool:

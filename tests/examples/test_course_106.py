@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.conftest import ROOT, query, run_python
+import pytest
+
+from tests.conftest import ROOT, query, run_python, subprocess_env
 
 EXAMPLES = ROOT / "examples"
 
@@ -56,3 +60,47 @@ def test_seed_dask_greetings_are_computed_by_a_dask_cluster(tarry_home: Path) ->
     assert sorted(said) == sorted([("hello", n) for n in names] + [("goodbye", n) for n in names])
     steps = query(tarry_home / "tarry.db", "SELECT name, status FROM steps ORDER BY key")
     assert sorted(steps) == sorted([("say_hello", "Completed"), ("say_goodbye", "Completed")] * 4)
+
+
+def run_on_ray(home: Path, example: str) -> subprocess.CompletedProcess[str]:
+    """Run a course example whose flow starts a local Ray (slow to start on two cores).
+
+    `RAY_DEDUP_LOGS=0` has Ray forward every line the tasks print: by default it
+    folds lines that differ only in their numbers into one "[repeated Nx]".
+    """
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / "course_106" / example)],
+        env=subprocess_env(home, RAY_DEDUP_LOGS="0"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_seed_dask_greetings_run_unchanged_on_ray(tarry_home: Path) -> None:
+    done = run_on_ray(tarry_home, "ray_greetings.py")
+    assert done.returncode == 0, done.stderr
+    names = ("arthur", "trillian", "ford", "marvin")
+    # Ray prefixes each line with the task and the worker's pid: "(say_hello pid=7) hello ford".
+    said = re.findall(r"\((say_hello|say_goodbye) pid=\d+\S*\s+(hello|goodbye) (\w+)", done.stdout)
+    assert sorted(said) == sorted(
+        [("say_hello", "hello", n) for n in names] + [("say_goodbye", "goodbye", n) for n in names]
+    )
+    steps = query(tarry_home / "tarry.db", "SELECT name, status FROM steps ORDER BY key")
+    assert sorted(steps) == sorted([("say_hello", "Completed"), ("say_goodbye", "Completed")] * 4)
+
+
+@pytest.mark.slow
+def test_seed_elevator_runs_unchanged_on_ray(tarry_home: Path) -> None:
+    done = run_on_ray(tarry_home, "ray_elevator.py")
+    assert done.returncode == 0, done.stderr
+    stops = re.findall(r"elevator stops on floor (\d)", done.stdout)
+    assert sorted(stops) == ["1", "2", "3"]
+    steps = query(tarry_home / "tarry.db", "SELECT started_at, ended_at, status FROM steps")
+    assert [s[2] for s in steps] == ["Completed"] * 3
+    # The three floors were submitted at once: every step began before the first ended.
+    assert max(float(str(s[0])) for s in steps) < min(float(str(s[1])) for s in steps)
+    assert "Traceback" not in done.stderr

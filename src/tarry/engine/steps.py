@@ -296,10 +296,10 @@ def _invoke(
     remote: task_runners.RemoteCall | None = None,
 ) -> Any:
     remote = remote or task_runners.remote_call()
+    if remote is not None:
+        return _invoke_remote(task, args, kwargs, remote)
 
     def target() -> Any:
-        if remote is not None:
-            return remote(task.fn, args, kwargs)
         if task.is_async:
             return run_coroutine_sync(task.fn(*args, **kwargs))
         return task.fn(*args, **kwargs)
@@ -309,6 +309,28 @@ def _invoke(
         return target()
     timeout = _task_timeout(task.name, seconds)
     return call_with_deadline(target, seconds, f"tarry-task-{task.name}", timeout)
+
+
+def _invoke_remote(
+    task: spec.TaskSpec[Any, Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    remote: task_runners.RemoteCall,
+) -> Any:
+    """Call the task's function through its runner, which stops it where it runs at its deadline.
+
+    Raises:
+        errors.TaskTimeout: The call ran past the task's `timeout_seconds`.
+    """
+    seconds = task.timeout_seconds
+    try:
+        return remote(task.fn, args, kwargs, seconds)
+    except errors.TaskTimeout as exc:
+        if seconds is None:
+            raise
+        raise errors.TaskTimeout(
+            f"task {task.name!r} exceeded its timeout of {seconds:g}s; {exc}"
+        ) from None
 
 
 def call_with_deadline(
