@@ -94,7 +94,7 @@ class Cluster:
     def _start_dask(self) -> None:
         import distributed
 
-        kwargs: dict[str, Any] = {"dashboard_address": None}
+        kwargs: dict[str, Any] = {"dashboard_address": ":0"}
         if self.workers:
             kwargs["n_workers"] = self.workers
         self.handle = distributed.LocalCluster(**kwargs)  # type: ignore[no-untyped-call]

@@ -65,7 +65,7 @@ def start_runner(kind: str, workers: int | None) -> tuple[Any, Any, float, dict[
     from prefect_dask import DaskTaskRunner
 
     t0 = time.perf_counter()
-    kwargs: dict[str, Any] = {"dashboard_address": None}
+    kwargs: dict[str, Any] = {"dashboard_address": ":0"}
     if workers:
         kwargs["n_workers"] = workers
     cluster = distributed.LocalCluster(**kwargs)

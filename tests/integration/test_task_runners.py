@@ -19,7 +19,7 @@ from tarry.testing import TestHarness
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
     """A Dask cluster of one worker process, shared by the module's flows."""
-    with LocalCluster(n_workers=1, threads_per_worker=2, dashboard_address=None) as cluster:  # type: ignore[no-untyped-call]
+    with LocalCluster(n_workers=1, threads_per_worker=2, dashboard_address=":0") as cluster:  # type: ignore[no-untyped-call]
         yield cluster.scheduler_address
 
 

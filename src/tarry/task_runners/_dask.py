@@ -101,7 +101,8 @@ def _connect(runner: DaskTaskRunner) -> tuple[Any, Any]:
     if runner.address is not None:
         return client(runner.address, **runner.client_kwargs), None
     make = runner.cluster_class or distributed.LocalCluster
-    cluster = make(**{"dashboard_address": None, **runner.cluster_kwargs})
+    # Any free port: two flows' clusters on one machine never fight over Dask's 8787.
+    cluster = make(**{"dashboard_address": ":0", **runner.cluster_kwargs})
     return client(cluster, **runner.client_kwargs), cluster
 
 

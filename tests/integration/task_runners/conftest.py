@@ -17,7 +17,7 @@ RUNNERS = ["threads", "dask", "ray"]
 @pytest.fixture(scope="module")
 def dask_scheduler() -> Iterator[str]:
     """A Dask cluster of one worker process with two threads."""
-    with LocalCluster(n_workers=1, threads_per_worker=2, dashboard_address=None) as cluster:  # type: ignore[no-untyped-call]
+    with LocalCluster(n_workers=1, threads_per_worker=2, dashboard_address=":0") as cluster:  # type: ignore[no-untyped-call]
         yield cluster.scheduler_address
 
 
