@@ -20,8 +20,10 @@ outermost shield ends, so a step is recorded whole or not at all.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextvars
 import ctypes
 import dataclasses
+import functools
 import sys
 import threading
 import time
@@ -38,6 +40,7 @@ __all__ = [
     "Shield",
     "ShieldedLock",
     "Wakeable",
+    "call_with_deadline",
     "describe",
     "in_timed_call",
     "shielded",
@@ -407,3 +410,50 @@ def describe(call: Interruptible[Any], *, stopped: bool) -> str:
         f"; it could not be stopped (blocked outside Python{at}) and was abandoned:"
         " it stops when that call returns"
     )
+
+
+def call_with_deadline(
+    target: Callable[[], T],
+    seconds: float,
+    thread_name: str,
+    on_timeout: Callable[[str], BaseException],
+    on_abandon: Callable[[BaseException], None] | None = None,
+) -> T:
+    """Call `target` in a helper thread, in this context, for `seconds` at most.
+
+    When the time is up the helper is interrupted where it is: it raises
+    `errors.TimeoutInterrupt` at its next Python bytecode, outside shielded
+    sections. One blocked in C past `GRACE_SECONDS` is abandoned (`on_abandon` is
+    told); it stops when it is back in Python.
+
+    Args:
+        target: The body to run.
+        seconds: Its deadline, from now.
+        thread_name: The helper thread's name.
+        on_timeout: Builds the error to raise from the end of its message: where the
+            body stopped, or that it was abandoned.
+        on_abandon: Called with that error before it is raised for an abandoned body.
+
+    Raises:
+        BaseException: What `on_timeout(...)` returns, when `target` did not return in time.
+    """
+    call = Interruptible(functools.partial(contextvars.copy_context().run, target), thread_name)
+    call.start()
+    try:
+        finished = call.wait(seconds)
+    except BaseException:
+        call.interrupt()  # this thread is being stopped, and its helper with it
+        raise
+    if not finished and not call.stop():
+        error = on_timeout(describe(call, stopped=False))
+        if on_abandon is not None:
+            on_abandon(error)
+        raise error
+    try:
+        return call.result()
+    except BaseException:
+        # Only this deadline's interrupt becomes `on_timeout`: an error `target`
+        # raised by itself (a TimeoutError too) passes through untouched.
+        if not call.interrupted:
+            raise
+        raise on_timeout(describe(call, stopped=True)) from None

@@ -11,7 +11,6 @@ import asyncio
 import concurrent.futures as cf
 import contextvars
 import dataclasses
-import functools
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -356,26 +355,11 @@ def call_with_deadline(
     Raises:
         BaseException: What `on_timeout(...)` returns, when `target` did not return in time.
     """
-    body = functools.partial(contextvars.copy_context().run, target)
-    call = interrupts.Interruptible(body, thread_name)
-    call.start()
-    try:
-        finished = call.wait(seconds)
-    except BaseException:
-        call.interrupt()  # this thread is being stopped, and its helper with it
-        raise
-    if not finished and not call.stop():
-        error = on_timeout(interrupts.describe(call, stopped=False))
-        run_logs.get_run_logger().warning("%s", error)
-        raise error
-    try:
-        return call.result()
-    except BaseException:
-        # Only this deadline's interrupt becomes `on_timeout`: an error `target`
-        # raised by itself (a TimeoutError too) passes through untouched.
-        if not call.interrupted:
-            raise
-        raise on_timeout(interrupts.describe(call, stopped=True)) from None
+    return interrupts.call_with_deadline(target, seconds, thread_name, on_timeout, _log_abandoned)
+
+
+def _log_abandoned(error: BaseException) -> None:
+    run_logs.get_run_logger().warning("%s", error)
 
 
 def _task_timeout(name: str, seconds: float) -> Callable[[str], BaseException]:

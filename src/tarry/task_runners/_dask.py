@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from tarry import errors
 from tarry.task_runners import _remote, _threads
 
 __all__ = ["DaskTaskRunner"]
@@ -25,9 +24,8 @@ class DaskTaskRunner:
     Journaling stays in the flow's process: a finished task is never sent again on
     replay. Functions and arguments travel pickled (Dask's cloudpickle); results
     come back and are stored as JSON like any task's. A task past its
-    `timeout_seconds` is cancelled on the cluster (`client.cancel`); Dask cannot
-    stop a worker thread, so code already running there goes on to its end and its
-    result is dropped.
+    `timeout_seconds` is interrupted where it is, in its worker, as a timed task is
+    on threads (`tarry.interrupts`); its time on the cluster's queue does not count.
 
     Args:
         address: The scheduler of a running cluster, e.g. `tcp://10.0.0.5:8786`.
@@ -118,16 +116,12 @@ def _compute(
         # Dask's own pickler, installed with Dask.
         importlib.import_module("cloudpickle").register_pickle_by_value(module)
     # pure=False: two calls with equal arguments are two runs of the task, as here.
-    future = client.submit(_remote.call_in_worker, fn, args, kwargs, pure=False)
+    # The worker enforces the timeout where the code runs, so time spent queued on a
+    # busy cluster does not count against it.
+    future = client.submit(_remote.call_in_worker, fn, args, kwargs, seconds, pure=False)
     try:
-        return future.result(timeout=seconds)
-    except TimeoutError:
-        # Only the wait timed out here; a TimeoutError the task raised itself
-        # leaves its future done, and `result()` re-raises it as it is.
-        if future.done():
-            return future.result()
-    client.cancel(future, force=True)
-    raise errors.TaskTimeout(
-        "cancelled on the Dask cluster (code already running in a worker thread"
-        " goes on to its end; its result is dropped)"
-    )
+        return future.result()
+    except BaseException:
+        if not future.done():  # this step is stopping: the cluster need not go on
+            client.cancel(future, force=True)
+        raise

@@ -19,7 +19,7 @@ import types
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from tarry import loader
+from tarry import errors, interrupts, loader
 
 __all__ = [
     "RemoteCall",
@@ -65,10 +65,32 @@ def file_module(fn: Callable[..., Any]) -> types.ModuleType | None:
     return sys.modules.get(name) if loader.is_file_module(name) else None
 
 
-def call_in_worker(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Call a task's function where a remote runner sent it (a coroutine is run to its end)."""
-    value = fn(*args, **kwargs)
-    return asyncio.run(value) if inspect.iscoroutine(value) else value
+def call_in_worker(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    seconds: float | None = None,
+) -> Any:
+    """Call a task's function where a remote runner sent it (a coroutine is run to its end).
+
+    With `seconds`, the call is interrupted where it is at its deadline, in the
+    worker, as a timed call is here (`tarry.interrupts`).
+
+    Raises:
+        errors.TaskTimeout: The call ran past `seconds`; the message says where it stopped.
+    """
+
+    def call() -> Any:
+        value = fn(*args, **kwargs)
+        return asyncio.run(value) if inspect.iscoroutine(value) else value
+
+    if seconds is None:
+        return call()
+    return interrupts.call_with_deadline(call, seconds, "tarry-remote-task", _stopped_in_worker)
+
+
+def _stopped_in_worker(detail: str) -> BaseException:
+    return errors.TaskTimeout(f"interrupted in its worker{detail}")
 
 
 @dataclasses.dataclass(frozen=True)

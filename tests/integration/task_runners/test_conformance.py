@@ -68,6 +68,14 @@ def stalls(marker: str) -> None:
     Path(marker).write_text("went on past its timeout")
 
 
+@task(timeout_seconds=0.5)
+def spins(marker: str) -> None:
+    end = time.monotonic() + 2.5
+    while time.monotonic() < end:  # pure Python: interruptible at any bytecode
+        pass
+    Path(marker).write_text("went on past its timeout")
+
+
 @task
 def counted(log: str, n: int) -> int:
     with open(log, "a", encoding="utf-8") as out:
@@ -174,6 +182,25 @@ def test_a_task_past_its_timeout_fails_with_task_timeout(
     [step] = handle.steps()
     assert step.status is StepStatus.FAILED
     assert step.ended_at - step.started_at < 4  # it did not wait for the sleep to end
+
+
+def test_a_busy_task_past_its_timeout_is_stopped_where_it_is(
+    harness: TestHarness, runner: TaskRunner, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+
+    @flow(task_runner=runner)
+    def impatient() -> str:
+        try:
+            spins.submit(str(marker)).result()
+        except TaskTimeout as exc:
+            return str(exc)
+        return "no timeout"
+
+    reason = harness.start(impatient).result(timeout=60)
+    assert reason.startswith("task 'spins' exceeded its timeout of 0.5s"), reason
+    time.sleep(3)  # past the loop's end: had the task gone on, the marker would be there
+    assert not marker.exists()
 
 
 def test_a_replayed_run_does_not_run_its_finished_tasks_again(
