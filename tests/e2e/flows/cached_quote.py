@@ -6,10 +6,10 @@ import datetime as dt
 from pathlib import Path
 
 from tarry import flow, task
-from tarry.cache_policies import DEFAULT
+from tarry.cache_policies import INPUTS, TASK_SOURCE
 
 
-@task(cache_policy=DEFAULT - "calls_file", cache_expiration=dt.timedelta(days=1))
+@task(cache_policy=INPUTS - "calls_file" + TASK_SOURCE, cache_expiration=dt.timedelta(days=1))
 def price(item: str, qty: int, calls_file: str) -> dict[str, object]:
     with Path(calls_file).open("a") as calls:
         calls.write(f"{item} x{qty}\n")
