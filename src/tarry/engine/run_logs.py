@@ -216,6 +216,8 @@ def install_print_capture() -> None:
     """Route `print` to the run log wherever `log_prints` is on (installed once)."""
     global _print_installed  # noqa: PLW0603 - installed once per process
     with _setup_lock:
-        if not _print_installed:
+        # Checked every time: a library may put its own print in place meanwhile
+        # (Ray's driver does, for its progress bars, when it first shows a worker's line).
+        if not _print_installed or builtins.print is not _print:
             builtins.print = _print
             _print_installed = True
