@@ -338,19 +338,7 @@ def call_with_deadline(
     thread_name: str,
     on_timeout: Callable[[str], BaseException],
 ) -> T:
-    """Call `target` in a helper thread, in this context, for `seconds` at most.
-
-    When the time is up the helper is interrupted where it is (`tarry.interrupts`):
-    it raises `errors.TimeoutInterrupt` at its next Python bytecode, outside tarry's
-    shielded critical sections. One blocked in C past a grace period is abandoned;
-    it stops when it is back in Python.
-
-    Args:
-        target: The body to run.
-        seconds: Its deadline, from now.
-        thread_name: The helper thread's name.
-        on_timeout: Builds the error to raise from the end of its message: where the
-            body stopped, or that it was abandoned.
+    """`interrupts.call_with_deadline`, with an abandoned body logged to the run's log.
 
     Raises:
         BaseException: What `on_timeout(...)` returns, when `target` did not return in time.
