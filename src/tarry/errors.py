@@ -188,10 +188,7 @@ class NotInFlowRun(TarryError, RuntimeError):
 
 
 class CannotRespond(TarryError, RuntimeError):
-    """Cannot respond to an input that was not sent by a flow run.
-
-    A message from outside flows (a person, a script, the API) has no run to answer.
-    """
+    """Cannot respond to an input that was not sent by a flow run (no run to answer)."""
 
     def __init__(self, key: str | None) -> None:
         if key is None:
