@@ -188,7 +188,9 @@ class LimitWrites(LimitReads):
 
     def release_concurrency_slots(self, holder: str) -> int:
         """See `Store.release_concurrency_slots`."""
-        return self._count("release_holder_slots", {"holder": holder})
+        # Not waiting for the disk: a release lost with a database crash only leaves the
+        # slots to lapse with their lease (or free when their owner is seen gone).
+        return self._count("release_holder_slots", {"holder": holder}, durable=False)
 
     def park_concurrency_slots(self, holder: str) -> int:
         """See `Store.park_concurrency_slots`."""
