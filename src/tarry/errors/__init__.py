@@ -34,6 +34,8 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     ├── NondeterminismError         replay diverged from the recorded journal
     ├── StepFailed                  a recorded step error whose type cannot be rebuilt
     ├── CacheKeyError               a task's `cache_key_fn` raised: no key, no call
+    ├── MappingMissingIterable (ValueError) `Task.map` got nothing to map over
+    ├── MappingLengthMismatch (ValueError)  `Task.map`'s iterables differ in length
     ├── TaskTimeout (TimeoutError)  a task ran past its ``timeout_seconds``
     ├── FlowTimeout (TimeoutError)  a flow ran past its ``timeout_seconds``
     ├── WaitTimeout (TimeoutError)  nobody answered a wait before its deadline
@@ -81,6 +83,8 @@ from tarry.errors._core import (
     LinkExpired,
     LinkInvalid,
     LinkRefused,
+    MappingLengthMismatch,
+    MappingMissingIterable,
     MigrationError,
     NondeterminismError,
     NotFound,
@@ -142,6 +146,8 @@ __all__ = [
     "LinkExpired",
     "LinkInvalid",
     "LinkRefused",
+    "MappingLengthMismatch",
+    "MappingMissingIterable",
     "MessageInvalid",
     "MigrationError",
     "NondeterminismError",

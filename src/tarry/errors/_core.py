@@ -23,6 +23,8 @@ __all__ = [
     "LinkExpired",
     "LinkInvalid",
     "LinkRefused",
+    "MappingLengthMismatch",
+    "MappingMissingIterable",
     "MigrationError",
     "NondeterminismError",
     "NotFound",
@@ -271,6 +273,14 @@ class CacheKeyError(TarryError):
     def __init__(self, message: str | None = None, *, task_name: str = "") -> None:
         super().__init__(message)
         self.task_name = task_name
+
+
+class MappingMissingIterable(TarryError, ValueError):
+    """`Task.map` was given no iterable argument to map over."""
+
+
+class MappingLengthMismatch(TarryError, ValueError):
+    """The iterable arguments of `Task.map` differ in length."""
 
 
 class TaskTimeout(TarryError, TimeoutError):
