@@ -9,6 +9,7 @@ from tarry import errors, interrupts
 from tarry.states import DeliveryStatus, RunState, WaitKind, WaitStatus
 from tarry.storage import (
     claiming,
+    memory_automations,
     memory_cache,
     memory_limits,
     memory_pools,
@@ -28,6 +29,7 @@ class MemoryStore(
     memory_pools.MemoryPools,
     memory_limits.MemoryLimits,
     memory_cache.MemoryCache,
+    memory_automations.MemoryAutomations,
     wakeups.Unpushed,
 ):
     """`Store` kept in this process's memory; gone when the process ends."""
