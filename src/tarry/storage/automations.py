@@ -160,6 +160,8 @@ class EvaluatorState:
     """Every trigger state, by automation and key."""
     timers: list[AutomationTimer]
     """Every timer, earliest first."""
+    commits: int = 0
+    """How many evaluations were committed: pass it as `EvaluationCommit.commits_before`."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -182,6 +184,13 @@ class EvaluationCommit:
     """New firings, each with its actions (pending)."""
     at: float = 0.0
     """When the evaluation was committed (stored with the cursor)."""
+    commits_before: int | None = None
+    """With it, the write also happens only if `EvaluatorState.commits` is still this.
+
+    The cursor alone does not tell two evaluations of no new event apart (a timer
+    fired: `cursor_after == cursor_before`); the count of commits does, since every
+    commit adds one.
+    """
 
 
 def check_settlement(status: ActionStatus, retry_at: float | None) -> None:

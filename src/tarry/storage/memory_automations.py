@@ -33,6 +33,7 @@ class _Tables:
         default_factory=dict
     )
     cursor: int = 0
+    commits: int = 0
 
 
 class MemoryAutomations:
@@ -106,14 +107,14 @@ class MemoryAutomations:
             tables = self._automation_tables()
             states = [tables.states[k] for k in sorted(tables.states)]
             timers = sorted(tables.timers.values(), key=_timer_order)
-            return automations.EvaluatorState(tables.cursor, states, timers)
+            return automations.EvaluatorState(tables.cursor, states, timers, tables.commits)
 
     def commit_evaluation(self, commit: automations.EvaluationCommit) -> bool:
         """See `Store.commit_evaluation`."""
         with self._lock:
             self._check_open()
             tables = self._automation_tables()
-            if tables.cursor != commit.cursor_before:
+            if not _current(tables, commit):
                 return False
             firings = [(f, a) for f, a in commit.firings if f.automation_id in tables.stored]
             ids = [f.id for f, _ in firings]
@@ -178,6 +179,7 @@ def _apply(
 ) -> None:
     alive = tables.stored
     tables.cursor = commit.cursor_after
+    tables.commits += 1
     for key in commit.delete_states:
         tables.states.pop(key, None)
     for key in commit.delete_timers:
@@ -194,6 +196,12 @@ def _apply(
             tables.actions[(firing.id, action.index)] = dataclasses.replace(
                 action, firing_id=firing.id, status=automations.ActionStatus(action.status)
             )
+
+
+def _current(tables: _Tables, commit: automations.EvaluationCommit) -> bool:
+    if commit.commits_before is not None and commit.commits_before != tables.commits:
+        return False
+    return tables.cursor == commit.cursor_before
 
 
 def _settled(

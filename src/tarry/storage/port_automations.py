@@ -79,6 +79,9 @@ class AutomationStore(Protocol):
     def evaluator_state(self) -> automations.EvaluatorState:
         """The evaluator's durable state: the cursor, every trigger state and timer.
 
+        The cursor and the count of commits are read first: a commit made while
+        the rest is read changes them, so a commit built on this state is refused.
+
         Returns:
             The state as committed last (cursor 0 and nothing else on a new store).
         """
@@ -86,11 +89,13 @@ class AutomationStore(Protocol):
     def commit_evaluation(self, commit: automations.EvaluationCommit) -> bool:
         """Write one evaluation's outcome in one transaction, if the cursor is unchanged.
 
-        When the stored cursor equals `commit.cursor_before`, it becomes
-        `commit.cursor_after` and, in the same transaction, the states and timers
-        are put and deleted and the firings and their actions inserted. States,
-        timers and firings of an automation deleted meanwhile are left out.
-        Otherwise (another evaluator moved the cursor) nothing is written.
+        When the stored cursor equals `commit.cursor_before` (and the count of
+        commits `commit.commits_before`, when given), the cursor becomes
+        `commit.cursor_after`, the count grows by one and, in the same
+        transaction, the states and timers are deleted and put and the firings
+        and their actions inserted (each action's `firing_id` is its firing's).
+        States, timers and firings of an automation deleted meanwhile are left
+        out. Otherwise (another evaluator committed) nothing is written.
 
         Args:
             commit: What to write.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import TYPE_CHECKING
 
@@ -35,7 +36,7 @@ def state(automation_id: str, key: str, value: int) -> automations.TriggerStateR
 
 
 def test_a_new_store_has_cursor_zero_and_no_state(store: AutomationStore) -> None:
-    assert store.evaluator_state() == automations.EvaluatorState(0, [], [])
+    assert store.evaluator_state() == automations.EvaluatorState(0, [], [], commits=0)
 
 
 def test_a_commit_writes_states_timers_firings_and_moves_the_cursor(two: AutomationStore) -> None:
@@ -104,6 +105,24 @@ def test_a_stale_cursor_writes_nothing(two: AutomationStore) -> None:
     assert (found.cursor, found.states) == (4, [state("a1", "root", 1)])
     assert two.firings_of("a1") == []
     assert two.due_actions(T0 + 1_000, 10) == []
+
+
+def test_the_count_of_commits_tells_apart_commits_of_no_new_event(two: AutomationStore) -> None:
+    two.commit_evaluation(evaluation(0, 3))
+    seen = two.evaluator_state()
+    assert (seen.cursor, seen.commits) == (3, 1)
+    # A timer fired: the cursor stays; an evaluator that saw the same count commits once.
+    timer_fired = dataclasses.replace(
+        evaluation(3, 3, firings=[(firing("t1", "a1"), actions_of("t1", 1))]),
+        commits_before=seen.commits,
+    )
+    assert two.commit_evaluation(timer_fired)
+    again = dataclasses.replace(timer_fired, firings=[(firing("t2", "a1"), [])])
+    assert not two.commit_evaluation(again)
+
+    found = two.evaluator_state()
+    assert (found.cursor, found.commits) == (3, 2)
+    assert [f.id for f, _ in two.firings_of("a1")] == ["t1"]
 
 
 def test_a_commit_that_fails_writes_nothing(two: AutomationStore) -> None:
