@@ -1,11 +1,12 @@
-"""The storage port: the `Store` protocol every adapter implements, as 13 small protocols.
+"""The storage port: the `Store` protocol every adapter implements, as 14 small protocols.
 
 `Store` is the union of `RunStore`, `LeaseStore`, `JournalStore`, `WaitStore`,
 `EarlyInputStore`, `MessageStore`, `CatalogStore`, `ScheduleStore`,
-`WorkPoolStore`, `LimitStore`, `CacheStore`, `OutboxStore` and `Wakeups`, plus
-its lifecycle (`migrate`, `close`). Code that needs one theme may annotate with
-that theme's protocol, so a test can hand it a small fake; `Host.store` stays a
-full `Store`. The records they take and return are in `records`.
+`WorkPoolStore`, `LimitStore`, `CacheStore`, `OutboxStore`, `AutomationStore`
+(in `port_automations`) and `Wakeups`, plus its lifecycle (`migrate`, `close`).
+Code that needs one theme may annotate with that theme's protocol, so a test can
+hand it a small fake; `Host.store` stays a full `Store`. The records they take
+and return are in `records`.
 
 Writes that return are durable to the degree the adapter promises (SQLite with
 `synchronous=FULL`: they survive power loss), except `add_logs`, which may be
@@ -18,7 +19,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Protocol
 
 from tarry.states import RunState
-from tarry.storage import limits, outbox, records, wakeups
+from tarry.storage import limits, outbox, port_automations, records, wakeups
 
 __all__ = [
     "CacheStore",
@@ -553,6 +554,7 @@ class Store(
     LimitStore,
     CacheStore,
     OutboxStore,
+    port_automations.AutomationStore,
     Wakeups,
     Protocol,
 ):

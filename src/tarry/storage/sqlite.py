@@ -31,6 +31,7 @@ from tarry.storage import (
     wakeups,
 )
 from tarry.storage import rows as mapping
+from tarry.storage.sqlite_automations import SqliteAutomations
 from tarry.storage.sqlite_cache import SqliteCache
 from tarry.storage.sqlite_limits import SqliteLimits
 from tarry.storage.sqlite_pools import SqlitePools, claim_in_pool, insert_transition, update_run
@@ -53,6 +54,7 @@ class SqliteStore(
     SqlitePools,
     SqliteLimits,
     SqliteCache,
+    SqliteAutomations,
     wakeups.Unpushed,
 ):
     """`Store` on a SQLite file (WAL, `synchronous=FULL` by default).

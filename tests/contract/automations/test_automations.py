@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import TYPE_CHECKING
 
 import pytest
@@ -108,3 +109,25 @@ def test_deleting_takes_states_and_timers_and_keeps_firings(store: AutomationSto
     assert [(t.automation_id, t.key) for t in state.timers] == [("a2", "root")]
     assert state.cursor == 3
     assert [f for f, _ in store.firings_of("a1")] == [fired]
+
+
+def test_racing_creations_of_one_name_store_one(store: AutomationStore) -> None:
+    start = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def create(n: int) -> None:
+        start.wait()
+        try:
+            made = store.put_automation(automation(f"a{n}", "contested"), create=True)
+            outcomes.append("created" if made else "id taken")
+        except _automation_errors.AutomationNameTaken:
+            outcomes.append("name taken")
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["created"] + ["name taken"] * 5
+    assert [a.name for a in store.list_automations()] == ["contested"]

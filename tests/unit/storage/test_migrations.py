@@ -18,6 +18,7 @@ from tarry.storage import (
     named_reads,
     open_store,
     sqlfiles,
+    sqlite_automations,
     sqlite_cache,
     sqlite_schedules,
 )
@@ -163,7 +164,14 @@ def test_every_file_in_the_migrations_folder_is_a_numbered_migration() -> None:
 def _query_names_used_by_the_sqlite_adapter() -> set[str]:
     sources = (
         Path(str(m.__file__)).read_text()
-        for m in (sqlite_adapter, named_reads, sqlite_schedules, sqlite_cache, cache_rows)
+        for m in (
+            sqlite_adapter,
+            named_reads,
+            sqlite_schedules,
+            sqlite_cache,
+            cache_rows,
+            sqlite_automations,
+        )
     )
     names: set[str] = set()
     for node in (n for source in sources for n in ast.walk(ast.parse(source))):
@@ -233,5 +241,5 @@ def test_upgrading_a_version_8_database_keeps_its_deployments_and_adds_schedules
         assert store.list_schedules("etl/nightly") == []
     finally:
         store.close()
-    assert applied_versions(db)[-1] == 13
+    assert applied_versions(db)[-1] == sqlfiles.load_migrations("sqlite")[-1].version
     assert schema_of(db) == canonical_schema()
