@@ -185,9 +185,12 @@ class AutomationWrites(AutomationReads):
         """See `Store.delete_automation`."""
 
         def op(execute: Execute) -> bool:
+            # The automation's row first: from then on, a commit that would write a
+            # state for it waits for this delete, then writes none (PostgreSQL).
+            found = bool(execute("delete_automation", {"id": automation_id}))
             execute("delete_automation_states", {"id": automation_id})
             execute("delete_automation_timers", {"id": automation_id})
-            return bool(execute("delete_automation", {"id": automation_id}))
+            return found
 
         return self._automation_write(op)
 

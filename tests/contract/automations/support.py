@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from tarry.storage import automations
 from tests.contract.support import T0
+
+T = TypeVar("T")
 
 TRIGGER = '{"type": "event", "expect": ["tarry.flow-run.Failed"], "threshold": 1, "within": 0}'
 """A trigger's JSON text: storage keeps it as it is."""
@@ -80,3 +84,23 @@ def evaluation(
         firings=firings,
         at=T0,
     )
+
+
+def at_once(*calls: Callable[[], T]) -> list[T | Exception]:
+    """Run each call on a thread of its own, all released at once; what each returned or raised."""
+    start = threading.Barrier(len(calls))
+    outcomes: list[T | Exception] = [RuntimeError("did not run")] * len(calls)
+
+    def run(n: int) -> None:
+        start.wait()
+        try:
+            outcomes[n] = calls[n]()
+        except Exception as exc:
+            outcomes[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
+import functools
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tarry import _automation_errors
 from tarry.storage import automations
-from tests.contract.automations.support import automation, evaluation, firing
+from tests.contract.automations.support import at_once, automation, evaluation, firing
 from tests.contract.support import T0
 
 if TYPE_CHECKING:
@@ -112,22 +112,13 @@ def test_deleting_takes_states_and_timers_and_keeps_firings(store: AutomationSto
 
 
 def test_racing_creations_of_one_name_store_one(store: AutomationStore) -> None:
-    start = threading.Barrier(6)
-    outcomes: list[str] = []
+    creations = [
+        functools.partial(store.put_automation, automation(f"a{n}", "contested"), create=True)
+        for n in range(6)
+    ]
+    outcomes = at_once(*creations)
 
-    def create(n: int) -> None:
-        start.wait()
-        try:
-            made = store.put_automation(automation(f"a{n}", "contested"), create=True)
-            outcomes.append("created" if made else "id taken")
-        except _automation_errors.AutomationNameTaken:
-            outcomes.append("name taken")
-
-    threads = [threading.Thread(target=create, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(outcomes) == ["created"] + ["name taken"] * 5
+    assert outcomes.count(True) == 1
+    taken = [o for o in outcomes if isinstance(o, _automation_errors.AutomationNameTaken)]
+    assert len(taken) == 5
     assert [a.name for a in store.list_automations()] == ["contested"]

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
+import functools
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tarry import errors
 from tarry.storage import automations
-from tests.contract.automations.support import actions_of, automation, evaluation, firing
+from tests.contract.automations.support import (
+    actions_of,
+    at_once,
+    automation,
+    evaluation,
+    firing,
+)
 from tests.contract.support import T0
 
 if TYPE_CHECKING:
@@ -161,24 +167,39 @@ def test_what_a_commit_says_of_a_deleted_automation_is_left_out(two: AutomationS
     assert two.due_actions(T0, 10) == []
 
 
+def test_a_delete_racing_a_commit_leaves_no_state_of_the_deleted(store: AutomationStore) -> None:
+    for n in range(15):
+        store.put_automation(automation(f"a{n}", f"doomed-{n}"), create=True)
+        step = evaluation(
+            n,
+            n + 1,
+            put_states=[state(f"a{n}", "root", 1)],
+            put_timers=[automations.AutomationTimer(f"a{n}", "root", T0)],
+        )
+        deleted, committed = at_once(
+            functools.partial(store.delete_automation, f"a{n}"),
+            functools.partial(store.commit_evaluation, step),
+        )
+        assert deleted is True
+        assert committed is True
+    found = store.evaluator_state()
+    assert (found.cursor, found.states, found.timers) == (15, [], [])
+
+
 def race(stores: list[AutomationStore], before: int) -> int:
     """How many of `stores` (one thread each) won a commit from cursor `before`."""
-    start = threading.Barrier(len(stores))
-    won: list[int] = []
-
-    def commit(n: int) -> None:
-        fired = firing(f"f{before}-{n}", "a1")
-        step = evaluation(before, before + 1, firings=[(fired, actions_of(fired.id, 1))])
-        start.wait()
-        if stores[n].commit_evaluation(step):
-            won.append(n)
-
-    threads = [threading.Thread(target=commit, args=(n,)) for n in range(len(stores))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return len(won)
+    steps = [
+        evaluation(before, before + 1, firings=[(firing(f"f{before}-{n}", "a1"), [])])
+        for n in range(len(stores))
+    ]
+    outcomes = at_once(
+        *(
+            functools.partial(s.commit_evaluation, step)
+            for s, step in zip(stores, steps, strict=True)
+        )
+    )
+    assert all(isinstance(won, bool) for won in outcomes)
+    return outcomes.count(True)
 
 
 def test_threads_racing_from_one_cursor_commit_once(two: AutomationStore) -> None:

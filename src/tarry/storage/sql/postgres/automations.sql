@@ -65,23 +65,26 @@ DELETE FROM automation_states WHERE automation_id = %(automation_id)s AND key = 
 DELETE FROM automation_timers WHERE automation_id = %(automation_id)s AND key = %(key)s;
 
 -- name: put_trigger_state
+-- Locks the automation's row against a delete until this transaction ends (a delete
+-- that locked it first makes this wait, then write nothing): no state, timer or
+-- firing is written for an automation a committed delete removed.
 INSERT INTO automation_states (automation_id, key, state, updated_at)
 SELECT %(automation_id)s, %(key)s, %(state)s, %(updated_at)s
-WHERE EXISTS (SELECT 1 FROM automations WHERE id = %(automation_id)s)
+WHERE EXISTS (SELECT 1 FROM automations WHERE id = %(automation_id)s FOR KEY SHARE)
 ON CONFLICT (automation_id, key) DO UPDATE SET
     state = excluded.state, updated_at = excluded.updated_at;
 
 -- name: put_automation_timer
 INSERT INTO automation_timers (automation_id, key, due_at)
 SELECT %(automation_id)s, %(key)s, %(due_at)s
-WHERE EXISTS (SELECT 1 FROM automations WHERE id = %(automation_id)s)
+WHERE EXISTS (SELECT 1 FROM automations WHERE id = %(automation_id)s FOR KEY SHARE)
 ON CONFLICT (automation_id, key) DO UPDATE SET due_at = excluded.due_at;
 
 -- name: insert_firing
 INSERT INTO automation_firings (id, automation_id, fired_at, kind, key, triggering_event,
                                 context)
 SELECT %(id)s, %(automation_id)s, %(fired_at)s, %(kind)s, %(key)s, %(triggering_event)s, %(context)s
-WHERE EXISTS (SELECT 1 FROM automations WHERE id = %(automation_id)s);
+WHERE EXISTS (SELECT 1 FROM automations WHERE id = %(automation_id)s FOR KEY SHARE);
 
 -- name: insert_firing_action
 INSERT INTO automation_actions (firing_id, action_index, action, status, attempts, detail,
