@@ -175,6 +175,8 @@ class AutomationWrites(AutomationReads):
         params = automation_params(record)
 
         def op(execute: Execute) -> bool:
+            if bool(execute("automation_exists", {"id": record.id})) == create:
+                return False
             if execute("automation_name_taken", {"name": record.name, "id": record.id}):
                 raise _automation_errors.AutomationNameTaken(record.name)
             return bool(execute("insert_automation" if create else "update_automation", params))

@@ -117,9 +117,7 @@ class MemoryAutomations:
             if not _current(tables, commit):
                 return False
             firings = [(f, a) for f, a in commit.firings if f.automation_id in tables.stored]
-            ids = [f.id for f, _ in firings]
-            if len(set(ids)) < len(ids) or any(i in tables.firings for i in ids):
-                raise errors.StoreError("a firing with this id is stored already")
+            _check_new(tables, firings)
             _apply(tables, commit, firings)
             return True
 
@@ -196,6 +194,19 @@ def _apply(
             tables.actions[(firing.id, action.index)] = dataclasses.replace(
                 action, firing_id=firing.id, status=automations.ActionStatus(action.status)
             )
+
+
+def _check_new(
+    tables: _Tables,
+    firings: Sequence[tuple[automations.FiringRecord, Sequence[automations.ActionRecord]]],
+) -> None:
+    # What the SQL stores' primary keys refuse, refused here too.
+    ids = [f.id for f, _ in firings]
+    if len(set(ids)) < len(ids) or any(i in tables.firings for i in ids):
+        raise errors.StoreError("a firing with this id is stored already")
+    for firing, actions in firings:
+        if len({a.index for a in actions}) < len(actions):
+            raise errors.StoreError(f"firing {firing.id} has two actions of one index")
 
 
 def _current(tables: _Tables, commit: automations.EvaluationCommit) -> bool:

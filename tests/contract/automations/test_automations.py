@@ -67,6 +67,17 @@ def test_a_second_automation_of_the_same_name_is_refused(store: AutomationStore)
     ]
 
 
+def test_a_missing_or_existing_id_says_false_before_the_name_is_checked(
+    store: AutomationStore,
+) -> None:
+    store.put_automation(automation("a1", "nightly"), create=True)
+    store.put_automation(automation("a2", "weekly"), create=True)
+
+    assert not store.put_automation(automation("a2", "nightly"), create=True)
+    assert not store.put_automation(automation("a3", "nightly"), create=False)
+    assert [a.id for a in store.list_automations()] == ["a1", "a2"]
+
+
 def test_an_automation_is_disabled_and_enabled_again(store: AutomationStore) -> None:
     store.put_automation(automation("a1", "one"), create=True)
 

@@ -108,7 +108,7 @@ def test_a_stale_cursor_writes_nothing(two: AutomationStore) -> None:
     assert not two.commit_evaluation(stale)
 
     found = two.evaluator_state()
-    assert (found.cursor, found.states) == (4, [state("a1", "root", 1)])
+    assert (found.cursor, found.commits, found.states) == (4, 1, [state("a1", "root", 1)])
     assert two.firings_of("a1") == []
     assert two.due_actions(T0 + 1_000, 10) == []
 
@@ -144,9 +144,18 @@ def test_a_commit_that_fails_writes_nothing(two: AutomationStore) -> None:
         two.commit_evaluation(again)
 
     found = two.evaluator_state()
-    assert (found.cursor, found.states) == (1, [])
+    assert (found.cursor, found.commits, found.states) == (1, 1, [])
     assert two.firings_of("a2") == []
     assert [f.id for f, _ in two.due_actions(T0, 10)] == ["f1"]
+
+
+def test_two_actions_of_one_index_are_refused_whole(two: AutomationStore) -> None:
+    doubled = [*actions_of("f1", 1), *actions_of("f1", 1)]
+    with pytest.raises(errors.StoreError):
+        two.commit_evaluation(evaluation(0, 1, firings=[(firing("f1", "a1"), doubled)]))
+
+    assert two.evaluator_state().cursor == 0
+    assert two.firings_of("a1") == []
 
 
 def test_what_a_commit_says_of_a_deleted_automation_is_left_out(two: AutomationStore) -> None:

@@ -1,3 +1,6 @@
+-- name: automation_exists
+SELECT id FROM automations WHERE id = %(id)s;
+
 -- name: automation_name_taken
 SELECT id FROM automations WHERE name = %(name)s AND id <> %(id)s;
 

@@ -1,3 +1,6 @@
+-- name: automation_exists
+SELECT id FROM automations WHERE id = :id;
+
 -- name: automation_name_taken
 SELECT id FROM automations WHERE name = :name AND id <> :id;
 
