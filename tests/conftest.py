@@ -190,9 +190,10 @@ def empty_postgres_schema() -> None:
     conn = _postgres_session()[1]
     tables = conn.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-        " AND tablename NOT IN ('tarry_migrations', 'runs', 'work_pools', 'work_queues')"
-        # Deployments after their schedules, which refer to them.
-        " ORDER BY tablename = 'deployments'"
+        " AND tablename NOT IN ('tarry_migrations', 'runs', 'work_pools', 'work_queues',"
+        " 'automation_cursor')"
+        # Deployments after their schedules, firings after their actions: they refer to them.
+        " ORDER BY tablename IN ('deployments', 'automation_firings')"
     ).fetchall()
     with conn.transaction():
         for (table,) in tables:
@@ -202,6 +203,7 @@ def empty_postgres_schema() -> None:
         conn.execute("DELETE FROM work_queues WHERE pool <> 'default' OR name <> 'default'")
         conn.execute("DELETE FROM work_pools WHERE name <> 'default'")
         conn.execute("UPDATE work_pools SET concurrency_limit = NULL, paused = FALSE")
+        conn.execute("UPDATE automation_cursor SET seq = 0, commits = 0, updated_at = 0")
         conn.execute(
             "UPDATE work_queues SET concurrency_limit = NULL, paused = FALSE, priority = 1"
         )

@@ -9,6 +9,7 @@ from tarry import errors, interrupts
 from tarry.states import DeliveryStatus, RunState, WaitKind, WaitStatus
 from tarry.storage import (
     claiming,
+    memory_automations,
     memory_cache,
     memory_events,
     memory_limits,
@@ -30,6 +31,7 @@ class MemoryStore(
     memory_limits.MemoryLimits,
     memory_cache.MemoryCache,
     memory_events.MemoryEvents,
+    memory_automations.MemoryAutomations,
     wakeups.Unpushed,
 ):
     """`Store` kept in this process's memory; gone when the process ends."""

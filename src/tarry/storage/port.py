@@ -3,8 +3,8 @@
 `Store` is the union of `RunStore`, `LeaseStore`, `JournalStore`, `WaitStore`,
 `EarlyInputStore`, `MessageStore`, `CatalogStore`, `ScheduleStore`,
 `WorkPoolStore`, `LimitStore`, `CacheStore`, `EventStore` (in `port_events`),
-`OutboxStore` and `Wakeups`, plus
-its lifecycle (`migrate`, `close`). Code that needs one theme may annotate with
+`OutboxStore`, `AutomationStore` (in `port_automations`) and `Wakeups`, plus its
+lifecycle (`migrate`, `close`). Code that needs one theme may annotate with
 that theme's protocol, so a test can hand it a small fake; `Host.store` stays a
 full `Store`. The records they take and return are in `records`.
 
@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Protocol
 
 from tarry.states import RunState
-from tarry.storage import limits, outbox, records, wakeups
+from tarry.storage import limits, outbox, port_automations, records, wakeups
 from tarry.storage.port_events import EventStore
 
 __all__ = [
@@ -557,6 +557,7 @@ class Store(
     CacheStore,
     EventStore,
     OutboxStore,
+    port_automations.AutomationStore,
     Wakeups,
     Protocol,
 ):

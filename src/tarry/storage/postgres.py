@@ -41,6 +41,7 @@ from tarry.states import RunState
 from tarry.storage import claiming, named_reads, outbox, port, records, rules, wakeups
 from tarry.storage import postgres_ops as ops
 from tarry.storage import rows as mapping
+from tarry.storage.postgres_automations import PostgresAutomations
 from tarry.storage.postgres_cache import PostgresCache
 from tarry.storage.postgres_events import PostgresEvents
 from tarry.storage.postgres_limits import PostgresLimits
@@ -66,6 +67,7 @@ class PostgresStore(
     PostgresLimits,
     PostgresCache,
     PostgresEvents,
+    PostgresAutomations,
 ):
     """`Store` on a PostgreSQL database (psycopg 3, a pool of connections).
 

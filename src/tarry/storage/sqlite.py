@@ -31,6 +31,7 @@ from tarry.storage import (
     wakeups,
 )
 from tarry.storage import rows as mapping
+from tarry.storage.sqlite_automations import SqliteAutomations
 from tarry.storage.sqlite_cache import SqliteCache
 from tarry.storage.sqlite_events import SqliteEvents
 from tarry.storage.sqlite_limits import SqliteLimits
@@ -55,6 +56,7 @@ class SqliteStore(
     SqliteLimits,
     SqliteCache,
     SqliteEvents,
+    SqliteAutomations,
     wakeups.Unpushed,
 ):
     """`Store` on a SQLite file (WAL, `synchronous=FULL` by default).

@@ -19,6 +19,7 @@ from tarry.storage import (
     named_reads,
     open_store,
     sqlfiles,
+    sqlite_automations,
     sqlite_cache,
     sqlite_events,
     sqlite_schedules,
@@ -179,6 +180,7 @@ def _query_names_used_by_the_sqlite_adapter() -> set[str]:
             cache_rows,
             sqlite_events,
             event_sql,
+            sqlite_automations,
         )
     )
     names: set[str] = set()
@@ -249,5 +251,5 @@ def test_upgrading_a_version_8_database_keeps_its_deployments_and_adds_schedules
         assert store.list_schedules("etl/nightly") == []
     finally:
         store.close()
-    assert applied_versions(db)[-1] == len(sqlfiles.load_migrations("sqlite"))
+    assert applied_versions(db)[-1] == sqlfiles.load_migrations("sqlite")[-1].version
     assert schema_of(db) == canonical_schema()

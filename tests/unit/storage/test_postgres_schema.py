@@ -14,6 +14,7 @@ import pytest
 
 from tarry import errors
 from tarry.storage import (
+    automation_sql,
     cache_rows,
     event_sql,
     limit_sql,
@@ -21,6 +22,7 @@ from tarry.storage import (
     open_store,
     pool_sql,
     postgres,
+    postgres_automations,
     postgres_cache,
     postgres_events,
     postgres_limits,
@@ -261,6 +263,8 @@ ADAPTER_MODULES = (
     cache_rows.__file__,
     postgres_events.__file__,
     event_sql.__file__,
+    automation_sql.__file__,
+    postgres_automations.__file__,
 )
 
 
@@ -319,5 +323,5 @@ def test_upgrading_a_version_8_schema_keeps_its_deployments_and_adds_schedules(
         assert store.list_schedules("etl/nightly") == []
     finally:
         store.close()
-    assert applied_versions(postgres_url)[-1] == len(sqlfiles.load_migrations("postgres"))
+    assert applied_versions(postgres_url)[-1] == sqlfiles.load_migrations("postgres")[-1].version
     assert schema_of(postgres_url) == canonical_schema()
