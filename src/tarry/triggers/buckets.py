@@ -47,6 +47,7 @@ class EventNode:
         self._expect = matching.Names(trigger.expect)
         self._match = matching.Spec(trigger.match)
         self._related = matching.related_matcher(trigger)
+        self.related_key = matching.related_key(self._related)
         self._for_each = sorted(trigger.for_each)
         self._within = trigger.within.total_seconds()
         self._reactive = trigger.posture == models.Posture.Reactive

@@ -58,6 +58,11 @@ class CompositeNode:
         """No names: composites read no events themselves (their children do)."""
         return set()
 
+    @property
+    def related_key(self) -> None:
+        """Not indexed: it reads no events."""
+        return None
+
     def on_event(self, book: book_module.Book, seen: event_module.EventLike) -> None:
         """Composites read no events themselves (their children do)."""
 

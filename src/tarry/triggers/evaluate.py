@@ -16,7 +16,7 @@ name are cached.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import pydantic
 
@@ -60,7 +60,8 @@ class Evaluator:
         self._exact: dict[str, list[nodes.Node]] = {}
         self._prefixes: dict[str, list[nodes.Node]] = {}
         self._lengths: list[int] = []
-        self._cache: dict[str, tuple[nodes.Node, ...]] = {}
+        self._cache: dict[str, _Route] = {}
+        self._rank: dict[int, int] = {}
         self._compile(automations or {})
 
     def set_automations(self, automations: Mapping[str, models.TriggerTypes]) -> changes.Changes:
@@ -87,8 +88,17 @@ class Evaluator:
         Returns:
             The firings it caused and the states and timers to store.
         """
-        for node in self._candidates(seen.event):
-            node.on_event(self._book, seen)
+        return self.feed_many((seen,))
+
+    def feed_many(self, events: Iterable[event_module.EventLike]) -> changes.Changes:
+        """Evaluate events in order: `feed` of each, merged, each changed state written once.
+
+        Returns:
+            The firings they caused and the states and timers to store.
+        """
+        for seen in events:
+            for node in self._candidates(seen):
+                node.on_event(self._book, seen)
         return self._book.take()
 
     def tick(self, now: float) -> changes.Changes:
@@ -157,16 +167,17 @@ class Evaluator:
                 table = self._prefixes if name.endswith("*") else self._exact
                 table.setdefault(name.removesuffix("*"), []).append(node)
         self._lengths = sorted({len(prefix) for prefix in self._prefixes})
+        self._rank = {id(node): rank for rank, node in enumerate(self._nodes.values())}
 
-    def _candidates(self, name: str) -> tuple[nodes.Node, ...]:
-        found = self._cache.get(name)
-        if found is None:
+    def _candidates(self, seen: event_module.EventLike) -> list[nodes.Node]:
+        route = self._cache.get(seen.event)
+        if route is None:
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache = {}
-            found = self._cache[name] = self._lookup(name)
-        return found
+            route = self._cache[seen.event] = _Route(self._lookup(seen.event))
+        return route.nodes_for(seen, self._rank)
 
-    def _lookup(self, name: str) -> tuple[nodes.Node, ...]:
+    def _lookup(self, name: str) -> list[nodes.Node]:
         picked: dict[int, nodes.Node] = {id(node): node for node in self._always}
         for node in self._exact.get(name, ()):
             picked[id(node)] = node
@@ -175,4 +186,38 @@ class Evaluator:
                 break
             for node in self._prefixes.get(name[:length], ()):
                 picked[id(node)] = node
-        return tuple(picked.values())
+        return list(picked.values())
+
+
+class _Route:
+    """The nodes one event name reaches, indexed by a label their related resource needs.
+
+    Most triggers name the flow (or deployment, ...) they watch: such a node is found by
+    the related resource's label value instead of being tried on every event.
+    """
+
+    def __init__(self, reached: list[nodes.Node]) -> None:
+        self._open: list[nodes.Node] = []
+        self._keyed: dict[tuple[str, str], list[nodes.Node]] = {}
+        for node in reached:
+            key = node.related_key
+            if key is None:
+                self._open.append(node)
+                continue
+            for value in key[1]:
+                self._keyed.setdefault((key[0], value), []).append(node)
+        self._labels = sorted({label for label, _ in self._keyed})
+
+    def nodes_for(self, seen: event_module.EventLike, rank: dict[int, int]) -> list[nodes.Node]:
+        if not self._keyed:
+            return self._open
+        found = {id(node): node for node in self._open}
+        for related in seen.related:
+            for label in self._labels:
+                value = related.get(label)
+                if value is not None:
+                    for node in self._keyed.get((label, value), ()):
+                        found[id(node)] = node
+        # In one order whatever the index found first: a composite's children see an
+        # event in their own order.
+        return sorted(found.values(), key=lambda node: rank[id(node)])

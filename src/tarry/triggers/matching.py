@@ -13,6 +13,8 @@ from tarry.triggers import labels, models
 
 __all__ = ["Names", "Spec", "related_matcher"]
 
+_PREFERRED = ("tarry.resource.name", "tarry.resource.id")
+
 
 class _Values:
     """The values one label may take."""
@@ -44,6 +46,17 @@ class Spec:
         """Whether it is empty (every resource fits)."""
         return not self._labels
 
+    def exact_key(self) -> tuple[str, frozenset[str]] | None:
+        """A label this spec allows only exact values of, and those values, to index it by.
+
+        A name or id tells resources apart best; a role least. None: no label is exact.
+        """
+        exact = {label: values.exact for label, values in self._labels if not values.others}
+        for label in (*_PREFERRED, *sorted(exact)):
+            if exact.get(label):
+                return label, exact[label]
+        return None
+
     def fits(self, resource: Mapping[str, str]) -> bool:
         """Whether `resource` has every label with a fitting value."""
         return all(values.fit(resource.get(label)) for label, values in self._labels)
@@ -57,6 +70,17 @@ def related_matcher(trigger: models.MetricTrigger | models.EventTrigger) -> tupl
     """The trigger's `match_related` specs, compiled, empty ones left out."""
     compiled = (Spec(spec) for spec in trigger.related_specs())
     return tuple(spec for spec in compiled if not spec.matches_all)
+
+
+def related_key(specs: Iterable[Spec]) -> tuple[str, frozenset[str]] | None:
+    """A label and values some related resource must have for `specs` to fit, or None.
+
+    Every spec must fit, so any one spec's exact label will do.
+    """
+    keys = [key for key in (spec.exact_key() for spec in specs) if key is not None]
+    preferred = [key for key in keys if key[0] in _PREFERRED]
+    best = preferred or keys
+    return best[0] if best else None
 
 
 class Names:

@@ -9,6 +9,10 @@ Every check (each `range / 10` seconds, 5 to 60) compares the measure with the
 threshold: a breach held `firing_for` seconds fires once; the breach's end held as
 long resolves. With no samples there is no breach. The timer stops once there is
 nothing left to watch, and the next matching event starts it again.
+
+Samples are summed in slots of a quarter of the check interval (`[slot start, sum,
+count]`), so the state stays small however many runs end: the range is kept to within
+one slot (a slot leaves when all of it is older than the range).
 """
 
 from __future__ import annotations
@@ -64,9 +68,11 @@ class MetricNode:
         self._emit = emit
         self._match = matching.Spec(trigger.match)
         self._related = matching.related_matcher(trigger)
+        self.related_key = matching.related_key(self._related)
         self._range = trigger.metric.range.total_seconds()
         self._firing_for = trigger.metric.firing_for.total_seconds()
         self._interval = check_interval(trigger.metric)
+        self._slot = self._interval / 4
         self._compare = _OPERATORS[trigger.metric.operator]
 
     def on_event(self, book: book_module.Book, seen: event_module.EventLike) -> None:
@@ -88,7 +94,7 @@ class MetricNode:
         state = book.get(state_key)
         if state is None:
             return
-        _trim(state, now - self._range)
+        _trim(state, now - self._range, self._slot)
         value = _mean(state["samples"])
         if value is not None and self._compare(value, self._query.threshold):
             self._breaching(book, state, now, value)
@@ -108,17 +114,28 @@ class MetricNode:
     def _sample(self, state: dict[str, Any], run: str, stage: str, at: float) -> bool:
         name = self._query.name
         runs: dict[str, float] = state["runs"]
-        if name == "successes" and stage in _ENDED:
-            state["samples"].append([at, 1.0 if stage == "Completed" else 0.0])
+        if name == "successes":
+            if stage not in _ENDED:
+                return False
+            self._add(state["samples"], at, 1.0 if stage == "Completed" else 0.0)
             return True
         started = "Running" if name == "duration" else "Pending"
         finished = _ENDED if name == "duration" else {"Running"}
         if stage == started:
             runs.setdefault(run, at)
         elif stage in finished and run in runs:
-            state["samples"].append([at, at - runs.pop(run)])
+            self._add(state["samples"], at, at - runs.pop(run))
             return True
         return False
+
+    def _add(self, samples: list[list[float]], at: float, value: float) -> None:
+        slot = at - at % self._slot
+        for each in reversed(samples):
+            if each[0] == slot:
+                each[1] += value
+                each[2] += 1
+                return
+        samples.append([slot, value, 1])
 
     def _breaching(
         self, book: book_module.Book, state: dict[str, Any], now: float, value: float
@@ -161,7 +178,7 @@ class MetricNode:
                 "operator": self._query.operator,
                 "range": self._range,
                 "firing_for": self._firing_for,
-                "samples": len(state["samples"]),
+                "samples": int(sum(count for _, _, count in state["samples"])),
             },
         }
         self._emit(book, nodes.Signal(self.node_id, now, triggering, context, kind))
@@ -171,11 +188,12 @@ def _empty() -> dict[str, Any]:
     return {"samples": [], "runs": {}, "since": None, "clear_since": None, "fired": False}
 
 
-def _trim(state: dict[str, Any], horizon: float) -> None:
-    state["samples"] = [sample for sample in state["samples"] if sample[0] >= horizon]
+def _trim(state: dict[str, Any], horizon: float, slot: float) -> None:
+    state["samples"] = [sample for sample in state["samples"] if sample[0] + slot > horizon]
     forget = horizon - _FORGET_RUNS_AFTER
     state["runs"] = {run: at for run, at in state["runs"].items() if at >= forget}
 
 
 def _mean(samples: list[list[float]]) -> float | None:
-    return sum(value for _, value in samples) / len(samples) if samples else None
+    count = sum(each[2] for each in samples)
+    return sum(each[1] for each in samples) / count if count else None

@@ -51,6 +51,10 @@ class Node(Protocol):
     def names(self) -> set[str] | None:
         """The event names it reads (exact or `prefix*`); None: any event."""
 
+    @property
+    def related_key(self) -> tuple[str, frozenset[str]] | None:
+        """A label and values a related resource must have for it to read an event."""
+
     def on_event(self, book: book_module.Book, seen: event.EventLike) -> None:
         """Take in an event whose name this node's index lists."""
 

@@ -349,3 +349,18 @@ def test_the_same_events_name_the_same_firings() -> None:
         ids.append([f.id for f in harness.feed(*runs)])
     assert ids[0] == ids[1]
     assert len(set(ids[0])) == 4
+
+
+def test_successes_count_only_ended_runs(rebuild: bool) -> None:
+    harness = _training(rebuild, firing_for=0)
+    for state in ("Pending", "Running", "Completed"):
+        harness.feed(run_event(state, "r1", "train-model", 1.0))
+    harness.feed(run_event("Pending", "r2", "train-model", 2.0))
+    harness.feed(run_event("Running", "r2", "train-model", 20.0))
+    harness.feed(run_event("Cancelled", "r2", "train-model", 21.0))
+    harness.feed(run_event("Failed", "r3", "train-model", 22.0))
+    assert harness.timers
+    assert list(harness.timers.values()) == [61.0]  # the first check: a minute after the first run
+    fired = harness.tick(61.0)
+    assert [f.context["metric"]["value"] for f in fired] == [0.5]
+    assert fired[0].context["metric"]["samples"] == 2
