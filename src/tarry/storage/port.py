@@ -1,8 +1,9 @@
-"""The storage port: the `Store` protocol every adapter implements, as 13 small protocols.
+"""The storage port: the `Store` protocol every adapter implements, as 14 small protocols.
 
 `Store` is the union of `RunStore`, `LeaseStore`, `JournalStore`, `WaitStore`,
 `EarlyInputStore`, `MessageStore`, `CatalogStore`, `ScheduleStore`,
-`WorkPoolStore`, `LimitStore`, `CacheStore`, `OutboxStore` and `Wakeups`, plus
+`WorkPoolStore`, `LimitStore`, `CacheStore`, `EventStore` (in `port_events`),
+`OutboxStore` and `Wakeups`, plus
 its lifecycle (`migrate`, `close`). Code that needs one theme may annotate with
 that theme's protocol, so a test can hand it a small fake; `Host.store` stays a
 full `Store`. The records they take and return are in `records`.
@@ -19,11 +20,13 @@ from typing import Protocol
 
 from tarry.states import RunState
 from tarry.storage import limits, outbox, records, wakeups
+from tarry.storage.port_events import EventStore
 
 __all__ = [
     "CacheStore",
     "CatalogStore",
     "EarlyInputStore",
+    "EventStore",
     "JournalStore",
     "LeaseStore",
     "LimitStore",
@@ -552,6 +555,7 @@ class Store(
     WorkPoolStore,
     LimitStore,
     CacheStore,
+    EventStore,
     OutboxStore,
     Wakeups,
     Protocol,

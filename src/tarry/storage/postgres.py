@@ -42,6 +42,7 @@ from tarry.storage import claiming, named_reads, outbox, port, records, rules, w
 from tarry.storage import postgres_ops as ops
 from tarry.storage import rows as mapping
 from tarry.storage.postgres_cache import PostgresCache
+from tarry.storage.postgres_events import PostgresEvents
 from tarry.storage.postgres_limits import PostgresLimits
 from tarry.storage.postgres_listen import Listener
 from tarry.storage.postgres_pools import PostgresPools, claim_in_pool
@@ -59,7 +60,12 @@ _DEADLOCK_RETRIES = 5
 
 
 class PostgresStore(
-    named_reads.NamedReads, PostgresSchedules, PostgresPools, PostgresLimits, PostgresCache
+    named_reads.NamedReads,
+    PostgresSchedules,
+    PostgresPools,
+    PostgresLimits,
+    PostgresCache,
+    PostgresEvents,
 ):
     """`Store` on a PostgreSQL database (psycopg 3, a pool of connections).
 
