@@ -30,7 +30,7 @@ import jinja2
 import jinja2.sandbox
 
 from tarry.triggers import event as event_module
-from tarry.triggers import labels
+from tarry.triggers import labels, targets
 
 __all__ = ["EventView", "Lookup", "ResourceView", "check", "context", "render", "render_text"]
 
@@ -41,7 +41,6 @@ _ENV = jinja2.sandbox.ImmutableSandboxedEnvironment(
     undefined=jinja2.StrictUndefined, autoescape=False
 )
 _WHOLE = re.compile(r"^\s*\{\{((?:(?!\}\}|\{\{).)*)\}\}\s*$", re.DOTALL)
-_RUN_PREFIX = "tarry.flow-run."
 _NAMED_ROLES = ("flow", "deployment", "work-pool", "work-queue")
 
 
@@ -131,17 +130,6 @@ def _payload(text: str) -> Any:
         return text
 
 
-def _run_of(seen: event_module.EventLike) -> str | None:
-    resource_id = seen.resource.get("tarry.resource.id", "")
-    if resource_id.startswith(_RUN_PREFIX):
-        return resource_id[len(_RUN_PREFIX) :]
-    for each in seen.related:
-        related_id = each.get("tarry.resource.id", "")
-        if related_id.startswith(_RUN_PREFIX) and each.get("tarry.resource.role") != "parent":
-            return related_id[len(_RUN_PREFIX) :]
-    return None
-
-
 def context(
     seen: event_module.EventLike | None,
     automation: Mapping[str, Any],
@@ -168,7 +156,7 @@ def context(
         found[role.replace("-", "_")] = (
             {"name": related.name, "id": related.id} if related is not None else None
         )
-    run_id = _run_of(seen) if seen is not None else None
+    run_id = targets.run_of(seen)
     if run_id is not None and lookup is not None:
         found["flow_run"] = _LazyRun(lookup, run_id)
     return found
