@@ -35,6 +35,8 @@ POLL_SECONDS = 0.1
 """The longest a round waits for events stored by another process (without a push)."""
 #: How often the stored automations are read again (an in-process change reloads at once).
 _RELOAD_SECONDS = 1.0
+#: The longest the stored cursor stays behind events that changed nothing.
+_CURSOR_SECONDS = 1.0
 #: After a failed round.
 _RETRY_SECONDS = 1.0
 
@@ -56,7 +58,9 @@ class AutomationEvaluator(daemon.Daemon):
         self._evaluator: evaluate.Evaluator | None = None
         self._automations: dict[str, loading.Loaded] = {}
         self._cursor = 0
+        self._read_to = 0
         self._commits = 0
+        self._committed_at = float("-inf")
         self._loaded_at = float("-inf")
         self._signature: dict[str, str] | None = None
         self._unsubscribe = hst.store.subscribe_events(self.kick)
@@ -105,21 +109,31 @@ class AutomationEvaluator(daemon.Daemon):
             if self.stopping:
                 return False
             evaluator, step = self._ready()
-            events = self.host.store.events_after(self._cursor, BATCH)
+            events = self.host.store.events_after(self._read_to, BATCH)
             step.merge(evaluator.feed_many(events))
             now = self.host.clock.now()
             # Behind a backlog, time stops at the last event read: a deadline is judged
             # only once every event that came before it has been seen.
             full = len(events) == BATCH
             step.merge(evaluator.tick(min(now, events[-1].occurred) if full else now))
-            if events or step:
-                self._commit(step, events[-1].seq if events else self._cursor, now)
+            if events:
+                self._read_to = events[-1].seq
+            if step or self._cursor_due():
+                self._commit(step, self._read_to, now)
             return full
+
+    def _cursor_due(self) -> bool:
+        # Events that changed nothing need no commit of their own: the cursor moves past
+        # them with the next commit, or within a second (re-reading them after a crash
+        # changes nothing either). So an automation's own events cost no write.
+        behind = self._read_to != self._cursor
+        return behind and time.monotonic() - self._committed_at >= _CURSOR_SECONDS
 
     def _ready(self) -> tuple[evaluate.Evaluator, changes.Changes]:
         if self._evaluator is None:
             state = self.host.store.evaluator_state()
             self._cursor, self._commits = state.cursor, state.commits
+            self._read_to = state.cursor
             self._evaluator = evaluate.Evaluator(
                 {},
                 {(s.automation_id, s.key): s.state for s in state.states},
@@ -153,6 +167,7 @@ class AutomationEvaluator(daemon.Daemon):
             self._evaluator = None
             return
         self._cursor, self._commits = cursor_after, self._commits + 1
+        self._committed_at = time.monotonic()
         if step.firings:
             self._announce(step.firings)
 
