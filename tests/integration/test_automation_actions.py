@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from tarry import flow, pool_service, receive_input
-from tarry.automation_runtime import ActionRunner, AutomationEvaluator, actions, effects, job
+from tarry.automation_runtime import (
+    ActionRunner,
+    AutomationEvaluator,
+    actions,
+    effects,
+    job,
+    loading,
+)
 from tarry.states import RunState
 from tarry.storage import automations as records
 from tarry.storage.events import EventRecord
@@ -57,17 +64,8 @@ def _automation(harness: TestHarness, actions_: list[dict[str, Any]], name: str 
         {"name": name, "trigger": {"expect": ["test.go"]}, "actions": actions_}
     )
     now = harness.clock.now()
-    record = records.AutomationRecord(
-        id=str(uuid.uuid4()),
-        name=spec.name,
-        description="",
-        enabled=True,
-        trigger=spec.trigger.model_dump_json(),
-        actions=json.dumps([a.model_dump(mode="json") for a in spec.actions]),
-        actions_on_trigger="[]",
-        actions_on_resolve="[]",
-        created_at=now,
-        updated_at=now,
+    record = loading.to_record(
+        spec, automation_id=str(uuid.uuid4()), created_at=now, updated_at=now
     )
     assert harness.store.put_automation(record, create=True)
     return record.id

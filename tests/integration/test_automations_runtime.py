@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tarry import deployments, flow, pause_flow_run
-from tarry.automation_runtime import ActionRunner, AutomationEvaluator, effects, job
+from tarry.automation_runtime import ActionRunner, AutomationEvaluator, effects, job, loading
 from tarry.input import RunInput
 from tarry.states import RunState
 from tarry.storage import RunFilter
@@ -56,17 +56,8 @@ def harness(database_url: str) -> Iterator[TestHarness]:
 def _automation(harness: TestHarness, name: str, trigger: object, actions: list[object]) -> str:
     spec = parse.parse_automation({"name": name, "trigger": trigger, "actions": actions})
     now = harness.clock.now()
-    record = records.AutomationRecord(
-        id=str(uuid.uuid4()),
-        name=spec.name,
-        description="",
-        enabled=True,
-        trigger=spec.trigger.model_dump_json(),
-        actions=json.dumps([a.model_dump(mode="json") for a in spec.actions]),
-        actions_on_trigger="[]",
-        actions_on_resolve="[]",
-        created_at=now,
-        updated_at=now,
+    record = loading.to_record(
+        spec, automation_id=str(uuid.uuid4()), created_at=now, updated_at=now
     )
     assert harness.store.put_automation(record, create=True)
     return record.id
@@ -344,3 +335,22 @@ def test_the_daemons_a_worker_starts_act_on_an_event_at_once() -> None:
         served.wait_until(lambda: len(_shout_runs(served)) == 1)
         [run_id] = _shout_runs(served)
         assert served.wait_for_state(run_id, RunState.COMPLETED).result == json.dumps("GO")
+
+
+def test_a_stored_automation_reads_back_as_it_was_written() -> None:
+    spec = parse.parse_automation(
+        {
+            "name": "exports-done",
+            "description": "both exports",
+            "trigger": json.loads(SEED_COMPOUND),
+            "actions": [{"type": "do-nothing"}],
+            "actions_on_resolve": [
+                {"type": "send-notification", "to": "a@example.com", "body": "ok"}
+            ],
+        }
+    )
+    record = loading.to_record(spec, automation_id="a1", created_at=1.0, updated_at=2.0)
+    assert json.loads(record.trigger)["triggers"][0]["expect"] == [
+        "tarry.block.remote-file-system.write_path.called"
+    ]
+    assert loading.spec_of(record) == spec

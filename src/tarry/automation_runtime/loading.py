@@ -18,13 +18,14 @@ from tarry.storage import port
 from tarry.triggers import actions as action_models
 from tarry.triggers import models, parse
 
-__all__ = ["Loaded", "Loader", "actions_for"]
+__all__ = ["Loaded", "Loader", "actions_for", "spec_of", "to_record"]
 
 _log = logging.getLogger("tarry.automations")
 
 _ACTIONS: pydantic.TypeAdapter[list[action_models.ActionTypes]] = pydantic.TypeAdapter(
     list[action_models.ActionTypes]
 )
+_TRIGGER: pydantic.TypeAdapter[models.TriggerTypes] = pydantic.TypeAdapter(models.TriggerTypes)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +48,46 @@ def actions_for(loaded: Loaded, kind: str) -> list[action_models.ActionTypes]:
     """The actions of a firing of `kind`: `actions`, then those of the kind (as Prefect)."""
     extra = loaded.actions_on_trigger if kind == "triggered" else loaded.actions_on_resolve
     return [*loaded.actions, *extra]
+
+
+def _dump(actions_: list[action_models.ActionTypes]) -> str:
+    return _ACTIONS.dump_json(actions_).decode()
+
+
+def to_record(
+    spec: parse.AutomationSpec, *, automation_id: str, created_at: float, updated_at: float
+) -> automation_records.AutomationRecord:
+    """`spec` as the store keeps it (the trigger and actions as JSON, Prefect's names mapped)."""
+    return automation_records.AutomationRecord(
+        id=automation_id,
+        name=spec.name,
+        description=spec.description,
+        enabled=spec.enabled,
+        trigger=_TRIGGER.dump_json(spec.trigger).decode(),
+        actions=_dump(spec.actions),
+        actions_on_trigger=_dump(spec.actions_on_trigger),
+        actions_on_resolve=_dump(spec.actions_on_resolve),
+        created_at=created_at,
+        updated_at=updated_at,
+    )
+
+
+def spec_of(record: automation_records.AutomationRecord) -> parse.AutomationSpec:
+    """The automation a stored record holds.
+
+    Raises:
+        pydantic.ValidationError: The stored JSON is no longer a valid automation.
+    """
+    loaded = _parse(record)
+    return parse.AutomationSpec(
+        name=record.name,
+        description=record.description,
+        enabled=record.enabled,
+        trigger=loaded.trigger,
+        actions=loaded.actions,
+        actions_on_trigger=loaded.actions_on_trigger,
+        actions_on_resolve=loaded.actions_on_resolve,
+    )
 
 
 def _parse(record: automation_records.AutomationRecord) -> Loaded:
