@@ -73,6 +73,11 @@ class AutomationEvaluator(daemon.Daemon):
         self._unsubscribe()
         super().stop()
 
+    @property
+    def read_to(self) -> int:
+        """The `seq` of the last event evaluated (committed now, or within a second)."""
+        return self._read_to
+
     def reload(self) -> None:
         """Read the automations again at the next round (one was made or changed here)."""
         self._loaded_at = float("-inf")
