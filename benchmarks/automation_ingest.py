@@ -72,6 +72,7 @@ def main() -> None:
         _automations(hst)
         events = _records(int(rate * seconds))
         evaluator, _runner = automation_runtime.ensure_automations(hst)
+        evaluator.evaluate_once()  # the first round ever: it starts at the newest event
         seen: list[tuple[float, int]] = []
         done = threading.Event()
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tarry import config, deployments, host
+from tarry.automation_runtime import AutomationEvaluator
 from tarry.engine import spec
 from tarry.storage import RunFilter
 from tarry.storage import automations as records
@@ -87,6 +88,7 @@ def test_every_firing_acts_once_across_sigkills(tarry_home: Path, this_process: 
     hst = this_process
     deployments.deploy(spec.load_flow(f"{ROOT}/tests/e2e/flows/echo.py:shout"), hst=hst)
     automation_id = _automation(hst)
+    AutomationEvaluator(hst).evaluate_once()  # the first round ever: it starts from here
     rng = random.Random(19)
     sent = 0
     for _ in range(TRIALS):

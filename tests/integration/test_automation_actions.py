@@ -68,6 +68,8 @@ def _automation(harness: TestHarness, actions_: list[dict[str, Any]], name: str 
         spec, automation_id=str(uuid.uuid4()), created_at=now, updated_at=now
     )
     assert harness.store.put_automation(record, create=True)
+    # The first round ever starts at the newest event: what came before is history.
+    AutomationEvaluator(harness.host).evaluate_once()
     return record.id
 
 

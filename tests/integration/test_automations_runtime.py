@@ -60,6 +60,8 @@ def _automation(harness: TestHarness, name: str, trigger: object, actions: list[
         spec, automation_id=str(uuid.uuid4()), created_at=now, updated_at=now
     )
     assert harness.store.put_automation(record, create=True)
+    # The first round ever starts at the newest event: what came before is history.
+    AutomationEvaluator(harness.host).evaluate_once()
     return record.id
 
 
@@ -354,3 +356,17 @@ def test_a_stored_automation_reads_back_as_it_was_written() -> None:
         "tarry.block.remote-file-system.write_path.called"
     ]
     assert loading.spec_of(record) == spec
+
+
+def test_the_first_round_ever_starts_after_the_stores_history(harness: TestHarness) -> None:
+    _export(harness, "daily-revenue-export")
+    _export(harness, "daily-customer-export")
+    automation_id = _automation(
+        harness, "late", json.loads(SEED_COMPOUND), [{"type": "do-nothing"}]
+    )
+    AutomationEvaluator(harness.host).evaluate_once()
+    assert harness.store.firings_of(automation_id) == []
+    _export(harness, "daily-revenue-export")
+    _export(harness, "daily-customer-export")
+    AutomationEvaluator(harness.host).evaluate_once()
+    assert len(harness.store.firings_of(automation_id)) == 1

@@ -9,6 +9,9 @@ one transaction (`store.commit_evaluation`). A commit refused (another process
 committed first) or a failure drops the evaluator's memory: the next round starts from
 what is stored, so nothing is evaluated twice or skipped.
 
+The first round ever (nothing committed yet) starts at the newest event: automations see
+the events from then on, not the history a store already holds.
+
 Events stored in this process kick it at once (`store.subscribe_events`), and on
 PostgreSQL so do other processes'; otherwise it polls every `POLL_SECONDS`.
 """
@@ -131,6 +134,8 @@ class AutomationEvaluator(daemon.Daemon):
         # Events that changed nothing need no commit of their own: the cursor moves past
         # them with the next commit, or within a second (re-reading them after a crash
         # changes nothing either). So an automation's own events cost no write.
+        if self._commits == 0:
+            return True  # the first round ever commits where it starts
         behind = self._read_to != self._cursor
         return behind and time.monotonic() - self._committed_at >= _CURSOR_SECONDS
 
@@ -139,6 +144,10 @@ class AutomationEvaluator(daemon.Daemon):
             state = self.host.store.evaluator_state()
             self._cursor, self._commits = state.cursor, state.commits
             self._read_to = state.cursor
+            if state.commits == 0 and state.cursor == 0:
+                # Never evaluated: automations see the events from now on, not a store's
+                # history (events written before this code ran, say).
+                self._read_to = self.host.store.last_event_seq()
             self._evaluator = evaluate.Evaluator(
                 {},
                 {(s.automation_id, s.key): s.state for s in state.states},
