@@ -27,6 +27,7 @@ LAYERS = {
     "tarry.config": 0,
     "tarry.daemon": 0,
     "tarry.errors": 0,
+    "tarry.mapping": 0,
     "tarry.forms": 0,
     "tarry.futures": 0,
     "tarry.interrupts": 0,

@@ -40,6 +40,7 @@ EXPECTED = [
     "sleep",
     "suspend_flow_run",
     "task",
+    "unmapped",
     "uuid4",
     "wait_any",
     "wait_for_input",

@@ -27,6 +27,7 @@ from tarry.errors import (
     WaitTimeout,
 )
 from tarry.futures import TarryFuture
+from tarry.mapping import unmapped
 from tarry.messaging import asend_input, receive_input, send_input
 from tarry.recorded import now, random, uuid4
 from tarry.states import RunState, StepStatus
@@ -79,6 +80,7 @@ __all__ = [
     "sleep",
     "suspend_flow_run",
     "task",
+    "unmapped",
     "uuid4",
     "wait_any",
     "wait_for_input",

@@ -8,7 +8,7 @@ import inspect
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, ParamSpec, TypeVar, overload
 
-from tarry import cache_policies, deployments, errors, futures, states, task_runners
+from tarry import cache_policies, deployments, errors, futures, mapping, states, task_runners
 from tarry import schedules as scheduling
 from tarry.engine import caller, spec, steps
 from tarry.outbound import targets
@@ -111,9 +111,18 @@ class Task(spec.TaskSpec[P, R]):
         """
         return steps.submit_task(self, args, kwargs)
 
-    def map(self, *iterables: Iterable[Any], **kwargs: Any) -> list[futures.TarryFuture[Any]]:
-        """Submit one call per item of the iterables (zipped); keyword arguments are shared."""
-        return [self.submit(*items, **kwargs) for items in zip(*iterables, strict=True)]
+    def map(self, *args: Any, **kwargs: Any) -> list[futures.TarryFuture[Any]]:
+        """Submit one call per position of the iterable arguments, as Prefect does.
+
+        Every iterable argument, positional or keyword, is mapped over (strings and
+        bytes are values); other arguments, and those wrapped in `tarry.unmapped(...)`,
+        go whole to every call. A future argument is resolved first.
+
+        Raises:
+            errors.MappingMissingIterable: No argument is iterable.
+            errors.MappingLengthMismatch: The iterables differ in length.
+        """
+        return [self.submit(*call.args, **call.kwargs) for call in mapping.calls(args, kwargs)]
 
     def with_options(self, **changes: Any) -> Task[P, R]:
         """A copy of the task with some options changed (`name`, `retries`, ...).

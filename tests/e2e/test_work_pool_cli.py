@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
+import os
+import pty
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,7 @@ from tarry.engine import spec
 from tarry.schedules import Cron
 from tarry.states import RunState
 from tarry.testing import TestHarness
-from tests.conftest import ROOT, run_tarry
+from tests.conftest import ROOT, run_tarry, subprocess_env
 from tests.e2e.test_worker_process import tarry_worker, this_process
 from tests.polling import until
 from tests.processes import SLOW
@@ -283,3 +286,38 @@ def test_a_worker_of_one_pool_and_queue_runs_only_their_runs(
         still = hst.store.get_run(run.id)
         assert still is not None
         assert (still.state, still.started_at) == (RunState.PENDING, None), still
+
+
+def _in_terminal(home: Path, answer: str, *args: str) -> tuple[int, str]:
+    # The command's stdin is a pseudo-terminal, as in a person's shell.
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tarry", *args],
+        stdin=child,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=subprocess_env(home),
+        cwd=ROOT,
+    )
+    os.close(child)
+    os.write(main, answer.encode() + b"\n")
+    out, _ = proc.communicate(timeout=60)
+    os.close(main)
+    return proc.returncode, out.decode()
+
+
+def test_delete_asks_in_a_terminal_and_no_keeps_the_pool(harness: TestHarness) -> None:
+    home, store = harness.host.settings.home, harness.host.store
+    _ok(home, "work-pool", "create", "etl")
+    _ok(home, "work-queue", "create", "low", "--pool", "etl")
+
+    code, said = _in_terminal(home, "n", "work-queue", "delete", "low", "--pool", "etl")
+    assert (code, "Delete the work queue low of pool etl?" in said) == (1, True)
+    assert "nothing deleted" in said
+    code, said = _in_terminal(home, "n", "work-pool", "delete", "etl")
+    assert (code, "Delete the work pool etl and its queues?" in said) == (1, True)
+    assert store.get_work_queue("etl", "low") is not None
+
+    code, said = _in_terminal(home, "y", "work-pool", "delete", "etl")
+    assert (code, "deleted work pool etl" in said) == (0, True)
+    assert store.get_work_pool("etl") is None

@@ -10,7 +10,6 @@ limit `tag:TAG`: `tarry concurrency-limit` makes and shows those by tag, and
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
@@ -19,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tarry import errors, limit_service
-from tarry.cli.output import AS_JSON, fail, out, print_json
+from tarry.cli.output import AS_JSON, Yes, confirm_delete, fail, out, print_json
 from tarry.web import schemas
 
 __all__ = ["gcl_app", "tag_app"]
@@ -49,7 +48,6 @@ Decay = Annotated[
         help="How fast slots taken by rate_limit free themselves (0: they do not)",
     ),
 ]
-Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")]
 
 
 def _call(action: Callable[[], T]) -> T:
@@ -118,14 +116,6 @@ def _holders_table(status: limit_service.LimitStatus) -> None:
             _when(held.expires_at),
         )
     out.print(table)
-
-
-def _confirmed(question: str, yes: bool) -> None:
-    """Ask `question` in a terminal unless `--yes`; a script (no terminal) is not asked."""
-    if yes or not sys.stdin.isatty():
-        return
-    if not typer.confirm(question, default=False):
-        raise fail("nothing deleted")
 
 
 # -- global concurrency limits ----------------------------------------------------------------
@@ -232,7 +222,7 @@ def gcl_reset(name: LimitName) -> None:
 def gcl_delete(name: LimitName, yes: Yes = False) -> None:
     """Delete a limit and its holders' slots (asks first in a terminal)."""
     _call(lambda: limit_service.get_limit(name))
-    _confirmed(f"Delete the global concurrency limit {name}?", yes)
+    confirm_delete(f"Delete the global concurrency limit {name}?", yes)
     _call(lambda: limit_service.delete_limit(name))
     _said(f"deleted global concurrency limit {name}")
 
@@ -295,6 +285,6 @@ def tag_reset(tag: Tag) -> None:
 def tag_delete(tag: Tag, yes: Yes = False) -> None:
     """Delete a tag's limit: its task runs no longer wait for a slot (asks first in a terminal)."""
     _tag_call(tag, lambda: limit_service.get_tag_limit(tag))
-    _confirmed(f"Delete the concurrency limit of tag {tag}?", yes)
+    confirm_delete(f"Delete the concurrency limit of tag {tag}?", yes)
     _tag_call(tag, lambda: limit_service.delete_tag_limit(tag))
     _said(f"deleted concurrency limit of tag {tag}")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import sys
+from typing import Annotated, Any
 
 import pydantic
 import typer
@@ -59,3 +60,18 @@ def parse_params(pairs: list[str], as_json: str | None) -> dict[str, Any]:
         except json.JSONDecodeError:
             params[name] = text
     return params
+
+
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")]
+
+
+def confirm_delete(question: str, yes: bool) -> None:
+    """Ask `question` in a terminal unless `--yes`; a script (no terminal) is not asked.
+
+    Raises:
+        typer.Exit: The person said no; nothing was deleted.
+    """
+    if yes or not sys.stdin.isatty():
+        return
+    if not typer.confirm(question, default=False):
+        raise fail("nothing deleted")

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from tarry import errors, pool_service, work_pools
-from tarry.cli.output import AS_JSON, fail, out, print_json
+from tarry.cli.output import AS_JSON, Yes, confirm_delete, fail, out, print_json
 from tarry.storage import records
 from tarry.web import schemas
 
@@ -185,8 +185,9 @@ def pool_update(
 
 
 @pool_app.command("delete")
-def pool_delete(name: PoolName) -> None:
+def pool_delete(name: PoolName, yes: Yes = False) -> None:
     """Delete a work pool and its queues; its runs stay, for a pool of that name to run them."""
+    confirm_delete(f"Delete the work pool {name} and its queues?", yes)
     _call(lambda: pool_service.delete_work_pool(name))
     _said(f"deleted work pool {name}")
 
@@ -322,7 +323,10 @@ def queue_update(
 
 
 @queue_app.command("delete")
-def queue_delete(name: QueueName, pool: PoolOption = work_pools.DEFAULT_POOL) -> None:
+def queue_delete(
+    name: QueueName, pool: PoolOption = work_pools.DEFAULT_POOL, yes: Yes = False
+) -> None:
     """Delete a work queue; its Pending runs stay, for a queue of that name to run them."""
+    confirm_delete(f"Delete the {_queue_words(name, pool)}?", yes)
     _call(lambda: pool_service.delete_work_queue(name, pool))
     _said(f"deleted {_queue_words(name, pool)}")

@@ -38,13 +38,23 @@ class GroupCommitter:
     meanwhile; the others sleep until their operation is in a committed batch.
     A lone writer therefore pays no thread hop at all.
 
+    `after_commit` is called by the leader after each commit, on the connection's
+    thread, before the batch's writers return (the store rings its event bell).
+
     A batch of only lazy writes (`durable=False`) commits at `synchronous=NORMAL`:
     it survives a process crash at once, and a power loss from the next durable
     commit on, whose fsync of the WAL covers every earlier frame.
     """
 
-    def __init__(self, conn: sqlite3.Connection, synchronous: str, insert_log_sql: str) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        synchronous: str,
+        insert_log_sql: str,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
         self._conn = conn
+        self._after_commit = after_commit
         self._insert_log_sql = insert_log_sql
         self._durable_level = synchronous
         self._lazy_level = "NORMAL" if synchronous in ("FULL", "EXTRA") else synchronous
@@ -116,6 +126,8 @@ class GroupCommitter:
                     _run_in_savepoint(conn, request)
             _insert_logs(conn, self._insert_log_sql, logs)
             conn.execute("COMMIT")
+            if self._after_commit is not None:
+                self._after_commit()
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")

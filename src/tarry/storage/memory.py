@@ -11,6 +11,7 @@ from tarry.storage import (
     claiming,
     memory_automations,
     memory_cache,
+    memory_events,
     memory_limits,
     memory_pools,
     memory_schedules,
@@ -29,6 +30,7 @@ class MemoryStore(
     memory_pools.MemoryPools,
     memory_limits.MemoryLimits,
     memory_cache.MemoryCache,
+    memory_events.MemoryEvents,
     memory_automations.MemoryAutomations,
     wakeups.Unpushed,
 ):
@@ -75,9 +77,8 @@ class MemoryStore(
             if run.id in self._runs:
                 return False
             self._runs[run.id] = run
-            self._transitions[run.id] = [
-                records.TransitionRecord(run.id, None, run.state, run.created_at, reason)
-            ]
+            first = records.TransitionRecord(run.id, None, run.state, run.created_at, reason)
+            self._record_transition(run, first)
             return True
 
     def get_run(self, run_id: str) -> records.RunRecord | None:
@@ -121,8 +122,8 @@ class MemoryStore(
     def _apply(self, run: records.RunRecord, change: records.StateChange) -> records.RunRecord:
         new = rules.apply_change(run, change)
         self._runs[run.id] = new
-        self._transitions[run.id].append(
-            records.TransitionRecord(run.id, run.state, new.state, change.at, change.reason)
+        self._record_transition(
+            new, records.TransitionRecord(run.id, run.state, new.state, change.at, change.reason)
         )
         return new
 
@@ -236,7 +237,7 @@ class MemoryStore(
         with self._lock:
             self._check_open()
             for wait in waits:
-                self._waits.setdefault(wait.id, wait)
+                self._add_wait(wait)
             stored = self._step_waits(waits[0])
             if any(w.status is not WaitStatus.OPEN for w in stored):
                 return stored
@@ -269,14 +270,14 @@ class MemoryStore(
             return None if wait is None else records.WaitClosed(won=False, wait=wait)
         for other in self._step_waits(wait):
             if other.id != wait.id and other.status is WaitStatus.OPEN:
-                self._waits[other.id] = dataclasses.replace(
-                    other, status=WaitStatus.CANCELLED, closed_at=close.at
+                self._set_wait(
+                    dataclasses.replace(other, status=WaitStatus.CANCELLED, closed_at=close.at)
                 )
         self._close(wait, close)
         return rules.wait_closed(wait, close, self._wake_root(wait, close))
 
     def _close(self, wait: records.WaitRecord, close: records.WaitClose) -> None:
-        self._waits[wait.id] = rules.closed_by(wait, close)
+        self._set_wait(rules.closed_by(wait, close))
         self._steps.setdefault(close.step.run_id, {})[close.step.key] = close.step
         self._early = [
             dataclasses.replace(e, status="consumed") if e.id == close.early_input_id else e
@@ -341,9 +342,7 @@ class MemoryStore(
                 w for w in self._waits.values() if w.run_id in ids and w.status is WaitStatus.OPEN
             ]
             for wait in closing:
-                self._waits[wait.id] = dataclasses.replace(
-                    wait, status=WaitStatus.CANCELLED, closed_at=at
-                )
+                self._set_wait(dataclasses.replace(wait, status=WaitStatus.CANCELLED, closed_at=at))
             return records.RunsCancelled(cancelled, [w.id for w in closing])
 
     def _tree(self, run_id: str) -> list[records.RunRecord]:
@@ -440,7 +439,7 @@ class MemoryStore(
                 if (known.run_id, known.key) == (message.run_id, message.key):
                     return records.MessageSent(known, created=False)
             stored = dataclasses.replace(message, id=len(self._messages) + 1, status="pending")
-            self._messages.append(stored)
+            self._add_message(stored)
             for wait in self._open_receives(stored.run_id):
                 if rules.message_matches(wait, stored):
                     close = rules.message_close(wait, stored, stored.sent_at, resume_as)

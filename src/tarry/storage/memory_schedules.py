@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tarry import interrupts
 from tarry.states import RunState
@@ -20,6 +20,8 @@ class MemorySchedules:
     _lock: interrupts.ShieldedLock
     _runs: dict[str, records.RunRecord]
     _transitions: dict[str, list[records.TransitionRecord]]
+    # `MemoryEvents._record_transition`, a later base: a stub here would shadow it.
+    _record_transition: Callable[[records.RunRecord, records.TransitionRecord], None]
 
     def _check_open(self) -> None:
         raise NotImplementedError
@@ -105,7 +107,7 @@ class MemorySchedules:
                 first = records.TransitionRecord(
                     run.id, None, run.state, run.created_at, "made by its schedule"
                 )
-                self._transitions[run.id] = [first]
+                self._record_transition(run, first)
                 created.append(run.id)
             until = max(current.made_until or made_until, made_until)
             stored[key] = dataclasses.replace(current, made_until=until)
@@ -158,11 +160,10 @@ class MemorySchedules:
         if run is None or run.state is not RunState.SCHEDULED:
             return False
         ended = at if state is RunState.CANCELLED else run.ended_at
-        self._runs[run.id] = dataclasses.replace(
-            run, state=state, state_reason=reason, ended_at=ended
-        )
-        self._transitions[run.id].append(
-            records.TransitionRecord(run.id, RunState.SCHEDULED, state, at, reason)
+        new = dataclasses.replace(run, state=state, state_reason=reason, ended_at=ended)
+        self._runs[run.id] = new
+        self._record_transition(
+            new, records.TransitionRecord(run.id, RunState.SCHEDULED, state, at, reason)
         )
         return True
 

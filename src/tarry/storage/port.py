@@ -2,11 +2,11 @@
 
 `Store` is the union of `RunStore`, `LeaseStore`, `JournalStore`, `WaitStore`,
 `EarlyInputStore`, `MessageStore`, `CatalogStore`, `ScheduleStore`,
-`WorkPoolStore`, `LimitStore`, `CacheStore`, `OutboxStore`, `AutomationStore`
-(in `port_automations`) and `Wakeups`, plus its lifecycle (`migrate`, `close`).
-Code that needs one theme may annotate with that theme's protocol, so a test can
-hand it a small fake; `Host.store` stays a full `Store`. The records they take
-and return are in `records`.
+`WorkPoolStore`, `LimitStore`, `CacheStore`, `EventStore` (in `port_events`),
+`OutboxStore`, `AutomationStore` (in `port_automations`) and `Wakeups`, plus its
+lifecycle (`migrate`, `close`). Code that needs one theme may annotate with that
+theme's protocol, so a test can hand it a small fake; `Host.store` stays a full
+`Store`. The records they take and return are in `records`.
 
 Writes that return are durable to the degree the adapter promises (SQLite with
 `synchronous=FULL`: they survive power loss), except `add_logs`, which may be
@@ -19,12 +19,15 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Protocol
 
 from tarry.states import RunState
-from tarry.storage import limits, outbox, port_automations, records, wakeups
+from tarry.storage import limits, outbox, records, wakeups
+from tarry.storage.port_automations import AutomationStore
+from tarry.storage.port_events import EventStore
 
 __all__ = [
     "CacheStore",
     "CatalogStore",
     "EarlyInputStore",
+    "EventStore",
     "JournalStore",
     "LeaseStore",
     "LimitStore",
@@ -553,8 +556,9 @@ class Store(
     WorkPoolStore,
     LimitStore,
     CacheStore,
+    EventStore,
     OutboxStore,
-    port_automations.AutomationStore,
+    AutomationStore,
     Wakeups,
     Protocol,
 ):

@@ -43,6 +43,7 @@ from tarry.storage import postgres_ops as ops
 from tarry.storage import rows as mapping
 from tarry.storage.postgres_automations import PostgresAutomations
 from tarry.storage.postgres_cache import PostgresCache
+from tarry.storage.postgres_events import PostgresEvents
 from tarry.storage.postgres_limits import PostgresLimits
 from tarry.storage.postgres_listen import Listener
 from tarry.storage.postgres_pools import PostgresPools, claim_in_pool
@@ -65,6 +66,7 @@ class PostgresStore(
     PostgresPools,
     PostgresLimits,
     PostgresCache,
+    PostgresEvents,
     PostgresAutomations,
 ):
     """`Store` on a PostgreSQL database (psycopg 3, a pool of connections).

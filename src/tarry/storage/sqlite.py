@@ -33,6 +33,7 @@ from tarry.storage import (
 from tarry.storage import rows as mapping
 from tarry.storage.sqlite_automations import SqliteAutomations
 from tarry.storage.sqlite_cache import SqliteCache
+from tarry.storage.sqlite_events import SqliteEvents
 from tarry.storage.sqlite_limits import SqliteLimits
 from tarry.storage.sqlite_pools import SqlitePools, claim_in_pool, insert_transition, update_run
 from tarry.storage.sqlite_schedules import SqliteSchedules
@@ -54,6 +55,7 @@ class SqliteStore(
     SqlitePools,
     SqliteLimits,
     SqliteCache,
+    SqliteEvents,
     SqliteAutomations,
     wakeups.Unpushed,
 ):
@@ -74,7 +76,9 @@ class SqliteStore(
         self._writer = self._connect()
         _enable_wal(self._writer)
         self._writer.execute(f"PRAGMA synchronous={synchronous}")
-        self._commits = group_commit.GroupCommitter(self._writer, synchronous, _QUERIES["add_log"])
+        self._commits = group_commit.GroupCommitter(
+            self._writer, synchronous, _QUERIES["add_log"], self._after_commit
+        )
         self._closed = threading.Event()
         self._flusher: threading.Thread | None = None
 
@@ -425,9 +429,14 @@ def _apply_migrations(conn: sqlite3.Connection) -> None:
 
 
 def _apply_one(conn: sqlite3.Connection, migration: sqlfiles.Migration) -> None:
-    for statement in migration.sql.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    statement = ""
+    for part in migration.sql.split(";"):
+        # A trigger's body holds `;`s: a statement ends at a `;` that completes it.
+        statement += part + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n;"):
+                conn.execute(statement)
+            statement = ""
     conn.execute(
         "INSERT INTO tarry_migrations (version, name, applied_at) VALUES (?, ?, ?)",
         (migration.version, migration.name, time.time()),

@@ -1,75 +1,11 @@
-"""The whole tarry exception tree.
-
-Every error tarry raises on purpose derives from :class:`TarryError`, except the
-control-flow signals, which derive from :class:`BaseException` so that user code's
-``except Exception:`` cannot swallow them by accident::
-
-    TarryError
-    ├── ConfigurationError          a setting or database URL is invalid
-    ├── StoreError                  the store failed or holds unexpected data
-    │   └── MigrationError          the schema cannot be brought up to date
-    ├── SerializationError          a value cannot be stored as JSON
-    ├── FlowLoadError               an entrypoint cannot be imported
-    ├── ParameterError              flow parameters do not fit the signature
-    ├── ScheduleInvalid (ValueError) a cron, interval or rrule that cannot be read
-    ├── NotSupported                a Prefect option tarry does not support yet
-    ├── NotInFlowRun (RuntimeError) a call that needs a flow run was made outside one
-    ├── CannotRespond (RuntimeError) the message was not sent by a run: nobody to answer
-    ├── NotFound                    no such thing is stored
-    │   ├── RunNotFound             no run has this id
-    │   ├── WaitNotFound            no wait has this id
-    │   ├── DeploymentNotFound      no deployment has this name
-    │   ├── ScheduleNotFound        the deployment has no schedule of this slug
-    │   ├── WorkPoolNotFound        no work pool has this name
-    │   ├── WorkQueueNotFound       the work pool has no queue of this name
-    │   └── ConcurrencyLimitNotFound  no global concurrency limit has this name
-    │       └── ConcurrencyLimitMissing  (also ConcurrencySlotAcquisitionError) strict, none
-    ├── WorkPoolRefused (ValueError) a pool or queue change that cannot be made
-    ├── ConcurrencyLimitRefused (ValueError) a concurrency limit that cannot be made so
-    ├── ConcurrencySlotAcquisitionError  slots that cannot be taken (too many, no decay)
-    │   └── AcquireConcurrencySlotTimeoutError (TimeoutError)  no room within the timeout
-    ├── RunEnded                    the run has ended; it cannot be changed
-    ├── InvalidTransition           a run state change that is not allowed
-    │   └── NotRetryable            only a Failed or Crashed top-level run is retried
-    ├── NondeterminismError         replay diverged from the recorded journal
-    ├── StepFailed                  a recorded step error whose type cannot be rebuilt
-    ├── CacheKeyError               a task's `cache_key_fn` raised: no key, no call
-    ├── TaskTimeout (TimeoutError)  a task ran past its ``timeout_seconds``
-    ├── FlowTimeout (TimeoutError)  a flow ran past its ``timeout_seconds``
-    ├── WaitTimeout (TimeoutError)  nobody answered a wait before its deadline
-    ├── ApprovalRejected            an `approve(...)` gate was answered "no"
-    ├── RunFailed                   a run ended Failed/Crashed/Cancelled
-    ├── LinkRefused                 a signed link or reply address cannot be used
-    │   ├── LinkInvalid             it was altered or signed with another key
-    │   └── LinkExpired             its time is over
-    ├── DeliveryFailed              a notification or mail could not be sent
-    └── InputError                  an answer to a wait was refused
-        ├── InputInvalid (RuntimeError)  the answer does not fit the input model
-        │   ├── MessageInvalid (pydantic.ValidationError)  a received message does not fit
-        │   └── ValueRefused        a value tarry cannot store (NUL, NaN, too deep or large)
-        ├── AlreadyAnswered         someone answered this wait first
-        └── NotWaiting              the run has no open wait to answer
-
-    BaseException
-    └── ControlSignal               unwinds a flow's stack; never catch it
-        ├── RunAborted              the run was taken away from this thread
-        ├── RunSuspended            the run leaves memory until its wait ends
-        └── TimeoutInterrupt        raised inside a task or flow body its timeout stops
-
-Each leaf's docstring is its default message.
-"""
+"""The tree's root and its errors about settings, the store, flows, runs and links."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
-
-import pydantic
-import pydantic_core
 
 __all__ = [
     "AcquireConcurrencySlotTimeoutError",
-    "AlreadyAnswered",
     "ApprovalRejected",
     "CacheKeyError",
     "CannotRespond",
@@ -78,32 +14,27 @@ __all__ = [
     "ConcurrencyLimitRefused",
     "ConcurrencySlotAcquisitionError",
     "ConfigurationError",
-    "ControlSignal",
     "DeliveryFailed",
     "DeploymentNotFound",
     "FieldError",
     "FlowLoadError",
     "FlowTimeout",
-    "InputError",
-    "InputInvalid",
     "InvalidTransition",
     "LinkExpired",
     "LinkInvalid",
     "LinkRefused",
-    "MessageInvalid",
+    "MappingLengthMismatch",
+    "MappingMissingIterable",
     "MigrationError",
     "NondeterminismError",
     "NotFound",
     "NotInFlowRun",
     "NotRetryable",
     "NotSupported",
-    "NotWaiting",
     "ParameterError",
-    "RunAborted",
     "RunEnded",
     "RunFailed",
     "RunNotFound",
-    "RunSuspended",
     "ScheduleInvalid",
     "ScheduleNotFound",
     "SerializationError",
@@ -111,8 +42,6 @@ __all__ = [
     "StoreError",
     "TarryError",
     "TaskTimeout",
-    "TimeoutInterrupt",
-    "ValueRefused",
     "WaitNotFound",
     "WaitTimeout",
     "WorkPoolNotFound",
@@ -346,6 +275,14 @@ class CacheKeyError(TarryError):
         self.task_name = task_name
 
 
+class MappingMissingIterable(TarryError, ValueError):
+    """`Task.map` was given no iterable argument to map over."""
+
+
+class MappingLengthMismatch(TarryError, ValueError):
+    """The iterable arguments of `Task.map` differ in length."""
+
+
 class TaskTimeout(TarryError, TimeoutError):
     """A task ran longer than its `timeout_seconds`."""
 
@@ -429,169 +366,3 @@ class FieldError:
     def field(self) -> str:
         """`loc` as a dotted path (`""` for the whole input)."""
         return ".".join(str(part) for part in self.loc)
-
-
-class InputError(TarryError):
-    """An answer to a wait was refused; the run keeps waiting."""
-
-
-class InputInvalid(InputError, RuntimeError):
-    """The answer does not fit the input model; see `field_errors`.
-
-    Also a `RuntimeError`: Prefect's `resume_flow_run` refuses an invalid answer with
-    one ("Cannot resume this run: ..."), so Prefect code that catches it keeps working.
-    """
-
-    def __init__(self, field_errors: list[FieldError]) -> None:
-        parts = [f"{e.field or 'input'}: {e.message}" for e in field_errors]
-        super().__init__("invalid input: " + "; ".join(parts))
-        self.field_errors = field_errors
-
-
-class MessageInvalid(InputInvalid, pydantic.ValidationError):
-    """A received message does not fit the type its receiver asked for.
-
-    Also a `pydantic.ValidationError` (`errors()`, `title`), as Prefect's `receive_input` raises.
-    """
-
-    def __new__(cls, *args: Any, **_kwargs: Any) -> MessageInvalid:  # noqa: D102 - see class
-        if len(args) >= 2 and isinstance(args[0], str) and not _field_errors(args[1]):
-            # pydantic's own construction (`from_exception_data` calls the class with its
-            # title and converted line errors)
-            return pydantic.ValidationError.__new__(cls, *args)
-        field_errors = _field_errors(args[0]) if args else []
-        title = str(_kwargs.get("title") or "message")
-        details = [_line_error(e) for e in field_errors or []]
-        return cls.from_exception_data(title, details)
-
-    def __init__(
-        self, field_errors: Any = None, *args: Any, title: str = "message", key: str = ""
-    ) -> None:
-        found = _field_errors(field_errors)
-        if found is None and isinstance(field_errors, str) and not args:
-            TarryError.__init__(self, field_errors)  # rebuilt from its stored message
-            self.field_errors, self.key = [], key
-            return
-        if found is None:  # pydantic's construction, before ours
-            found = [_from_pydantic(e) for e in self.errors()]
-        super().__init__(found)
-        self.key = key
-
-    def __str__(self) -> str:
-        """The message, as for every tarry error (pydantic's own is `errors()`)."""
-        return str(self.args[0]) if self.args else ""
-
-
-def _field_errors(candidate: Any) -> list[FieldError] | None:
-    if isinstance(candidate, list) and all(isinstance(e, FieldError) for e in candidate):
-        return candidate
-    return None
-
-
-def _line_error(error: FieldError) -> pydantic_core.InitErrorDetails:
-    # A custom error keeps tarry's type and message; braces would be read as a template.
-    message = error.message.replace("{", "(").replace("}", ")")
-    return {
-        "type": pydantic_core.PydanticCustomError(error.type, message),
-        "loc": error.loc,
-        "input": None,
-    }
-
-
-def _from_pydantic(error: pydantic_core.ErrorDetails) -> FieldError:
-    return FieldError(tuple(error["loc"]), error["msg"], error["type"])
-
-
-class ValueRefused(InputInvalid):
-    """A value from outside cannot be stored unchanged; nothing was changed.
-
-    `tarry.boundary.check` refuses a NUL, a number not finite, or nesting, a field or a
-    value over its limit (`what` says where); a form shows it by its field.
-    """
-
-    def __init__(self, what: str, field_errors: list[FieldError]) -> None:
-        super().__init__(field_errors)
-        parts = [f"{e.field or 'value'}: {e.message}" for e in field_errors]
-        self.args = (f"{what} cannot be stored: " + "; ".join(parts),)
-        self.what = what
-
-
-class AlreadyAnswered(InputError):
-    """Someone answered this wait first."""
-
-    def __init__(
-        self,
-        wait_id: str,
-        responder: str | None,
-        answered_at: float | None,
-        status: str = "answered",
-    ) -> None:
-        if status == "answered":
-            done = "was already answered" + (f" by {responder}" if responder else "")
-        else:
-            done = "timed out" if status == "timed_out" else "was cancelled (another wait won)"
-        super().__init__(f"wait {wait_id} {done}")
-        self.wait_id = wait_id
-        self.responder = responder
-        self.answered_at = answered_at
-
-
-class NotWaiting(InputError):
-    """The run has no open wait that this answer could go to."""
-
-    def __init__(self, run_id: str, detail: str, *, message: str | None = None) -> None:
-        super().__init__(message or f"run {run_id} {detail}")
-        self.run_id = run_id
-
-    @classmethod
-    def not_paused(cls, run_id: str, state: str) -> NotWaiting:
-        """The run is not paused (Prefect's `NotPausedError`, and its words).
-
-        Args:
-            run_id: The run.
-            state: Its state now, such as `Running` or `Completed`.
-
-        Returns:
-            The error: "Cannot resume a run that isn't paused: run ... is Running".
-        """
-        detail = f"is {state}, not waiting for input"
-        return cls(
-            run_id, detail, message=f"Cannot resume a run that isn't paused: run {run_id} {detail}"
-        )
-
-
-# Control signals derive from BaseException: a user's `except Exception:` around a
-# step must not stop tarry from unwinding the flow's stack.
-class ControlSignal(BaseException):
-    """Internal signal that unwinds a flow's stack; never catch it."""
-
-
-class RunAborted(ControlSignal):
-    """This run was taken away from the thread executing it (timeout or cancellation)."""
-
-    def __init__(self, run_id: str, reason: str) -> None:
-        super().__init__(f"run {run_id} aborted: {reason}")
-        self.run_id = run_id
-        self.reason = reason
-
-
-class RunSuspended(ControlSignal):
-    """The run leaves memory until its wait ends: its stack unwinds, and replay resumes it."""
-
-    def __init__(self, run_id: str, reason: str, chain: tuple[str, ...] = ()) -> None:
-        super().__init__(f"run {run_id} suspended: {reason}")
-        self.run_id = run_id
-        self.reason = reason
-        self.chain = chain or (run_id,)
-
-
-class TimeoutInterrupt(ControlSignal):
-    """The call ran past its `timeout_seconds` and was interrupted where it was.
-
-    Raised in the thread running a sync task's or flow's body, through its `finally`
-    blocks and past any `except Exception:`; the code that set the deadline replaces
-    it with the `TaskTimeout` or `FlowTimeout` that callers see and the journal keeps.
-    """
-
-    def __init__(self, *args: object) -> None:
-        super().__init__(*(args or ("interrupted: the call ran past its timeout",)))
