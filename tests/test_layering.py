@@ -37,6 +37,7 @@ LAYERS = {
     "tarry.serialization": 0,
     "tarry.states": 0,
     "tarry.task_runners": 0,
+    "tarry.triggers": 0,
     # L1 storage: where runs live.
     "tarry.storage": 1,
     # L2 process: one process's host, its wake-ups, and what it sends out.

@@ -4,9 +4,9 @@
 `EarlyInputStore`, `MessageStore`, `CatalogStore`, `ScheduleStore`,
 `WorkPoolStore`, `LimitStore`, `CacheStore`, `EventStore` (in `port_events`),
 `OutboxStore`, `AutomationStore` (in `port_automations`) and `Wakeups`, plus its
-lifecycle (`migrate`, `close`). Code that needs one theme may annotate with that
-theme's protocol, so a test can hand it a small fake; `Host.store` stays a full
-`Store`. The records they take and return are in `records`.
+lifecycle (`migrate`, `close`). Code that needs one theme may annotate with
+that theme's protocol, so a test can hand it a small fake; `Host.store` stays a
+full `Store`. The records they take and return are in `records`.
 
 Writes that return are durable to the degree the adapter promises (SQLite with
 `synchronous=FULL`: they survive power loss), except `add_logs`, which may be
@@ -19,8 +19,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Protocol
 
 from tarry.states import RunState
-from tarry.storage import limits, outbox, records, wakeups
-from tarry.storage.port_automations import AutomationStore
+from tarry.storage import limits, outbox, port_automations, records, wakeups
 from tarry.storage.port_events import EventStore
 
 __all__ = [
@@ -558,7 +557,7 @@ class Store(
     CacheStore,
     EventStore,
     OutboxStore,
-    AutomationStore,
+    port_automations.AutomationStore,
     Wakeups,
     Protocol,
 ):

@@ -323,5 +323,5 @@ def test_upgrading_a_version_8_schema_keeps_its_deployments_and_adds_schedules(
         assert store.list_schedules("etl/nightly") == []
     finally:
         store.close()
-    assert applied_versions(postgres_url)[-1] == len(sqlfiles.load_migrations("postgres"))
+    assert applied_versions(postgres_url)[-1] == sqlfiles.load_migrations("postgres")[-1].version
     assert schema_of(postgres_url) == canonical_schema()
