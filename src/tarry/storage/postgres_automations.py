@@ -9,7 +9,7 @@ cursor moved), which aborts the transaction: nothing of it is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -47,6 +47,13 @@ class PostgresAutomations(automation_sql.AutomationWrites):
             if _violates(exc, psycopg.errors.UniqueViolation, _NAME_CONSTRAINT):
                 raise errors.AutomationNameTaken(_name_of(exc)) from exc
             raise
+
+    def _returning(self, query: str, params: dict[str, Any]) -> list[DictRow]:
+        raise NotImplementedError
+
+    def _automation_statement(self, query: str, params: dict[str, Any]) -> Sequence[Any]:
+        # One statement in autocommit: one round trip, where a transaction takes two.
+        return self._returning(query, params)
 
     def commit_evaluation(self, commit: automations.EvaluationCommit) -> bool:
         """See `Store.commit_evaluation`."""
