@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from tarry import _automation_errors
+from tarry import errors
 from tarry.storage import automations
 
 __all__ = [
@@ -170,6 +170,10 @@ class AutomationWrites(AutomationReads):
     def _automation_write(self, op: Callable[[Execute], T]) -> T:
         raise NotImplementedError
 
+    def _automation_statement(self, query: str, params: dict[str, Any]) -> Sequence[Any]:
+        """Run one named write as its own transaction; the rows it returned."""
+        return self._automation_write(lambda execute: execute(query, params))
+
     def put_automation(self, record: automations.AutomationRecord, *, create: bool) -> bool:
         """See `Store.put_automation`."""
         params = automation_params(record)
@@ -178,7 +182,7 @@ class AutomationWrites(AutomationReads):
             if bool(execute("automation_exists", {"id": record.id})) == create:
                 return False
             if execute("automation_name_taken", {"name": record.name, "id": record.id}):
-                raise _automation_errors.AutomationNameTaken(record.name)
+                raise errors.AutomationNameTaken(record.name)
             return bool(execute("insert_automation" if create else "update_automation", params))
 
         return self._automation_write(op)
@@ -199,7 +203,7 @@ class AutomationWrites(AutomationReads):
     def set_automation_enabled(self, automation_id: str, enabled: bool, at: float) -> bool:
         """See `Store.set_automation_enabled`."""
         params = {"id": automation_id, "enabled": enabled, "at": at}
-        return self._automation_write(lambda ex: bool(ex("set_automation_enabled", params)))
+        return bool(self._automation_statement("set_automation_enabled", params))
 
     def settle_action(
         self,
@@ -222,4 +226,4 @@ class AutomationWrites(AutomationReads):
             "retry_at": retry_at,
             "settled_at": at if settled else None,
         }
-        return self._automation_write(lambda ex: bool(ex("settle_action", params)))
+        return bool(self._automation_statement("settle_action", params))

@@ -30,7 +30,7 @@ class AutomationStore(Protocol):
             an automation has this id, or not `create` and none has.
 
         Raises:
-            _automation_errors.AutomationNameTaken: Another automation has this name
+            errors.AutomationNameTaken: Another automation has this name
                 (nothing changed).
         """
 
@@ -95,7 +95,10 @@ class AutomationStore(Protocol):
         transaction, the states and timers are deleted and put and the firings
         and their actions inserted (each action's `firing_id` is its firing's).
         States, timers and firings of an automation deleted meanwhile are left
-        out. Otherwise (another evaluator committed) nothing is written.
+        out, and a firing or action already stored (same id, same firing and
+        index) stays as it is: firing ids are deterministic, so writing one again
+        is a no-op, not an error. Otherwise (another evaluator committed) nothing
+        is written.
 
         Args:
             commit: What to write.
@@ -104,8 +107,8 @@ class AutomationStore(Protocol):
             Whether it was written.
 
         Raises:
-            errors.StoreError: The write failed, or a firing id is stored already
-                (nothing written).
+            ValueError: An action's status is not an `ActionStatus` (nothing written).
+            errors.StoreError: The write failed (nothing written).
         """
 
     def due_actions(

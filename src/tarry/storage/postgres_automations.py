@@ -9,13 +9,13 @@ cursor moved), which aborts the transaction: nothing of it is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import DictRow
 
-from tarry import _automation_errors, errors
+from tarry import errors
 from tarry.storage import automation_sql, automations, sqlfiles
 
 __all__ = ["PostgresAutomations"]
@@ -45,8 +45,15 @@ class PostgresAutomations(automation_sql.AutomationWrites):
             # Two creations of one name at once: the check passed for both, the
             # unique index refused the second.
             if _violates(exc, psycopg.errors.UniqueViolation, _NAME_CONSTRAINT):
-                raise _automation_errors.AutomationNameTaken(_name_of(exc)) from exc
+                raise errors.AutomationNameTaken(_name_of(exc)) from exc
             raise
+
+    def _returning(self, query: str, params: dict[str, Any]) -> list[DictRow]:
+        raise NotImplementedError
+
+    def _automation_statement(self, query: str, params: dict[str, Any]) -> Sequence[Any]:
+        # One statement in autocommit: one round trip, where a transaction takes two.
+        return self._returning(query, params)
 
     def commit_evaluation(self, commit: automations.EvaluationCommit) -> bool:
         """See `Store.commit_evaluation`."""
