@@ -47,8 +47,11 @@ LAYERS = {
     # L3 engine: durable execution.
     "tarry.engine": 3,
     # L4 verbs and doors: what flows call, and the one door for interfaces.
+    "tarry.automation_runtime": 4,
     "tarry.concurrency": 4,
     "tarry.deployments": 4,
+    "tarry.event_service": 4,
+    "tarry.events": 4,
     "tarry.limit_service": 4,
     "tarry.work_pools": 4,
     "tarry.messaging": 4,
