@@ -167,12 +167,14 @@ class AutomationReads:
 class AutomationWrites(AutomationReads):
     """The `AutomationStore` writes of both SQL stores but `commit_evaluation`."""
 
-    def _automation_write(self, op: Callable[[Execute], T]) -> T:
+    def _automation_write(self, op: Callable[[Execute], T], *, durable: bool = True) -> T:
         raise NotImplementedError
 
-    def _automation_statement(self, query: str, params: dict[str, Any]) -> Sequence[Any]:
+    def _automation_statement(
+        self, query: str, params: dict[str, Any], *, durable: bool = True
+    ) -> Sequence[Any]:
         """Run one named write as its own transaction; the rows it returned."""
-        return self._automation_write(lambda execute: execute(query, params))
+        return self._automation_write(lambda execute: execute(query, params), durable=durable)
 
     def put_automation(self, record: automations.AutomationRecord, *, create: bool) -> bool:
         """See `Store.put_automation`."""
@@ -214,6 +216,7 @@ class AutomationWrites(AutomationReads):
         *,
         at: float,
         retry_at: float | None = None,
+        durable: bool = True,
     ) -> bool:
         """See `Store.settle_action`."""
         automations.check_settlement(status, retry_at)
@@ -226,4 +229,4 @@ class AutomationWrites(AutomationReads):
             "retry_at": retry_at,
             "settled_at": at if settled else None,
         }
-        return bool(self._automation_statement("settle_action", params))
+        return bool(self._automation_statement("settle_action", params, durable=durable))

@@ -143,6 +143,7 @@ class MemoryAutomations:
         *,
         at: float,
         retry_at: float | None = None,
+        durable: bool = True,
     ) -> bool:
         """See `Store.settle_action`."""
         automations.check_settlement(status, retry_at)

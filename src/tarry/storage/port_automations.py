@@ -133,6 +133,7 @@ class AutomationStore(Protocol):
         *,
         at: float,
         retry_at: float | None = None,
+        durable: bool = True,
     ) -> bool:
         """Record how an attempt of a pending action ended; `attempts` grows by one.
 
@@ -146,6 +147,10 @@ class AutomationStore(Protocol):
             detail: What the attempt said.
             at: When the attempt ended.
             retry_at: When to try again (only with `PENDING`).
+            durable: `False` lets the write return before it reaches the disk: it
+                survives a crash of the process, but a power loss may undo it, and
+                the action is then due again. Fine for an action whose effect is
+                idempotent by its `(firing_id, index)` identity.
 
         Returns:
             Whether it was changed: `False` when there is no such action or it is not

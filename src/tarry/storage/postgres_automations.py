@@ -38,9 +38,11 @@ class PostgresAutomations(automation_sql.AutomationWrites):
     def _transaction(self, op: Callable[[Conn], T], *, durable: bool = True) -> T:
         raise NotImplementedError
 
-    def _automation_write(self, op: Callable[[automation_sql.Execute], T]) -> T:
+    def _automation_write(
+        self, op: Callable[[automation_sql.Execute], T], *, durable: bool = True
+    ) -> T:
         try:
-            return self._transaction(lambda conn: op(_executor(conn)))
+            return self._transaction(lambda conn: op(_executor(conn)), durable=durable)
         except errors.StoreError as exc:
             # Two creations of one name at once: the check passed for both, the
             # unique index refused the second.
@@ -51,7 +53,11 @@ class PostgresAutomations(automation_sql.AutomationWrites):
     def _returning(self, query: str, params: dict[str, Any]) -> list[DictRow]:
         raise NotImplementedError
 
-    def _automation_statement(self, query: str, params: dict[str, Any]) -> Sequence[Any]:
+    def _automation_statement(
+        self, query: str, params: dict[str, Any], *, durable: bool = True
+    ) -> Sequence[Any]:
+        if not durable:  # `synchronous_commit` is set per transaction
+            return self._automation_write(lambda execute: execute(query, params), durable=False)
         # One statement in autocommit: one round trip, where a transaction takes two.
         return self._returning(query, params)
 
