@@ -91,10 +91,10 @@ def test_filters_by_resource_related_and_time(api_url: str) -> None:
     [
         ({"since": "yesterday"}, "since"),
         ({"event": "shop.*.placed"}, "event"),
-        ({"related": "shop.*"}, "related"),
+        ({"related": "shop\x00"}, "related"),
         ({"limit": 0}, "limit"),
         ({"cursor": "abc"}, "cursor"),
-        ({"since": "2021-01-02T00:00:00Z", "until": "2021-01-01T00:00:00Z"}, "until"),
+        ({"until": "inf"}, "until"),
     ],
 )
 def test_a_bad_filter_is_a_422_naming_it(api_url: str, params: dict[str, Any], where: str) -> None:
@@ -158,12 +158,12 @@ def _frames(
 
 
 def test_the_stream_sends_new_events_as_they_are_stored(served: tuple[str, host.Host]) -> None:
-    api_url, _ = served
-    emit_event("shop.before", {"tarry.resource.id": "shop.1"})  # before the stream: not sent
+    api_url, hst = served
+    emit_event("shop.order.before", {"tarry.resource.id": "shop.1"})  # at `after`: not sent
+    after = hst.store.last_event_seq()
     results: list[list[dict[str, Any]]] = []
-    reader = threading.Thread(
-        target=lambda: results.append(_frames(api_url, {"event": "shop.order.*"}, 2))
-    )
+    params = {"event": "shop.order.*", "after": after}
+    reader = threading.Thread(target=lambda: results.append(_frames(api_url, params, 2)))
     reader.start()
     _wait_for_stream_to_start()
     emit_event("shop.other", {"tarry.resource.id": "shop.2"})  # filtered out
@@ -197,7 +197,8 @@ def test_an_idle_stream_sends_heartbeats(api_url: str) -> None:
 
 
 def _wait_for_stream_to_start() -> None:
-    # The stream starts at the newest event when it connects: give it that moment.
+    # Not needed for what is read (the stream starts at `after`): the events come while
+    # it waits for them, as they would in use.
     threading.Event().wait(0.5)
 
 

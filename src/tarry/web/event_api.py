@@ -21,7 +21,7 @@ from tarry.events import Event, _models
 from tarry.storage import events
 from tarry.web import api, event_stream
 from tarry.web.event_query import EventQuery, event_query
-from tarry.web.event_schemas import EventPage, EventsStored
+from tarry.web.event_schemas import EventIn, EventPage, EventsStored
 from tarry.web.schemas import ErrorOut
 
 __all__ = ["MAX_SEQ", "find_event", "router"]
@@ -67,19 +67,24 @@ async def list_events(
 
 
 Posted = Annotated[
-    Event | list[Event],
+    EventIn | list[EventIn],
     Body(description="One event or a list: `event`, `resource` (with `tarry.resource.id`), "
          "optionally `occurred`, `related`, `payload`, `id`, `follows`."),
 ]  # fmt: skip
 
 
-@router.post("", status_code=201, summary="Emit events")
+@router.post(
+    "",
+    status_code=201,
+    summary="Emit events",
+    responses={400: {"model": ErrorOut, "description": "The body is not JSON."}},
+)
 async def post_events(request: Request, body: Posted) -> EventsStored:
     """Store events (all or, when one is refused, none); an id stored before is skipped."""
     posted = body if isinstance(body, list) else [body]
     if len(posted) > MAX_POSTED:
         raise HTTPException(413, f"at most {MAX_POSTED} events per request")
-    records = [_models.to_record(e) for e in posted]
+    records = [_models.to_record(e.to_event()) for e in posted]
     stored = await run_in_threadpool(event_service.store_events, _host(request), records)
     return EventsStored(stored=stored, ids=[r.id for r in records])
 

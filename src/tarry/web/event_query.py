@@ -11,6 +11,7 @@ import datetime
 from collections.abc import Sequence
 from typing import Annotated
 
+import pydantic
 from fastapi import Query
 from fastapi.exceptions import RequestValidationError
 
@@ -20,19 +21,37 @@ __all__ = ["EventQuery", "event_query", "to_filter"]
 
 _MAX_TEXT = 1024
 
+_PATTERN = {"pattern": r"^[^\x00*]*\*?$"}
+"""No NUL, and `*` only at the end (a prefix)."""
+_ID = {"pattern": r"^[^\x00]*$"}
 NameParam = Annotated[
     list[str] | None,
-    Query(description="Event name, or a prefix ending in `*`; repeat for any of several."),
+    Query(
+        description="Event name, or a prefix ending in `*`; repeat for any of several.",
+        max_length=_MAX_TEXT,
+        json_schema_extra={"items": {"type": "string", "maxLength": _MAX_TEXT, **_PATTERN}},
+    ),
 ]
 ResourceParam = Annotated[
-    str | None, Query(description="The resource's id, or a prefix ending in `*`.")
+    str | None,
+    Query(
+        description="The resource's id, or a prefix ending in `*`.",
+        max_length=_MAX_TEXT,
+        json_schema_extra=_PATTERN,
+    ),
 ]
-RelatedParam = Annotated[str | None, Query(description="The id of a related resource.")]
+RelatedParam = Annotated[
+    str | None,
+    Query(description="The id of a related resource.", max_length=_MAX_TEXT, json_schema_extra=_ID),
+]
+Seconds = Annotated[float, pydantic.Field(allow_inf_nan=False)]
 SinceParam = Annotated[
-    datetime.datetime | None, Query(description="Only events that occurred at or after this.")
+    datetime.datetime | Seconds | None,
+    Query(description="Only events that occurred at or after this (ISO 8601, or epoch seconds)."),
 ]
 UntilParam = Annotated[
-    datetime.datetime | None, Query(description="Only events that occurred at or before this.")
+    datetime.datetime | Seconds | None,
+    Query(description="Only events that occurred at or before this (ISO 8601, or epoch seconds)."),
 ]
 
 
@@ -75,15 +94,14 @@ def _pattern(param: str, value: str, *, prefix: bool = True) -> str:
     text = value.strip()
     if not text or len(text) > _MAX_TEXT or "\x00" in text:
         raise _refuse(param, f"must be 1 to {_MAX_TEXT} characters")
-    if "*" in text[:-1] or (not prefix and text.endswith("*")):
-        where = "only at the end, for a prefix" if prefix else "not allowed"
-        raise _refuse(param, f"'*' is {where}")
+    if prefix and "*" in text[:-1]:
+        raise _refuse(param, "'*' is only at the end, for a prefix")
     return text
 
 
-def _seconds(value: datetime.datetime | None) -> float | None:
-    if value is None:
-        return None
+def _seconds(value: datetime.datetime | float | None) -> float | None:
+    if value is None or isinstance(value, float | int):
+        return value
     if value.tzinfo is None:
         value = value.replace(tzinfo=datetime.UTC)
     return value.timestamp()
@@ -93,25 +111,23 @@ def to_filter(
     names: Sequence[str] | None,
     resource: str | None,
     related: str | None,
-    since: datetime.datetime | None,
-    until: datetime.datetime | None,
+    since: datetime.datetime | float | None,
+    until: datetime.datetime | float | None,
 ) -> EventQuery:
     """The checked filter of these parameters.
 
     Raises:
         RequestValidationError: A value cannot be a filter (a 422 naming it).
     """
+    # An empty (or blank) value is no filter, as a form's empty field.
     checked = tuple(_pattern("event", n) for n in names or () if n.strip())
-    found = EventQuery(
+    return EventQuery(
         checked,
-        _pattern("resource", resource) if resource else None,
-        _pattern("related", related, prefix=False) if related else None,
+        _pattern("resource", resource) if resource and resource.strip() else None,
+        _pattern("related", related, prefix=False) if related and related.strip() else None,
         _seconds(since),
         _seconds(until),
     )
-    if found.since is not None and found.until is not None and found.since > found.until:
-        raise _refuse("until", "must not be before since")
-    return found
 
 
 def event_query(
