@@ -67,6 +67,8 @@ LAYERS = {
     # L5 surfaces: HTTP, mail replies, the client.
     "tarry.client": 5,
     "tarry.client_calls": 5,
+    "tarry.client_event_calls": 5,
+    "tarry.client_events": 5,
     "tarry.client_limit_calls": 5,
     "tarry.client_limits": 5,
     "tarry.client_pool_calls": 5,

@@ -25,10 +25,9 @@ only do the I/O, as httpx's clients share `Auth.auth_flow`.
 
 Results are the API's own models from `tarry.web.schemas` (`RunOut`,
 `RunDetailOut`, `LogOut`, `InputOut`, `AnswerOut`, `MessageOut`, `DeploymentOut`,
-`WorkPoolOut`, `WorkQueueOut` of the work pool methods in `tarry.client_pools`, and
-`ConcurrencyLimitOut` of the concurrency limit methods in `tarry.client_limits`).
-List methods return one page as a list: ask for the next one with `offset`
-increased by `limit`; a page shorter than `limit` is the last.
+`WorkPoolOut`, `WorkQueueOut` of `tarry.client_pools`, `ConcurrencyLimitOut` of
+`tarry.client_limits`, `Event` of `tarry.client_events`). List methods return one page
+as a list: the next has `offset` increased by `limit`; a shorter page is the last.
 
 Errors are tarry's exceptions, carrying the server's message: the API's error `code`
 picks the class (`not_found` raises `RunNotFound`, `WaitNotFound` or
@@ -48,7 +47,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
-from tarry import _lazy, _version, client_limits, client_pools, config, errors
+from tarry import _lazy, _version, client_events, client_limits, client_pools, config, errors
 from tarry import client_calls as calls
 from tarry.client_calls import NOT_JSON, Call, Subject, decode_body, default_url, read_response
 from tarry.states import RunState
@@ -124,7 +123,12 @@ def _resolve(url: str | None, token: str | None) -> tuple[str, str]:
     )
 
 
-class Client(_BaseClient, client_pools.WorkPoolMethods, client_limits.ConcurrencyLimitMethods):
+class Client(
+    _BaseClient,
+    client_pools.WorkPoolMethods,
+    client_limits.ConcurrencyLimitMethods,
+    client_events.EventMethods,
+):
     """A synchronous client of a tarry server's API; use it as a context manager.
 
     Args:
@@ -416,7 +420,10 @@ class Client(_BaseClient, client_pools.WorkPoolMethods, client_limits.Concurrenc
 
 
 class AsyncClient(
-    _BaseClient, client_pools.AsyncWorkPoolMethods, client_limits.AsyncConcurrencyLimitMethods
+    _BaseClient,
+    client_pools.AsyncWorkPoolMethods,
+    client_limits.AsyncConcurrencyLimitMethods,
+    client_events.AsyncEventMethods,
 ):
     """Async version of `Client`; use it as an async context manager.
 

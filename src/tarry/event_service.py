@@ -34,8 +34,10 @@ def store_events(hst: host.Host, items: Sequence[events.EventRecord]) -> int:
     now = hst.clock.now()
     for item in items:
         boundary.check(hst.settings, "the event's payload", json.loads(item.payload))
-        labels = [*item.resource.values(), *(v for r in item.related for v in r.values())]
-        boundary.check(hst.settings, event=item.event, labels="".join(labels))
+        boundary.check(hst.settings, event=item.event)
+        for labels in (item.resource, *item.related):
+            for name, value in labels.items():
+                boundary.check(hst.settings, label=name, value=value)
     stamped = [_received(item, now) for item in items]
     return hst.store.add_events(stamped)
 

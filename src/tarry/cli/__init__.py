@@ -21,6 +21,7 @@ from typer._click import exceptions as click_errors  # typer 0.29 bundles click:
 
 from tarry import _version, config, errors, host, loader, serialization, service, work_pools, worker
 from tarry.cli import deployments
+from tarry.cli import events as event_commands
 from tarry.cli import limits as limit_commands
 from tarry.cli import pools as pool_commands
 from tarry.cli.output import AS_JSON, err, fail, out, parse_params, print_json
@@ -50,6 +51,7 @@ app.add_typer(pool_commands.queue_app, name="work-queue")
 app.add_typer(limit_commands.gcl_app, name="global-concurrency-limit")
 app.add_typer(limit_commands.gcl_app, name="gcl", help="Alias of global-concurrency-limit.")
 app.add_typer(limit_commands.tag_app, name="concurrency-limit")
+app.add_typer(event_commands.events_app, name="events")
 
 
 def _print_version(asked: bool) -> None:
