@@ -304,7 +304,12 @@ def _by_name_json(spec: dict[str, Any]) -> dict[str, FormField]:
 
 def test_automatic_inputs_of_plain_types() -> None:
     (text,) = form_fields(_spec(str))
-    assert (text.name, text.label, text.widget, text.required) == ("value", "Value", "text", True)
+    assert (text.name, text.label, text.widget, text.required) == (
+        "value",
+        "Your answer",
+        "text",
+        True,
+    )
     (flag,) = form_fields(_spec(bool))
     assert flag.widget == "checkbox"
     (number,) = form_fields(_spec(float))

@@ -34,7 +34,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from tarry.forms import patterns
+from tarry.forms import headings, patterns
 
 __all__ = ["FormField", "Widget", "answer_from_form", "form_fields"]
 
@@ -152,11 +152,19 @@ def _fields(spec_json: Mapping[str, Any]) -> list[_Field]:
     initial: dict[str, Any] = spec_json.get("initial") or {}
     required = set(schema.get("required") or ())
     properties: dict[str, Any] = schema.get("properties") or {}
-    return [
+    found = [
         _field(name, prop, defs, initial, name in required)
         for name, prop in properties.items()
         if isinstance(prop, dict)
     ]
+    return [_labelled(spec_json, field) for field in found]
+
+
+def _labelled(spec_json: Mapping[str, Any], field: _Field) -> _Field:
+    label = headings.answer_label(spec_json, field.form.name, field.form.label)
+    if label == field.form.label:
+        return field
+    return dataclasses.replace(field, form=dataclasses.replace(field.form, label=label))
 
 
 def _field(

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 
 from tarry import errors, safe_markdown
 from tarry.forms import fields as forms
+from tarry.forms import headings
 from tarry.storage import records
 from tarry.web import pages
 
@@ -24,6 +25,7 @@ __all__ = [
     "RESPONDER_FIELD",
     "fields_context",
     "form_context",
+    "heading_of",
     "responder_field",
 ]
 
@@ -55,7 +57,8 @@ def form_context(
     return {
         "wait": wait,
         "run": run,
-        "description": safe_markdown.render_markdown(spec.get("description") if spec else None),
+        "heading": heading_of(wait, run, spec),
+        "description": safe_markdown.render_markdown(headings.prose(spec)),
         "has_spec": spec is not None,
         **fields_context(spec, submitted, field_errors),
         "responder": responder or "",
@@ -64,6 +67,19 @@ def form_context(
         "action": None,
         "answering_as": None,
     }
+
+
+def heading_of(
+    wait: records.WaitRecord, run: records.RunRecord, spec: Mapping[str, Any] | None
+) -> str:
+    """The question's heading (`tarry.forms.headings`), never its journal label.
+
+    Args:
+        wait: The wait.
+        run: Its run.
+        spec: Its parsed input spec, if it has one.
+    """
+    return headings.heading(spec, name=wait.name, label=wait.label, flow_name=run.flow_name)
 
 
 def fields_context(

@@ -219,6 +219,7 @@ def _prefilled(opened: _Opened) -> Any:
 def _page_context(opened: _Opened, form: dict[str, Any]) -> dict[str, Any]:
     return {
         "section": "link",
+        "heading": answer_form.heading_of(opened.item.wait, opened.item.run, opened.spec),
         "item": opened.item,
         "form": form,
         "token": opened.token,
