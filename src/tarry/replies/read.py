@@ -238,9 +238,9 @@ def parse_answer(schema: Mapping[str, Any] | None, text: str) -> Any:
     * One number field: the first line; one text field: the whole text.
     * Several fields: a JSON object, or one `field: value` line per field (field
       name or title, any case); a multi-line text field continues on the lines
-      below its own. When no line names a field and only one field is required
-      (`approve`'s decision, whose comment is optional), the reply answers that
-      field as a one-field form's would.
+      below its own. When no line names a field and the one required field is a
+      `bool` (`approve`'s decision, whose comment is optional), the reply answers
+      that field as a one-field form's would.
 
     Args:
         schema: The wait's input JSON Schema (`InputSpec.schema`).
@@ -261,7 +261,7 @@ def parse_answer(schema: Mapping[str, Any] | None, text: str) -> Any:
     # `FormField.required` is what the browser checks: never set for a checkbox.
     listed = set(spec_json["schema"].get("required") or ())
     required = [field for field in fields if field.name in listed]
-    if not found and len(required) == 1:
+    if not found and len(required) == 1 and required[0].widget == "checkbox":
         return _one_field(spec_json, required[0], text)
     return found
 
