@@ -15,7 +15,7 @@ from typing import Any
 
 from tarry.config import Settings
 from tarry.forms import choices as choices_module
-from tarry.forms import headings
+from tarry.forms import decisions, headings
 from tarry.outbound import tokens
 from tarry.safe_markdown import render_markdown
 from tarry.storage import records
@@ -76,7 +76,8 @@ def build_notice(
     key = tokens.secret_key(settings)
     expires = wait.deadline if wait.deadline is not None else now + settings.link_max_age_seconds
     schema: dict[str, Any] = (spec or {}).get("schema") or {}
-    found = choices_module.choices_of(schema, approval=wait.label.startswith("approve:"))
+    approval = decisions.is_approval(spec or {}, decisions.Asked(wait.name, wait.label))
+    found = choices_module.choices_of(schema, approval=approval)
 
     def url(decision: Any = tokens.NO_DECISION) -> str:
         claim = tokens.LinkClaim(wait.id, expires, decision=decision, responder=responder)
