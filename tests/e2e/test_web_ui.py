@@ -494,7 +494,9 @@ def test_an_invalid_answer_shows_each_error_next_to_its_field(
     assert "The answer was not accepted" in html
     assert "Field required" in _field_block(html, "size")
     assert "less than or equal to 10" in _field_block(html, "quantity")
-    assert "should match pattern" in _field_block(html, "code")
+    # The field's description, not the regex.
+    assert '<p class="field-error" id="' in _field_block(html, "code")
+    assert "should match pattern" not in _field_block(html, "code")
     assert 'aria-invalid="true"' in _control(html, "code")
     # What the person typed is kept.
     assert 'value="abcdef"' in _control(html, "code")

@@ -32,6 +32,7 @@ import pydantic
 import pydantic_core
 
 from tarry import errors, loader
+from tarry.forms import patterns
 
 __all__ = [
     "ApprovalAnswer",
@@ -424,9 +425,22 @@ def validate(spec: InputSpec, data: Any) -> dict[str, Any]:
             with `loc == ()` for rules about the whole input.
     """
     answer = _answer_object(spec, data)
-    if spec.model is None:
-        return _validate_with_schema(spec.schema, answer)
-    return _validate_with_model(spec.model, answer)
+    try:
+        if spec.model is None:
+            return _validate_with_schema(spec.schema, answer)
+        return _validate_with_model(spec.model, answer)
+    except errors.InputInvalid as exc:
+        raise errors.InputInvalid([_for_people(spec.schema, e) for e in exc.field_errors]) from exc
+
+
+def _for_people(schema: dict[str, Any], error: errors.FieldError) -> errors.FieldError:
+    """A pattern mismatch said as the field says it (`patterns.pattern_message`), not as a regex."""
+    if error.type not in patterns.PATTERN_ERROR_TYPES or len(error.loc) != 1:
+        return error
+    prop = (schema.get("properties") or {}).get(error.loc[0])
+    if not isinstance(prop, dict):
+        return error
+    return dataclasses.replace(error, message=patterns.pattern_message(prop))
 
 
 def _answer_object(spec: InputSpec, data: Any) -> dict[str, Any]:

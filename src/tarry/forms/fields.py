@@ -501,6 +501,7 @@ def _text_attrs(node: dict[str, Any], value: Any) -> dict[str, str]:
         translated = patterns.browser_pattern(pattern)
         if translated is not None:
             attrs["pattern"] = translated
+            attrs["data-error-message"] = patterns.pattern_message(node)
         if _DIGITS_ONLY.fullmatch(pattern):
             attrs["inputmode"] = "numeric"
     return attrs
