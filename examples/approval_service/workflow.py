@@ -38,7 +38,7 @@ DEPLOYMENT = "workflow"
 class ApprovalResponse(RunInput):
     """An approver's decision."""
 
-    is_approved: bool = Field(description="Tick to approve, leave empty to reject.")
+    is_approved: bool = Field(description="Approve or reject the request.")
     approver: str = Field(min_length=1, max_length=100, description="Who decides.")
     comments: str = Field("", max_length=1000, description="Why, for the requester.")
 

@@ -27,10 +27,8 @@ ESCALATION = ("team lead", "department head", "director")
 
 
 class AccessApproval(RunInput):
-    approved: bool = Field(description="Tick to grant the access; leave it unticked to refuse.")
-    approver: str = Field(
-        min_length=2, max_length=80, description="Your name, kept with the decision."
-    )
+    approved: bool = Field(description="Approve to grant the access, Reject to refuse it.")
+    approver: str = Field(min_length=2, max_length=80, description="Kept with the decision.")
     comments: str = Field("", max_length=500, description="Why, in a sentence (optional).")
 
 

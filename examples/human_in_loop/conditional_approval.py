@@ -24,10 +24,8 @@ THRESHOLD_USD = 10_000
 
 
 class PaymentDecision(RunInput):
-    approved: bool = Field(description="Tick to approve the payment; leave it unticked to reject.")
-    approver: str = Field(
-        min_length=2, max_length=80, description="Your name, kept with the decision."
-    )
+    approved: bool = Field(description="Approve or reject the payment.")
+    approver: str = Field(min_length=2, max_length=80, description="Kept with the decision.")
     comments: str = Field("", max_length=500, description="Why, in a sentence (optional).")
 
 

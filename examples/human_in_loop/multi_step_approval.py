@@ -26,9 +26,7 @@ GATES = {"manager": "Manager review", "finance": "Finance review"}
 
 class GateApproval(RunInput):
     decision: Literal["approve", "reject"] = Field(description="Your decision for this gate.")
-    approver: str = Field(
-        min_length=2, max_length=80, description="Your name, kept with the decision."
-    )
+    approver: str = Field(min_length=2, max_length=80, description="Kept with the decision.")
     comments: str = Field(
         "",
         max_length=500,

@@ -1,7 +1,8 @@
 """Seed 001, human in the loop: simple approval. Request, wait for a person, then act.
 
-The flow describes what it is about to do, waits for a decision (a typed form: approve or
-not, who you are, why), then publishes the data or cancels. While it waits it costs nothing.
+The flow describes what it is about to do, waits for a decision (a typed form: Approve or
+Reject buttons, your name, why), then publishes the data or cancels. While it waits it costs
+nothing.
 
 Run it, then answer in the UI (`tarry server`, http://127.0.0.1:4300, the Inbox) or from
 another terminal in the same folder:
@@ -20,10 +21,8 @@ from tarry.input import RunInput
 
 
 class Decision(RunInput):
-    approved: bool = Field(description="Tick to approve; leave it unticked to reject.")
-    approver: str = Field(
-        min_length=2, max_length=80, description="Your name, kept with the decision."
-    )
+    approved: bool = Field(description="Approve to publish, Reject to cancel.")
+    approver: str = Field(min_length=2, max_length=80, description="Kept with the decision.")
     comments: str = Field("", max_length=500, description="Why, in a sentence (optional).")
 
 

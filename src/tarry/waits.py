@@ -20,6 +20,7 @@ from typing import Any, TypeGuard
 
 from tarry import errors, service
 from tarry.engine import answers, context, steps, waiting
+from tarry.engine.input_spec import ApprovalAnswer  # noqa: F401 - stored by this path
 from tarry.engine.waiting import Input, Seconds, Timer, WaitSpec
 from tarry.outbound import targets
 
@@ -48,6 +49,7 @@ def pause_flow_run(
     on_timeout: Any = "fail",
     *,
     notify: targets.Notify = None,
+    title: str | None = None,
 ) -> Any:
     """Pause the run until someone answers (or resumes it), and return the answer.
 
@@ -70,6 +72,9 @@ def pause_flow_run(
         notify: Whom to tell that the run waits, with links to answer: a mail
             address, `tarry.notify.Email(...)`, a webhook URL or
             `tarry.notify.Webhook(...)`, or a list; the flow's `notify=` when omitted.
+        title: The heading of the question's form, inbox row and mail, stored with
+            its input; without one: the description's heading, the key, or the
+            flow's name. Only for a wait that asks for input (else `TypeError`).
 
     Returns:
         The validated answer: a model instance, the plain value, or `None`.
@@ -78,7 +83,9 @@ def pause_flow_run(
         errors.WaitTimeout: Nobody answered in time and `on_timeout="fail"`.
     """
     del poll_interval
-    alt = waiting.Alt.of(Input(key or "pause", wait_for_input, timeout, on_timeout, notify))
+    alt = waiting.Alt.of(
+        Input(key or "pause", wait_for_input, timeout, on_timeout, notify, title=title)
+    )
     return waiting.value_of(
         waiting.dispatch("pause_flow_run", key or "pause", [alt], False, once=key is not None)
     )
@@ -92,6 +99,7 @@ async def apause_flow_run(
     on_timeout: Any = "fail",
     *,
     notify: targets.Notify = None,
+    title: str | None = None,
 ) -> Any:
     """Async version of `pause_flow_run`, for `async def` flows.
 
@@ -101,7 +109,7 @@ async def apause_flow_run(
     """
     _check_async_flow("apause_flow_run", "pause_flow_run")
     return await pause_flow_run(
-        wait_for_input, timeout, poll_interval, key, on_timeout, notify=notify
+        wait_for_input, timeout, poll_interval, key, on_timeout, notify=notify, title=title
     )
 
 
@@ -113,6 +121,7 @@ def suspend_flow_run(
     on_timeout: Any = "fail",
     *,
     notify: targets.Notify = None,
+    title: str | None = None,
 ) -> Any:
     """Like `pause_flow_run`, but the run leaves memory at once.
 
@@ -130,6 +139,7 @@ def suspend_flow_run(
         key: As for `pause_flow_run`; for another run, its wait keeps its own.
         on_timeout: As for `pause_flow_run`.
         notify: As for `pause_flow_run`.
+        title: As for `pause_flow_run`.
 
     Returns:
         The validated answer, once the run is resumed and replayed to this point;
@@ -151,7 +161,9 @@ def suspend_flow_run(
             )
         return _suspend_other(flow_run_id)
     waiting.flow_context("suspend_flow_run")
-    alt = waiting.Alt.of(Input(key or "suspend", wait_for_input, timeout, on_timeout, notify))
+    alt = waiting.Alt.of(
+        Input(key or "suspend", wait_for_input, timeout, on_timeout, notify, title=title)
+    )
     return waiting.value_of(
         waiting.dispatch("suspend_flow_run", key or "suspend", [alt], True, once=key is not None)
     )
@@ -165,6 +177,7 @@ async def asuspend_flow_run(
     on_timeout: Any = "fail",
     *,
     notify: targets.Notify = None,
+    title: str | None = None,
 ) -> Any:
     """Async version of `suspend_flow_run`, for `async def` flows.
 
@@ -181,7 +194,7 @@ async def asuspend_flow_run(
     if not _is_another_run(flow_run_id):
         _check_async_flow("asuspend_flow_run", "suspend_flow_run")
     return await suspend_flow_run(
-        wait_for_input, flow_run_id, timeout, key, on_timeout, notify=notify
+        wait_for_input, flow_run_id, timeout, key, on_timeout, notify=notify, title=title
     )
 
 
@@ -241,6 +254,7 @@ def wait_for_input(
     on_timeout: Any = "fail",
     *,
     notify: targets.Notify = None,
+    title: str | None = None,
 ) -> Any:
     """Wait for a named input (Flyte's `wait_for_input`) and return its value.
 
@@ -250,29 +264,47 @@ def wait_for_input(
         timeout: Seconds or a timedelta; `None` waits for ever.
         on_timeout: As for `pause_flow_run`.
         notify: As for `pause_flow_run`.
+        title: As for `pause_flow_run`.
 
     Returns:
         The validated value.
     """
-    alt = waiting.Alt.of(Input(name, expected_type, timeout, on_timeout, notify))
+    alt = waiting.Alt.of(Input(name, expected_type, timeout, on_timeout, notify, title=title))
     return waiting.value_of(
         waiting.dispatch("wait_for_input", f"input:{name}", [alt], suspend_now=False)
     )
 
 
 def approve(
-    value: Any, name: str, timeout: Seconds | None = None, notify: targets.Notify = None
+    value: Any,
+    name: str,
+    timeout: Seconds | None = None,
+    notify: targets.Notify = None,
+    *,
+    title: str | None = None,
 ) -> Any:
     """Wait until `name` is approved, then return `value` (Flyte's `approve`).
 
-    The answer is a bool: `True` approves, `False` rejects. With `notify=`, each
-    recipient gets Approve and Reject links.
+    The answer is a bool: `True` approves, `False` rejects; it may carry a
+    `comment` (`{"value": False, "comment": "too dear"}`), kept with the stored
+    answer. Forms show Approve and Reject buttons and a comment field; with
+    `notify=`, each recipient gets Approve and Reject links.
+
+    Args:
+        value: What to return once approved.
+        name: The approval's name; answers may be sent before the run gets here.
+        timeout: Seconds or a timedelta; `None` waits for ever.
+        notify: As for `pause_flow_run`.
+        title: The heading of its form and mail; `"Approve: <name>"` without one.
+
+    Returns:
+        `value`.
 
     Raises:
         errors.ApprovalRejected: The answer was `False`.
         errors.WaitTimeout: Nobody answered in time.
     """
-    alt = waiting.Alt.of(Input(name, bool, timeout, notify=notify))
+    alt = waiting.Alt.approval(Input(name, bool, timeout, notify=notify, title=title))
     ctx = waiting.flow_context("approve")
     result = waiting.dispatch("approve", f"approve:{name}", [alt], suspend_now=False)
     if asyncio.iscoroutine(result):

@@ -30,7 +30,8 @@ CHALLENGE_4 = ROOT / "examples" / "finance" / "challenge_4.py"
 DEPLOYMENT = "train-model/challenge-4"
 ECHO = f"{ROOT / 'tests' / 'e2e' / 'flows' / 'echo.py'}:echo"
 """A flow that returns the first `n` (2) messages it receives."""
-BAD_CODE = ((("code",), "String should match pattern '^[1-9]{7}$'"),)
+BAD_CODE = ((("code",), "Seven digits, 1 to 9: no zeroes (they look too much like the letter O)."),)
+"""A code with a zero, refused in the field's own words (its description), not as a regex."""
 TRAINED = "model trained (authorization 1234567)"
 
 

@@ -150,7 +150,7 @@ def test_an_invalid_reply_leaves_the_run_waiting_and_its_sender_learns_why(
 
     explanation = question_for(catcher, JANE, count=2)
     assert explanation["Subject"] == f"Re: {question['Subject']}"
-    assert "Code: String should match pattern" in body_text(explanation)
+    assert "Code: Seven digits, no zeroes." in body_text(explanation)
     assert run.run.state is RunState.WAITING
     assert open_wait(run).name == "authorize"
 

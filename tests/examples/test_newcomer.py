@@ -98,7 +98,7 @@ def test_every_question_of_the_demo_opens_its_form(page: Page, started: str) -> 
         link = row.get_by_role("link", name="Answer").get_attribute("href")
         form = page.context.new_page()
         form.goto(started + str(link))
-        assert form.locator("form button[type=submit]").count() == 1, source
+        assert form.locator("form button[type=submit]").count() >= 1, source  # 2: a decision
         screenshot(form, "gallery-form-" + source.replace("/", "-").removesuffix(".py"))
         form.close()
     assert sorted(found) == sorted(DEMO_QUESTIONS)

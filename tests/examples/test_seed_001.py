@@ -319,7 +319,8 @@ def test_seed_multi_step_gate_form_in_the_web_ui(api: httpx.Client) -> None:
     assert re.search(r'<textarea[^>]*name="comments"[^>]*maxlength="500"', html)
     for help_text in ("Your decision for this gate.", "required when you reject"):
         assert help_text in html
-    assert "<h2>Manager review</h2>" in html
+    assert "<h1>Manager review</h1>" in html  # the description's heading heads the page
+    assert html.count("Your name") == 1  # the approver field, not a second name field
 
 
 def test_seed_multi_step_rejection_stops_at_the_first_gate(api: httpx.Client) -> None:

@@ -19,3 +19,16 @@ from tarry.web import formatting
 )
 def test_source_tells_flows_of_the_same_name_apart(entrypoint: str, shown: str) -> None:
     assert formatting.source(entrypoint) == shown
+
+
+@pytest.mark.parametrize(
+    ("markdown", "line"),
+    [
+        ("**12,500 rows** will replace `customers`.\n\nOK?", "12,500 rows will replace customers."),
+        ("## Publish `customers`", "Publish customers"),
+        ("\n- *one* item", "one item"),
+        (None, ""),
+    ],
+)
+def test_an_inbox_preview_is_the_first_line_without_markup(markdown: str | None, line: str) -> None:
+    assert formatting.first_line(markdown) == line

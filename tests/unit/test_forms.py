@@ -217,6 +217,8 @@ def test_text_lengths_and_pattern() -> None:
         "minlength": "2",
         "maxlength": "20",
         "pattern": "[A-Z][a-z]+",
+        # No description, no error_message: a plain sentence, never the regex.
+        "data-error-message": "This is not in the expected form.",
     }
     assert name.initial == "Ann"
 
@@ -304,7 +306,12 @@ def _by_name_json(spec: dict[str, Any]) -> dict[str, FormField]:
 
 def test_automatic_inputs_of_plain_types() -> None:
     (text,) = form_fields(_spec(str))
-    assert (text.name, text.label, text.widget, text.required) == ("value", "Value", "text", True)
+    assert (text.name, text.label, text.widget, text.required) == (
+        "value",
+        "Your answer",
+        "text",
+        True,
+    )
     (flag,) = form_fields(_spec(bool))
     assert flag.widget == "checkbox"
     (number,) = form_fields(_spec(float))
@@ -348,7 +355,12 @@ def test_finance_approval_form() -> None:
     assert code.widget == "text"
     assert not code.required
     assert code.help == "7-digit authorization code without zeroes"
-    assert code.attrs == {"type": "text", "pattern": "[1-9]{7}", "inputmode": "numeric"}
+    assert code.attrs == {
+        "type": "text",
+        "pattern": "[1-9]{7}",
+        "inputmode": "numeric",
+        "data-error-message": "7-digit authorization code without zeroes",
+    }
 
 
 def test_a_schema_without_properties_has_no_fields() -> None:

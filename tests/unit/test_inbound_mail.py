@@ -12,6 +12,7 @@ import pytest
 
 from tarry import errors
 from tarry import input as input_module
+from tarry.engine import input_spec as engine_input_spec
 from tarry.input import RunInput
 from tarry.outbound import tokens
 from tarry.replies import find, read
@@ -423,6 +424,16 @@ def test_a_one_field_answer_may_name_its_field() -> None:
         decision: Literal["Approve", "Disapprove"]
 
     assert read.parse_answer(schema(Decision), "Decision: approve") == {"decision": "Approve"}
+
+
+def test_a_reply_to_an_approval_answers_its_decision_and_leaves_the_comment_out() -> None:
+    approval = engine_input_spec.approval_spec().schema
+    assert read.parse_answer(approval, "Reject\n\nToo dear this quarter.") == {"value": False}
+    assert read.parse_answer(approval, "approve") == {"value": True}
+    assert read.parse_answer(approval, "value: no\ncomment: too dear") == {
+        "value": False,
+        "comment": "too dear",
+    }
 
 
 def test_enum_options_match_by_value_with_spaces() -> None:

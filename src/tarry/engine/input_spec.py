@@ -32,10 +32,13 @@ import pydantic
 import pydantic_core
 
 from tarry import errors, loader
+from tarry.forms import patterns
 
 __all__ = [
+    "ApprovalAnswer",
     "InputSpec",
     "StrictInput",
+    "approval_spec",
     "derive",
     "initial_complete",
     "input_spec",
@@ -68,6 +71,33 @@ class StrictInput(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
 
     _tarry_derivation: ClassVar[_Derivation | None] = None
+
+
+class ApprovalAnswer(StrictInput):
+    """What `approve` asks for: approve (`True`) or reject (`False`), and why.
+
+    The flow gets `value`; the comment stays with the stored answer. An answer
+    without a comment is stored as `{"value": ...}`, as a plain `bool` wait's is.
+    """
+
+    value: bool
+    comment: str | None = pydantic.Field(
+        None, max_length=2000, title="Comment", description="Why, in a sentence (optional)."
+    )
+
+    @pydantic.model_serializer(mode="wrap")
+    def _without_empty_comment(
+        self, handler: pydantic.SerializerFunctionWrapHandler
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not data.get("comment"):
+            data.pop("comment", None)
+        return data
+
+
+def approval_spec() -> InputSpec:
+    """The input `approve` waits for: an `ApprovalAnswer`, whose `value` the flow gets."""
+    return _APPROVAL_SPEC
 
 
 def _derivation(model: type[pydantic.BaseModel]) -> _Derivation | None:
@@ -146,15 +176,19 @@ class InputSpec:
     value_type_ref: str | None = None
     """For automatic inputs: `loader.object_ref` of the plain type or Enum class, or None
     (a `Literal`, or an Enum that cannot be imported)."""
+    title: str | None = None
+    """The form's heading (the wait's `title=`); `None`: one is made from the description,
+    the wait's name or the flow's name (`tarry.forms.headings`)."""
 
     def to_json(self) -> dict[str, Any]:
         """The spec as JSON-compatible data, everything but `model`.
 
         Returns:
             A dict with the keys `schema`, `description`, `initial`, `unwrap`,
-            `model_ref` and `value_type_ref`, as the attributes of the same names.
+            `model_ref` and `value_type_ref`, as the attributes of the same names, and
+            `title` when there is one (a spec without one is stored as it always was).
         """
-        return {
+        data: dict[str, Any] = {
             "schema": self.schema,
             "description": self.description,
             "initial": self.initial,
@@ -162,6 +196,9 @@ class InputSpec:
             "model_ref": self.model_ref,
             "value_type_ref": self.value_type_ref,
         }
+        if self.title is not None:
+            data["title"] = self.title
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any], *, import_timeout: float | None = None) -> InputSpec:
@@ -187,6 +224,7 @@ class InputSpec:
             unwrap=bool(data.get("unwrap")),
             model_ref=data.get("model_ref"),
             value_type_ref=data.get("value_type_ref"),
+            title=data.get("title"),
         )
         return dataclasses.replace(spec, model=_rebuild_model(spec, import_timeout))
 
@@ -387,9 +425,22 @@ def validate(spec: InputSpec, data: Any) -> dict[str, Any]:
             with `loc == ()` for rules about the whole input.
     """
     answer = _answer_object(spec, data)
-    if spec.model is None:
-        return _validate_with_schema(spec.schema, answer)
-    return _validate_with_model(spec.model, answer)
+    try:
+        if spec.model is None:
+            return _validate_with_schema(spec.schema, answer)
+        return _validate_with_model(spec.model, answer)
+    except errors.InputInvalid as exc:
+        raise errors.InputInvalid([_for_people(spec.schema, e) for e in exc.field_errors]) from exc
+
+
+def _for_people(schema: dict[str, Any], error: errors.FieldError) -> errors.FieldError:
+    """A pattern mismatch said as the field says it (`patterns.pattern_message`), not as a regex."""
+    if error.type not in patterns.PATTERN_ERROR_TYPES or len(error.loc) != 1:
+        return error
+    prop = (schema.get("properties") or {}).get(error.loc[0])
+    if not isinstance(prop, dict):
+        return error
+    return dataclasses.replace(error, message=patterns.pattern_message(prop))
 
 
 def _answer_object(spec: InputSpec, data: Any) -> dict[str, Any]:
@@ -509,6 +560,17 @@ def to_value(spec: InputSpec, stored: dict[str, Any]) -> Any:
     return cast(Any, instance).value if spec.unwrap else instance
 
 
+_APPROVAL_SPEC = InputSpec(
+    # Without the class's docstring: it is for programmers, not for the person who decides.
+    schema={k: v for k, v in ApprovalAnswer.model_json_schema().items() if k != "description"},
+    description=None,
+    initial={},
+    unwrap=True,
+    model_ref="tarry.waits:ApprovalAnswer",
+    model=ApprovalAnswer,
+)
+
+
 def initial_complete(spec: InputSpec) -> bool:
     """Whether every required field has initial data.
 
@@ -526,3 +588,4 @@ def initial_complete(spec: InputSpec) -> bool:
 # Stored values name their class by `module:qualname`: it keeps the public path it had
 # before the engine package, so stores written before and after the move read alike.
 InputSpec.__module__ = "tarry.input"
+ApprovalAnswer.__module__ = "tarry.waits"

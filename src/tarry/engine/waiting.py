@@ -69,6 +69,8 @@ class Input:
             or a value to return.
         notify: Whom to tell that the question waits (see `tarry.notify`); the
             flow's `notify=` when omitted.
+        title: The heading of its form, mail and inbox row; without one, the
+            description's heading, the name or the flow's name (see `tarry.forms.headings`).
     """
 
     name: str
@@ -76,6 +78,7 @@ class Input:
     timeout: Seconds | None = None
     on_timeout: Any = "fail"
     notify: targets.Notify = None
+    title: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,11 +121,20 @@ class Alt:
         """The alternative a wait spec asks for (its timeout checked, its input described)."""
         if isinstance(wait, Timer):
             return cls(WaitKind.TIMER, wait.name, None, _seconds(wait.duration), {"kind": "fire"})
-        spec = None if wait.expected_type is None else input_spec.input_spec(wait.expected_type)
+        spec = _described(wait)
         outcome = _timeout_outcome(wait.on_timeout)
         notify = None if wait.notify is None else targets.targets_of(wait.notify)
         seconds = _seconds(wait.timeout)
         return cls(WaitKind.INPUT, wait.name, spec, seconds, outcome, notify=notify)
+
+    @classmethod
+    def approval(cls, wait: Input) -> Alt:
+        """The alternative `approve` asks for: an `ApprovalAnswer` (a decision and a comment)."""
+        alt = cls.of(dataclasses.replace(wait, expected_type=None, title=None))
+        spec = input_spec.approval_spec()
+        if wait.title is not None:
+            spec = dataclasses.replace(spec, title=wait.title)
+        return dataclasses.replace(alt, spec=spec)
 
     def value(self, stored: dict[str, Any]) -> Any:
         """What the flow gets for this alternative's stored outcome."""
@@ -135,10 +147,30 @@ class Alt:
         return input_spec.to_value(self.spec, stored["value"])
 
 
+def _described(wait: Input) -> input_spec.InputSpec | None:
+    """The input spec of `wait`, with its title.
+
+    Raises:
+        TypeError: A title was given for a wait without input: it has no form to head.
+    """
+    if wait.expected_type is None:
+        if wait.title is not None:
+            raise TypeError(
+                f"wait {wait.name!r}: title= heads the form of a wait that asks for input; "
+                "this one takes none (ask for a type, e.g. bool, or call approve)"
+            )
+        return None
+    spec = input_spec.input_spec(wait.expected_type)
+    return spec if wait.title is None else dataclasses.replace(spec, title=wait.title)
+
+
 _spec_json_cache: dict[int, tuple[input_spec.InputSpec, str]] = {}
 
 
 def _spec_json(spec: input_spec.InputSpec) -> str:
+    if spec.title is not None:
+        # A titled spec is made per wait: caching it by identity would keep every one.
+        return json.dumps(spec.to_json())
     # Specs are cached per type, so their JSON is too (keyed by identity; the
     # entry keeps the spec alive so the id stays its own).
     found = _spec_json_cache.get(id(spec))

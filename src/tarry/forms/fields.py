@@ -12,7 +12,9 @@ Widgets, by the field's schema (after following `$ref`, `allOf: [X]` and
   `bool | None` (Yes / No / —). It gets an empty "—" option when the field is
   nullable or has no initial value, so a required choice is never made for the
   person by the browser picking the first option.
-* `checkbox`: `bool`. Unticked means False, so it is never `required`.
+* `decision`: in a wait's form (`asked=`), its one yes/no (`tarry.forms.decisions`): two
+  submit buttons, Approve / Reject or Yes / No. Submitted without a button, it is missing.
+* `checkbox`: other `bool`s. Unticked means False, so it is never `required`.
 * `number`: `int` and `float` (and `int | float`), with `min`, `max` and `step`.
 * `textarea`: strings that are multi-line text: `format` "textarea", "multiline"
   or "multi-line" (`Field(json_schema_extra={"format": "textarea"})`), initial text
@@ -34,11 +36,11 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from tarry.forms import patterns
+from tarry.forms import decisions, headings, patterns
 
 __all__ = ["FormField", "Widget", "answer_from_form", "form_fields"]
 
-Widget = Literal["select", "checkbox", "number", "text", "textarea", "json"]
+Widget = Literal["select", "decision", "checkbox", "number", "text", "textarea", "json"]
 """How a field is rendered; see the module docstring for the rules."""
 
 _EMPTY_OPTION = ("", "—")
@@ -86,6 +88,8 @@ class FormField:
     attrs: dict[str, str] = dataclasses.field(default_factory=dict)
     """HTML attributes: `type`, `min`, `max`, `step`, `minlength`, `maxlength`,
     `pattern`, `inputmode`, `value` (checkbox), `spellcheck` (json)."""
+    names_responder: bool = False
+    """Whether the field is the responder's name (labelled "Your name"): the form asks no other."""
 
     @property
     def checked(self) -> bool:
@@ -103,19 +107,29 @@ class _Field:
     """Option value (as submitted) -> JSON value, for a `select`."""
 
 
-def form_fields(spec_json: Mapping[str, Any]) -> list[FormField]:
+def form_fields(
+    spec_json: Mapping[str, Any], *, asked: decisions.Asked | None = None
+) -> list[FormField]:
     """The controls of the answer form of a wait, one per schema property.
 
     Args:
         spec_json: What `InputSpec.to_json()` returned.
+        asked: The wait whose form it is: its yes/no is then a `decision`, its
+            responder's name field labelled "Your name" (`tarry.forms.decisions`).
+            `None` for other forms (a flow's parameters).
 
     Returns:
         The fields in schema order.
     """
-    return [field.form for field in _fields(spec_json)]
+    return [field.form for field in _fields(spec_json, asked)]
 
 
-def answer_from_form(spec_json: Mapping[str, Any], form: Mapping[str, list[str]]) -> dict[str, Any]:
+def answer_from_form(
+    spec_json: Mapping[str, Any],
+    form: Mapping[str, list[str]],
+    *,
+    asked: decisions.Asked | None = None,
+) -> dict[str, Any]:
     r"""Turn the strings of a submitted answer form into JSON data for validation.
 
     Never raises for bad input: a value that cannot be converted (a number that
@@ -127,6 +141,7 @@ def answer_from_form(spec_json: Mapping[str, Any], form: Mapping[str, list[str]]
     Args:
         spec_json: What `InputSpec.to_json()` returned.
         form: The submitted values by control name.
+        asked: As for `form_fields`; a `decision` missing from the form is left out.
 
     Returns:
         The answer: a checkbox is True unless absent or "false"/"off"/"0"/"no";
@@ -136,7 +151,7 @@ def answer_from_form(spec_json: Mapping[str, Any], form: Mapping[str, list[str]]
         (line breaks of textareas as "\n").
     """
     answer: dict[str, Any] = {}
-    for field in _fields(spec_json):
+    for field in _fields(spec_json, asked):
         found = _read(field, form.get(field.form.name) or [])
         if found is not _OMIT:
             answer[field.form.name] = found
@@ -146,17 +161,49 @@ def answer_from_form(spec_json: Mapping[str, Any], form: Mapping[str, list[str]]
 # --- fields of the schema -----------------------------------------------------------
 
 
-def _fields(spec_json: Mapping[str, Any]) -> list[_Field]:
+def _fields(spec_json: Mapping[str, Any], asked: decisions.Asked | None = None) -> list[_Field]:
     schema: dict[str, Any] = spec_json.get("schema") or {}
     defs: dict[str, Any] = schema.get("$defs") or {}
     initial: dict[str, Any] = spec_json.get("initial") or {}
     required = set(schema.get("required") or ())
     properties: dict[str, Any] = schema.get("properties") or {}
-    return [
+    found = [
         _field(name, prop, defs, initial, name in required)
         for name, prop in properties.items()
         if isinstance(prop, dict)
     ]
+    labelled = [_labelled(spec_json, field) for field in found]
+    return labelled if asked is None else _with_roles(spec_json, asked, labelled)
+
+
+def _with_roles(
+    spec_json: Mapping[str, Any], asked: decisions.Asked, found: list[_Field]
+) -> list[_Field]:
+    """A wait's form: its yes/no as two buttons, its responder's name as "Your name"."""
+    decision = decisions.decision_field(spec_json)
+    responder = decisions.responder_field(spec_json)
+    buttons = decisions.options(decisions.is_approval(spec_json, asked))
+    return [_role(field, decision, responder, buttons) for field in found]
+
+
+def _role(
+    field: _Field, decision: str | None, responder: str | None, buttons: tuple[tuple[str, str], ...]
+) -> _Field:
+    form = field.form
+    if form.name == decision:
+        form = dataclasses.replace(form, widget="decision", required=True, options=buttons)
+        return _Field(form, False, {"true": True, "false": False})
+    if form.name == responder:
+        form = dataclasses.replace(form, label=decisions.RESPONDER_LABEL, names_responder=True)
+        return dataclasses.replace(field, form=form)
+    return field
+
+
+def _labelled(spec_json: Mapping[str, Any], field: _Field) -> _Field:
+    label = headings.answer_label(spec_json, field.form.name, field.form.label)
+    if label == field.form.label:
+        return field
+    return dataclasses.replace(field, form=dataclasses.replace(field.form, label=label))
 
 
 def _field(
@@ -454,6 +501,7 @@ def _text_attrs(node: dict[str, Any], value: Any) -> dict[str, str]:
         translated = patterns.browser_pattern(pattern)
         if translated is not None:
             attrs["pattern"] = translated
+            attrs["data-error-message"] = patterns.pattern_message(node)
         if _DIGITS_ONLY.fullmatch(pattern):
             attrs["inputmode"] = "numeric"
     return attrs
@@ -497,6 +545,7 @@ def _read(field: _Field, values: list[str]) -> Any:
         return None if field.nullable else _OMIT
     readers: dict[str, Callable[[str], Any]] = {
         "select": lambda text: field.choices.get(text, text),
+        "decision": lambda text: field.choices.get(text.strip().lower(), text),
         "number": _read_number,
         "json": _read_json,
     }

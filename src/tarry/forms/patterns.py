@@ -3,6 +3,12 @@
 A field's `pattern` (pydantic's `Field(pattern=...)`) is checked by the server with
 Python's `re`; `browser_pattern` writes it for the browser's `v`-flag regex, so the
 form refuses what the server would, or says it cannot (and leaves it to the server).
+
+A regex says nothing to the person typing, so a value that does not match is refused
+with `pattern_message`: the field's `error_message` (`Field(pattern=...,
+json_schema_extra={"error_message": "Seven digits, 1 to 9"})`), else its description,
+else a plain sentence. The server's refusal and the browser's (`setCustomValidity`,
+from the control's `data-error-message`) say the same.
 """
 
 from __future__ import annotations
@@ -10,10 +16,33 @@ from __future__ import annotations
 import functools
 import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["browser_pattern"]
+__all__ = ["ERROR_MESSAGE", "PATTERN_ERROR_TYPES", "browser_pattern", "pattern_message"]
+
+ERROR_MESSAGE = "error_message"
+"""The schema key (`json_schema_extra`) of the message a field's pattern mismatch shows."""
+PATTERN_ERROR_TYPES = frozenset({"string_pattern_mismatch", "pattern"})
+"""The error types of a pattern mismatch: pydantic's, and JSON Schema's validator name."""
+_NO_MATCH = "This is not in the expected form."
+
+
+def pattern_message(prop: Mapping[str, Any]) -> str:
+    """What a person is told when a value does not match the field's pattern.
+
+    Args:
+        prop: The field's JSON Schema (a property of the input's schema).
+
+    Returns:
+        Its `error_message`, else its description, else a plain sentence; never the regex.
+    """
+    for key in (ERROR_MESSAGE, "description"):
+        text = prop.get(key)
+        if isinstance(text, str) and text.strip():
+            return text.strip()
+    return _NO_MATCH
+
 
 _re_parser: Any = importlib.import_module("re._parser")
 """Python's own regex parser: the translation sees the pattern exactly as `re` does."""

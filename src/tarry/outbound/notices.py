@@ -15,6 +15,7 @@ from typing import Any
 
 from tarry.config import Settings
 from tarry.forms import choices as choices_module
+from tarry.forms import decisions, headings
 from tarry.outbound import tokens
 from tarry.safe_markdown import render_markdown
 from tarry.storage import records
@@ -39,7 +40,7 @@ class Notice:
     flow_name: str
     run_name: str
     question: str
-    """A short title: the wait's label."""
+    """A short title: the question's heading (`tarry.forms.headings`)."""
     prompt: str
     """The input's markdown description (may be empty)."""
     form_url: str
@@ -75,7 +76,8 @@ def build_notice(
     key = tokens.secret_key(settings)
     expires = wait.deadline if wait.deadline is not None else now + settings.link_max_age_seconds
     schema: dict[str, Any] = (spec or {}).get("schema") or {}
-    found = choices_module.choices_of(schema, approval=wait.label.startswith("approve:"))
+    approval = decisions.is_approval(spec or {}, decisions.Asked(wait.name, wait.label))
+    found = choices_module.choices_of(schema, approval=approval)
 
     def url(decision: Any = tokens.NO_DECISION) -> str:
         claim = tokens.LinkClaim(wait.id, expires, decision=decision, responder=responder)
@@ -87,8 +89,8 @@ def build_notice(
         wait_id=wait.id,
         flow_name=run.flow_name,
         run_name=run.name,
-        question=wait.label or wait.name,
-        prompt=(spec or {}).get("description") or "",
+        question=headings.heading(spec, name=wait.name, label=wait.label, flow_name=run.flow_name),
+        prompt=headings.prose(spec) or "",
         form_url=url(),
         options=options,
         options_answer=bool(found and found.complete),

@@ -238,7 +238,9 @@ def parse_answer(schema: Mapping[str, Any] | None, text: str) -> Any:
     * One number field: the first line; one text field: the whole text.
     * Several fields: a JSON object, or one `field: value` line per field (field
       name or title, any case); a multi-line text field continues on the lines
-      below its own.
+      below its own. When no line names a field and the one required field is a
+      `bool` (`approve`'s decision, whose comment is optional), the reply answers
+      that field as a one-field form's would.
 
     Args:
         schema: The wait's input JSON Schema (`InputSpec.schema`).
@@ -255,7 +257,13 @@ def parse_answer(schema: Mapping[str, Any] | None, text: str) -> Any:
         return None
     if len(fields) == 1:
         return _one_field(spec_json, fields[0], text)
-    return _json_object(text) or _field_lines(spec_json, fields, text)
+    found = _json_object(text) or _field_lines(spec_json, fields, text)
+    # `FormField.required` is what the browser checks: never set for a checkbox.
+    listed = set(spec_json["schema"].get("required") or ())
+    required = [field for field in fields if field.name in listed]
+    if not found and len(required) == 1 and required[0].widget == "checkbox":
+        return _one_field(spec_json, required[0], text)
+    return found
 
 
 def _one_field(spec_json: dict[str, Any], field: forms.FormField, text: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from tarry import errors, safe_markdown
+from tarry.forms import decisions, headings
 from tarry.forms import fields as forms
 from tarry.storage import records
 from tarry.web import pages
@@ -22,8 +23,10 @@ __all__ = [
     "MAX_RESPONDER",
     "RESPONDER_FALLBACK",
     "RESPONDER_FIELD",
+    "asked_by",
     "fields_context",
     "form_context",
+    "heading_of",
     "responder_field",
 ]
 
@@ -52,12 +55,17 @@ def form_context(
     spec: dict[str, Any] | None = json.loads(wait.spec) if wait.spec else None
     responder_name = responder_field(spec)
     responder = pages.form_text(submitted, responder_name) if submitted is not None else None
+    found = fields_context(spec, submitted, field_errors, asked=asked_by(wait))
+    decision = [f for f in found["fields"] if f.widget == "decision"]
     return {
         "wait": wait,
         "run": run,
-        "description": safe_markdown.render_markdown(spec.get("description") if spec else None),
+        "heading": heading_of(wait, run, spec),
+        "description": safe_markdown.render_markdown(headings.prose(spec)),
         "has_spec": spec is not None,
-        **fields_context(spec, submitted, field_errors),
+        **found,
+        "decision": decision[0] if decision else None,
+        "name_in_fields": any(f.names_responder for f in found["fields"]),
         "responder": responder or "",
         "responder_field": responder_name,
         "max_responder": MAX_RESPONDER,
@@ -66,10 +74,30 @@ def form_context(
     }
 
 
+def heading_of(
+    wait: records.WaitRecord, run: records.RunRecord, spec: Mapping[str, Any] | None
+) -> str:
+    """The question's heading (`tarry.forms.headings`), never its journal label.
+
+    Args:
+        wait: The wait.
+        run: Its run.
+        spec: Its parsed input spec, if it has one.
+    """
+    return headings.heading(spec, name=wait.name, label=wait.label, flow_name=run.flow_name)
+
+
+def asked_by(wait: records.WaitRecord) -> decisions.Asked:
+    """Which wait asks: what its form's decision buttons and labels depend on."""
+    return decisions.Asked(wait.name, wait.label)
+
+
 def fields_context(
     spec: Mapping[str, Any] | None,
     submitted: FormData | None = None,
     field_errors: list[errors.FieldError] | None = None,
+    *,
+    asked: decisions.Asked | None = None,
 ) -> dict[str, Any]:
     """The fields of a generated form (`_form_fields.html`), as submitted, with their errors.
 
@@ -77,11 +105,13 @@ def fields_context(
         spec: `{"schema": ..., "initial": ...}`: a wait's input spec, or a flow's parameters.
         submitted: The form as it was sent, to show again (the initial data if `None`).
         field_errors: Why the submitted values were refused.
+        asked: The wait whose form it is (`tarry.forms.fields.form_fields`); `None` for
+            a flow's parameters.
 
     Returns:
         `fields`, `errors` (messages by field name) and `general_errors` (the others).
     """
-    fields = forms.form_fields(spec) if spec is not None else []
+    fields = forms.form_fields(spec, asked=asked) if spec is not None else []
     if submitted is not None:
         fields = [_as_submitted(f, submitted) for f in fields]
     by_field, general = _place_errors(fields, field_errors or [])
@@ -89,11 +119,18 @@ def fields_context(
 
 
 def responder_field(spec: Mapping[str, Any] | None) -> str:
-    """The name of the form's "Your name" field, which no input field may take.
+    """The name of the form's "Your name" field.
+
+    The input's own field that names who answers (`tarry.forms.decisions`), when it
+    has one: then the form asks no other. Else a field of the form's own, whose name
+    no input field takes.
 
     Args:
         spec: The wait's input spec (`InputSpec.to_json()`), if it has one.
     """
+    own = decisions.responder_field(spec)
+    if own is not None:
+        return own
     properties = ((spec or {}).get("schema") or {}).get("properties") or {}
     return RESPONDER_FALLBACK if RESPONDER_FIELD in properties else RESPONDER_FIELD
 

@@ -114,9 +114,10 @@ def first_line(markdown: str | None) -> str:
         Its first non-empty line without markup, or an empty string.
     """
     for line in (markdown or "").splitlines():
-        plain = line.strip().lstrip("#>*- ").strip()
+        # Emphasis first: a line may start with it (`**12,500 rows** will...`).
+        plain = _EMPHASIS.sub(r"\2", line.strip()).lstrip("#>*- ").strip()
         if plain:
-            return _EMPHASIS.sub(r"\2", plain)
+            return plain
     return ""
 
 

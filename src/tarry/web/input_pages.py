@@ -84,7 +84,9 @@ async def answer(request: Request, wait_id: WaitId) -> Response:
     hst = pages.host_of(request)
     item = await run_in_threadpool(service.get_inbox_item, wait_id, hst=hst)
     spec: dict[str, Any] | None = json.loads(item.wait.spec) if item.wait.spec else None
-    data = forms.answer_from_form(spec, pages.form_lists(form)) if spec is not None else None
+    asked = answer_form.asked_by(item.wait)
+    lists = pages.form_lists(form)
+    data = forms.answer_from_form(spec, lists, asked=asked) if spec is not None else None
     name = pages.form_text(form, answer_form.responder_field(spec)) or ""
     responder = name.strip()[: answer_form.MAX_RESPONDER] or None
     try:

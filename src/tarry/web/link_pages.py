@@ -23,7 +23,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from tarry import errors, service
-from tarry.forms import choices
+from tarry.forms import choices, decisions
 from tarry.forms import fields as forms
 from tarry.outbound import tokens
 from tarry.states import WaitStatus
@@ -149,11 +149,26 @@ def _closed(item: service.InboxItem) -> str:
 
 def _answer_data(opened: _Opened, form: FormData) -> Any:
     if opened.answers_at_once:
-        return opened.claim.decision
+        return _with_comment(opened, form)
     spec = opened.spec
     if spec is None:
         return None
-    return forms.answer_from_form(spec, pages.form_lists(form))
+    asked = answer_form.asked_by(opened.item.wait)
+    return forms.answer_from_form(spec, pages.form_lists(form), asked=asked)
+
+
+def _with_comment(opened: _Opened, form: FormData) -> Any:
+    """The link's choice, with what the confirm page asked that the input takes.
+
+    That is the comment, and the name typed when the input has a field for it.
+    """
+    spec = opened.spec or {}
+    answer = opened.claim.decision
+    for name in (decisions.comment_field(spec), decisions.responder_field(spec)):
+        typed = (pages.form_text(form, name) or "").strip() if name else ""
+        if name and typed and isinstance(answer, dict) and name not in answer:
+            answer = {**answer, name: typed}
+    return answer
 
 
 def _responder(opened: _Opened, form: FormData) -> str | None:
@@ -186,7 +201,15 @@ def _confirm_page(request: Request, opened: _Opened) -> Response:
     form = answer_form.form_context(opened.item.wait, opened.item.run)
     context = _page_context(opened, form)
     context["choice"] = _choice_label(opened, opened.claim.decision)
+    context["comment"] = _comment_field(opened, form)
     return pages.render(request, "link_confirm.html", context)
+
+
+def _comment_field(opened: _Opened, form: dict[str, Any]) -> forms.FormField | None:
+    """The optional comment of a decision, asked on the confirm page too."""
+    name = decisions.comment_field(opened.spec or {})
+    found = [f for f in form["fields"] if f.name == name]
+    return found[0] if found else None
 
 
 def _form_page(
@@ -219,6 +242,7 @@ def _prefilled(opened: _Opened) -> Any:
 def _page_context(opened: _Opened, form: dict[str, Any]) -> dict[str, Any]:
     return {
         "section": "link",
+        "heading": answer_form.heading_of(opened.item.wait, opened.item.run, opened.spec),
         "item": opened.item,
         "form": form,
         "token": opened.token,
@@ -235,7 +259,7 @@ def _done_page(request: Request, opened: _Opened, data: Any) -> Response:
 def _choice_label(opened: _Opened, decision: Any) -> str:
     """The label the notice gave this choice (Approve, Yes, an enum value...)."""
     schema = (opened.spec or {}).get("schema") or {}
-    approval = opened.item.wait.label.startswith("approve:")
+    approval = decisions.is_approval(opened.spec or {}, answer_form.asked_by(opened.item.wait))
     found = choices.choices_of(schema, approval=approval)
     labels = [c.label for c in (found.options if found else ()) if c.answer == decision]
     return labels[0] if labels else json.dumps(decision)

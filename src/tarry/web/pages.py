@@ -23,6 +23,7 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from tarry import host
+from tarry.forms import headings
 from tarry.web import auth, formatting
 
 __all__ = [
@@ -85,6 +86,11 @@ _env.filters.update(
     first_line=formatting.first_line,
     source=formatting.source,
     preview_json=formatting.preview_json,
+    # An inbox item's heading and the description below it (`tarry.forms.headings`).
+    heading=lambda item: headings.heading(
+        item.spec, name=item.wait.name, label=item.wait.label, flow_name=item.run.flow_name
+    ),
+    prose=headings.prose,
 )
 
 
