@@ -19,7 +19,7 @@ from typing import Any
 
 from tarry import errors, serialization
 from tarry import hub as hub_module
-from tarry.engine import answers, context, input_spec, steps, watcher
+from tarry.engine import admission, answers, context, input_spec, steps, watcher
 from tarry.outbound import outbox as notify_outbox
 from tarry.outbound import targets
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
@@ -394,6 +394,7 @@ async def _park_async(session: _Session, suspend_now: bool) -> records.StepRecor
         known = await steps.offload(session.open, session.releases_at_once(suspend_now))
         if known is not None:
             return known
+        admission.leave_current()  # it waits now: another call may start
         window_end = session.window_end(suspend_now)
         while parked.outcome is None:
             steps.check_aborted(session.ctx)
