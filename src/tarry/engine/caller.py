@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from tarry import errors, host, hub, loader
-from tarry.engine import admission, answers, children, context, runs, steps, watcher
+from tarry.engine import admission, answers, children, context, offloading, runs, steps, watcher
 from tarry.states import RunState
 from tarry.storage import records
 
@@ -111,7 +111,7 @@ async def _drive_async(
     """
     with await admission.enter():
         run = runs.new_run(flow, parameters, hst.owner, hst.lease_until())
-        await steps.offload(hst.store.insert_run, run, "started by a flow call", durable=False)
+        await offloading.write(hst.store.insert_run, run, "started by a flow call", durable=False)
         ended, run_id, chain = await _one_pass(hst, flow, run, parameters, None)
     del run, parameters
     while chain is not None:
@@ -231,7 +231,7 @@ async def _await_ready_async(
             _check_open(hst, run_id)
             handed = hst.hub.take_handed(run_id)
             if handed is not None:
-                return handed, await steps.offload(hst.store.get_steps, run_id)
+                return handed, hst.store.get_steps(run_id)  # a quick read: on the loop
             # A quick read, done on the loop; only a claim is a write worth offloading.
             peek = _ready_or_ended(hst, run_id, claim=False)
             if isinstance(peek, _Ended):
