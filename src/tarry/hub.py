@@ -65,6 +65,7 @@ class Signal:
         if self._thread_event is not None:
             self._thread_event.clear()
         self._flag = False
+        self._future = None
 
     def wait(self, timeout: float | None) -> bool:
         """Block this thread until set or `timeout` seconds passed; `True` if set."""
@@ -72,14 +73,20 @@ class Signal:
             raise RuntimeError("this signal was made for a coroutine")
         return self._thread_event.wait(timeout)
 
-    async def wait_async(self, timeout: float | None) -> bool:
-        """Async version of `wait`."""
+    def pending(self) -> asyncio.Future[None] | None:
+        """A future of the loop that the next `set` completes; `None` if set already."""
         if self._loop is None:
             raise RuntimeError("this signal was made for a thread")
         if self._flag:
+            return None
+        self._future = self._loop.create_future()
+        return self._future
+
+    async def wait_async(self, timeout: float | None) -> bool:
+        """Async version of `wait`."""
+        future = self.pending()
+        if future is None or self._loop is None:
             return True
-        future = self._loop.create_future()
-        self._future = future
         timer = None if timeout is None else self._loop.call_later(timeout, _expire, future)
         try:
             await future

@@ -51,18 +51,31 @@ def call_flow(flow: spec.FlowSpec[Any, Any], args: tuple[Any, ...], kwargs: dict
 async def call_flow_async(
     flow: spec.FlowSpec[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    """Async version of `call_flow`.
+    """Async version of `call_flow`, driving the run too.
 
     A top-level call first takes a place at its loop's gate (`engine/admission`),
-    so a burst of calls does not build every run at once.
+    so a burst of calls does not build every run at once. While the run is
+    suspended, this one frame holds only its id, the flow and the host: the run's
+    record, parameters and journal are read again when it resumes.
     """
     _refuse_on_the_side(flow)
     parameters = flow.bind(args, kwargs)
-    del args, kwargs  # a suspended call keeps nothing it does not need
+    del args, kwargs
     parent = context.current_run()
     if parent is not None:
         return await children.call_child_async(parent, flow, parameters)
-    return await _drive_async(host.get_host(), flow, parameters)
+    hst = host.get_host()
+    with await admission.enter():
+        run = runs.new_run(flow, parameters, hst.owner, hst.lease_until())
+        await offloading.write(hst.store.insert_run, run, "started by a flow call", durable=False)
+        ended, run_id, chain = await _one_pass(hst, flow, run, parameters, None)
+    del run, parameters
+    while chain is not None:
+        ready = await _await_ready_async(hst, run_id, chain)
+        if isinstance(ready, _Ended):
+            return ready.outcome()
+        ended, run_id, chain = await _one_pass(hst, flow, ready[0], None, ready[1])
+    return ended
 
 
 def _refuse_on_the_side(flow: spec.FlowSpec[Any, Any]) -> None:
@@ -99,27 +112,6 @@ def _drive(
         if not isinstance(ready, records.RunRecord):
             return ready.outcome()
         run, parameters = ready, None
-
-
-async def _drive_async(
-    hst: host.Host, flow: spec.FlowSpec[Any, Any], parameters: dict[str, Any]
-) -> Any:
-    """Async version of `_drive`, starting the run too.
-
-    While the run is suspended, this frame holds only its id, the flow and the host:
-    the run's record, parameters and journal are read again when it resumes.
-    """
-    with await admission.enter():
-        run = runs.new_run(flow, parameters, hst.owner, hst.lease_until())
-        await offloading.write(hst.store.insert_run, run, "started by a flow call", durable=False)
-        ended, run_id, chain = await _one_pass(hst, flow, run, parameters, None)
-    del run, parameters
-    while chain is not None:
-        ready = await _await_ready_async(hst, run_id, chain)
-        if isinstance(ready, _Ended):
-            return ready.outcome()
-        ended, run_id, chain = await _one_pass(hst, flow, ready[0], None, ready[1])
-    return ended
 
 
 async def _one_pass(
@@ -240,7 +232,10 @@ async def _await_ready_async(
                 claimed = await steps.offload(_claim_with_journal, hst, run_id)
                 if claimed is not None:
                     return claimed
-            await signal.wait_async(_NO_TIMEOUT)
+            # A bare future, not `wait_async`: one coroutine frame less per suspended run.
+            pending = signal.pending()
+            if pending is not None:
+                await pending
             signal.clear()
     finally:
         _stop_watching(hst, run_id, signal)
