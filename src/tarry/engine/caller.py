@@ -161,6 +161,11 @@ def _ready_or_ended(
 
     With `claim=False`, a Pending run is returned as it is, unclaimed.
     """
+    # Its state alone first: a caller looks once after each suspension, and a run
+    # still Waiting (nearly always) needs no more.
+    state = hst.store.run_states([run_id]).get(run_id)
+    if state is not None and not state.is_final and state is not RunState.PENDING:
+        return None
     current = hst.store.get_run(run_id)
     if current is None:
         raise errors.RunNotFound(run_id)
