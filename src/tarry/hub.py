@@ -9,16 +9,73 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from tarry.storage import records
 
-__all__ = ["Hub", "Signal"]
+__all__ = ["Hub", "Signal", "call_soon_batched"]
 
 # Closes made here are remembered until the watcher has passed them; the cap only
 # bounds a process that closes many waits and never runs a watcher.
 _CLOSED_HERE_MAX = 100_000
+
+
+class _Inbox:
+    """Calls other threads hand to one event loop, run there in batches.
+
+    `call_soon_threadsafe` writes to the loop's wake-up pipe at each call: a
+    commit of 500 writes, or 500 answers, would make 500 system calls and 500
+    loop wake-ups. Here only the first call of a batch wakes the loop.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._calls: list[tuple[Callable[..., object], tuple[Any, ...]]] = []
+
+    def add(self, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
+        with self._lock:
+            first = not self._calls
+            self._calls.append((fn, args))
+        if not first:
+            return
+        try:
+            self._loop.call_soon_threadsafe(self._run)
+        except RuntimeError:
+            with self._lock:
+                self._calls.clear()  # the loop closed: nobody waits for these
+            raise
+
+    def _run(self) -> None:
+        with self._lock:
+            calls, self._calls = self._calls, []
+        for fn, args in calls:
+            fn(*args)
+
+
+_inboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Inbox] = weakref.WeakKeyDictionary()
+_inboxes_lock = threading.Lock()
+
+
+def call_soon_batched(
+    loop: asyncio.AbstractEventLoop, fn: Callable[..., object], *args: Any
+) -> None:
+    """`loop.call_soon_threadsafe(fn, *args)`, with one loop wake-up for calls made together.
+
+    Calls run on the loop in the order made.
+
+    Raises:
+        RuntimeError: The loop is closed.
+    """
+    inbox = _inboxes.get(loop)
+    if inbox is None:
+        with _inboxes_lock:
+            inbox = _inboxes.get(loop)
+            if inbox is None:
+                inbox = _inboxes[loop] = _Inbox(loop)
+    inbox.add(fn, args)
 
 
 class Signal:
@@ -49,7 +106,7 @@ class Signal:
         if self._loop is None:
             return
         try:
-            self._loop.call_soon_threadsafe(self._wake)
+            call_soon_batched(self._loop, self._wake)
         except RuntimeError:
             # The loop is closed: its coroutine is gone and wakes no more.
             return

@@ -10,6 +10,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from tarry import hub
+
 __all__ = ["offload", "write"]
 
 T = TypeVar("T")
@@ -56,7 +58,7 @@ async def write(method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
     def done(result: Any, error: BaseException | None) -> None:
         try:
-            loop.call_soon_threadsafe(_settle, future, result, error)
+            hub.call_soon_batched(loop, _settle, future, result, error)
         except RuntimeError:
             return  # the loop closed: nobody awaits the write any more
 
