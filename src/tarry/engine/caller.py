@@ -228,7 +228,7 @@ async def _await_ready_async(
             _check_open(hst, run_id)
             handed = hst.hub.take_handed(run_id)
             if handed is not None:
-                return handed, hst.store.get_steps(run_id)  # a quick read: on the loop
+                return handed, await _journal(hst, run_id)
             # A quick read, done on the loop; only a claim is a write worth offloading.
             peek = _ready_or_ended(hst, run_id, claim=False)
             if isinstance(peek, _Ended):
@@ -244,6 +244,12 @@ async def _await_ready_async(
             signal.clear()
     finally:
         _stop_watching(hst, run_id, signal)
+
+
+async def _journal(hst: host.Host, run_id: str) -> list[records.StepRecord]:
+    if offloading.reads_in_place(hst.store):
+        return hst.store.get_steps(run_id)  # a quick read of a local file: on the loop
+    return await steps.offload(hst.store.get_steps, run_id)
 
 
 def _check_open(hst: host.Host, run_id: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from tarry import hub
 
-__all__ = ["offload", "write"]
+__all__ = ["offload", "reads_in_place", "write"]
 
 T = TypeVar("T")
 
@@ -73,3 +73,8 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_exception(error)
     else:
         future.set_result(result)
+
+
+def reads_in_place(store: object) -> bool:
+    """Whether an event loop may read `store` itself: a local file (SQLite), no round trip."""
+    return hasattr(store, "write_soon")

@@ -434,14 +434,14 @@ async def _park_async(session: _Session, suspend_now: bool) -> records.StepRecor
 async def _open_async(session: _Session, release: bool) -> records.StepRecord | None:
     """Async version of `_Session.open`: the write joins the next group commit.
 
-    What follows it runs in place when it only reads (the common case), else
-    on a store thread.
+    What follows it runs in place when it only reads a local store (the common
+    case on SQLite), else on a store thread.
     """
     store = session.hst.store
     session.rows = await offloading.write(
         store.open_waits, session.rows, session.open_change(release)
     )
-    if session.may_write_after_open():
+    if not offloading.reads_in_place(session.hst.store) or session.may_write_after_open():
         return await steps.offload(session.after_open, release)
     return session.after_open(release)
 
