@@ -17,7 +17,9 @@ scripts), together with the CPU time the process used meanwhile. Then every run
 is answered with `resume_flow_run` from a pool of `W5_SUBMITTERS` threads
 (default 4; each answers its share of the runs one after another), and the time
 until all N flow calls have returned is measured. `rss_mib_peak` is the
-process's peak RSS over the whole benchmark (`ru_maxrss`).
+process's peak RSS over the whole benchmark (`ru_maxrss`). `cpu_s_*` are the CPU
+seconds (user + system, all threads) the process used in those two phases: on a
+shared machine they say more than the wall times.
 """
 
 from __future__ import annotations
@@ -147,28 +149,31 @@ async def amain(hst: host.Host, n: int) -> dict[str, object]:
     hold = float(os.environ.get("W5_HOLD_S") or 2.0)
     submitters = int(os.environ.get("W5_SUBMITTERS") or 4)
     base = process_stats()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_seconds()
     tasks = await start_all(n, batch)
     t_started = time.perf_counter() - t0
     await until_all_waiting(hst, n, t0)
     t_all_waiting = time.perf_counter() - t0
+    cpu_start = cpu_seconds() - cpu0
     resident_waiting = hst.hub.resident()
     waiting = await sample_while_waiting(hold)
     resident_at_answer = hst.hub.resident()
     ids = [run_ids[i] for i in range(n)]
     shares = [ids[k::submitters] for k in range(submitters)]
     loop = asyncio.get_running_loop()
-    t1 = time.perf_counter()
+    t1, cpu1 = time.perf_counter(), cpu_seconds()
     with cf.ThreadPoolExecutor(submitters, thread_name_prefix="w5-submit") as pool:
         await asyncio.gather(*(loop.run_in_executor(pool, answer_all, s) for s in shares))
     t_sub = time.perf_counter() - t1
     results = await asyncio.gather(*tasks, return_exceptions=True)
     t_done = time.perf_counter() - t1
+    cpu_resume = cpu_seconds() - cpu1
     errors = [repr(r)[:200] for r in results if r is not True]
     return {
         "batch": batch,
         "start_calls_s": round(t_started, 2),
         "start_until_all_waiting_s": round(t_all_waiting, 2),
+        "cpu_s_until_all_waiting": round(cpu_start, 2),
         "resident_when_all_waiting": resident_waiting,
         "resident_at_answer": resident_at_answer,
         "hold_s": hold,
@@ -178,6 +183,7 @@ async def amain(hst: host.Host, n: int) -> dict[str, object]:
         "submitters": submitters,
         "resume_submit_s": round(t_sub, 2),
         "resume_to_all_done_s": round(t_done, 2),
+        "cpu_s_resume_to_all_done": round(cpu_resume, 2),
         "rss_mib_peak": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "threads_after": process_stats()["threads"],
         "errors": len(errors),

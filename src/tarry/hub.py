@@ -9,59 +9,154 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from tarry.storage import records
 
-__all__ = ["Hub", "Signal"]
+__all__ = ["Hub", "Signal", "call_soon_batched"]
 
 # Closes made here are remembered until the watcher has passed them; the cap only
 # bounds a process that closes many waits and never runs a watcher.
 _CLOSED_HERE_MAX = 100_000
 
 
+class _Inbox:
+    """Calls other threads hand to one event loop, run there in batches.
+
+    `call_soon_threadsafe` writes to the loop's wake-up pipe at each call: a
+    commit of 500 writes, or 500 answers, would make 500 system calls and 500
+    loop wake-ups. Here only the first call of a batch wakes the loop.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._calls: list[tuple[Callable[..., object], tuple[Any, ...]]] = []
+
+    def add(self, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
+        with self._lock:
+            first = not self._calls
+            self._calls.append((fn, args))
+        if not first:
+            return
+        try:
+            self._loop.call_soon_threadsafe(self._run)
+        except RuntimeError:
+            with self._lock:
+                self._calls.clear()  # the loop closed: nobody waits for these
+            raise
+
+    def _run(self) -> None:
+        with self._lock:
+            calls, self._calls = self._calls, []
+        for fn, args in calls:
+            fn(*args)
+
+
+_inboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Inbox] = weakref.WeakKeyDictionary()
+_inboxes_lock = threading.Lock()
+
+
+def call_soon_batched(
+    loop: asyncio.AbstractEventLoop, fn: Callable[..., object], *args: Any
+) -> None:
+    """`loop.call_soon_threadsafe(fn, *args)`, with one loop wake-up for calls made together.
+
+    Calls run on the loop in the order made.
+
+    Raises:
+        RuntimeError: The loop is closed.
+    """
+    inbox = _inboxes.get(loop)
+    if inbox is None:
+        with _inboxes_lock:
+            inbox = _inboxes.get(loop)
+            if inbox is None:
+                inbox = _inboxes[loop] = _Inbox(loop)
+    inbox.add(fn, args)
+
+
 class Signal:
     """A one-shot wake-up that threads and coroutines can both wait on.
+
+    A coroutine's signal holds a flag and, while it waits, one future of its loop:
+    no event objects and no timer unless a timeout is asked (100,000 suspended runs
+    each hold one).
 
     Args:
         loop: The event loop of the coroutine that waits, or `None` for a thread.
     """
 
+    __slots__ = ("_flag", "_future", "_loop", "_thread_event")
+
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._loop = loop
-        self._thread_event = threading.Event()
-        self._async_event = asyncio.Event() if loop is not None else None
+        self._thread_event = threading.Event() if loop is None else None
+        self._flag = False
+        self._future: asyncio.Future[None] | None = None
 
     def set(self) -> None:
         """Wake the waiter (from any thread)."""
-        self._thread_event.set()
-        if self._loop is not None and self._async_event is not None:
-            try:
-                self._loop.call_soon_threadsafe(self._async_event.set)
-            except RuntimeError:
-                # The loop is closed: its coroutine is gone and wakes no more.
-                return
+        if self._thread_event is not None:
+            self._thread_event.set()
+            return
+        self._flag = True
+        if self._loop is None:
+            return
+        try:
+            call_soon_batched(self._loop, self._wake)
+        except RuntimeError:
+            # The loop is closed: its coroutine is gone and wakes no more.
+            return
+
+    def _wake(self) -> None:
+        # On the loop's thread: the flag is already set, so a wait begun after it sees it.
+        future = self._future
+        if future is not None and not future.done():
+            future.set_result(None)
 
     def clear(self) -> None:
         """Make the next `wait` block again."""
-        self._thread_event.clear()
-        if self._async_event is not None:
-            self._async_event.clear()
+        if self._thread_event is not None:
+            self._thread_event.clear()
+        self._flag = False
+        self._future = None
 
     def wait(self, timeout: float | None) -> bool:
         """Block this thread until set or `timeout` seconds passed; `True` if set."""
+        if self._thread_event is None:
+            raise RuntimeError("this signal was made for a coroutine")
         return self._thread_event.wait(timeout)
+
+    def pending(self) -> asyncio.Future[None] | None:
+        """A future of the loop that the next `set` completes; `None` if set already."""
+        if self._loop is None:
+            raise RuntimeError("this signal was made for a thread")
+        if self._flag:
+            return None
+        self._future = self._loop.create_future()
+        return self._future
 
     async def wait_async(self, timeout: float | None) -> bool:
         """Async version of `wait`."""
-        if self._async_event is None:
-            raise RuntimeError("this signal was made for a thread")
+        future = self.pending()
+        if future is None or self._loop is None:
+            return True
+        timer = None if timeout is None else self._loop.call_later(timeout, _expire, future)
         try:
-            await asyncio.wait_for(self._async_event.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
+            await future
+        finally:
+            self._future = None
+            if timer is not None:
+                timer.cancel()
+        return self._flag
+
+
+def _expire(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class Parked:
@@ -84,9 +179,11 @@ class Hub:
         self._lock = threading.Lock()
         self._parked: dict[str, Parked] = {}
         self._resident: set[int] = set()
-        self._watchers: dict[str, list[Signal]] = {}
+        # Tuples, and no member entries for a root alone: 100,000 suspended runs each
+        # hold one entry here (a list and a self-entry cost twice as much).
+        self._watchers: dict[str, tuple[Signal, ...]] = {}
         self._roots: dict[str, str] = {}
-        self._members: dict[str, list[str]] = {}
+        self._members: dict[str, tuple[str, ...]] = {}
         self._specs: dict[str, Any] = {}
         self._ready_listeners: list[Callable[[str], None]] = []
         self._closed_here: dict[str, float] = {}
@@ -155,6 +252,16 @@ class Hub:
         with self._lock:
             return set(self._parked)
 
+    def is_parked(self, wait_id: str) -> bool:
+        """Whether someone here is parked on `wait_id`."""
+        with self._lock:
+            return wait_id in self._parked
+
+    def anyone_waits(self) -> bool:
+        """Whether a waiter is parked here or a caller awaits a suspended run."""
+        with self._lock:
+            return bool(self._parked or self._watchers)
+
     def closed(self, wait_id: str, step: records.StepRecord) -> bool:
         """Deliver a wait's journal entry to its parked waiter; `False` if none is here."""
         with self._lock:
@@ -179,8 +286,15 @@ class Hub:
 
     def forget_closed_before(self, at: float) -> None:
         """Drop the memory of closes made here before `at`."""
+        # Oldest first (remembered as they close): drop from the front, not a full copy
+        # at each watcher tick while 100,000 answers are being given.
         with self._lock:
-            self._closed_here = {k: v for k, v in self._closed_here.items() if v >= at}
+            closed = self._closed_here
+            while closed:
+                first = next(iter(closed))
+                if closed[first] >= at:
+                    break
+                del closed[first]
 
     # -- runs taken away (cancelled) -------------------------------------------------------
 
@@ -239,10 +353,12 @@ class Hub:
         """Be woken when `root_id` (or a wait of one of its `members`) may be ready."""
         signal = Signal(loop)
         with self._lock:
-            self._watchers.setdefault(root_id, []).append(signal)
-            for member in members:
+            self._watchers[root_id] = (*self._watchers.get(root_id, ()), signal)
+            others = tuple(member for member in members if member != root_id)
+            for member in others:
                 self._roots[member] = root_id
-                self._members.setdefault(root_id, []).append(member)
+            if others:
+                self._members[root_id] = (*self._members.get(root_id, ()), *others)
         return signal
 
     def unwatch_run(self, root_id: str, signal: Signal) -> records.RunRecord | None:
@@ -253,13 +369,12 @@ class Hub:
             give it back (it is Running, leased to this process).
         """
         with self._lock:
-            signals = self._watchers.get(root_id, [])
-            if signal in signals:
-                signals.remove(signal)
+            signals = tuple(s for s in self._watchers.get(root_id, ()) if s is not signal)
             if signals:
+                self._watchers[root_id] = signals
                 return None
             self._watchers.pop(root_id, None)
-            for member in self._members.pop(root_id, []):
+            for member in self._members.pop(root_id, ()):
                 if self._roots.get(member) == root_id:
                     del self._roots[member]
             return self._handed.pop(root_id, None)
@@ -305,7 +420,7 @@ class Hub:
         """A run (or a member of a watched chain) may be ready: wake who waits."""
         with self._lock:
             root = self._roots.get(run_id, run_id)
-            signals = list(self._watchers.get(root, []))
+            signals = self._watchers.get(root, ())
             listeners = list(self._ready_listeners)
         for signal in signals:
             signal.set()

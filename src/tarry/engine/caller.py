@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from tarry import errors, host, hub, loader
-from tarry.engine import answers, children, context, runs, steps, watcher
+from tarry.engine import admission, answers, children, context, offloading, runs, steps, watcher
 from tarry.states import RunState
 from tarry.storage import records
 
@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 __all__ = ["call_flow", "call_flow_async"]
 
 # A caller waiting for its suspended run is woken by the hub, or by the watcher's
-# sweep when another process finished the run; this slow timeout only backs them up.
-_SAFETY_POLL_SECONDS = 60.0
+# sweep when another process finished the run: it sleeps until then. A timeout here
+# would wake 100,000 suspended callers for nothing, a store read each.
+_NO_TIMEOUT = None
 
 
 def call_flow(flow: spec.FlowSpec[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -50,16 +51,31 @@ def call_flow(flow: spec.FlowSpec[Any, Any], args: tuple[Any, ...], kwargs: dict
 async def call_flow_async(
     flow: spec.FlowSpec[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    """Async version of `call_flow`."""
+    """Async version of `call_flow`, driving the run too.
+
+    A top-level call first takes a place at its loop's gate (`engine/admission`),
+    so a burst of calls does not build every run at once. While the run is
+    suspended, this one frame holds only its id, the flow and the host: the run's
+    record, parameters and journal are read again when it resumes.
+    """
     _refuse_on_the_side(flow)
     parameters = flow.bind(args, kwargs)
+    del args, kwargs
     parent = context.current_run()
     if parent is not None:
         return await children.call_child_async(parent, flow, parameters)
     hst = host.get_host()
-    run = runs.new_run(flow, parameters, hst.owner, hst.lease_until())
-    await steps.offload(hst.store.insert_run, run, "started by a flow call", durable=False)
-    return await _drive_async(hst, flow, run, parameters)
+    with await admission.enter():
+        run = runs.new_run(flow, parameters, hst.owner, hst.lease_until())
+        await offloading.write(hst.store.insert_run, run, "started by a flow call", durable=False)
+        ended, run_id, chain = await _one_pass(hst, flow, run, parameters, None)
+    del run, parameters
+    while chain is not None:
+        ready = await _await_ready_async(hst, run_id, chain)
+        if isinstance(ready, _Ended):
+            return ready.outcome()
+        ended, run_id, chain = await _one_pass(hst, flow, ready[0], None, ready[1])
+    return ended
 
 
 def _refuse_on_the_side(flow: spec.FlowSpec[Any, Any]) -> None:
@@ -98,30 +114,26 @@ def _drive(
         run, parameters = ready, None
 
 
-async def _drive_async(
+async def _one_pass(
     hst: host.Host,
     flow: spec.FlowSpec[Any, Any],
     run: records.RunRecord,
     parameters: dict[str, Any] | None,
-) -> Any:
-    """Async version of `_drive`."""
-    journal_steps: list[records.StepRecord] | None = None
-    while True:
-        try:
-            return await runs.execute_run_async(
-                hst, flow, run, parameters, journal_steps=journal_steps
-            )
-        except errors.RunSuspended as suspended:
-            chain = suspended.chain  # see _drive: the traceback must not outlive this
-        except errors.RunAborted:
-            ended = _ended(hst, run.id)
-            if ended is None:
-                raise
-            return ended.outcome()
-        ready = await _await_ready_async(hst, run.id, chain)
-        if isinstance(ready, _Ended):
-            return ready.outcome()
-        (run, journal_steps), parameters = ready, None
+    journal_steps: list[records.StepRecord] | None,
+) -> tuple[Any, str, tuple[str, ...] | None]:
+    """Execute the run until it ends or suspends: `(outcome, run id, chain if suspended)`."""
+    try:
+        value = await runs.execute_run_async(
+            hst, flow, run, parameters, journal_steps=journal_steps
+        )
+    except errors.RunSuspended as suspended:
+        return None, run.id, suspended.chain  # see _drive: the traceback must not outlive this
+    except errors.RunAborted:
+        ended = _ended(hst, run.id)
+        if ended is None:
+            raise
+        return ended.outcome(), run.id, None
+    return value, run.id, None
 
 
 def _ended(hst: host.Host, run_id: str) -> _Ended | None:
@@ -149,6 +161,11 @@ def _ready_or_ended(
 
     With `claim=False`, a Pending run is returned as it is, unclaimed.
     """
+    # Its state alone first: a caller looks once after each suspension, and a run
+    # still Waiting (nearly always) needs no more.
+    state = hst.store.run_states([run_id]).get(run_id)
+    if state is not None and not state.is_final and state is not RunState.PENDING:
+        return None
     current = hst.store.get_run(run_id)
     if current is None:
         raise errors.RunNotFound(run_id)
@@ -194,7 +211,7 @@ def _await_ready(hst: host.Host, run_id: str, chain: tuple[str, ...]) -> records
                 return found
             # Woken by the hub: an answer here, a timer, the watcher relaying an
             # answer given elsewhere, or its sweep seeing the run ended elsewhere.
-            signal.wait(_SAFETY_POLL_SECONDS)
+            signal.wait(_NO_TIMEOUT)
             signal.clear()
     finally:
         _stop_watching(hst, run_id, signal)
@@ -211,7 +228,7 @@ async def _await_ready_async(
             _check_open(hst, run_id)
             handed = hst.hub.take_handed(run_id)
             if handed is not None:
-                return handed, await steps.offload(hst.store.get_steps, run_id)
+                return handed, await _journal(hst, run_id)
             # A quick read, done on the loop; only a claim is a write worth offloading.
             peek = _ready_or_ended(hst, run_id, claim=False)
             if isinstance(peek, _Ended):
@@ -220,10 +237,19 @@ async def _await_ready_async(
                 claimed = await steps.offload(_claim_with_journal, hst, run_id)
                 if claimed is not None:
                     return claimed
-            await signal.wait_async(_SAFETY_POLL_SECONDS)
+            # A bare future, not `wait_async`: one coroutine frame less per suspended run.
+            pending = signal.pending()
+            if pending is not None:
+                await pending
             signal.clear()
     finally:
         _stop_watching(hst, run_id, signal)
+
+
+async def _journal(hst: host.Host, run_id: str) -> list[records.StepRecord]:
+    if offloading.reads_in_place(hst.store):
+        return hst.store.get_steps(run_id)  # a quick read of a local file: on the loop
+    return await steps.offload(hst.store.get_steps, run_id)
 
 
 def _check_open(hst: host.Host, run_id: str) -> None:

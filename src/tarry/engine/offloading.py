@@ -10,7 +10,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["offload"]
+from tarry import hub
+
+__all__ = ["offload", "reads_in_place", "write"]
 
 T = TypeVar("T")
 
@@ -38,3 +40,41 @@ async def offload(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """
     call = functools.partial(fn, *args, **kwargs)
     return await asyncio.get_running_loop().run_in_executor(_offload_pool(), call)
+
+
+async def write(method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Make the one write of store method `method` (bound to its store) from async code.
+
+    A store that can queue a write without a thread waiting for it (SQLite's
+    `write_soon`) gets it queued for its next group commit: 100,000 coroutines
+    writing at once then share a few large commits, not one per store thread.
+    Other stores get `offload`.
+    """
+    soon = getattr(getattr(method, "__self__", None), "write_soon", None)
+    if soon is None:
+        return await offload(method, *args, **kwargs)
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def done(result: Any, error: BaseException | None) -> None:
+        try:
+            hub.call_soon_batched(loop, _settle, future, result, error)
+        except RuntimeError:
+            return  # the loop closed: nobody awaits the write any more
+
+    soon(done, method, *args, **kwargs)
+    return await future
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return  # the awaiting coroutine was cancelled
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def reads_in_place(store: object) -> bool:
+    """Whether an event loop may read `store` itself: a local file (SQLite), no round trip."""
+    return hasattr(store, "write_soon")

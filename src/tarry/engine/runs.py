@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tarry import errors, futures, host, serialization
-from tarry.engine import answers, context, journal, run_logs, steps
+from tarry.engine import answers, context, journal, offloading, run_logs, steps
 from tarry.states import RunState
 from tarry.storage import records
 
@@ -133,6 +133,15 @@ def _outcome_change(ctx: context.RunContext, value: Any) -> records.StateChange:
 
 def _apply(ctx: context.RunContext, change: records.StateChange) -> records.RunRecord:
     updated = ctx.host.store.transition(ctx.run.id, _ACTIVE, change)
+    if updated is None:
+        raise errors.RunAborted(ctx.run.id, "another process took this run over")
+    ctx.run = updated
+    return updated
+
+
+async def _apply_async(ctx: context.RunContext, change: records.StateChange) -> records.RunRecord:
+    """Async version of `_apply`: the write joins the next group commit."""
+    updated = await offloading.write(ctx.host.store.transition, ctx.run.id, _ACTIVE, change)
     if updated is None:
         raise errors.RunAborted(ctx.run.id, "another process took this run over")
     ctx.run = updated
@@ -304,15 +313,15 @@ async def _attempts_async(ctx: context.RunContext, params: dict[str, Any]) -> An
             _stop_if_shutting_down(ctx, exc)
             delay = _retry_delay(ctx, exc)
             if delay is None:
-                await steps.offload(_apply, ctx, _failed(ctx, exc, RunState.FAILED))
+                await _apply_async(ctx, _failed(ctx, exc, RunState.FAILED))
                 raise
-            await steps.offload(_apply, ctx, _retrying(ctx, exc, delay))
+            await _apply_async(ctx, _retrying(ctx, exc, delay))
             await asyncio.sleep(delay)
             continue
         except BaseException as exc:
             _apply(ctx, _failed(ctx, exc, RunState.CRASHED))
             raise
-        await steps.offload(_apply, ctx, _outcome_change(ctx, value))
+        await _apply_async(ctx, _outcome_change(ctx, value))
         if ctx.run.state is RunState.FAILED:
             raise errors.RunFailed(ctx.run.id, ctx.run.state.value, ctx.run.state_reason)
         return value

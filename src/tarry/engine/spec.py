@@ -241,8 +241,21 @@ class FlowSpec(Generic[P, R]):
 
     def call_arguments(self, parameters: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Positional and keyword arguments that call the function with `parameters`."""
+        if self._named_only is not None and parameters.keys() <= self._named_only:
+            # Every parameter can be passed by name: `BoundArguments` would cost more
+            # than the rest of a replayed run's bookkeeping.
+            return (), dict(parameters)
         bound = inspect.BoundArguments(self.signature, parameters)
         return bound.args, bound.kwargs
+
+    @functools.cached_property
+    def _named_only(self) -> frozenset[str] | None:
+        """The parameters' names, if each can be passed by name (no `/`, `*args`, `**kw`)."""
+        kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        found = self.signature.parameters.values()
+        if all(p.kind in kinds for p in found):
+            return frozenset(p.name for p in found)
+        return None
 
     def validate_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
         """Check and coerce parameters given as text or JSON (CLI, API) to the annotations.

@@ -19,7 +19,7 @@ from typing import Any
 
 from tarry import errors, serialization
 from tarry import hub as hub_module
-from tarry.engine import answers, context, input_spec, steps, watcher
+from tarry.engine import admission, answers, context, input_spec, offloading, steps, watcher
 from tarry.outbound import outbox as notify_outbox
 from tarry.outbound import targets
 from tarry.states import RunState, StepKind, StepStatus, WaitKind, WaitStatus
@@ -255,7 +255,12 @@ class _Session:
         Raises:
             errors.RunSuspended: `release` was asked and the run left memory.
         """
-        change = records.StateChange(
+        self.rows = self.hst.store.open_waits(self.rows, self.open_change(release))
+        return self.after_open(release)
+
+    def open_change(self, release: bool) -> records.StateChange:
+        """The run's move to Waiting that opening the waits makes (its lease released or kept)."""
+        return records.StateChange(
             RunState.WAITING,
             at=self.hst.clock.now(),
             reason=f"waiting for {self.label}",
@@ -263,7 +268,23 @@ class _Session:
             lease_owner=None if release else records.UNSET,
             lease_expires_at=None if release else records.UNSET,
         )
-        self.rows = self.hst.store.open_waits(self.rows, change)
+
+    def may_write_after_open(self) -> bool:
+        """Whether `after_open` may write: notices to queue, a receive to check, an early answer.
+
+        Otherwise it only reads, and an event loop can run it in place.
+        """
+        if any(row.kind is WaitKind.MESSAGE for row in self.rows):
+            return True
+        for row, alt in zip(self.rows, self.alts, strict=True):
+            to = self.ctx.flow.notify if alt.notify is None else alt.notify
+            if row.kind is WaitKind.INPUT and to:
+                return True
+        store = self.hst.store
+        return any(store.pending_early_inputs(row.run_id, row.name) for row in self._open_inputs())
+
+    def after_open(self, release: bool) -> records.StepRecord | None:
+        """What `open` does once the waits are stored: see `open`."""
         for row, alt in zip(self.rows, self.alts, strict=True):
             if alt.spec is not None:
                 self.hst.hub.keep_spec(row.id, alt.spec)
@@ -423,9 +444,10 @@ async def _park_async(session: _Session, suspend_now: bool) -> records.StepRecor
     watcher.ensure_watcher(hst)
     parked = session.park(asyncio.get_running_loop())
     try:
-        known = await steps.offload(session.open, session.releases_at_once(suspend_now))
+        known = await _open_async(session, session.releases_at_once(suspend_now))
         if known is not None:
             return known
+        admission.leave_current()  # it waits now: another call may start
         window_end = session.window_end(suspend_now)
         while parked.outcome is None:
             steps.check_aborted(session.ctx)
@@ -439,6 +461,21 @@ async def _park_async(session: _Session, suspend_now: bool) -> records.StepRecor
         return parked.outcome
     finally:
         hst.hub.unpark(parked)
+
+
+async def _open_async(session: _Session, release: bool) -> records.StepRecord | None:
+    """Async version of `_Session.open`: the write joins the next group commit.
+
+    What follows it runs in place when it only reads a local store (the common
+    case on SQLite), else on a store thread.
+    """
+    store = session.hst.store
+    session.rows = await offloading.write(
+        store.open_waits, session.rows, session.open_change(release)
+    )
+    if not offloading.reads_in_place(session.hst.store) or session.may_write_after_open():
+        return await steps.offload(session.after_open, release)
+    return session.after_open(release)
 
 
 # -- what the verbs share ------------------------------------------------------------------

@@ -3,9 +3,10 @@
 One thread per host, started when something waits. Each tick is two indexed
 queries for the whole process, never one per waiting run: waits whose deadline
 passed, and waits closed since the last tick (answers that other processes
-gave to runs parked or awaited here). Every few seconds it also reads the
-states of all suspended runs awaited here in a few batched queries, to notice
-runs that another process resumed and finished.
+gave to runs parked or awaited here); what it does with their rows costs one
+look-up each, whatever the number of runs waiting. Every few seconds it also
+reads the states of some of the suspended runs awaited here, a bounded slice
+each time, in turn, to notice runs that another process resumed and finished.
 
 On a store that pushes what other processes change (PostgreSQL's
 `LISTEN/NOTIFY`), each push is handled at once instead, the "closed since" query
@@ -31,6 +32,9 @@ __all__ = ["Watcher", "ensure_watcher"]
 _SKEW_SECONDS = 1.0
 _DUE_BATCH = 500
 _SWEEP_SECONDS = 5.0
+# Runs whose states one sweep reads: 100,000 awaited runs are read in turn over
+# 250 s instead of all every 5 s (seconds of CPU a minute, while nothing happens).
+_SWEEP_BATCH = 2000
 _SAFETY_POLL_SECONDS = 2.0
 _RUN_NEWS = frozenset({"run_ready", "run_ended"})
 
@@ -46,6 +50,7 @@ class Watcher(daemon.Daemon):
         self.host = hst
         self._since = hst.clock.now() - _SKEW_SECONDS
         self._seen: dict[str, float] = {}
+        self._to_sweep: list[str] = []
         self._tick_lock = threading.Lock()
         self._next_sweep = time.monotonic() + _SWEEP_SECONDS
         self._next_relay = 0.0
@@ -119,32 +124,25 @@ class Watcher(daemon.Daemon):
             if wake.event == "resync":
                 self._next_relay = 0.0
             elif wake.wait_id is not None:
-                waiting = (self.host.hub.parked_wait_ids(), self.host.hub.watched_runs())
-                self._wait_closed(wake.wait_id, wake.run_id, self.host.clock.now(), waiting)
+                self._wait_closed(wake.wait_id, wake.run_id, self.host.clock.now())
             else:
                 self._run_changed(wake)
 
     def _run_changed(self, wake: wakeups.Wake) -> None:
         if wake.event == "run_cancelled":
             self.host.abort([wake.run_id], "the run was cancelled")
-        if wake.run_id in self.host.hub.watched_runs():
+        if self.host.hub.awaited_root(wake.run_id) is not None:
             self.host.hub.run_ready(wake.run_id)
 
-    def _wait_closed(
-        self, wait_id: str, run_id: str, at: float, waiting: tuple[set[str], set[str]]
-    ) -> None:
-        """Relay one close made elsewhere, once: to its parked waiter and its run's caller.
-
-        `waiting` is `(parked wait ids, watched run ids)`, read once per batch.
-        """
+    def _wait_closed(self, wait_id: str, run_id: str, at: float) -> None:
+        """Relay one close made elsewhere, once: to its parked waiter and its run's caller."""
         hub = self.host.hub
         if wait_id in self._seen or hub.was_closed_here(wait_id):
             return
         self._seen[wait_id] = at
-        parked, watched = waiting
-        if wait_id in parked:
+        if hub.is_parked(wait_id):
             self._deliver(wait_id)
-        if run_id in watched:
+        if hub.awaited_root(run_id) is not None:
             hub.run_ready(run_id)
 
     def fire_due(self) -> int:
@@ -155,25 +153,29 @@ class Watcher(daemon.Daemon):
     def relay_closed(self) -> None:
         """Wake waiters here whose waits another process closed."""
         hub = self.host.hub
-        parked, watched = hub.parked_wait_ids(), hub.watched_runs()
-        if not parked and not watched:
+        if not hub.anyone_waits():
             hub.forget_closed_before(self._since)
             return
         rows = self.host.store.closed_waits_since(self._since)
         for wait_id, run_id, closed_at in rows:
-            self._wait_closed(wait_id, run_id, closed_at, (parked, watched))
+            self._wait_closed(wait_id, run_id, closed_at)
         self._advance(rows)
 
     def sweep_suspended(self) -> None:
         """Wake callers of suspended runs that became Pending or ended, in batched reads.
 
         Covers what no close relays: a run another process claimed and finished.
+        Each sweep reads at most `_SWEEP_BATCH` runs, the next ones in turn.
         """
         self._next_sweep = time.monotonic() + _SWEEP_SECONDS
-        roots = self.host.hub.watched_roots()
-        if not roots:
+        if not self._to_sweep:
+            self._to_sweep = self.host.hub.watched_roots()
+            self._to_sweep.reverse()
+        batch = self._to_sweep[-_SWEEP_BATCH:]
+        del self._to_sweep[-_SWEEP_BATCH:]
+        if not batch:
             return
-        for run_id, state in self.host.store.run_states(roots).items():
+        for run_id, state in self.host.store.run_states(batch).items():
             if state is RunState.PENDING or state.is_final:
                 self.host.hub.run_ready(run_id)
 
@@ -197,7 +199,13 @@ class Watcher(daemon.Daemon):
     def _advance(self, rows: list[tuple[str, str, float]]) -> None:
         if rows:
             self._since = max(self._since, rows[-1][2] - _SKEW_SECONDS)
-        self._seen = {k: v for k, v in self._seen.items() if v >= self._since}
+        # Oldest first (closes arrive in order, give or take the skew): drop from the front.
+        seen = self._seen
+        while seen:
+            first = next(iter(seen))
+            if seen[first] >= self._since:
+                break
+            del seen[first]
         self.host.hub.forget_closed_before(self._since)
 
     def _after_fake_advance(self) -> None:

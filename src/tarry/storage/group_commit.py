@@ -4,6 +4,10 @@ The first writer to arrive becomes the leader and commits everything queued
 meanwhile in one transaction; the others sleep until their operation is in a
 committed batch. A lone writer therefore pays no thread hop at all, and N runs
 finishing steps at once pay for one fsync, not N.
+
+`submit` queues an operation without waiting (event loops use it): the writers'
+own thread, `tarry-commit`, leads when no writer does, so a batch holds every
+operation queued meanwhile, not one per waiting thread.
 """
 
 from __future__ import annotations
@@ -11,21 +15,31 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from tarry import errors
 
-__all__ = ["GroupCommitter", "Op"]
+__all__ = ["Captured", "Done", "GroupCommitter", "Op"]
 
 Op = Callable[[sqlite3.Connection], Any]
+Captured = list[tuple[Op, bool]]
+"""Writes a store collected instead of making them: `(op, durable)`, for `submit`."""
+
+
+class Done(Protocol):
+    """Told a submitted operation's result, or its error, once its batch committed."""
+
+    def __call__(self, result: Any, error: BaseException | None) -> None:
+        """Called on the committing thread; must not block."""
 
 
 class _Request:
-    __slots__ = ("done", "durable", "error", "op", "result")
+    __slots__ = ("done", "durable", "error", "on_done", "op", "result")
 
-    def __init__(self, op: Op, durable: bool) -> None:
+    def __init__(self, op: Op, durable: bool, on_done: Done | None = None) -> None:
         self.op = op
         self.durable = durable
+        self.on_done = on_done
         self.result: Any = None
         self.error: BaseException | None = None
         self.done = False
@@ -63,6 +77,9 @@ class GroupCommitter:
         self._queue: list[_Request] = []
         self._logs: list[dict[str, Any]] = []
         self._leading = False
+        self._submitted = 0
+        self._thread: threading.Thread | None = None
+        self._stopped = False
 
     def run(self, op: Op, durable: bool = True) -> Any:
         """Run `op` in a committed transaction (shared with other writers) and return its result.
@@ -82,6 +99,49 @@ class GroupCommitter:
             raise request.error
         return request.result
 
+    def submit(self, op: Op, durable: bool, on_done: Done) -> None:
+        """Queue `op` for the next batch and return at once; `on_done` hears its outcome."""
+        with self._cond:
+            self._queue.append(_Request(op, durable, on_done))
+            self._submitted += 1
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._serve, name="tarry-commit", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify_all()
+
+    def _serve(self) -> None:
+        # Leads batches while submitted operations wait and no writer leads; sleeps
+        # otherwise (a writer's `run` leads its own batch, submitted ones included).
+        with self._cond:
+            while True:
+                while (not self._submitted or self._leading) and not self._stopped:
+                    self._cond.wait()
+                if self._submitted and not self._leading:
+                    self._lead()
+                elif self._stopped:
+                    self._refuse_submitted()
+                    return
+
+    def _refuse_submitted(self) -> None:
+        # Stopped while a writer leads: what it did not take is refused, not left waiting.
+        refused = [r for r in self._queue if r.on_done is not None]
+        self._queue = [r for r in self._queue if r.on_done is None]
+        self._submitted = 0
+        for request in refused:
+            request.error = errors.StoreError("the store is closed")
+        _tell(refused)
+
+    def stop(self) -> None:
+        """End the `tarry-commit` thread once nothing submitted waits (before closing)."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
     def add_logs(self, rows: list[dict[str, Any]]) -> None:
         """Queue log lines for the next commit."""
         with self._cond:
@@ -95,10 +155,12 @@ class GroupCommitter:
         self._leading = True
         batch, self._queue = self._queue, []
         logs, self._logs = self._logs, []
+        self._submitted = 0
         self._cond.release()
         try:
             self._commit(batch, logs)
         finally:
+            _tell(batch)
             self._cond.acquire()
             self._leading = False
             self._cond.notify_all()
@@ -137,6 +199,12 @@ class GroupCommitter:
         finally:
             for request in batch:
                 request.done = True
+
+
+def _tell(batch: list[_Request]) -> None:
+    for request in batch:
+        if request.on_done is not None:
+            request.on_done(request.result, request.error)
 
 
 def _run_alone(conn: sqlite3.Connection, request: _Request) -> bool:

@@ -109,13 +109,33 @@ class SqliteStore(
             raise errors.StoreError("the store is closed")
         return self._reader().execute(_QUERIES[query], params).fetchall()
 
+    def write_soon(
+        self, on_done: group_commit.Done, method: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> None:
+        """Queue the one write of this store's `method(*args, **kwargs)` and return at once.
+
+        For event loops: it joins the next group commit, no thread waiting for it.
+        `method` returns its write's result as it is (`insert_run`, `open_waits`,
+        `transition`); `on_done(result, error)` hears it on the committing thread.
+        """
+        captured: group_commit.Captured = []
+        self._local.capture = captured
+        try:
+            method(*args, **kwargs)
+        finally:
+            self._local.capture = None
+        [(op, durable)] = captured
+        self._commits.submit(op, durable, on_done)
+
     def _write(self, op: Callable[[sqlite3.Connection], T], durable: bool = True) -> T:
         if self._closed.is_set():
             raise errors.StoreError("the store is closed")
+        capture: group_commit.Captured | None = getattr(self._local, "capture", None)
+        if capture is not None:
+            return capture.append((op, durable))  # type: ignore[func-returns-value,return-value]
         # Shielded: an interrupt must not stop a group commit's leader mid-transaction.
         with interrupts.shielded():
-            result: T = self._commits.run(op, durable)
-        return result
+            return self._commits.run(op, durable)  # type: ignore[no-any-return]
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -148,6 +168,7 @@ class SqliteStore(
         if self._commits.has_logs():
             self._commits.run(lambda conn: None)
         self._closed.set()
+        self._commits.stop()
         if self._flusher is not None:
             self._flusher.join()
         with self._readers_lock:

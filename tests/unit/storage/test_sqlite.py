@@ -88,6 +88,48 @@ def test_concurrent_writers_all_land_in_fewer_commits_than_writes(store: SqliteS
     assert 0 < commits < threads * writes_each
 
 
+def test_writes_queued_without_waiting_share_a_few_commits(store: SqliteStore) -> None:
+    runs = [run_record() for _ in range(500)]
+    statements = trace_statements(store)
+    outcomes: list[tuple[object, BaseException | None]] = []
+    all_told = threading.Event()
+
+    def told(result: object, error: BaseException | None) -> None:
+        outcomes.append((result, error))
+        if len(outcomes) == len(runs):
+            all_told.set()
+
+    for run in runs:
+        store.write_soon(told, store.insert_run, run)
+    store.write_soon(told, store.insert_run, runs[0])  # already there: refused, not failed
+    assert all_told.wait(10)
+    assert store.get_run(runs[-1].id) is not None
+    assert outcomes.count((True, None)) == len(runs)
+    assert 0 < statements.count("COMMIT") < 50
+
+
+def test_a_queued_write_that_fails_tells_its_error_and_spares_the_others(
+    store: SqliteStore,
+) -> None:
+    done = insert(store, RunState.COMPLETED)
+    told: list[tuple[object, BaseException | None]] = []
+    both = threading.Event()
+
+    def tell(result: object, error: BaseException | None) -> None:
+        told.append((result, error))
+        if len(told) == 2:
+            both.set()
+
+    change = StateChange(RunState.RUNNING, at=T0 + 1)
+    store.write_soon(tell, store.transition, done.id, {RunState.COMPLETED}, change)
+    late = run_record()
+    store.write_soon(tell, store.insert_run, late)
+    assert both.wait(10)
+    errors_told = [type(error) for _, error in told if error is not None]
+    assert errors_told == [errors.InvalidTransition]
+    assert store.get_run(late.id) is not None
+
+
 def test_a_failing_operation_does_not_undo_the_others_in_its_batch(
     store: SqliteStore, db: Path
 ) -> None:
