@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +27,7 @@ from tarry.storage import (
     records,
     rules,
     sqlfiles,
+    sqlite_schema,
     wakeups,
 )
 from tarry.storage import rows as mapping
@@ -74,7 +74,7 @@ class SqliteStore(
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._writer = self._connect()
-        _enable_wal(self._writer)
+        sqlite_schema.enable_wal(self._writer)
         self._writer.execute(f"PRAGMA synchronous={synchronous}")
         self._commits = group_commit.GroupCommitter(
             self._writer, synchronous, _QUERIES["add_log"], self._after_commit
@@ -145,7 +145,7 @@ class SqliteStore(
             raise errors.StoreError("the store is closed")
         conn = self._connect()
         try:
-            _apply_migrations(conn)
+            sqlite_schema.apply_migrations(conn)
         finally:
             conn.close()
 
@@ -410,58 +410,6 @@ class SqliteStore(
 
     # -- Wakeups ----------------------------------------------------------------
     # listen, serves_timers, hold_owner, gone_owners: `wakeups.Unpushed` (SQLite cannot push).
-
-
-def _enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
-    # Switching a new file to WAL needs an exclusive lock, and SQLite does not
-    # wait for it: retry while another process is writing to the file.
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise errors.StoreError(f"cannot open the SQLite database: {exc}") from exc
-            time.sleep(0.01)
-
-
-def _apply_migrations(conn: sqlite3.Connection) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS tarry_migrations "
-            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
-        )
-        done = {row[0] for row in conn.execute("SELECT version FROM tarry_migrations")}
-        migrations = sqlfiles.load_migrations("sqlite")
-        if done - {m.version for m in migrations}:
-            raise errors.MigrationError(
-                "this database was written by a newer tarry; upgrade tarry to use it"
-            )
-        for migration in migrations:
-            if migration.version not in done:
-                _apply_one(conn, migration)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
-def _apply_one(conn: sqlite3.Connection, migration: sqlfiles.Migration) -> None:
-    statement = ""
-    for part in migration.sql.split(";"):
-        # A trigger's body holds `;`s: a statement ends at a `;` that completes it.
-        statement += part + ";"
-        if sqlite3.complete_statement(statement):
-            if statement.strip(" \n;"):
-                conn.execute(statement)
-            statement = ""
-    conn.execute(
-        "INSERT INTO tarry_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-        (migration.version, migration.name, time.time()),
-    )
 
 
 def _open_waits(
