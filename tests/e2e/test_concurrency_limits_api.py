@@ -94,6 +94,7 @@ def test_bad_requests_get_a_reason_and_change_nothing(served: tuple[str, host.Ho
             "exists",
         ),
         (httpx.post(limits, json={"name": "x", "limit": -1}), 422, "invalid_request", "limit"),
+        (httpx.post(limits, json={"name": "x", "limit": True}), 422, "invalid_request", "limit"),
         (httpx.post(limits, json={"name": "x", "limit": 2**31}), 422, "invalid_request", "limit"),
         (
             httpx.post(limits, json={"name": "x", "limit": 1, "slot_decay_per_second": -1}),

@@ -120,6 +120,8 @@ def test_a_pool_counts_its_waiting_runs_and_runs_name_their_queue(api_url: str) 
         ("POST", "/work-pools", {"name": "bad name"}, 422, "invalid_request"),
         ("POST", "/work-pools", {"name": "x" * 101}, 422, "invalid_request"),
         ("POST", "/work-pools", {"name": "x", "concurrency_limit": -1}, 422, "invalid_request"),
+        # JSON's true is not the number 1 (the schema says integer).
+        ("POST", "/work-pools", {"name": "x", "concurrency_limit": True}, 422, "invalid_request"),
         ("POST", "/work-pools", {"name": "x", "concurrency_limit": 2**31}, 422, "invalid_request"),
         ("POST", "/work-pools", {"name": "x", "description": "a\x00b"}, 422, "invalid_request"),
         ("POST", "/work-pools", {"name": "x", "type": "process"}, 422, "invalid_request"),

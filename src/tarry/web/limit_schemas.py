@@ -32,8 +32,10 @@ def _at(ts: float) -> dt.datetime:
 
 
 def _limit(default: Any) -> Any:
+    # Strict: JSON's `true` is not the number 1 here, as the schema says.
     return pydantic.Field(
         default,
+        strict=True,
         ge=0,
         le=concurrency.MAX_LIMIT,
         description="The most slots in use at once (0 holds everyone back).",
@@ -43,6 +45,7 @@ def _limit(default: Any) -> Any:
 def _decay(default: float | None) -> Any:
     return pydantic.Field(
         default,
+        strict=True,
         ge=0,
         allow_inf_nan=False,
         description="How fast slots taken by `rate_limit` free themselves, per second; "

@@ -40,8 +40,10 @@ def _name(what: str) -> Any:
 
 
 def _limit() -> Any:
+    # Strict: JSON's `true` is not the number 1 here, as the schema says.
     return pydantic.Field(
         None,
+        strict=True,
         ge=0,
         le=pool_service.MAX_LIMIT,
         description="The most runs that hold a slot at once; `null`: no limit.",
@@ -57,6 +59,7 @@ def _description(default: str | None) -> Any:
 def _priority() -> Any:
     return pydantic.Field(
         None,
+        strict=True,
         ge=1,
         le=pool_service.MAX_PRIORITY,
         description="Lower runs first; when omitted, one after the pool's other queues.",
