@@ -36,6 +36,10 @@ SETTINGS = {
 }
 
 
+# Fleets of processes, timed against leases: the `fleet` xdist group runs them one at a time.
+pytestmark = pytest.mark.xdist_group("fleet")
+
+
 def _rows(url: str, sql: str, *params: object) -> list[tuple[Any, ...]]:
     with psycopg.connect(url, autocommit=True) as conn:
         return conn.execute(sql, params).fetchall()

@@ -39,6 +39,9 @@ FINAL = ("Completed", "Failed", "Cancelled", "Crashed")
 
 Row = tuple[Any, ...]
 
+# Fleets of processes, timed against leases: the `fleet` xdist group runs them one at a time.
+pytestmark = pytest.mark.xdist_group("fleet")
+
 
 def _rows(url: str, sql: str, *params: object) -> list[Row]:
     with psycopg.connect(url, autocommit=True) as conn:

@@ -16,6 +16,9 @@ from tests.e2e.kill_harness import kill_suite
 
 TRIALS = 50
 
+# Fleets of processes, timed against leases: the `fleet` xdist group runs them one at a time.
+pytestmark = pytest.mark.xdist_group("fleet")
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])

@@ -79,7 +79,12 @@ def run_on_ray(home: Path, example: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# The examples on Ray start a Ray of their own: the `ray` xdist group starts one at a time.
+ON_RAY = pytest.mark.xdist_group("ray")
+
+
 @pytest.mark.slow
+@ON_RAY
 def test_seed_dask_greetings_run_unchanged_on_ray(tarry_home: Path) -> None:
     done = run_on_ray(tarry_home, "ray_greetings.py")
     assert done.returncode == 0, done.stderr
@@ -99,6 +104,7 @@ def test_seed_dask_greetings_run_unchanged_on_ray(tarry_home: Path) -> None:
 
 
 @pytest.mark.slow
+@ON_RAY
 def test_seed_elevator_runs_unchanged_on_ray(tarry_home: Path) -> None:
     done = run_on_ray(tarry_home, "ray_elevator.py")
     assert done.returncode == 0, done.stderr

@@ -1,4 +1,9 @@
-"""One cluster of each kind per test module, shared by its flows, and a runner per kind."""
+"""A cluster of each kind, shared by the flows of the tests, and a runner per kind.
+
+The Dask cluster is started once per test module; the Ray one once per test session (a
+local Ray takes 10 to 60 s to start on two cores). The tests that use Ray run in the
+`ray` xdist group, so under `pytest -n` one worker starts it, once.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from distributed import LocalCluster
 
 from tarry.task_runners import DaskTaskRunner, RayTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-RUNNERS = ["threads", "dask", "ray"]
+RUNNERS = ["threads", "dask", pytest.param("ray", marks=pytest.mark.xdist_group("ray"))]
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +26,12 @@ def dask_scheduler() -> Iterator[str]:
         yield cluster.scheduler_address
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ray_here() -> Iterator[None]:
     """A local Ray started by the test process itself: `RayTaskRunner()` uses it as it is.
 
-    Two CPUs, and two units of a custom `tape` resource for `remote_options`.
+    Two CPUs, and two units of a custom `tape` resource for `remote_options`. Shared by
+    the whole session: no test may shut it down or change it.
     """
     ray.init(
         address="local",

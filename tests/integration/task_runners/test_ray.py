@@ -14,7 +14,8 @@ from tarry.errors import TaskTimeout
 from tarry.task_runners import RayTaskRunner, remote_options
 from tarry.testing import TestHarness
 
-pytestmark = pytest.mark.usefixtures("ray_here")
+# The `ray` group: the one xdist worker that runs the tests using Ray, on one cluster.
+pytestmark = [pytest.mark.usefixtures("ray_here"), pytest.mark.xdist_group("ray")]
 
 
 @task

@@ -18,6 +18,9 @@ CRASH_FLOW = Path(__file__).with_name("ray_crash_flow.py")
 SLOW = 240.0
 """Seconds for a local Ray to start and the tasks to run: two cores run several sessions."""
 
+# A Ray of its own, in the flow's process: the `ray` xdist group starts one Ray at a time.
+pytestmark = pytest.mark.xdist_group("ray")
+
 
 def _journaled(db: Path) -> int:
     try:
