@@ -183,7 +183,8 @@ class Horizon:
 
     On PostgreSQL two transactions may commit their events out of `seq` order: a
     reader that moved its cursor past a `seq` still in flight would never see it.
-    Writers hold a shared lock from before they take a `seq` until they commit, so
+    Writers hold a lock (the table's ROW EXCLUSIVE, which their insert takes before
+    the `seq`) until they commit, so
     a `seq` allocated while nobody holds the lock, or once every holder seen then
     has finished, is final. `advance` is fed what the reader sees each time.
     """

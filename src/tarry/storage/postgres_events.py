@@ -6,9 +6,10 @@ events sends one notification on channel `tarry_events`, which rings the bell of
 every process that follows events (`subscribe_events`), this one included.
 
 Transactions may commit their events out of `seq` order, so `events_after`
-returns only events below the *horizon* (`events.Horizon`): every writer holds a
-shared lock from before it takes a `seq` until it commits, and a `seq` given out
-while nobody held it, or once every holder seen then is gone, is final.
+returns only events below the *horizon* (`events.Horizon`): every writer holds the
+table's ROW EXCLUSIVE lock from before it takes a `seq` until it commits (the
+insert takes it), and a `seq` given out while nobody held it, or once every holder
+seen then is gone, is final.
 """
 
 from __future__ import annotations
@@ -56,13 +57,12 @@ class PostgresEvents(event_sql.EventReads):
         return self._bell, self._horizon, self._horizon_lock
 
     def add_events(self, items: Sequence[events.EventRecord], *, durable: bool = True) -> int:
-        """See `Store.add_events`: one statement, after the shared lock of writers."""
+        """See `Store.add_events`: one statement."""
         if not items:
             return 0
         params = ops.columns([events.to_params(item) for item in items])
 
         def op(conn: Conn) -> int:
-            conn.execute(ops.QUERIES["event_lock"])
             row = conn.execute(ops.QUERIES["add_events"], params).fetchone()
             return int(row["added"]) if row else 0
 

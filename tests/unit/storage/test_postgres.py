@@ -463,7 +463,6 @@ def test_a_reader_never_passes_an_event_still_in_flight(
     start = stores[0].last_event_seq()
     early = _event("shop.early")
     with psycopg.connect(url) as conn:  # a transaction that took its seq and has not committed
-        conn.execute(postgres_ops.QUERIES["event_lock"])
         conn.execute(
             postgres_ops.QUERIES["add_events"],
             postgres_ops.columns([events.to_params(early)]),

@@ -5,8 +5,8 @@
 -- one statement), and announce them on channel `tarry_events` (one notification per
 -- transaction: PostgreSQL folds identical ones; only processes that follow events
 -- listen to it). Every writer of events holds the
--- shared lock `tarry_event_lock` from before it takes a `seq` until it commits, so
--- a reader can tell up to which `seq` nothing is still in flight
+-- table's ROW EXCLUSIVE lock (which the insert takes before it takes a `seq`) until
+-- it commits, so a reader can tell up to which `seq` nothing is still in flight
 -- (`storage.events.Horizon`). `storage/events.py` builds the same events in Python.
 CREATE TABLE events (
     seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -23,10 +23,6 @@ CREATE TABLE events (
 CREATE INDEX events_name ON events (event, occurred);
 CREATE INDEX events_resource ON events (resource_id, seq);
 CREATE INDEX events_occurred ON events (occurred);
-
-CREATE FUNCTION tarry_event_lock() RETURNS void LANGUAGE sql AS $$
-    SELECT pg_advisory_xact_lock_shared(31353, hashtext(coalesce(current_schema(), '')));
-$$;
 
 CREATE FUNCTION tarry_events_stored() RETURNS void LANGUAGE sql AS $$
     SELECT pg_notify('tarry_events', '');
@@ -78,7 +74,6 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM new_transitions) THEN
         RETURN NULL;
     END IF;
-    PERFORM tarry_event_lock();
     INSERT INTO events (id, occurred, event, resource_id, resource, related, payload, received)
     SELECT gen_random_uuid()::text, t.at,
            'tarry.flow-run.' || tarry_shown_state(t.to_state, r.lease_owner),
@@ -122,7 +117,6 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM new_waits WHERE kind = 'input') THEN
         RETURN NULL;
     END IF;
-    PERFORM tarry_event_lock();
     INSERT INTO events (id, occurred, event, resource_id, resource, related, payload, received)
     SELECT gen_random_uuid()::text, w.created_at, 'tarry.input.requested',
            'tarry.input.' || w.id,
@@ -155,7 +149,6 @@ BEGIN
     ) THEN
         RETURN NULL;
     END IF;
-    PERFORM tarry_event_lock();
     INSERT INTO events (id, occurred, event, resource_id, resource, related, payload, received)
     SELECT gen_random_uuid()::text, coalesce(w.closed_at, w.created_at),
            CASE w.status WHEN 'answered' THEN 'tarry.input.answered'
@@ -189,7 +182,6 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM new_messages) THEN
         RETURN NULL;
     END IF;
-    PERFORM tarry_event_lock();
     INSERT INTO events (id, occurred, event, resource_id, resource, related, payload, received)
     SELECT gen_random_uuid()::text, m.sent_at, 'tarry.message.sent',
            'tarry.message.' || m.run_id || '/' || m.key,

@@ -1,9 +1,5 @@
 -- Events (`EventStore`); the built-in ones are written by the triggers of 0014_events.
 
--- name: event_lock
--- Held (shared) by every writer of events until it commits: see `storage.events.Horizon`.
-SELECT tarry_event_lock();
-
 -- name: add_events
 WITH added AS (
     INSERT INTO events (id, occurred, event, resource_id, resource, related, payload,
@@ -65,10 +61,13 @@ SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'seq')::
        AS seq;
 
 -- name: event_lock_holders
--- The transactions holding `tarry_event_lock` now: read after `last_event_seq`.
+-- The transactions that may hold a `seq` not committed yet: those holding the ROW
+-- EXCLUSIVE lock of `events` (an insert takes it before its `seq`, and keeps it until
+-- the commit). Read after `last_event_seq`.
 SELECT virtualtransaction FROM pg_locks
-WHERE locktype = 'advisory' AND classid = 31353 AND objsubid = 2 AND granted
-  AND objid = (hashtext(coalesce(current_schema(), ''))::bigint & 4294967295)::text::oid;
+WHERE locktype = 'relation' AND relation = 'events'::regclass AND mode = 'RowExclusiveLock'
+  AND granted AND pid <> pg_backend_pid()
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database());
 
 -- name: events_up_to
 SELECT * FROM events
