@@ -19,6 +19,7 @@ PACKAGE = Path(tarry.__file__).parent
 LAYERS = {
     # L0 base: pure building blocks, no tarry imports above them.
     "tarry._automation_errors": 0,
+    "tarry._webhook_errors": 0,
     "tarry._lazy": 0,
     "tarry._version": 0,
     "tarry.boundary": 0,
