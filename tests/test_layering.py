@@ -52,6 +52,7 @@ LAYERS = {
     "tarry.concurrency": 4,
     "tarry.deployments": 4,
     "tarry.limit_service": 4,
+    "tarry.webhook_service": 4,
     "tarry.work_pools": 4,
     "tarry.messaging": 4,
     "tarry.notify": 4,

@@ -37,9 +37,10 @@ class WebhookTaken(errors.TarryError, ValueError):
 
 
 class WebhookRefused(errors.TarryError, ValueError):
-    """A template, or a request through a template, does not make a valid event.
+    """A webhook's template, name or slug, or a request through it, is refused.
 
-    Nothing was created or stored; the message says why.
+    A template must compile and make a valid event; a request must fit its template.
+    Nothing was created, changed or stored; the message says why.
     """
 
     def __init__(self, reason: str) -> None:

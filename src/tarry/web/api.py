@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from tarry import errors, host, service
+from tarry import _webhook_errors, errors, host, service
 from tarry.states import RunState
 from tarry.storage import UNSET
 from tarry.web import auth, schemas
@@ -75,6 +75,11 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (errors.FlowLoadError, 409, "flow_not_loadable"),
     (errors.WorkPoolRefused, 409, "work_pool_refused"),
     (errors.ConcurrencyLimitRefused, 409, "concurrency_limit_refused"),
+    (_webhook_errors.WebhookRefused, 422, "webhook_refused"),
+    (_webhook_errors.WebhookTaken, 409, "webhook_taken"),
+    (_webhook_errors.WebhookDisabled, 409, "webhook_disabled"),
+    (_webhook_errors.WebhookSecretMissing, 401, "webhook_secret_missing"),
+    (_webhook_errors.WebhookSecretWrong, 403, "webhook_secret_wrong"),
 ]
 
 
