@@ -23,6 +23,7 @@ from tarry import _version, config, errors, host, loader, serialization, service
 from tarry.cli import deployments
 from tarry.cli import limits as limit_commands
 from tarry.cli import pools as pool_commands
+from tarry.cli import webhooks as webhook_commands
 from tarry.cli.output import AS_JSON, err, fail, out, parse_params, print_json
 from tarry.definitions import Flow
 from tarry.engine import spec
@@ -50,6 +51,7 @@ app.add_typer(pool_commands.queue_app, name="work-queue")
 app.add_typer(limit_commands.gcl_app, name="global-concurrency-limit")
 app.add_typer(limit_commands.gcl_app, name="gcl", help="Alias of global-concurrency-limit.")
 app.add_typer(limit_commands.tag_app, name="concurrency-limit")
+app.add_typer(webhook_commands.app, name="webhook")
 
 
 def _print_version(asked: bool) -> None:
