@@ -71,6 +71,8 @@ LAYERS = {
     "tarry.client_limits": 5,
     "tarry.client_pool_calls": 5,
     "tarry.client_pools": 5,
+    "tarry.client_webhook_calls": 5,
+    "tarry.client_webhooks": 5,
     "tarry.replies": 5,
     "tarry.web": 5,
     # L6 front: the public face and the programs.

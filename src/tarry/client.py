@@ -19,14 +19,13 @@ unset, the address `tarry server` listens on by default) and `TARRY_API_TOKEN` i
 sent as `Authorization: Bearer ...`; arguments win over both.
 
 What each call sends and how its answer is read is decided once, by pure code in
-`tarry.client_calls`: a `Call` describes the request and `read_response` turns the
-status and JSON body into a result or a tarry error. `Client` and `AsyncClient`
-only do the I/O, as httpx's clients share `Auth.auth_flow`.
+`tarry.client_calls` (a `Call`, and `read_response`, its answer as a result or a tarry
+error); `Client` and `AsyncClient` only do the I/O, as httpx's clients share `auth_flow`.
 
 Results are the API's own models from `tarry.web.schemas` (`RunOut`,
 `RunDetailOut`, `LogOut`, `InputOut`, `AnswerOut`, `MessageOut`, `DeploymentOut`,
-`WorkPoolOut`, `WorkQueueOut` of the work pool methods in `tarry.client_pools`, and
-`ConcurrencyLimitOut` of the concurrency limit methods in `tarry.client_limits`).
+`WorkPoolOut`, `WorkQueueOut` of the work pool methods in `tarry.client_pools`,
+`ConcurrencyLimitOut` of `tarry.client_limits`, `WebhookOut` of `tarry.client_webhooks`).
 List methods return one page as a list: ask for the next one with `offset`
 increased by `limit`; a page shorter than `limit` is the last.
 
@@ -34,10 +33,9 @@ Errors are tarry's exceptions, carrying the server's message: the API's error `c
 picks the class (`not_found` raises `RunNotFound`, `WaitNotFound` or
 `DeploymentNotFound` by what the call names; `invalid_input` raises `InputInvalid`
 with its `field_errors`; the table is in `docs/server.md`, "Python client").
-No server at the URL (connection refused, unknown host) and an address that is
-not a tarry API raise `errors.ConfigurationError` too. Other transport failures
-(a read timeout, a connection dropped mid-answer) are raised as httpx's own
-`httpx.TransportError`.
+No server at the URL (connection refused, unknown host) and an address that is not a
+tarry API raise `errors.ConfigurationError` too. Other transport failures (a read
+timeout, a connection dropped mid-answer) are raised as httpx's `httpx.TransportError`.
 """
 
 from __future__ import annotations
@@ -48,7 +46,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
-from tarry import _lazy, _version, client_limits, client_pools, config, errors
+from tarry import _lazy, _version, client_limits, client_pools, client_webhooks, config, errors
 from tarry import client_calls as calls
 from tarry.client_calls import NOT_JSON, Call, Subject, decode_body, default_url, read_response
 from tarry.states import RunState
@@ -124,7 +122,12 @@ def _resolve(url: str | None, token: str | None) -> tuple[str, str]:
     )
 
 
-class Client(_BaseClient, client_pools.WorkPoolMethods, client_limits.ConcurrencyLimitMethods):
+class Client(
+    _BaseClient,
+    client_pools.WorkPoolMethods,
+    client_limits.ConcurrencyLimitMethods,
+    client_webhooks.WebhookMethods,
+):
     """A synchronous client of a tarry server's API; use it as a context manager.
 
     Args:
@@ -416,7 +419,10 @@ class Client(_BaseClient, client_pools.WorkPoolMethods, client_limits.Concurrenc
 
 
 class AsyncClient(
-    _BaseClient, client_pools.AsyncWorkPoolMethods, client_limits.AsyncConcurrencyLimitMethods
+    _BaseClient,
+    client_pools.AsyncWorkPoolMethods,
+    client_limits.AsyncConcurrencyLimitMethods,
+    client_webhooks.AsyncWebhookMethods,
 ):
     """Async version of `Client`; use it as an async context manager.
 
