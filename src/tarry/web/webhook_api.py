@@ -126,7 +126,7 @@ async def list_webhooks(request: Request) -> list[WebhookOut]:
     return [WebhookOut.of(record, _url(request, record)) for record in found]
 
 
-@admin.post("", status_code=201, summary="Make a webhook", responses=_doc(409))
+@admin.post("", status_code=201, summary="Make a webhook", responses=_doc(400, 409))
 async def create_webhook(request: Request, body: WebhookIn) -> WebhookCreatedOut:
     """Makes the webhook; the answer holds its secret, which is not shown again."""
     made = await run_in_threadpool(
@@ -148,7 +148,7 @@ async def get_webhook(request: Request, key: Key) -> WebhookOut:
     return WebhookOut.of(found, _url(request, found))
 
 
-@admin.patch("/{key}", summary="Change a webhook", responses=_doc(404, 409))
+@admin.patch("/{key}", summary="Change a webhook", responses=_doc(400, 404, 409))
 async def update_webhook(request: Request, key: Key, body: WebhookUpdate) -> WebhookOut:
     """Fields left out stay; a new template is checked as when made."""
     changed = await run_in_threadpool(
