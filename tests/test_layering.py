@@ -53,6 +53,7 @@ LAYERS = {
     "tarry.event_service": 4,
     "tarry.events": 4,
     "tarry.limit_service": 4,
+    "tarry.webhook_service": 4,
     "tarry.work_pools": 4,
     "tarry.messaging": 4,
     "tarry.notify": 4,
@@ -67,12 +68,15 @@ LAYERS = {
     # L5 surfaces: HTTP, mail replies, the client.
     "tarry.client": 5,
     "tarry.client_calls": 5,
+    "tarry.client_areas": 5,
     "tarry.client_event_calls": 5,
     "tarry.client_events": 5,
     "tarry.client_limit_calls": 5,
     "tarry.client_limits": 5,
     "tarry.client_pool_calls": 5,
     "tarry.client_pools": 5,
+    "tarry.client_webhook_calls": 5,
+    "tarry.client_webhooks": 5,
     "tarry.replies": 5,
     "tarry.web": 5,
     # L6 front: the public face and the programs.

@@ -19,24 +19,22 @@ unset, the address `tarry server` listens on by default) and `TARRY_API_TOKEN` i
 sent as `Authorization: Bearer ...`; arguments win over both.
 
 What each call sends and how its answer is read is decided once, by pure code in
-`tarry.client_calls`: a `Call` describes the request and `read_response` turns the
-status and JSON body into a result or a tarry error. `Client` and `AsyncClient`
-only do the I/O, as httpx's clients share `Auth.auth_flow`.
+`tarry.client_calls` (a `Call`, and `read_response`, its answer as a result or a tarry
+error); `Client` and `AsyncClient` only do the I/O, as httpx's clients share `auth_flow`.
 
 Results are the API's own models from `tarry.web.schemas` (`RunOut`,
 `RunDetailOut`, `LogOut`, `InputOut`, `AnswerOut`, `MessageOut`, `DeploymentOut`,
 `WorkPoolOut`, `WorkQueueOut` of `tarry.client_pools`, `ConcurrencyLimitOut` of
-`tarry.client_limits`, `Event` of `tarry.client_events`). List methods return one page
-as a list: the next has `offset` increased by `limit`; a shorter page is the last.
+`tarry.client_limits`, `Event` of `tarry.client_events`, `WebhookOut` of `tarry.client_webhooks`).
+List methods return one page as a list: the next has `offset` increased by `limit`.
 
 Errors are tarry's exceptions, carrying the server's message: the API's error `code`
 picks the class (`not_found` raises `RunNotFound`, `WaitNotFound` or
 `DeploymentNotFound` by what the call names; `invalid_input` raises `InputInvalid`
 with its `field_errors`; the table is in `docs/server.md`, "Python client").
-No server at the URL (connection refused, unknown host) and an address that is
-not a tarry API raise `errors.ConfigurationError` too. Other transport failures
-(a read timeout, a connection dropped mid-answer) are raised as httpx's own
-`httpx.TransportError`.
+No server at the URL (connection refused, unknown host) and an address that is not a
+tarry API raise `errors.ConfigurationError` too. Other transport failures (a read
+timeout, a connection dropped mid-answer) are raised as httpx's `httpx.TransportError`.
 """
 
 from __future__ import annotations
@@ -47,7 +45,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
-from tarry import _lazy, _version, client_events, client_limits, client_pools, config, errors
+from tarry import _lazy, _version, client_areas, config, errors
 from tarry import client_calls as calls
 from tarry.client_calls import NOT_JSON, Call, Subject, decode_body, default_url, read_response
 from tarry.states import RunState
@@ -123,12 +121,7 @@ def _resolve(url: str | None, token: str | None) -> tuple[str, str]:
     )
 
 
-class Client(
-    _BaseClient,
-    client_pools.WorkPoolMethods,
-    client_limits.ConcurrencyLimitMethods,
-    client_events.EventMethods,
-):
+class Client(_BaseClient, client_areas.AreaMethods):
     """A synchronous client of a tarry server's API; use it as a context manager.
 
     Args:
@@ -419,12 +412,7 @@ class Client(
         return self._send(calls.upcoming_call(name, limit))
 
 
-class AsyncClient(
-    _BaseClient,
-    client_pools.AsyncWorkPoolMethods,
-    client_limits.AsyncConcurrencyLimitMethods,
-    client_events.AsyncEventMethods,
-):
+class AsyncClient(_BaseClient, client_areas.AsyncAreaMethods):
     """Async version of `Client`; use it as an async context manager.
 
     Args:

@@ -24,6 +24,7 @@ from tarry.cli import deployments
 from tarry.cli import events as event_commands
 from tarry.cli import limits as limit_commands
 from tarry.cli import pools as pool_commands
+from tarry.cli import webhooks as webhook_commands
 from tarry.cli.output import AS_JSON, err, fail, out, parse_params, print_json
 from tarry.definitions import Flow
 from tarry.engine import spec
@@ -52,6 +53,7 @@ app.add_typer(limit_commands.gcl_app, name="global-concurrency-limit")
 app.add_typer(limit_commands.gcl_app, name="gcl", help="Alias of global-concurrency-limit.")
 app.add_typer(limit_commands.tag_app, name="concurrency-limit")
 app.add_typer(event_commands.events_app, name="events")
+app.add_typer(webhook_commands.app, name="webhook")
 
 
 def _print_version(asked: bool) -> None:

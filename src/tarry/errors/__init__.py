@@ -22,6 +22,7 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     │   ├── ScheduleNotFound        the deployment has no schedule of this slug
     │   ├── WorkPoolNotFound        no work pool has this name
     │   ├── WorkQueueNotFound       the work pool has no queue of this name
+    │   ├── WebhookNotFound         no webhook has this id, slug or name
     │   └── ConcurrencyLimitNotFound  no global concurrency limit has this name
     │       └── ConcurrencyLimitMissing  (also ConcurrencySlotAcquisitionError) strict, none
     ├── WorkPoolRefused (ValueError) a pool or queue change that cannot be made
@@ -45,6 +46,11 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     ├── LinkRefused                 a signed link or reply address cannot be used
     │   ├── LinkInvalid             it was altered or signed with another key
     │   └── LinkExpired             its time is over
+    ├── WebhookTaken (ValueError)   another webhook has this slug or name
+    ├── WebhookRefused (ValueError) a webhook's template, or a request through it, is refused
+    ├── WebhookSecretMissing        a webhook request carries no secret or signature
+    ├── WebhookSecretWrong          its secret or signature is wrong
+    ├── WebhookDisabled             the webhook is disabled
     ├── DeliveryFailed              a notification or mail could not be sent
     └── InputError                  an answer to a wait was refused
         ├── InputInvalid (RuntimeError)  the answer does not fit the input model
@@ -64,7 +70,7 @@ Each leaf's docstring is its default message.
 
 from __future__ import annotations
 
-from tarry.errors import _core, _input, _signals
+from tarry.errors import _core, _input, _signals, _webhooks
 from tarry.errors._core import (
     AcquireConcurrencySlotTimeoutError,
     ApprovalRejected,
@@ -124,6 +130,14 @@ from tarry.errors._signals import (
     RunSuspended,
     TimeoutInterrupt,
 )
+from tarry.errors._webhooks import (
+    WebhookDisabled,
+    WebhookNotFound,
+    WebhookRefused,
+    WebhookSecretMissing,
+    WebhookSecretWrong,
+    WebhookTaken,
+)
 
 __all__ = [
     "AcquireConcurrencySlotTimeoutError",
@@ -176,6 +190,12 @@ __all__ = [
     "ValueRefused",
     "WaitNotFound",
     "WaitTimeout",
+    "WebhookDisabled",
+    "WebhookNotFound",
+    "WebhookRefused",
+    "WebhookSecretMissing",
+    "WebhookSecretWrong",
+    "WebhookTaken",
     "WorkPoolNotFound",
     "WorkPoolRefused",
     "WorkQueueNotFound",
@@ -183,7 +203,7 @@ __all__ = [
 
 # Stored errors name their class by `module:qualname`, and users read `tarry.errors.X`:
 # every class says it lives here, whichever file defines it.
-for _module in (_core, _input, _signals):
+for _module in (_core, _input, _signals, _webhooks):
     for _name in _module.__all__:
         getattr(_module, _name).__module__ = __name__
 del _module, _name

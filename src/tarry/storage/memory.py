@@ -15,6 +15,7 @@ from tarry.storage import (
     memory_limits,
     memory_pools,
     memory_schedules,
+    memory_webhooks,
     outbox,
     port,
     records,
@@ -32,6 +33,7 @@ class MemoryStore(
     memory_cache.MemoryCache,
     memory_events.MemoryEvents,
     memory_automations.MemoryAutomations,
+    memory_webhooks.MemoryWebhooks,
     wakeups.Unpushed,
 ):
     """`Store` kept in this process's memory; gone when the process ends."""

@@ -1,9 +1,10 @@
-"""The storage port: the `Store` protocol every adapter implements, as 14 small protocols.
+"""The storage port: the `Store` protocol every adapter implements, as 16 small protocols.
 
 `Store` is the union of `RunStore`, `LeaseStore`, `JournalStore`, `WaitStore`,
 `EarlyInputStore`, `MessageStore`, `CatalogStore`, `ScheduleStore`,
 `WorkPoolStore`, `LimitStore`, `CacheStore`, `EventStore` (in `port_events`),
-`OutboxStore`, `AutomationStore` (in `port_automations`) and `Wakeups`, plus its
+`OutboxStore`, `AutomationStore` (in `port_automations`), `WebhookStore` (in
+`port_webhooks`) and `Wakeups`, plus its
 lifecycle (`migrate`, `close`). Code that needs one theme may annotate with
 that theme's protocol, so a test can hand it a small fake; `Host.store` stays a
 full `Store`. The records they take and return are in `records`.
@@ -19,7 +20,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Protocol
 
 from tarry.states import RunState
-from tarry.storage import limits, outbox, port_automations, records, wakeups
+from tarry.storage import limits, outbox, port_automations, port_webhooks, records, wakeups
 from tarry.storage.port_events import EventStore
 
 __all__ = [
@@ -558,6 +559,7 @@ class Store(
     EventStore,
     OutboxStore,
     port_automations.AutomationStore,
+    port_webhooks.WebhookStore,
     Wakeups,
     Protocol,
 ):

@@ -48,6 +48,7 @@ from tarry.storage.postgres_limits import PostgresLimits
 from tarry.storage.postgres_listen import Listener
 from tarry.storage.postgres_pools import PostgresPools, claim_in_pool
 from tarry.storage.postgres_schedules import PostgresSchedules
+from tarry.storage.postgres_webhooks import PostgresWebhooks
 
 __all__ = ["PostgresStore"]
 
@@ -68,6 +69,7 @@ class PostgresStore(
     PostgresCache,
     PostgresEvents,
     PostgresAutomations,
+    PostgresWebhooks,
 ):
     """`Store` on a PostgreSQL database (psycopg 3, a pool of connections).
 

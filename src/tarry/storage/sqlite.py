@@ -37,6 +37,7 @@ from tarry.storage.sqlite_events import SqliteEvents
 from tarry.storage.sqlite_limits import SqliteLimits
 from tarry.storage.sqlite_pools import SqlitePools, claim_in_pool, insert_transition, update_run
 from tarry.storage.sqlite_schedules import SqliteSchedules
+from tarry.storage.sqlite_webhooks import SqliteWebhooks
 
 __all__ = ["SqliteStore"]
 
@@ -57,6 +58,7 @@ class SqliteStore(
     SqliteCache,
     SqliteEvents,
     SqliteAutomations,
+    SqliteWebhooks,
     wakeups.Unpushed,
 ):
     """`Store` on a SQLite file (WAL, `synchronous=FULL` by default).

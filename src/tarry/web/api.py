@@ -75,6 +75,11 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (errors.FlowLoadError, 409, "flow_not_loadable"),
     (errors.WorkPoolRefused, 409, "work_pool_refused"),
     (errors.ConcurrencyLimitRefused, 409, "concurrency_limit_refused"),
+    (errors.WebhookRefused, 422, "webhook_refused"),
+    (errors.WebhookTaken, 409, "webhook_taken"),
+    (errors.WebhookDisabled, 409, "webhook_disabled"),
+    (errors.WebhookSecretMissing, 401, "webhook_secret_missing"),
+    (errors.WebhookSecretWrong, 403, "webhook_secret_wrong"),
 ]
 
 

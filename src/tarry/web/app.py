@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from tarry import _version, config, errors, host
-from tarry.web import api, event_api, limit_api, limits, pool_api, schemas, views
+from tarry.web import api, event_api, limit_api, limits, pool_api, schemas, views, webhook_api
 from tarry.web.schemas import ErrorOut, FieldErrorOut
 from tarry.web.timing import ServerTiming
 
@@ -63,6 +63,8 @@ def build_app(hst: host.Host, *, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(pool_api.router)
     app.include_router(limit_api.router)
     app.include_router(event_api.router)
+    app.include_router(webhook_api.inbound)
+    app.include_router(webhook_api.admin)
     _document_storable_json(app, hst.settings.max_field_chars)
     _add_ui(app)
     _add_error_handlers(app)

@@ -419,3 +419,14 @@ CREATE TABLE automation_actions (
 );
 CREATE INDEX automation_actions_due ON automation_actions (due_at, firing_id, action_index)
     WHERE status = 'pending';
+CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    template TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);

@@ -23,6 +23,8 @@ from tarry.storage import (
     sqlite_cache,
     sqlite_events,
     sqlite_schedules,
+    sqlite_webhooks,
+    webhook_sql,
 )
 from tarry.storage import sqlite as sqlite_adapter
 from tarry.storage.sqlite import SqliteStore
@@ -181,6 +183,8 @@ def _query_names_used_by_the_sqlite_adapter() -> set[str]:
             sqlite_events,
             event_sql,
             sqlite_automations,
+            sqlite_webhooks,
+            webhook_sql,
         )
     )
     names: set[str] = set()

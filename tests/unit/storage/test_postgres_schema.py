@@ -30,7 +30,9 @@ from tarry.storage import (
     postgres_ops,
     postgres_pools,
     postgres_schedules,
+    postgres_webhooks,
     sqlfiles,
+    webhook_sql,
 )
 from tarry.storage.postgres import PostgresStore
 from tests.conftest import postgres_session_url
@@ -265,6 +267,8 @@ ADAPTER_MODULES = (
     event_sql.__file__,
     automation_sql.__file__,
     postgres_automations.__file__,
+    postgres_webhooks.__file__,
+    webhook_sql.__file__,
 )
 
 
