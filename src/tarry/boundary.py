@@ -28,7 +28,11 @@ from typing import Any
 
 from tarry import config, errors
 
-__all__ = ["check", "may_exist"]
+__all__ = [
+    "check",
+    "may_exist",
+    "refuse_bool",
+]
 
 NUL = "\x00"
 
@@ -136,3 +140,17 @@ def _children(
             return errors.FieldError((*loc, name), "name: " + problem[1], problem[0])
         stack.append(((*loc, name), child))
     return None
+
+
+def refuse_bool(value: Any) -> Any:
+    """A number field's value as given, unless it is `true` or `false`.
+
+    For a validator before a number field of a body: Python's `True` is the number 1,
+    but a person who sent JSON's `true` meant something else, and the schema says number.
+
+    Raises:
+        ValueError: The value is a bool.
+    """
+    if isinstance(value, bool):
+        raise ValueError("give a number, not true or false")
+    return value

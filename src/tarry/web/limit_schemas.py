@@ -9,11 +9,11 @@ that does not print) is a 409 with the reason.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
 
-from tarry import concurrency, limit_service
+from tarry import boundary, concurrency, limit_service
 
 __all__ = [
     "LIMIT_NAME_PATTERN",
@@ -26,18 +26,19 @@ __all__ = [
 LIMIT_NAME_PATTERN = r"^[^/%&<>\\\x00-\x1f\x7f]{1,200}$"
 """A limit's name: 1 to 200 characters, none of `/ % & < > \\` or a control character."""
 
+#: A limit's size and decay rate in a body: JSON's `true` is refused, not read as 1.
+_NOT_BOOL = pydantic.BeforeValidator(boundary.refuse_bool)
+SlotCount = Annotated[int, pydantic.Field(ge=0, le=concurrency.MAX_LIMIT), _NOT_BOOL]
+DecayRate = Annotated[float, pydantic.Field(ge=0, allow_inf_nan=False), _NOT_BOOL]
+
 
 def _at(ts: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, dt.UTC)
 
 
 def _limit(default: Any) -> Any:
-    # Strict: JSON's `true` is not the number 1 here, as the schema says.
     return pydantic.Field(
         default,
-        strict=True,
-        ge=0,
-        le=concurrency.MAX_LIMIT,
         description="The most slots in use at once (0 holds everyone back).",
     )
 
@@ -45,9 +46,6 @@ def _limit(default: Any) -> Any:
 def _decay(default: float | None) -> Any:
     return pydantic.Field(
         default,
-        strict=True,
-        ge=0,
-        allow_inf_nan=False,
         description="How fast slots taken by `rate_limit` free themselves, per second; "
         "0: they do not (a rate limit needs more).",
     )
@@ -122,8 +120,8 @@ class ConcurrencyLimitIn(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
 
     name: str = pydantic.Field(pattern=LIMIT_NAME_PATTERN, description="Its unique name.")
-    limit: int = _limit(...)
-    slot_decay_per_second: float = _decay(0.0)
+    limit: SlotCount = _limit(...)
+    slot_decay_per_second: DecayRate = _decay(0.0)
     active: bool = pydantic.Field(True, description="An inactive limit is not enforced.")
 
 
@@ -132,6 +130,6 @@ class ConcurrencyLimitUpdate(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(extra="forbid")
 
-    limit: int | None = _limit(None)
-    slot_decay_per_second: float | None = _decay(None)
+    limit: SlotCount | None = _limit(None)
+    slot_decay_per_second: DecayRate | None = _decay(None)
     active: bool | None = pydantic.Field(None, description="Enforce it, or not.")

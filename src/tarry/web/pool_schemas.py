@@ -7,11 +7,11 @@ OpenAPI document: a value out of them is a 422 before anything is looked up.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
 
-from tarry import pool_service, work_pools
+from tarry import boundary, pool_service, work_pools
 from tarry.storage import records
 
 __all__ = [
@@ -30,6 +30,11 @@ NAME_PATTERN = r"^[A-Za-z0-9._-]{1,100}$"
 _TEXT = r"^[^\x00]*$"
 _MAX_DESCRIPTION = 10_000
 
+#: A count in a body: JSON's `true` is refused, not read as 1.
+_NOT_BOOL = pydantic.BeforeValidator(boundary.refuse_bool)
+Limit = Annotated[int, pydantic.Field(ge=0, le=pool_service.MAX_LIMIT), _NOT_BOOL]
+Priority = Annotated[int, pydantic.Field(ge=1, le=pool_service.MAX_PRIORITY), _NOT_BOOL]
+
 
 def _at(ts: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, dt.UTC)
@@ -40,12 +45,8 @@ def _name(what: str) -> Any:
 
 
 def _limit() -> Any:
-    # Strict: JSON's `true` is not the number 1 here, as the schema says.
     return pydantic.Field(
         None,
-        strict=True,
-        ge=0,
-        le=pool_service.MAX_LIMIT,
         description="The most runs that hold a slot at once; `null`: no limit.",
     )
 
@@ -59,9 +60,6 @@ def _description(default: str | None) -> Any:
 def _priority() -> Any:
     return pydantic.Field(
         None,
-        strict=True,
-        ge=1,
-        le=pool_service.MAX_PRIORITY,
         description="Lower runs first; when omitted, one after the pool's other queues.",
     )
 
@@ -141,7 +139,7 @@ class WorkPoolIn(pydantic.BaseModel):
 
     name: str = _name("pool")
     description: str = _description("")
-    concurrency_limit: int | None = _limit()
+    concurrency_limit: Limit | None = _limit()
     paused: bool = False
 
 
@@ -151,7 +149,7 @@ class WorkPoolUpdate(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
 
     description: str | None = _description(None)
-    concurrency_limit: int | None = _limit()
+    concurrency_limit: Limit | None = _limit()
     paused: bool | None = None
 
     def limit_change(self) -> int | records.Unset | None:
@@ -169,8 +167,8 @@ class WorkQueueIn(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
 
     name: str = _name("queue")
-    priority: int | None = _priority()
-    concurrency_limit: int | None = _limit()
+    priority: Priority | None = _priority()
+    concurrency_limit: Limit | None = _limit()
     description: str = _description("")
     paused: bool = False
 
@@ -180,8 +178,8 @@ class WorkQueueUpdate(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(extra="forbid")
 
-    priority: int | None = _priority()
-    concurrency_limit: int | None = _limit()
+    priority: Priority | None = _priority()
+    concurrency_limit: Limit | None = _limit()
     description: str | None = _description(None)
     paused: bool | None = None
 
