@@ -50,6 +50,8 @@ LAYERS = {
     # L4 verbs and doors: what flows call, and the one door for interfaces.
     "tarry.concurrency": 4,
     "tarry.deployments": 4,
+    "tarry.event_service": 4,
+    "tarry.events": 4,
     "tarry.limit_service": 4,
     "tarry.work_pools": 4,
     "tarry.messaging": 4,

@@ -201,6 +201,11 @@ class Settings:
     while a runaway `print(big_value)` costs the store 16 KiB, not megabytes per line.
     `TARRY_MAX_LOG_LINE_CHARS`."""
 
+    events_retention: float = 7 * 86400.0
+    """How long events are kept, in seconds (`TARRY_EVENTS_RETENTION`: seconds, or a
+    number with `s`, `m`, `h` or `d`, such as `7d`); older ones are deleted a few
+    thousand at a time by the scheduler. 0 keeps them for ever."""
+
     @property
     def resolved_public_url(self) -> str:
         """The public URL, with the server's own address filled in when unset."""
@@ -263,7 +268,26 @@ class Settings:
                 )
 
 
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _duration(name: str, raw: str) -> float:
+    text = raw.strip().lower()
+    unit = _UNITS.get(text[-1:], 0.0)
+    try:
+        seconds = float(text[:-1] if unit else text) * (unit or 1.0)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise errors.ConfigurationError(
+            f"TARRY_{name.upper()}={raw!r} is not a duration (seconds, or like 90s, 30m, 12h, 7d)"
+        )
+    return seconds
+
+
 def _parse(name: str, raw: str) -> object:
+    if name == "events_retention":
+        return _duration(name, raw)
     # A setting's default tells its kind: Path, float, int or str.
     kind: Callable[[str], object] = type(_DEFAULTS[name])
     try:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pydantic
 
-from tarry import errors, host, serialization, work_pools
+from tarry import errors, event_service, host, serialization, work_pools
 from tarry import schedules as scheduling
 from tarry.engine import runs, spec, steps
 from tarry.states import RunState
@@ -110,6 +110,13 @@ def deploy(
     )
     if schedules is not None:
         put_schedules(stored.name, schedules, paused=paused, hst=hst)
+    what = "created" if stored.created_at == record.created_at else "updated"
+    event_service.announce(
+        hst,
+        f"tarry.deployment.{what}",
+        event_service.deployment_resource(stored.name),
+        related=[event_service.related("flow", stored.flow_name)],
+    )
     return stored
 
 

@@ -7,6 +7,8 @@ threads:
   the runs of its slots up to `AHEAD_SECONDS` ahead (and at least `MIN_AHEAD` of
   them), as Scheduled runs keyed `(deployment, slot time)`, so two schedulers on
   one database make each run once;
+* the planning thread also deletes the events past their retention, every
+  `SWEEP_SECONDS` (`event_service.sweep`);
 * the releasing thread makes the runs whose time came Pending (workers claim them
   at once), after applying the schedule's `missed` policy to slots that passed
   while no scheduler ran, then idles until the next slot is due (at most
@@ -25,7 +27,7 @@ import uuid
 from collections.abc import Sequence
 
 from tarry import clock as clock_module
-from tarry import daemon, host, names, schedules, serialization
+from tarry import daemon, event_service, host, names, schedules, serialization
 from tarry.states import RunState
 from tarry.storage import records
 
@@ -35,6 +37,7 @@ __all__ = [
     "MAX_AHEAD",
     "MAX_IDLE_SECONDS",
     "MIN_AHEAD",
+    "SWEEP_SECONDS",
     "Scheduler",
     "ensure_scheduler",
     "scheduled_run_id",
@@ -50,6 +53,8 @@ MAX_IDLE_SECONDS = 1.0
 """The longest the scheduler idles: schedules another process stored are seen this soon."""
 GRACE_SECONDS = 60.0
 """A slot due this long before the scheduler looked is late, not yet missed."""
+SWEEP_SECONDS = 60.0
+"""How often the planning thread deletes the events past their retention."""
 _MAX_MISSED = 1000
 _RELEASE_BATCH = 500
 _SLOT_NAMESPACE = uuid.UUID("3b8f2d6a-91c4-4e57-a0b3-7c5d9e1f2a64")
@@ -226,10 +231,15 @@ class _Planner(daemon.Daemon):
     def __init__(self, scheduler: Scheduler) -> None:
         super().__init__("tarry-scheduler-plan")
         self._scheduler = scheduler
+        self._next_sweep = 0.0
 
     def _step(self) -> float:
         try:
             self._scheduler.plan_now()
+            if time.monotonic() >= self._next_sweep:
+                self._next_sweep = time.monotonic() + SWEEP_SECONDS
+                hst = self._scheduler.host
+                event_service.sweep(hst, hst.clock.now())
         except Exception:  # noqa: BLE001 - a failing store must not end the planner
             _log.exception("the tarry scheduler's planning failed; trying again")
         return MAX_IDLE_SECONDS

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Collection
 from typing import Any
 
-from tarry import boundary, deployments, errors, host, names
+from tarry import boundary, deployments, errors, event_service, host, names
 from tarry.engine import answers, mailbox
 from tarry.states import RETRYABLE, RunState, WaitKind, WaitStatus
 from tarry.storage import records
@@ -406,6 +406,10 @@ def set_schedule_active(
         hst.store.set_schedule_active(deployment_name, each, active, now)
         for each in ([slug] if slug is not None else known)
     ]
+    resource = event_service.deployment_resource(deployment_name)
+    for found in (c for c in changed if c is not None):
+        name = "tarry.schedule.resumed" if active else "tarry.schedule.paused"
+        event_service.announce(hst, name, resource, {"schedule": found.slug})
     return [found for found in changed if found is not None]
 
 

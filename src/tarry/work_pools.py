@@ -24,7 +24,7 @@ import logging
 import time
 from enum import StrEnum
 
-from tarry import errors, host
+from tarry import errors, event_service, host
 from tarry.storage import claiming, records
 
 __all__ = [
@@ -158,7 +158,9 @@ def create_work_pool(
         _limit("concurrency_limit", concurrency_limit),
         paused,
     )
-    return hst.store.put_work_pool(pool)
+    stored = hst.store.put_work_pool(pool)
+    _announce_pool(hst, name, "updated" if found else "created")
+    return stored
 
 
 def update_work_pool(
@@ -188,7 +190,10 @@ def update_work_pool(
             else _limit("concurrency_limit", concurrency_limit)
         ),
     )
-    return hst.store.put_work_pool(changed)
+    stored = hst.store.put_work_pool(changed)
+    if stored.paused != pool.paused:
+        _announce_pool(hst, name, "paused" if stored.paused else "resumed")
+    return stored
 
 
 def get_work_pool(name: str, *, hst: host.Host | None = None) -> records.WorkPoolRecord:
@@ -217,8 +222,10 @@ def delete_work_pool(name: str, *, hst: host.Host | None = None) -> None:
     """
     if name == DEFAULT_POOL:
         raise errors.WorkPoolRefused("the default work pool cannot be deleted; pause it instead")
-    if not (hst or host.get_host()).store.delete_work_pool(name):
+    hst = hst or host.get_host()
+    if not hst.store.delete_work_pool(name):
         raise errors.WorkPoolNotFound(name)
+    _announce_pool(hst, name, "deleted")
 
 
 def create_work_queue(
@@ -255,7 +262,9 @@ def create_work_queue(
         _limit("concurrency_limit", concurrency_limit),
         paused,
     )
-    return hst.store.put_work_queue(queue)
+    stored = hst.store.put_work_queue(queue)
+    _announce_queue(hst, pool, name, "created")
+    return stored
 
 
 def update_work_queue(
@@ -288,7 +297,10 @@ def update_work_queue(
             else _limit("concurrency_limit", concurrency_limit)
         ),
     )
-    return hst.store.put_work_queue(changed)
+    stored = hst.store.put_work_queue(changed)
+    if stored.paused != queue.paused:
+        _announce_queue(hst, pool, name, "paused" if stored.paused else "resumed")
+    return stored
 
 
 def get_work_queue(
@@ -335,6 +347,21 @@ def delete_work_queue(name: str, pool: str = DEFAULT_POOL, *, hst: host.Host | N
     if not hst.store.delete_work_queue(pool, name):
         get_work_pool(pool, hst=hst)
         raise errors.WorkQueueNotFound(pool, name)
+    _announce_queue(hst, pool, name, "deleted")
+
+
+def _announce_pool(hst: host.Host, name: str, what: str) -> None:
+    resource = {"tarry.resource.id": f"tarry.work-pool.{name}", "tarry.resource.name": name}
+    event_service.announce(hst, f"tarry.work-pool.{what}", resource)
+
+
+def _announce_queue(hst: host.Host, pool: str, name: str, what: str) -> None:
+    resource = {
+        "tarry.resource.id": f"tarry.work-queue.{pool}/{name}",
+        "tarry.resource.name": name,
+    }
+    related = [event_service.related("work-pool", pool)]
+    event_service.announce(hst, f"tarry.work-queue.{what}", resource, related=related)
 
 
 def ensure_work_queue(

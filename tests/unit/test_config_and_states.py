@@ -39,11 +39,22 @@ def test_explicit_arguments_win_over_the_environment() -> None:
         ({"TARRY_LEASE_SECONDS": "soon"}, "TARRY_LEASE_SECONDS='soon' is not a valid float"),
         ({"TARRY_SQLITE_SYNCHRONOUS": "fast"}, "must be FULL, NORMAL, EXTRA or OFF"),
         ({"TARRY_LEASE_SECONDS": "0"}, "greater than 0"),
+        ({"TARRY_EVENTS_RETENTION": "a week"}, "TARRY_EVENTS_RETENTION='a week' is not a dura"),
+        ({"TARRY_EVENTS_RETENTION": "-1d"}, "is not a duration"),
     ],
 )
 def test_bad_settings_say_which_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(errors.ConfigurationError, match=message):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"), [("3600", 3600.0), ("90s", 90.0), ("30m", 1800.0), ("12h", 43200.0),
+                         ("7d", 604800.0), ("0", 0.0)]
+)  # fmt: skip
+def test_events_retention_is_seconds_or_a_duration(raw: str, seconds: float) -> None:
+    assert Settings.from_env({"TARRY_EVENTS_RETENTION": raw}).events_retention == seconds
+    assert Settings.from_env({}).events_retention == 7 * 86400
 
 
 def test_final_states_have_no_way_out_but_a_retry() -> None:

@@ -2,8 +2,8 @@
 
 The built-in events are written by the triggers of `0014_events.sql`, once per
 statement, in the transaction of their change; every transaction that stores
-events sends one notification (`{"event": "events"}` on `tarry_wake`), which
-rings the bell of every process that listens, this one included.
+events sends one notification on channel `tarry_events`, which rings the bell of
+every process that follows events (`subscribe_events`), this one included.
 
 Transactions may commit their events out of `seq` order, so `events_after`
 returns only events below the *horizon* (`events.Horizon`): every writer holds a
@@ -96,6 +96,7 @@ class PostgresEvents(event_sql.EventReads):
             listen, self._bell_heard = not self._bell_heard, True
         if listen:
             self._listener.subscribe(lambda wake: _ring_on(wake, bell))
+            self._listener.hear_events()
         return bell.subscribe(callback)
 
 

@@ -38,6 +38,8 @@ __all__ = ["Listener"]
 
 _log = logging.getLogger(__name__)
 _CHANNEL = "tarry_wake"
+_EVENTS_CHANNEL = "tarry_events"
+"""Where the transactions that store events announce them (one notification each)."""
 _TIMER_LOCK = 0x7A78
 """First key of the advisory lock that gives the timer duty (the second is the schema's)."""
 _WAIT_SECONDS = 0.25
@@ -72,6 +74,9 @@ class Listener:
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self.holds_timer_duty = False
         """Whether this process fires due timers now."""
+        # Whether to listen on `tarry_events` too, and whether this session does.
+        self._events_wanted = False
+        self._events_heard = False
         # Owners whose liveness lock this session should hold, and those it holds.
         self._wanted: dict[str, OnLost] = {}
         self._held: set[str] = set()
@@ -106,6 +111,11 @@ class Listener:
             self._callbacks.append(callback)
         self.start()
         return lambda: self._unsubscribe(callback)
+
+    def hear_events(self) -> None:
+        """Also listen on channel `tarry_events`: each notification pushes `Wake("events")`."""
+        self._events_wanted = True
+        self.start()
 
     def _unsubscribe(self, callback: Callable[[wakeups.Wake], None]) -> None:
         with self._lock, contextlib.suppress(ValueError):
@@ -157,8 +167,12 @@ class Listener:
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + _GONE_CHECK_SECONDS
                 self._look_for_gone_owners(conn)
+            if self._events_wanted and not self._events_heard:
+                conn.execute(f"LISTEN {_EVENTS_CHANNEL}")
+                self._events_heard = True
             for notify in conn.notifies(timeout=_WAIT_SECONDS):
-                self._push(_wake_of(notify.payload))
+                events = notify.channel == _EVENTS_CHANNEL
+                self._push(wakeups.Wake("events") if events else _wake_of(notify.payload))
 
     def _hold_wanted(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
         with self._lock:
@@ -199,6 +213,7 @@ class Listener:
 
     def _disconnect(self) -> None:
         self.holds_timer_duty = False  # the lock ends with the session
+        self._events_heard = False
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(psycopg.Error):

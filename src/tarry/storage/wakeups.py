@@ -17,7 +17,8 @@ class Wake:
     `run_id` reached a final state. `run_cancelled`: `run_id` was cancelled.
     `resync`: pushes may have been missed (the store reconnected); look again.
     `owner_gone`: a process that leases runs is gone (`Store.gone_owners` names
-    it): take its runs over now.
+    it): take its runs over now. `events`: a transaction stored events (pushed only
+    once the store was asked to follow them, `Store.subscribe_events`).
     """
 
     event: str

@@ -12,6 +12,7 @@ import json
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -21,7 +22,15 @@ import pytest
 
 from tarry import errors, storage
 from tarry.states import RunState, WaitStatus
-from tarry.storage import MessageRecord, RunRecord, StateChange, open_store, postgres_ops, records
+from tarry.storage import (
+    MessageRecord,
+    RunRecord,
+    StateChange,
+    events,
+    open_store,
+    postgres_ops,
+    records,
+)
 from tarry.storage.postgres import PostgresStore, _describe
 from tests.conftest import empty_postgres_schema, postgres_session_url
 from tests.contract.support import (
@@ -426,3 +435,43 @@ def test_a_nul_in_a_log_line_is_marked_and_lines_of_unknown_runs_are_dropped(
     stores[0].add_logs([log_record("no-such-run", "lost"), log_record(run.id, "a\x00b")])
 
     assert [log.message for log in stores[0].get_logs(run.id)] == ["a\ufffdb"]
+
+
+# -- events ------------------------------------------------------------------------------
+
+
+def _event(name: str) -> events.EventRecord:
+    return events.EventRecord(
+        str(uuid.uuid4()), NOW, name, {events.RESOURCE_ID: "shop.order.1"}, received=NOW
+    )
+
+
+def test_events_stored_by_one_process_ring_the_others(stores: list[PostgresStore]) -> None:
+    rung = threading.Event()
+    stop = stores[1].subscribe_events(rung.set)
+    try:
+        time.sleep(0.3)  # the listener's LISTEN takes a turn of its loop
+        stores[0].add_events([_event("shop.order.placed")])
+        assert rung.wait(5.0)
+    finally:
+        stop()
+
+
+def test_a_reader_never_passes_an_event_still_in_flight(
+    stores: list[PostgresStore], url: str
+) -> None:
+    start = stores[0].last_event_seq()
+    early = _event("shop.early")
+    with psycopg.connect(url) as conn:  # a transaction that took its seq and has not committed
+        conn.execute(postgres_ops.QUERIES["event_lock"])
+        conn.execute(
+            postgres_ops.QUERIES["add_events"],
+            postgres_ops.columns([events.to_params(early)]),
+        )
+        stores[1].add_events([_event("shop.late")])  # a higher seq, committed first
+
+        assert stores[2].events_after(start, 10) == []
+        conn.commit()
+
+    found = stores[2].events_after(start, 10)
+    assert [e.event for e in found] == ["shop.early", "shop.late"]

@@ -2,8 +2,9 @@
 -- resources it relates to. `seq` orders them for readers that follow the stream.
 -- The triggers write the built-in events of runs, input waits and messages in the
 -- transaction of the change, once per statement (so a one-statement change stays
--- one statement), and announce them on `tarry_wake` (one notification per
--- transaction: PostgreSQL folds identical ones). Every writer of events holds the
+-- one statement), and announce them on channel `tarry_events` (one notification per
+-- transaction: PostgreSQL folds identical ones; only processes that follow events
+-- listen to it). Every writer of events holds the
 -- shared lock `tarry_event_lock` from before it takes a `seq` until it commits, so
 -- a reader can tell up to which `seq` nothing is still in flight
 -- (`storage.events.Horizon`). `storage/events.py` builds the same events in Python.
@@ -28,7 +29,7 @@ CREATE FUNCTION tarry_event_lock() RETURNS void LANGUAGE sql AS $$
 $$;
 
 CREATE FUNCTION tarry_events_stored() RETURNS void LANGUAGE sql AS $$
-    SELECT pg_notify('tarry_wake', '{"event":"events","run_id":""}');
+    SELECT pg_notify('tarry_events', '');
 $$;
 
 CREATE FUNCTION tarry_state_type(state TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE AS $$
