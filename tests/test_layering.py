@@ -18,7 +18,6 @@ PACKAGE = Path(tarry.__file__).parent
 #: import modules of its own layer or below, never above; see docs/architecture.md.
 LAYERS = {
     # L0 base: pure building blocks, no tarry imports above them.
-    "tarry._automation_errors": 0,
     "tarry._lazy": 0,
     "tarry._version": 0,
     "tarry.boundary": 0,

@@ -26,6 +26,7 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     │       └── ConcurrencyLimitMissing  (also ConcurrencySlotAcquisitionError) strict, none
     ├── WorkPoolRefused (ValueError) a pool or queue change that cannot be made
     ├── ConcurrencyLimitRefused (ValueError) a concurrency limit that cannot be made so
+    ├── AutomationNameTaken (ValueError) another automation has this name
     ├── ConcurrencySlotAcquisitionError  slots that cannot be taken (too many, no decay)
     │   └── AcquireConcurrencySlotTimeoutError (TimeoutError)  no room within the timeout
     ├── RunEnded                    the run has ended; it cannot be changed
@@ -67,6 +68,7 @@ from tarry.errors import _core, _input, _signals
 from tarry.errors._core import (
     AcquireConcurrencySlotTimeoutError,
     ApprovalRejected,
+    AutomationNameTaken,
     CacheKeyError,
     CannotRespond,
     ConcurrencyLimitMissing,
@@ -127,6 +129,7 @@ __all__ = [
     "AcquireConcurrencySlotTimeoutError",
     "AlreadyAnswered",
     "ApprovalRejected",
+    "AutomationNameTaken",
     "CacheKeyError",
     "CannotRespond",
     "ConcurrencyLimitMissing",

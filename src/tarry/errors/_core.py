@@ -7,6 +7,7 @@ import dataclasses
 __all__ = [
     "AcquireConcurrencySlotTimeoutError",
     "ApprovalRejected",
+    "AutomationNameTaken",
     "CacheKeyError",
     "CannotRespond",
     "ConcurrencyLimitMissing",
@@ -199,6 +200,16 @@ class ConcurrencyLimitNotFound(NotFound):
 
 class ConcurrencyLimitRefused(TarryError, ValueError):
     """A concurrency limit that cannot be made so (a bad name or value, or it exists)."""
+
+
+class AutomationNameTaken(TarryError, ValueError):
+    """Another automation has this name: automation names are unique."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"an automation named {name!r} exists; choose another name or update that one"
+        )
+        self.name = name
 
 
 class ConcurrencySlotAcquisitionError(TarryError):

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from tarry import _automation_errors
+from tarry import errors
 from tarry.storage import automations
 
 __all__ = [
@@ -178,7 +178,7 @@ class AutomationWrites(AutomationReads):
             if bool(execute("automation_exists", {"id": record.id})) == create:
                 return False
             if execute("automation_name_taken", {"name": record.name, "id": record.id}):
-                raise _automation_errors.AutomationNameTaken(record.name)
+                raise errors.AutomationNameTaken(record.name)
             return bool(execute("insert_automation" if create else "update_automation", params))
 
         return self._automation_write(op)

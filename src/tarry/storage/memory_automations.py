@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from tarry import _automation_errors, errors, interrupts
+from tarry import errors, interrupts
 from tarry.storage import automations
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class MemoryAutomations:
             if (known is not None) == create:
                 return False
             if any(a.name == record.name and a.id != record.id for a in stored.values()):
-                raise _automation_errors.AutomationNameTaken(record.name)
+                raise errors.AutomationNameTaken(record.name)
             if known is not None:
                 record = dataclasses.replace(record, created_at=known.created_at)
             stored[record.id] = record

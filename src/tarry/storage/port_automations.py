@@ -30,7 +30,7 @@ class AutomationStore(Protocol):
             an automation has this id, or not `create` and none has.
 
         Raises:
-            _automation_errors.AutomationNameTaken: Another automation has this name
+            errors.AutomationNameTaken: Another automation has this name
                 (nothing changed).
         """
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.rows import DictRow
 
-from tarry import _automation_errors, errors
+from tarry import errors
 from tarry.storage import automation_sql, automations, sqlfiles
 
 __all__ = ["PostgresAutomations"]
@@ -45,7 +45,7 @@ class PostgresAutomations(automation_sql.AutomationWrites):
             # Two creations of one name at once: the check passed for both, the
             # unique index refused the second.
             if _violates(exc, psycopg.errors.UniqueViolation, _NAME_CONSTRAINT):
-                raise _automation_errors.AutomationNameTaken(_name_of(exc)) from exc
+                raise errors.AutomationNameTaken(_name_of(exc)) from exc
             raise
 
     def commit_evaluation(self, commit: automations.EvaluationCommit) -> bool:

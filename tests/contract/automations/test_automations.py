@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tarry import _automation_errors
+from tarry import errors
 from tarry.storage import automations
 from tests.contract.automations.support import at_once, automation, evaluation, firing
 from tests.contract.support import T0
@@ -54,10 +54,10 @@ def test_a_second_automation_of_the_same_name_is_refused(store: AutomationStore)
     store.put_automation(automation("a1", "nightly"), create=True)
     store.put_automation(automation("a2", "weekly"), create=True)
 
-    with pytest.raises(_automation_errors.AutomationNameTaken, match="'nightly'") as taken:
+    with pytest.raises(errors.AutomationNameTaken, match="'nightly'") as taken:
         store.put_automation(automation("a3", "nightly"), create=True)
     assert taken.value.name == "nightly"
-    with pytest.raises(_automation_errors.AutomationNameTaken):
+    with pytest.raises(errors.AutomationNameTaken):
         store.put_automation(automation("a2", "nightly"), create=False)
 
     assert store.get_automation("a3") is None
@@ -130,6 +130,6 @@ def test_racing_creations_of_one_name_store_one(store: AutomationStore) -> None:
     outcomes = at_once(*creations)
 
     assert outcomes.count(True) == 1
-    taken = [o for o in outcomes if isinstance(o, _automation_errors.AutomationNameTaken)]
+    taken = [o for o in outcomes if isinstance(o, errors.AutomationNameTaken)]
     assert len(taken) == 5
     assert [a.name for a in store.list_automations()] == ["contested"]
