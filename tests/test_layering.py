@@ -47,6 +47,8 @@ LAYERS = {
     # L3 engine: durable execution.
     "tarry.engine": 3,
     # L4 verbs and doors: what flows call, and the one door for interfaces.
+    "tarry.automation_service": 4,
+    "tarry.automations": 4,
     "tarry.concurrency": 4,
     "tarry.deployments": 4,
     "tarry.event_service": 4,

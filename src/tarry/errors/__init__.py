@@ -22,11 +22,13 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     │   ├── ScheduleNotFound        the deployment has no schedule of this slug
     │   ├── WorkPoolNotFound        no work pool has this name
     │   ├── WorkQueueNotFound       the work pool has no queue of this name
-    │   └── ConcurrencyLimitNotFound  no global concurrency limit has this name
-    │       └── ConcurrencyLimitMissing  (also ConcurrencySlotAcquisitionError) strict, none
+    │   ├── ConcurrencyLimitNotFound  no global concurrency limit has this name
+    │   │   └── ConcurrencyLimitMissing  (also ConcurrencySlotAcquisitionError) strict, none
+    │   └── AutomationNotFound (ValueError)  no automation has this id or name
     ├── WorkPoolRefused (ValueError) a pool or queue change that cannot be made
     ├── ConcurrencyLimitRefused (ValueError) a concurrency limit that cannot be made so
     ├── AutomationNameTaken (ValueError) another automation has this name
+    ├── AutomationInvalid (ValueError) an automation's trigger or actions do not fit
     ├── ConcurrencySlotAcquisitionError  slots that cannot be taken (too many, no decay)
     │   └── AcquireConcurrencySlotTimeoutError (TimeoutError)  no room within the timeout
     ├── RunEnded                    the run has ended; it cannot be changed
@@ -68,7 +70,9 @@ from tarry.errors import _core, _input, _signals
 from tarry.errors._core import (
     AcquireConcurrencySlotTimeoutError,
     ApprovalRejected,
+    AutomationInvalid,
     AutomationNameTaken,
+    AutomationNotFound,
     CacheKeyError,
     CannotRespond,
     ConcurrencyLimitMissing,
@@ -129,7 +133,9 @@ __all__ = [
     "AcquireConcurrencySlotTimeoutError",
     "AlreadyAnswered",
     "ApprovalRejected",
+    "AutomationInvalid",
     "AutomationNameTaken",
+    "AutomationNotFound",
     "CacheKeyError",
     "CannotRespond",
     "ConcurrencyLimitMissing",
