@@ -67,6 +67,8 @@ LAYERS = {
     "tarry.worker": 4,
     # L5 surfaces: HTTP, mail replies, the client.
     "tarry.client": 5,
+    "tarry.client_automation_calls": 5,
+    "tarry.client_automations": 5,
     "tarry.client_calls": 5,
     "tarry.client_limit_calls": 5,
     "tarry.client_limits": 5,

@@ -48,7 +48,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
-from tarry import _lazy, _version, client_limits, client_pools, config, errors
+from tarry import _lazy, _version, client_automations, client_limits, client_pools, config, errors
 from tarry import client_calls as calls
 from tarry.client_calls import NOT_JSON, Call, Subject, decode_body, default_url, read_response
 from tarry.states import RunState
@@ -124,7 +124,12 @@ def _resolve(url: str | None, token: str | None) -> tuple[str, str]:
     )
 
 
-class Client(_BaseClient, client_pools.WorkPoolMethods, client_limits.ConcurrencyLimitMethods):
+class Client(
+    _BaseClient,
+    client_pools.WorkPoolMethods,
+    client_limits.ConcurrencyLimitMethods,
+    client_automations.AutomationMethods,
+):
     """A synchronous client of a tarry server's API; use it as a context manager.
 
     Args:
@@ -416,7 +421,10 @@ class Client(_BaseClient, client_pools.WorkPoolMethods, client_limits.Concurrenc
 
 
 class AsyncClient(
-    _BaseClient, client_pools.AsyncWorkPoolMethods, client_limits.AsyncConcurrencyLimitMethods
+    _BaseClient,
+    client_pools.AsyncWorkPoolMethods,
+    client_limits.AsyncConcurrencyLimitMethods,
+    client_automations.AsyncAutomationMethods,
 ):
     """Async version of `Client`; use it as an async context manager.
 

@@ -75,6 +75,8 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (errors.FlowLoadError, 409, "flow_not_loadable"),
     (errors.WorkPoolRefused, 409, "work_pool_refused"),
     (errors.ConcurrencyLimitRefused, 409, "concurrency_limit_refused"),
+    (errors.AutomationNameTaken, 409, "automation_name_taken"),
+    (errors.AutomationInvalid, 422, "invalid_automation"),
 ]
 
 
