@@ -23,21 +23,19 @@ What each call sends and how its answer is read is decided once, by pure code in
 status and JSON body into a result or a tarry error. `Client` and `AsyncClient`
 only do the I/O, as httpx's clients share `Auth.auth_flow`.
 
-Results are the API's own models from `tarry.web.schemas` (`RunOut`,
-`RunDetailOut`, `LogOut`, `InputOut`, `AnswerOut`, `MessageOut`, `DeploymentOut`,
-`WorkPoolOut`, `WorkQueueOut` of the work pool methods in `tarry.client_pools`, and
-`ConcurrencyLimitOut` of the concurrency limit methods in `tarry.client_limits`).
-List methods return one page as a list: ask for the next one with `offset`
-increased by `limit`; a page shorter than `limit` is the last.
+Results are the API's own models (`RunOut`, `RunDetailOut`, `LogOut`, `InputOut`,
+`AnswerOut`, `MessageOut`, `DeploymentOut` from `tarry.web.schemas`; the mixins of
+`client_pools`, `client_limits` and `client_automations` return theirs). List
+methods return one page as a list: ask for the next one with `offset` increased by
+`limit`; a page shorter than `limit` is the last.
 
 Errors are tarry's exceptions, carrying the server's message: the API's error `code`
 picks the class (`not_found` raises `RunNotFound`, `WaitNotFound` or
 `DeploymentNotFound` by what the call names; `invalid_input` raises `InputInvalid`
 with its `field_errors`; the table is in `docs/server.md`, "Python client").
-No server at the URL (connection refused, unknown host) and an address that is
-not a tarry API raise `errors.ConfigurationError` too. Other transport failures
-(a read timeout, a connection dropped mid-answer) are raised as httpx's own
-`httpx.TransportError`.
+No server at the URL (connection refused, unknown host) and an address that is not a
+tarry API raise `errors.ConfigurationError` too. Other transport failures (a read
+timeout, a connection dropped mid-answer) are raised as httpx's `httpx.TransportError`.
 """
 
 from __future__ import annotations
