@@ -20,6 +20,7 @@ from rich.table import Column, Table
 from typer._click import exceptions as click_errors  # typer 0.29 bundles click: its errors
 
 from tarry import _version, config, errors, host, loader, serialization, service, work_pools, worker
+from tarry.cli import automations as automation_commands
 from tarry.cli import deployments
 from tarry.cli import limits as limit_commands
 from tarry.cli import pools as pool_commands
@@ -50,6 +51,7 @@ app.add_typer(pool_commands.queue_app, name="work-queue")
 app.add_typer(limit_commands.gcl_app, name="global-concurrency-limit")
 app.add_typer(limit_commands.gcl_app, name="gcl", help="Alias of global-concurrency-limit.")
 app.add_typer(limit_commands.tag_app, name="concurrency-limit")
+app.add_typer(automation_commands.app, name="automation")
 
 
 def _print_version(asked: bool) -> None:
