@@ -19,6 +19,7 @@ This module puts the UI together; the pages live in their own modules:
 * `tarry.web.flow_pages`: flows, with their deployments and recent runs.
 * `tarry.web.pool_pages`: work pools and queues, their Pause/Resume and limits.
 * `tarry.web.limit_pages`: the Concurrency page: global and tag limits, their holders.
+* `tarry.web.automation_pages`: the Automations pages: the list, one with its firings, new.
 * `tarry.web.answer_form`, `tarry.web.formatting`, `tarry.safe_markdown`: what
   the pages show.
 """
@@ -29,6 +30,7 @@ from fastapi import FastAPI
 
 from tarry.safe_markdown import render_markdown
 from tarry.web import (
+    automation_pages,
     deployment_pages,
     flow_pages,
     input_pages,
@@ -57,5 +59,6 @@ def install(app: FastAPI) -> None:
     app.include_router(flow_pages.router)
     app.include_router(pool_pages.router)
     app.include_router(limit_pages.router)
+    app.include_router(automation_pages.router)
     app.add_exception_handler(login.LoginRequired, login.redirect_to_login)
     app.state.error_page = error_page
