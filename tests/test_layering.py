@@ -47,6 +47,7 @@ LAYERS = {
     # L3 engine: durable execution.
     "tarry.engine": 3,
     # L4 verbs and doors: what flows call, and the one door for interfaces.
+    "tarry.automation_runtime": 4,
     "tarry.automation_service": 4,
     "tarry.automations": 4,
     "tarry.concurrency": 4,

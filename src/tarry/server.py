@@ -20,7 +20,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from tarry import deployments, errors, host, loader, scheduler, service
+from tarry import automation_runtime, deployments, errors, host, loader, scheduler, service
 from tarry.engine import spec, watcher
 from tarry.replies import receivers
 from tarry.states import RunState
@@ -59,6 +59,7 @@ def _lifespan(hst: host.Host, max_runs: int) -> web_app.Lifespan:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         watcher.ensure_watcher(hst)
         scheduler.ensure_scheduler(hst)
+        automation_runtime.ensure_automations(hst)
         stop_receivers = receivers.start_mail_receivers(hst)
         embedded = Worker(hst, max_runs=max_runs) if max_runs > 0 else None
         thread = None

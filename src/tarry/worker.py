@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tarry import deployments, errors, host, scheduler, work_pools
+from tarry import automation_runtime, deployments, errors, host, scheduler, work_pools
 from tarry import schedules as scheduling
 from tarry.engine import runs, spec, watcher
 from tarry.outbound import dispatch
@@ -239,6 +239,8 @@ class Worker:
         watcher.ensure_watcher(self.host)
         # Sends what any process queued, including processes that have gone.
         dispatch.ensure_dispatcher(self.host)
+        # Automations act where the timers are served: any worker may be that process.
+        automation_runtime.ensure_automations(self.host)
         unlisten = self.host.store.listen(self._on_wake)
         # Before the first claim: a run this worker holds is taken over at once if it dies.
         self.host.hold_owner(wait=True)

@@ -259,3 +259,17 @@ def test_for_each_labels_read_the_resource_or_a_related_one() -> None:
     assert labels.resource_label("tarry.resource.id", resource, related) == "tarry.flow-run.1"
     assert labels.resource_label("related:flow:tarry.resource.name", resource, related) == "etl"
     assert labels.resource_label("related:tag:tarry.resource.name", resource, related) is None
+
+
+def test_an_action_template_that_cannot_compile_is_refused_when_made() -> None:
+    with pytest.raises(pydantic.ValidationError, match=r"actions\[1\] \(send-notification\)"):
+        parse.parse_automation(
+            {
+                "name": "a",
+                "trigger": {"expect": ["x"]},
+                "actions": [
+                    {"type": "do-nothing"},
+                    {"type": "send-notification", "to": "a@example.com", "body": "{{ event.id "},
+                ],
+            }
+        )

@@ -167,8 +167,14 @@ class AutomationReads:
 class AutomationWrites(AutomationReads):
     """The `AutomationStore` writes of both SQL stores but `commit_evaluation`."""
 
-    def _automation_write(self, op: Callable[[Execute], T]) -> T:
+    def _automation_write(self, op: Callable[[Execute], T], *, durable: bool = True) -> T:
         raise NotImplementedError
+
+    def _automation_statement(
+        self, query: str, params: dict[str, Any], *, durable: bool = True
+    ) -> Sequence[Any]:
+        """Run one named write as its own transaction; the rows it returned."""
+        return self._automation_write(lambda execute: execute(query, params), durable=durable)
 
     def put_automation(self, record: automations.AutomationRecord, *, create: bool) -> bool:
         """See `Store.put_automation`."""
@@ -199,7 +205,7 @@ class AutomationWrites(AutomationReads):
     def set_automation_enabled(self, automation_id: str, enabled: bool, at: float) -> bool:
         """See `Store.set_automation_enabled`."""
         params = {"id": automation_id, "enabled": enabled, "at": at}
-        return self._automation_write(lambda ex: bool(ex("set_automation_enabled", params)))
+        return bool(self._automation_statement("set_automation_enabled", params))
 
     def settle_action(
         self,
@@ -210,6 +216,7 @@ class AutomationWrites(AutomationReads):
         *,
         at: float,
         retry_at: float | None = None,
+        durable: bool = True,
     ) -> bool:
         """See `Store.settle_action`."""
         automations.check_settlement(status, retry_at)
@@ -222,4 +229,4 @@ class AutomationWrites(AutomationReads):
             "retry_at": retry_at,
             "settled_at": at if settled else None,
         }
-        return self._automation_write(lambda ex: bool(ex("settle_action", params)))
+        return bool(self._automation_statement("settle_action", params, durable=durable))

@@ -109,7 +109,8 @@ class FiringRecord:
     """One time an automation fired (or resolved): the reason its actions run."""
 
     id: str
-    """Its id; the actions' idempotency identities derive from it."""
+    """Its id; the actions' idempotency identities derive from it. Stored once: a
+    commit that names a stored firing again leaves it (and its actions) as it is."""
     automation_id: str
     """The automation that fired; kept when the automation is deleted (history)."""
     fired_at: float

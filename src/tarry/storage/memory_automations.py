@@ -116,9 +116,7 @@ class MemoryAutomations:
             tables = self._automation_tables()
             if not _current(tables, commit):
                 return False
-            firings = [(f, a) for f, a in commit.firings if f.automation_id in tables.stored]
-            _check_new(tables, firings)
-            _apply(tables, commit, firings)
+            _apply(tables, commit, _checked(tables, commit.firings))
             return True
 
     def due_actions(
@@ -145,6 +143,7 @@ class MemoryAutomations:
         *,
         at: float,
         retry_at: float | None = None,
+        durable: bool = True,
     ) -> bool:
         """See `Store.settle_action`."""
         automations.check_settlement(status, retry_at)
@@ -188,25 +187,38 @@ def _apply(
     for timer in commit.put_timers:
         if timer.automation_id in alive:
             tables.timers[(timer.automation_id, timer.key)] = timer
+    # Row by row as the SQL stores' `ON CONFLICT DO NOTHING`: what is stored stays.
     for firing, actions in firings:
-        tables.firings[firing.id] = firing
+        tables.firings.setdefault(firing.id, firing)
         for action in actions:
-            tables.actions[(firing.id, action.index)] = dataclasses.replace(
-                action, firing_id=firing.id, status=automations.ActionStatus(action.status)
-            )
+            tables.actions.setdefault((firing.id, action.index), action)
 
 
-def _check_new(
+def _checked(
     tables: _Tables,
     firings: Sequence[tuple[automations.FiringRecord, Sequence[automations.ActionRecord]]],
-) -> None:
-    # What the SQL stores' primary keys refuse, refused here too.
-    ids = [f.id for f, _ in firings]
-    if len(set(ids)) < len(ids) or any(i in tables.firings for i in ids):
-        raise errors.StoreError("a firing with this id is stored already")
+) -> list[tuple[automations.FiringRecord, list[automations.ActionRecord]]]:
+    """The firings of automations that exist, their actions' status and firing id set.
+
+    Raises:
+        ValueError: An action's status is not an `ActionStatus`.
+        errors.StoreError: A firing's kind is not one of `FIRING_KINDS` (the SQL
+            stores' check constraint refuses it too).
+    """
+    kept = []
     for firing, actions in firings:
-        if len({a.index for a in actions}) < len(actions):
-            raise errors.StoreError(f"firing {firing.id} has two actions of one index")
+        if firing.kind not in automations.FIRING_KINDS:
+            raise errors.StoreError(f"firing {firing.id} has no kind the store knows")
+        if firing.automation_id in tables.stored:
+            kept.append((firing, [_of_firing(firing, a) for a in actions]))
+    return kept
+
+
+def _of_firing(
+    firing: automations.FiringRecord, action: automations.ActionRecord
+) -> automations.ActionRecord:
+    status = automations.ActionStatus(action.status)
+    return dataclasses.replace(action, firing_id=firing.id, status=status)
 
 
 def _current(tables: _Tables, commit: automations.EvaluationCommit) -> bool:

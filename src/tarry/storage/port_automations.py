@@ -95,7 +95,10 @@ class AutomationStore(Protocol):
         transaction, the states and timers are deleted and put and the firings
         and their actions inserted (each action's `firing_id` is its firing's).
         States, timers and firings of an automation deleted meanwhile are left
-        out. Otherwise (another evaluator committed) nothing is written.
+        out, and a firing or action already stored (same id, same firing and
+        index) stays as it is: firing ids are deterministic, so writing one again
+        is a no-op, not an error. Otherwise (another evaluator committed) nothing
+        is written.
 
         Args:
             commit: What to write.
@@ -104,8 +107,8 @@ class AutomationStore(Protocol):
             Whether it was written.
 
         Raises:
-            errors.StoreError: The write failed, or a firing id is stored already
-                (nothing written).
+            ValueError: An action's status is not an `ActionStatus` (nothing written).
+            errors.StoreError: The write failed (nothing written).
         """
 
     def due_actions(
@@ -130,6 +133,7 @@ class AutomationStore(Protocol):
         *,
         at: float,
         retry_at: float | None = None,
+        durable: bool = True,
     ) -> bool:
         """Record how an attempt of a pending action ended; `attempts` grows by one.
 
@@ -143,6 +147,10 @@ class AutomationStore(Protocol):
             detail: What the attempt said.
             at: When the attempt ended.
             retry_at: When to try again (only with `PENDING`).
+            durable: `False` lets the write return before it reaches the disk: it
+                survives a crash of the process, but a power loss may undo it, and
+                the action is then due again. Fine for an action whose effect is
+                idempotent by its `(firing_id, index)` identity.
 
         Returns:
             Whether it was changed: `False` when there is no such action or it is not

@@ -9,7 +9,7 @@ cursor moved), which aborts the transaction: nothing of it is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -38,15 +38,28 @@ class PostgresAutomations(automation_sql.AutomationWrites):
     def _transaction(self, op: Callable[[Conn], T], *, durable: bool = True) -> T:
         raise NotImplementedError
 
-    def _automation_write(self, op: Callable[[automation_sql.Execute], T]) -> T:
+    def _automation_write(
+        self, op: Callable[[automation_sql.Execute], T], *, durable: bool = True
+    ) -> T:
         try:
-            return self._transaction(lambda conn: op(_executor(conn)))
+            return self._transaction(lambda conn: op(_executor(conn)), durable=durable)
         except errors.StoreError as exc:
             # Two creations of one name at once: the check passed for both, the
             # unique index refused the second.
             if _violates(exc, psycopg.errors.UniqueViolation, _NAME_CONSTRAINT):
                 raise errors.AutomationNameTaken(_name_of(exc)) from exc
             raise
+
+    def _returning(self, query: str, params: dict[str, Any]) -> list[DictRow]:
+        raise NotImplementedError
+
+    def _automation_statement(
+        self, query: str, params: dict[str, Any], *, durable: bool = True
+    ) -> Sequence[Any]:
+        if not durable:  # `synchronous_commit` is set per transaction
+            return self._automation_write(lambda execute: execute(query, params), durable=False)
+        # One statement in autocommit: one round trip, where a transaction takes two.
+        return self._returning(query, params)
 
     def commit_evaluation(self, commit: automations.EvaluationCommit) -> bool:
         """See `Store.commit_evaluation`."""

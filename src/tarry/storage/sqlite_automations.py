@@ -25,8 +25,10 @@ class SqliteAutomations(automation_sql.AutomationWrites):
     def _write(self, op: Callable[[sqlite3.Connection], T], durable: bool = True) -> T:
         raise NotImplementedError
 
-    def _automation_write(self, op: Callable[[automation_sql.Execute], T]) -> T:
-        return self._write(lambda conn: op(_executor(conn)))
+    def _automation_write(
+        self, op: Callable[[automation_sql.Execute], T], *, durable: bool = True
+    ) -> T:
+        return self._write(lambda conn: op(_executor(conn)), durable)
 
     def commit_evaluation(self, commit: automations.EvaluationCommit) -> bool:
         """See `Store.commit_evaluation`."""

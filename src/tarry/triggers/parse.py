@@ -16,7 +16,7 @@ from typing import Any
 import pydantic
 
 from tarry.triggers import actions as actions_module
-from tarry.triggers import models
+from tarry.triggers import models, templates
 
 __all__ = [
     "AutomationSpec",
@@ -65,6 +65,33 @@ class AutomationSpec(pydantic.BaseModel):
         if not (self.actions or self.actions_on_trigger or self.actions_on_resolve):
             raise ValueError("an automation needs at least one action (`do-nothing` is one)")
         return self
+
+    @pydantic.model_validator(mode="after")
+    def _templates_compile(self) -> AutomationSpec:
+        # A template that cannot compile is refused now, not when the automation fires.
+        lists = {
+            "actions": self.actions,
+            "actions_on_trigger": self.actions_on_trigger,
+            "actions_on_resolve": self.actions_on_resolve,
+        }
+        for field, actions in lists.items():
+            for index, action in enumerate(actions):
+                for text in _strings(action.model_dump(mode="json", exclude={"type"})):
+                    try:
+                        templates.check(text)
+                    except ValueError as error:
+                        raise ValueError(f"{field}[{index}] ({action.label}): {error}") from None
+        return self
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if "{{" in value or "{%" in value else []
+    if isinstance(value, dict):
+        return [text for each in value.values() for text in _strings(each)]
+    if isinstance(value, list):
+        return [text for each in value for text in _strings(each)]
+    return []
 
 
 _TRIGGER: pydantic.TypeAdapter[models.TriggerTypes] = pydantic.TypeAdapter(models.TriggerTypes)

@@ -116,3 +116,24 @@ def test_a_version_14_postgres_schema_is_upgraded_with_cursor_zero(postgres_url:
         cursors = conn.execute("SELECT count(*) FROM automation_cursor").fetchone()
     assert versions.count(AUTOMATIONS) == 1
     assert cursors == (1,)
+
+
+def test_a_settlement_that_does_not_wait_for_the_disk_outlives_the_store(
+    durable_adapter: Adapter, tmp_path: Path
+) -> None:
+    first = durable_adapter.open(tmp_path)
+    first.put_automation(automation("a1", "quick"), create=True)
+    first.commit_evaluation(evaluation(0, 1, firings=[(firing("f1", "a1"), actions_of("f1", 2))]))
+    done = automations.ActionStatus.DONE
+    assert first.settle_action("f1", 0, done, "sent", at=7.0, durable=False)
+    first.close()
+
+    second = durable_adapter.open(tmp_path)
+    try:
+        ((_, actions),) = second.firings_of("a1")
+        assert [(a.status, a.settled_at) for a in actions] == [
+            (done, 7.0),
+            (automations.ActionStatus.PENDING, None),
+        ]
+    finally:
+        second.close()

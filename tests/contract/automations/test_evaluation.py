@@ -131,17 +131,20 @@ def test_the_count_of_commits_tells_apart_commits_of_no_new_event(two: Automatio
     assert [f.id for f, _ in two.firings_of("a1")] == ["t1"]
 
 
-def test_a_commit_that_fails_writes_nothing(two: AutomationStore) -> None:
+def test_a_commit_the_database_refuses_writes_nothing(two: AutomationStore) -> None:
     two.commit_evaluation(evaluation(0, 1, firings=[(firing("f1", "a1"), actions_of("f1", 1))]))
-    # The second firing repeats a stored id: the whole commit is refused.
-    again = evaluation(
+    # A kind the record's own check would refuse reaches the store: its check refuses it,
+    # after the cursor moved and the state was put, which are undone with it.
+    odd = firing("f3", "a1")
+    object.__setattr__(odd, "kind", "exploded")
+    refused = evaluation(
         1,
         2,
         put_states=[state("a2", "root", 5)],
-        firings=[(firing("f2", "a2"), actions_of("f2", 1)), (firing("f1", "a1"), [])],
+        firings=[(firing("f2", "a2"), actions_of("f2", 1)), (odd, [])],
     )
     with pytest.raises(errors.StoreError):
-        two.commit_evaluation(again)
+        two.commit_evaluation(refused)
 
     found = two.evaluator_state()
     assert (found.cursor, found.commits, found.states) == (1, 1, [])
@@ -149,13 +152,35 @@ def test_a_commit_that_fails_writes_nothing(two: AutomationStore) -> None:
     assert [f.id for f, _ in two.due_actions(T0, 10)] == ["f1"]
 
 
-def test_two_actions_of_one_index_are_refused_whole(two: AutomationStore) -> None:
-    doubled = [*actions_of("f1", 1), *actions_of("f1", 1)]
-    with pytest.raises(errors.StoreError):
-        two.commit_evaluation(evaluation(0, 1, firings=[(firing("f1", "a1"), doubled)]))
+def test_an_action_of_no_known_status_is_refused_and_nothing_written(
+    two: AutomationStore,
+) -> None:
+    bad = automations.ActionRecord("f1", 0, "{}", status="half-done")  # type: ignore[arg-type]
+    fired = [(firing("f1", "a1"), [bad])]
+    commit = evaluation(0, 1, put_states=[state("a1", "root", 1)], firings=fired)
+    with pytest.raises(ValueError, match="half-done"):
+        two.commit_evaluation(commit)
 
-    assert two.evaluator_state().cursor == 0
+    assert two.evaluator_state() == automations.EvaluatorState(0, [], [], 0)
     assert two.firings_of("a1") == []
+
+
+def test_a_firing_stored_before_stays_as_it_is(two: AutomationStore) -> None:
+    first = firing("f1", "a1")
+    two.commit_evaluation(evaluation(0, 1, firings=[(first, actions_of("f1", 1))]))
+    two.settle_action("f1", 0, DONE, "ran", at=T0 + 1)
+
+    # The same firing decided again (its id is deterministic) with a newer one.
+    again = dataclasses.replace(first, context='{"second": true}')
+    assert two.commit_evaluation(
+        evaluation(1, 2, firings=[(again, actions_of("f1", 1)), (firing("f2", "a1"), [])])
+    )
+
+    stored = two.firings_of("a1")
+    assert [f.id for f, _ in stored] == ["f2", "f1"]
+    kept, (action,) = stored[1]
+    assert (kept, action.status, action.detail) == (first, DONE, "ran")
+    assert two.due_actions(T0 + 100, 10) == []
 
 
 def test_what_a_commit_says_of_a_deleted_automation_is_left_out(two: AutomationStore) -> None:

@@ -364,3 +364,69 @@ def test_successes_count_only_ended_runs(rebuild: bool) -> None:
     fired = harness.tick(61.0)
     assert [f.context["metric"]["value"] for f in fired] == [0.5]
     assert fired[0].context["metric"]["samples"] == 2
+
+
+_MIXED = {
+    "reactive": {
+        "expect": ["a", "b"],
+        "threshold": 2,
+        "within": 30,
+        "for_each": ["prefect.resource.id"],
+    },
+    "proactive": {"posture": "Proactive", "after": ["a"], "expect": ["b"], "within": 20},
+    "compound": {
+        "type": "compound",
+        "require": 2,
+        "within": 40,
+        "triggers": [{"expect": ["a"]}, {"expect": ["c"]}, {"expect": ["tarry.flow-run.Failed"]}],
+    },
+    "sequence": {
+        "type": "sequence",
+        "within": 60,
+        "triggers": [{"expect": ["b"]}, {"expect": ["c"]}],
+    },
+    "metric": {
+        "posture": "Metric",
+        "metric": {
+            "name": "successes",
+            "threshold": 0.5,
+            "operator": "<",
+            "range": 300,
+            "firing_for": 10,
+        },
+    },
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["a", "b", "c", "tarry.flow-run.Completed", "tarry.flow-run.Failed", "tick"]
+            ),
+            st.floats(0, 15),
+            st.sampled_from(["x", "y"]),
+        ),
+        max_size=40,
+    )
+)
+def test_a_rebuild_at_every_step_fires_exactly_as_an_evaluator_kept_in_memory(
+    steps: list[tuple[str, float, str]],
+) -> None:
+    automations = {name: parse.parse_trigger(doc) for name, doc in _MIXED.items()}
+    kept, rebuilt = (Harness(automations, rebuild=flag) for flag in (False, True))
+    at = 1000.0
+    for name, gap, thing in steps:
+        at += gap
+        seen = event(name, at, {"tarry.resource.id": f"thing.{thing}"}, [flow("f")])
+        for harness in (kept, rebuilt):
+            if name == "tick":
+                harness.tick(at)
+            else:
+                harness.feed(seen)
+    assert [(f.id, f.kind, f.at) for f in rebuilt.firings] == [
+        (f.id, f.kind, f.at) for f in kept.firings
+    ]
+    assert rebuilt.states == kept.states
+    assert rebuilt.timers == kept.timers

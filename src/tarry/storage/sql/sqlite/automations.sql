@@ -79,13 +79,15 @@ ON CONFLICT (automation_id, key) DO UPDATE SET due_at = excluded.due_at;
 INSERT INTO automation_firings (id, automation_id, fired_at, kind, key, triggering_event,
                                 context)
 SELECT :id, :automation_id, :fired_at, :kind, :key, :triggering_event, :context
-WHERE EXISTS (SELECT 1 FROM automations WHERE id = :automation_id);
+WHERE EXISTS (SELECT 1 FROM automations WHERE id = :automation_id)
+ON CONFLICT (id) DO NOTHING;
 
 -- name: insert_firing_action
 INSERT INTO automation_actions (firing_id, action_index, action, status, attempts, detail,
                                 due_at, settled_at)
 SELECT :firing_id, :action_index, :action, :status, :attempts, :detail, :due_at, :settled_at
-WHERE EXISTS (SELECT 1 FROM automation_firings WHERE id = :firing_id);
+WHERE EXISTS (SELECT 1 FROM automation_firings WHERE id = :firing_id)
+ON CONFLICT (firing_id, action_index) DO NOTHING;
 
 -- name: due_actions
 SELECT f.id, f.automation_id, f.fired_at, f.kind, f.key, f.triggering_event, f.context,

@@ -1,0 +1,94 @@
+"""Event → action latency of automations in one process: one JSON line.
+
+Usage: python automation_latency.py [TRIALS=50]
+
+A fresh database (SQLite, or PostgreSQL with `TARRY_DATABASE_URL`), one deployment,
+one automation "on `bench.ping` run the deployment", and the evaluator and action
+runner a worker starts (`automation_runtime.ensure_automations`). Each trial stores a
+`bench.ping` event and times until the deployment's run is Pending (polled every
+0.5 ms): the evaluator is kicked by the store, commits the firing, and the runner
+starts the run. The budget: median ≤ 20 ms on SQLite (issue 19).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+
+from common import emit, summary
+from tarry_env import close_host, open_host, versions
+
+from tarry import automation_runtime, deployments, flow, host
+from tarry.storage import RunFilter
+from tarry.storage import automations as records
+from tarry.storage.events import EventRecord
+
+POLL_SECONDS = 0.0005
+
+
+@flow
+def pinged(n: int) -> int:
+    return n
+
+
+def _automation() -> records.AutomationRecord:
+    now = time.time()
+    action = {"type": "run-deployment", "deployment": "pinged/automation_latency"}
+    action["parameters"] = {"n": "{{ event.payload.n }}"}
+    return records.AutomationRecord(
+        id=str(uuid.uuid4()),
+        name="ping",
+        description="",
+        enabled=True,
+        trigger=json.dumps({"type": "event", "expect": ["bench.ping"]}),
+        actions=json.dumps([action]),
+        actions_on_trigger="[]",
+        actions_on_resolve="[]",
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _trial(hst: host.Host, n: int) -> float:
+    store = hst.store
+    event = EventRecord(
+        id=str(uuid.uuid4()),
+        occurred=time.time(),
+        event="bench.ping",
+        resource={"tarry.resource.id": f"bench.thing.{n}"},
+        payload=json.dumps({"n": n}),
+    )
+    started = time.perf_counter()
+    store.add_events([event])
+    while len(store.list_runs(RunFilter(flow_name="pinged", limit=n + 2))) < n + 1:
+        time.sleep(POLL_SECONDS)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    trials = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+    hst = open_host("tarry-automation-latency-")
+    try:
+        deployments.deploy(pinged, "automation_latency", hst=hst)
+        hst.store.put_automation(_automation(), create=True)
+        evaluator, _runner = automation_runtime.ensure_automations(hst)
+        evaluator.evaluate_once()  # the first round ever: it starts at the newest event
+        _trial(hst, 0)  # warm-up: the automations are read, the flow imported
+        samples = [_trial(hst, n) for n in range(1, trials + 1)]
+        emit(
+            {
+                "bench": "automation_latency",
+                **versions(hst.settings),
+                "trials": trials,
+                "latency_ms": summary(samples, scale=1e3),
+                "budget_ms": 50 if hst.settings.database_url.startswith("postgres") else 20,
+            }
+        )
+    finally:
+        close_host(hst)
+
+
+if __name__ == "__main__":
+    main()
