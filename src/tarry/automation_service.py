@@ -11,7 +11,8 @@ models, and when it last fired).
   `field_errors` name each wrong field, and nothing is stored.
 * Names are unique (`errors.AutomationNameTaken`); an automation is found by id,
   else by name (`errors.AutomationNotFound`).
-* Every change is announced as an event right after it is made:
+* Every change reaches this process's evaluator at once (`automation_runtime`), and
+  is announced as an event right after it is made:
   `tarry.automation.created|updated|enabled|disabled|deleted`, resource
   `tarry.automation.<id>` named by the automation's name.
 """
@@ -25,7 +26,7 @@ from typing import Any
 
 import pydantic
 
-from tarry import boundary, errors, event_service, host
+from tarry import automation_runtime, boundary, errors, event_service, host
 from tarry.storage import automations, events
 from tarry.triggers import models, parse
 
@@ -185,6 +186,8 @@ def _announce(hst: host.Host, record: automations.AutomationRecord, what: str) -
         events.RESOURCE_ID: f"tarry.automation.{record.id}",
         events.RESOURCE_NAME: record.name,
     }
+    # This process's evaluator reads the change at once; others within a second.
+    automation_runtime.automations_changed(hst)
     event_service.announce(hst, f"tarry.automation.{what}", resource, {"enabled": record.enabled})
 
 
