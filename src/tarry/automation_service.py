@@ -309,9 +309,10 @@ def firings_of(id_or_name: str, limit: int = 50, *, hst: host.Host | None = None
             firing names it.
     """
     hst = _host(hst)
-    known = hst.store.get_automation(id_or_name) if boundary.may_exist(id_or_name) else None
-    automation_id = known.id if known is not None else id_or_name
-    found = hst.store.firings_of(automation_id, limit) if boundary.may_exist(id_or_name) else []
+    if not boundary.may_exist(id_or_name):
+        raise errors.AutomationNotFound(id_or_name)
+    known = hst.store.get_automation(id_or_name)
+    found = hst.store.firings_of(known.id if known is not None else id_or_name, limit)
     if known is None and not found:
         raise errors.AutomationNotFound(id_or_name)
     return [Firing(firing, list(actions)) for firing, actions in found]
