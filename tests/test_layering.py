@@ -48,6 +48,8 @@ LAYERS = {
     "tarry.engine": 3,
     # L4 verbs and doors: what flows call, and the one door for interfaces.
     "tarry.automation_runtime": 4,
+    "tarry.automation_service": 4,
+    "tarry.automations": 4,
     "tarry.concurrency": 4,
     "tarry.deployments": 4,
     "tarry.event_service": 4,
@@ -67,6 +69,8 @@ LAYERS = {
     "tarry.worker": 4,
     # L5 surfaces: HTTP, mail replies, the client.
     "tarry.client": 5,
+    "tarry.client_automation_calls": 5,
+    "tarry.client_automations": 5,
     "tarry.client_calls": 5,
     "tarry.client_areas": 5,
     "tarry.client_event_calls": 5,

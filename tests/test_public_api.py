@@ -196,3 +196,22 @@ def test_cache_policy_paths_are_prefects() -> None:
         "RunId",
         "TaskSource",
     ]
+
+
+def test_automations_are_at_prefects_path() -> None:
+    import tarry.automations
+    from tarry.automations import Automation, CompoundTrigger, EventTrigger, RunDeployment
+
+    assert tarry.automations.__all__ == sorted(tarry.automations.__all__)
+    assert {"Automation", "EventTrigger", "CompoundTrigger", "SendNotification"} <= set(
+        tarry.automations.__all__
+    )
+    made = Automation(
+        name="a",
+        trigger=CompoundTrigger(require="all", triggers=[EventTrigger(), EventTrigger()]),
+        actions=[RunDeployment(deployment="d")],
+    )
+    assert made.id is None
+    for verb in ("create", "read", "list", "update", "enable", "disable", "delete"):
+        assert callable(getattr(Automation, verb))
+        assert callable(getattr(Automation, f"a{verb}"))

@@ -25,7 +25,8 @@ error); `Client` and `AsyncClient` only do the I/O, as httpx's clients share `au
 Results are the API's own models from `tarry.web.schemas` (`RunOut`,
 `RunDetailOut`, `LogOut`, `InputOut`, `AnswerOut`, `MessageOut`, `DeploymentOut`,
 `WorkPoolOut`, `WorkQueueOut` of `tarry.client_pools`, `ConcurrencyLimitOut` of
-`tarry.client_limits`, `Event` of `tarry.client_events`, `WebhookOut` of `tarry.client_webhooks`).
+`tarry.client_limits`, `Event` of `tarry.client_events`, `WebhookOut` of
+`tarry.client_webhooks`, `AutomationOut` of `tarry.client_automations`).
 List methods return one page as a list: the next has `offset` increased by `limit`.
 
 Errors are tarry's exceptions, carrying the server's message: the API's error `code`

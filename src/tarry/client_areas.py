@@ -1,13 +1,14 @@
 """The clients' methods of each area of the API beyond runs, joined for both clients.
 
 Each area keeps its methods in a module of its own (`client_pools`, `client_limits`,
-`client_events`, `client_webhooks`), sync and async over one sans-IO core; this module
-only joins them, so a new area changes this list, not `tarry.client`.
+`client_events`, `client_webhooks`, `client_automations`), sync and async over one
+sans-IO core; this module only joins them, so a new area changes this list, not
+`tarry.client`.
 """
 
 from __future__ import annotations
 
-from tarry import client_events, client_limits, client_pools, client_webhooks
+from tarry import client_automations, client_events, client_limits, client_pools, client_webhooks
 
 __all__ = ["AreaMethods", "AsyncAreaMethods"]
 
@@ -17,8 +18,9 @@ class AreaMethods(
     client_limits.ConcurrencyLimitMethods,
     client_events.EventMethods,
     client_webhooks.WebhookMethods,
+    client_automations.AutomationMethods,
 ):
-    """The methods of `Client` beyond runs: work pools, limits, events, webhooks."""
+    """The methods of `Client` beyond runs: work pools, limits, events, webhooks, automations."""
 
 
 class AsyncAreaMethods(
@@ -26,5 +28,6 @@ class AsyncAreaMethods(
     client_limits.AsyncConcurrencyLimitMethods,
     client_events.AsyncEventMethods,
     client_webhooks.AsyncWebhookMethods,
+    client_automations.AsyncAutomationMethods,
 ):
     """The methods of `AsyncClient` beyond runs, as `AreaMethods`."""

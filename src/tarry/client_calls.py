@@ -57,7 +57,14 @@ __all__ = [
 T = TypeVar("T")
 
 Subject = Literal[
-    "run", "wait", "deployment", "schedule", "work_pool", "work_queue", "concurrency_limit"
+    "run",
+    "wait",
+    "deployment",
+    "schedule",
+    "work_pool",
+    "work_queue",
+    "concurrency_limit",
+    "automation",
 ]
 """What a call names, which says what a 404 means."""
 
@@ -151,6 +158,8 @@ def _error_for(call: Call[Any], body: Any, *, url: str, token_sent: bool) -> err
     detail, code = str(body.get("detail", "")), body["code"]
     if code == "unauthorized":
         return errors.ConfigurationError(_token_advice(url, token_sent))
+    if call.subject == "automation" and code in ("invalid_request", "invalid_automation"):
+        return errors.AutomationInvalid([_field_error(e) for e in body.get("errors") or []])
     if code in ("invalid_input", "value_refused"):
         found = [_field_error(e) for e in body.get("errors") or []]
         exc: errors.TarryError = (
@@ -220,6 +229,8 @@ def _not_found(call: Call[Any], detail: str) -> errors.NotFound:
         return errors.WorkPoolNotFound(call.subject_id)
     if call.subject == "concurrency_limit":
         return errors.ConcurrencyLimitNotFound(call.subject_id)
+    if call.subject == "automation":
+        return errors.AutomationNotFound(call.subject_id)
     return errors.NotFound(detail)
 
 
@@ -273,6 +284,7 @@ _ERRORS: dict[str, Callable[[Call[Any], str], errors.TarryError]] = {
     "work_pool_refused": lambda _call, detail: errors.WorkPoolRefused(detail),
     "concurrency_limit_refused": lambda _call, detail: errors.ConcurrencyLimitRefused(detail),
     "invalid_request": _invalid_request,
+    "automation_name_taken": lambda call, _detail: errors.AutomationNameTaken(call.subject_id),
 }
 
 

@@ -20,6 +20,7 @@ from rich.table import Column, Table
 from typer._click import exceptions as click_errors  # typer 0.29 bundles click: its errors
 
 from tarry import _version, config, errors, host, loader, serialization, service, work_pools, worker
+from tarry.cli import automations as automation_commands
 from tarry.cli import deployments
 from tarry.cli import events as event_commands
 from tarry.cli import limits as limit_commands
@@ -54,6 +55,7 @@ app.add_typer(limit_commands.gcl_app, name="gcl", help="Alias of global-concurre
 app.add_typer(limit_commands.tag_app, name="concurrency-limit")
 app.add_typer(event_commands.events_app, name="events")
 app.add_typer(webhook_commands.app, name="webhook")
+app.add_typer(automation_commands.app, name="automation")
 
 
 def _print_version(asked: bool) -> None:

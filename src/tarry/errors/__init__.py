@@ -23,11 +23,13 @@ control-flow signals, which derive from :class:`BaseException` so that user code
     │   ├── WorkPoolNotFound        no work pool has this name
     │   ├── WorkQueueNotFound       the work pool has no queue of this name
     │   ├── WebhookNotFound         no webhook has this id, slug or name
-    │   └── ConcurrencyLimitNotFound  no global concurrency limit has this name
-    │       └── ConcurrencyLimitMissing  (also ConcurrencySlotAcquisitionError) strict, none
+    │   ├── ConcurrencyLimitNotFound  no global concurrency limit has this name
+    │   │   └── ConcurrencyLimitMissing  (also ConcurrencySlotAcquisitionError) strict, none
+    │   └── AutomationNotFound (ValueError)  no automation has this id or name
     ├── WorkPoolRefused (ValueError) a pool or queue change that cannot be made
     ├── ConcurrencyLimitRefused (ValueError) a concurrency limit that cannot be made so
     ├── AutomationNameTaken (ValueError) another automation has this name
+    ├── AutomationInvalid (ValueError) an automation's trigger or actions do not fit
     ├── ConcurrencySlotAcquisitionError  slots that cannot be taken (too many, no decay)
     │   └── AcquireConcurrencySlotTimeoutError (TimeoutError)  no room within the timeout
     ├── RunEnded                    the run has ended; it cannot be changed
@@ -74,7 +76,9 @@ from tarry.errors import _core, _input, _signals, _webhooks
 from tarry.errors._core import (
     AcquireConcurrencySlotTimeoutError,
     ApprovalRejected,
+    AutomationInvalid,
     AutomationNameTaken,
+    AutomationNotFound,
     CacheKeyError,
     CannotRespond,
     ConcurrencyLimitMissing,
@@ -143,7 +147,9 @@ __all__ = [
     "AcquireConcurrencySlotTimeoutError",
     "AlreadyAnswered",
     "ApprovalRejected",
+    "AutomationInvalid",
     "AutomationNameTaken",
+    "AutomationNotFound",
     "CacheKeyError",
     "CannotRespond",
     "ConcurrencyLimitMissing",

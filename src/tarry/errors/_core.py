@@ -7,7 +7,9 @@ import dataclasses
 __all__ = [
     "AcquireConcurrencySlotTimeoutError",
     "ApprovalRejected",
+    "AutomationInvalid",
     "AutomationNameTaken",
+    "AutomationNotFound",
     "CacheKeyError",
     "CannotRespond",
     "ConcurrencyLimitMissing",
@@ -210,6 +212,25 @@ class AutomationNameTaken(TarryError, ValueError):
             f"an automation named {name!r} exists; choose another name or update that one"
         )
         self.name = name
+
+
+class AutomationNotFound(NotFound, ValueError):
+    """No automation has this id or name (a `ValueError` too, as Prefect's `read` raises)."""
+
+    def __init__(self, id_or_name: str) -> None:
+        super().__init__(
+            f"no automation has the id or name {id_or_name!r}; list them with `tarry automation ls`"
+        )
+        self.id_or_name = id_or_name
+
+
+class AutomationInvalid(TarryError, ValueError):
+    """An automation that cannot be made so; `field_errors` names each wrong field."""
+
+    def __init__(self, field_errors: list[FieldError]) -> None:
+        parts = [f"{e.field or 'automation'}: {e.message}" for e in field_errors]
+        super().__init__("the automation is not valid: " + "; ".join(parts))
+        self.field_errors = field_errors
 
 
 class ConcurrencySlotAcquisitionError(TarryError):

@@ -80,6 +80,8 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (errors.WebhookDisabled, 409, "webhook_disabled"),
     (errors.WebhookSecretMissing, 401, "webhook_secret_missing"),
     (errors.WebhookSecretWrong, 403, "webhook_secret_wrong"),
+    (errors.AutomationNameTaken, 409, "automation_name_taken"),
+    (errors.AutomationInvalid, 422, "invalid_automation"),
 ]
 
 

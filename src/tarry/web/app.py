@@ -21,7 +21,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from tarry import _version, config, errors, host
-from tarry.web import api, event_api, limit_api, limits, pool_api, schemas, views, webhook_api
+from tarry.web import (
+    api,
+    automation_api,
+    event_api,
+    limit_api,
+    limits,
+    pool_api,
+    schemas,
+    views,
+    webhook_api,
+)
 from tarry.web.schemas import ErrorOut, FieldErrorOut
 from tarry.web.timing import ServerTiming
 
@@ -65,6 +75,7 @@ def build_app(hst: host.Host, *, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(event_api.router)
     app.include_router(webhook_api.inbound)
     app.include_router(webhook_api.admin)
+    app.include_router(automation_api.router)
     _document_storable_json(app, hst.settings.max_field_chars)
     _add_ui(app)
     _add_error_handlers(app)
@@ -118,7 +129,7 @@ def _add_error_handlers(app: FastAPI) -> None:
             logger.exception("unexpected error on %s", request.url.path, exc_info=exc)
             return _error(request, 500, ErrorOut(detail=str(exc), code="server_error"))
         status, code = found
-        refused = (errors.InputInvalid, errors.ParameterError)
+        refused = (errors.InputInvalid, errors.ParameterError, errors.AutomationInvalid)
         fields = exc.field_errors if isinstance(exc, refused) else []
         body = ErrorOut(detail=str(exc), code=code, errors=[FieldErrorOut.of(f) for f in fields])
         return _error(request, status, body)

@@ -20,6 +20,7 @@ This module puts the UI together; the pages live in their own modules:
 * `tarry.web.pool_pages`: work pools and queues, their Pause/Resume and limits.
 * `tarry.web.limit_pages`: the Concurrency page: global and tag limits, their holders.
 * `tarry.web.event_pages`: the Events page (filters in the URL, keyset pages) and one event.
+* `tarry.web.automation_pages`: the Automations pages: the list, one with its firings, new.
 * `tarry.web.answer_form`, `tarry.web.formatting`, `tarry.safe_markdown`: what
   the pages show.
 """
@@ -30,6 +31,7 @@ from fastapi import FastAPI
 
 from tarry.safe_markdown import render_markdown
 from tarry.web import (
+    automation_pages,
     deployment_pages,
     event_pages,
     flow_pages,
@@ -60,5 +62,6 @@ def install(app: FastAPI) -> None:
     app.include_router(pool_pages.router)
     app.include_router(limit_pages.router)
     app.include_router(event_pages.router)
+    app.include_router(automation_pages.router)
     app.add_exception_handler(login.LoginRequired, login.redirect_to_login)
     app.state.error_page = error_page
