@@ -134,7 +134,7 @@ class _Sampler(threading.Thread):
                 self.stored[s] = now
             last_stored = max(last_stored, seq)
             # The evaluator's read position (the stored cursor moves only with a commit).
-            read = self.evaluator._read_to  # noqa: SLF001 - what the benchmark measures
+            read = self.evaluator._read_to
             for s in range(last_read + 1, read + 1):
                 if s in self.stored:
                     self.lags.append(now - self.stored.pop(s))
