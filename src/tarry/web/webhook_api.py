@@ -41,6 +41,7 @@ _REASONS = {
     403: "The secret or the signature is wrong.",
     404: "No webhook has this slug (or id, slug or name on the admin routes).",
     409: "The webhook is disabled (on receive), or the slug or name is taken.",
+    413: "The request body is over the server's limit (`TARRY_MAX_BODY_BYTES`).",
     422: "The template does not compile or make a valid event, or the request does not fit it.",
 }
 
@@ -86,7 +87,7 @@ def _url(request: Request, record: webhooks.WebhookRecord) -> str:
     status_code=202,
     summary="Send a request to a webhook",
     name="receive_webhook",
-    responses=_doc(401, 403, 404, 409, 422),
+    responses=_doc(400, 401, 403, 404, 409, 413, 422),
     openapi_extra=_ANY_BODY,
 )
 async def receive_webhook(
