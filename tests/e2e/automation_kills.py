@@ -372,8 +372,11 @@ def automation_kills(
     try:
         ids = _set_up(hst)
         stop = folder / "stop-feeding"
-        feeder = fleet.script("feeder", FEEDER, str(rate), str(stop))
         workers = _Workers(fleet, 2 if kind == "postgres" else 1, kind == "postgres")
+        # The evaluator's first round ever starts at the newest event: the first tick is
+        # fed once a worker has committed that round, however slow it is to start.
+        until(lambda: hst.store.evaluator_state().commits > 0, "a first evaluation", timeout=60)
+        feeder = fleet.script("feeder", FEEDER, str(rate), str(stop))
         made = _kill_loop(workers, kills, rng, url)
         stop.touch()
         until(lambda: "fed " in feeder.text(), "the feeder to stop", timeout=30)

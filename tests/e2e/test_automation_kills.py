@@ -14,6 +14,8 @@ import pytest
 
 from tests.e2e.automation_kills import automation_kills
 
+pytestmark = pytest.mark.xdist_group("fleet")  # never beside another kill or fleet test
+
 KILLS = 20
 RATE = 20.0
 """Ticks per second (the benchmark's 40 makes a longer drain on a busy machine)."""
