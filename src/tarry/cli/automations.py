@@ -12,7 +12,6 @@ import datetime as dt
 import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -20,8 +19,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from tarry import automation_service, errors
+from tarry import automation_service
 from tarry.cli.output import AS_JSON, Yes, confirm_delete, fail, out, print_json
+from tarry.cli.output import call as _call
+from tarry.cli.output import said as _said
 from tarry.triggers import parse
 from tarry.web import automation_schemas as schemas
 
@@ -35,18 +36,6 @@ app = typer.Typer(
 T = TypeVar("T")
 
 Ref = Annotated[str, typer.Argument(help="The automation's id or name")]
-
-
-def _call(action: Callable[[], T]) -> T:
-    """What `action` returns; a tarry error ends the command with its one line."""
-    try:
-        return action()
-    except errors.TarryError as exc:
-        raise fail(str(exc)) from None
-
-
-def _said(text: str) -> None:
-    out.print(text, highlight=False, markup=False)
 
 
 def _when(ts: float | None) -> str:

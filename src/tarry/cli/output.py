@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import pydantic
 import typer
 from rich import markup
 from rich.console import Console
+
+from tarry import errors
 
 __all__ = ["AS_JSON", "err", "fail", "out", "parse_params", "print_json"]
 
@@ -23,6 +26,9 @@ if not out.is_terminal:
 
 
 AS_JSON = typer.Option("--json", help="Print JSON (the REST API's shape) instead of a table")
+
+
+T = TypeVar("T")
 
 
 def print_json(data: pydantic.BaseModel | list[pydantic.BaseModel]) -> None:
@@ -75,3 +81,20 @@ def confirm_delete(question: str, yes: bool) -> None:
         return
     if not typer.confirm(question, default=False):
         raise fail("nothing deleted")
+
+
+def call(action: Callable[[], T]) -> T:
+    """What `action` returns; a tarry error ends the command with its one line.
+
+    Raises:
+        typer.Exit: `action` raised a tarry error (its message is printed).
+    """
+    try:
+        return action()
+    except errors.TarryError as exc:
+        raise fail(str(exc)) from None
+
+
+def said(text: str) -> None:
+    """Print `text` as it is (no markup, no highlighting)."""
+    out.print(text, highlight=False, markup=False)

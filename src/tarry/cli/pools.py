@@ -8,14 +8,15 @@ queue starts none of its Pending runs; runs in progress go on. See docs/work-poo
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import typer
 from rich.table import Table
 
-from tarry import errors, pool_service, work_pools
+from tarry import pool_service, work_pools
 from tarry.cli.output import AS_JSON, Yes, confirm_delete, fail, out, print_json
+from tarry.cli.output import call as _call
+from tarry.cli.output import said as _said
 from tarry.storage import records
 from tarry.web import schemas
 
@@ -50,18 +51,6 @@ Priority = Annotated[
     typer.Option(help="Lower runs first (at least 1); one after the pool's others by default"),
 ]
 LimitArg = Annotated[int, typer.Argument(help="The most runs that hold a slot at once")]
-
-
-def _call(action: Callable[[], T]) -> T:
-    """What `action` returns; a tarry error ends the command with its one line."""
-    try:
-        return action()
-    except errors.TarryError as exc:
-        raise fail(str(exc)) from None
-
-
-def _said(text: str) -> None:
-    out.print(text, highlight=False, markup=False)
 
 
 def _limit_text(limit: int | None) -> str:

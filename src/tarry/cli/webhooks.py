@@ -10,7 +10,6 @@ default address). See docs/webhooks.md.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -18,8 +17,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from tarry import client_calls, errors, host, webhook_service
+from tarry import client_calls, host, webhook_service
 from tarry.cli.output import AS_JSON, Yes, confirm_delete, fail, out, print_json
+from tarry.cli.output import call as _call
+from tarry.cli.output import said as _said
 from tarry.storage import webhooks
 from tarry.web import webhook_schemas
 
@@ -33,18 +34,6 @@ app = typer.Typer(
 T = TypeVar("T")
 
 Key = Annotated[str, typer.Argument(help="The webhook's name, slug or id")]
-
-
-def _call(action: Callable[[], T]) -> T:
-    """What `action` returns; a tarry error ends the command with its one line."""
-    try:
-        return action()
-    except errors.TarryError as exc:
-        raise fail(str(exc)) from None
-
-
-def _said(text: str) -> None:
-    out.print(text, highlight=False, markup=False)
 
 
 def _url(record: webhooks.WebhookRecord) -> str:
